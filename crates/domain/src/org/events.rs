@@ -1,0 +1,79 @@
+//! Events of an organisation (past tense; stable names — see `crate::codec`).
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::ids::{PersonId, PodId};
+use crate::roles::{OrgRole, PodFocus, PodRole};
+
+/// What happened to an organisation.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", content = "data", rename_all_fields = "camelCase")]
+pub enum OrgEvent {
+    /// The organisation exists.
+    OrganisationCreated {
+        /// Name.
+        name: String,
+        /// Sprint length in days.
+        sprint_length_days: u16,
+        /// When.
+        at: DateTime<Utc>,
+    },
+    /// The sprint length changed.
+    SprintCadenceSet {
+        /// Sprint length in days.
+        sprint_length_days: u16,
+    },
+    /// A person joined the organisation.
+    PersonAdded {
+        /// The person.
+        person_id: PersonId,
+        /// Display name.
+        name: String,
+        /// E-mail.
+        email: Option<String>,
+    },
+    /// An org-level role was granted.
+    OrgRoleGranted {
+        /// The person.
+        person_id: PersonId,
+        /// The role.
+        role: OrgRole,
+    },
+    /// An org-level role was revoked.
+    OrgRoleRevoked {
+        /// The person.
+        person_id: PersonId,
+        /// The role.
+        role: OrgRole,
+    },
+    /// A pod was created.
+    PodCreated {
+        /// The pod.
+        pod_id: PodId,
+        /// Name.
+        name: String,
+        /// Focus.
+        focus: PodFocus,
+    },
+    /// A person got a role in a pod (for `PRODUCT_OWNER`: backlog ownership, level 1 of SPEC §3).
+    PodRoleAssigned {
+        /// The pod.
+        pod_id: PodId,
+        /// The person.
+        person_id: PersonId,
+        /// The role.
+        role: PodRole,
+        /// The previous holder of a single-holder role (PO, SM), who loses it.
+        replaced: Option<PersonId>,
+    },
+    /// A person lost a role in a pod.
+    PodRoleRemoved {
+        /// The pod.
+        pod_id: PodId,
+        /// The person.
+        person_id: PersonId,
+        /// The role.
+        role: PodRole,
+    },
+}

@@ -1,0 +1,173 @@
+//! Commands on a pod's backlog, sprints and blockers.
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+use crate::ids::{BlockerId, ItemId, PersonId, SprintId};
+
+use super::{BlockerCategory, ScopeChangeReason, WorkStatus};
+
+/// A request to change a pod's work.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all_fields = "camelCase")]
+pub enum PodCommand {
+    /// PO: creates a backlog item at the bottom of the backlog.
+    CreateItem {
+        /// New id, chosen by the caller.
+        item_id: ItemId,
+        /// Title.
+        title: String,
+        /// Context / description.
+        description: Option<String>,
+        /// Output category (e.g. "landing page", "email", "paid social").
+        output_category: String,
+        /// Acceptance criteria.
+        acceptance_criteria: Option<String>,
+        /// Story points.
+        estimate: Option<i64>,
+        /// Parent epic (another item of the pod).
+        parent_epic: Option<ItemId>,
+        /// Who asked for it.
+        requester: Option<PersonId>,
+    },
+    /// PO: edits text fields; `None` leaves a field unchanged.
+    EditItem {
+        /// The item.
+        item_id: ItemId,
+        /// New title.
+        title: Option<String>,
+        /// New description.
+        description: Option<String>,
+        /// New output category.
+        output_category: Option<String>,
+        /// New acceptance criteria.
+        acceptance_criteria: Option<String>,
+    },
+    /// PO: sets the estimate (a re-estimate inside an active sprint counts as churn).
+    EstimateItem {
+        /// The item.
+        item_id: ItemId,
+        /// Story points.
+        estimate: i64,
+    },
+    /// PO: moves the item just above `before`, or to the bottom when `before` is `None`.
+    RankItem {
+        /// The item.
+        item_id: ItemId,
+        /// The item to place it above.
+        before: Option<ItemId>,
+    },
+    /// PO: drops the item. Inside an active sprint this is also a scope change and needs a reason.
+    DropItem {
+        /// The item.
+        item_id: ItemId,
+        /// Scope-change reason when the item is in an active sprint.
+        reason: Option<ScopeChangeReason>,
+    },
+    /// PO: names the delivery owner, who must accept.
+    DeclareDeliveryOwner {
+        /// The item.
+        item_id: ItemId,
+        /// The person named.
+        person_id: PersonId,
+    },
+    /// The named person accepts delivery ownership (R5).
+    AcceptDeliveryOwnership {
+        /// The item.
+        item_id: ItemId,
+    },
+    /// The named person declines delivery ownership (R5).
+    DeclineDeliveryOwnership {
+        /// The item.
+        item_id: ItemId,
+        /// Why.
+        reason: Option<String>,
+    },
+    /// The accepted delivery owner moves the item inside the active sprint (R10).
+    MoveItem {
+        /// The item.
+        item_id: ItemId,
+        /// The new status.
+        status: WorkStatus,
+    },
+    /// PO: plans a sprint; the end defaults to start + the org's sprint length − 1 (inclusive).
+    PlanSprint {
+        /// New id, chosen by the caller.
+        sprint_id: SprintId,
+        /// First day.
+        start_date: NaiveDate,
+        /// Last day (inclusive).
+        end_date: Option<NaiveDate>,
+    },
+    /// PO: moves a planned sprint (R7: not once active).
+    ChangeSprintDates {
+        /// The sprint.
+        sprint_id: SprintId,
+        /// First day.
+        start_date: NaiveDate,
+        /// Last day (inclusive).
+        end_date: NaiveDate,
+    },
+    /// PO: sets the goal and goal items of a planned sprint.
+    SetSprintGoal {
+        /// The sprint.
+        sprint_id: SprintId,
+        /// The goal.
+        goal: String,
+        /// Items that make the goal.
+        goal_items: Vec<ItemId>,
+    },
+    /// PO: commits a READY item to a sprint (R4); after start this is a scope change (R8).
+    CommitItem {
+        /// The sprint.
+        sprint_id: SprintId,
+        /// The item.
+        item_id: ItemId,
+        /// Scope-change reason, required once the sprint is active.
+        reason: Option<ScopeChangeReason>,
+    },
+    /// PO: takes an item out of a sprint; after start this is a scope change (R8).
+    RemoveItemFromSprint {
+        /// The sprint.
+        sprint_id: SprintId,
+        /// The item.
+        item_id: ItemId,
+        /// Scope-change reason, required once the sprint is active.
+        reason: Option<ScopeChangeReason>,
+    },
+    /// PO: starts a planned sprint (R1, R6, R9).
+    StartSprint {
+        /// The sprint.
+        sprint_id: SprintId,
+    },
+    /// SM (PO if no SM): closes the active sprint; unfinished items return to the backlog.
+    CloseSprint {
+        /// The sprint.
+        sprint_id: SprintId,
+    },
+    /// Any pod member raises a blocker on the pod or one of its items.
+    RaiseBlocker {
+        /// New id, chosen by the caller.
+        blocker_id: BlockerId,
+        /// The blocked item, if any.
+        item_id: Option<ItemId>,
+        /// Category.
+        category: BlockerCategory,
+        /// What blocks.
+        description: String,
+    },
+    /// SM (PO if no SM): escalates a blocker beyond the pod.
+    EscalateBlocker {
+        /// The blocker.
+        blocker_id: BlockerId,
+        /// Note.
+        note: Option<String>,
+    },
+    /// SM (PO if no SM): resolves a blocker.
+    ResolveBlocker {
+        /// The blocker.
+        blocker_id: BlockerId,
+        /// How it was resolved.
+        resolution: Option<String>,
+    },
+}

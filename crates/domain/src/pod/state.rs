@@ -1,0 +1,418 @@
+//! The state of a pod, folded from its events.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::ids::{BlockerId, ItemId, PersonId, PodId, SprintId};
+use crate::org::OrgState;
+
+use super::{BlockerCategory, PodEvent};
+
+/// The stored status of an item. `READY` is derived (see [`Item::is_ready`]), never stored.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ItemStatus {
+    /// In the backlog (READY when it meets R4).
+    New,
+    /// In a sprint, not started.
+    Committed,
+    /// Started.
+    InProgress,
+    /// Awaiting review.
+    InReview,
+    /// Finished.
+    Done,
+    /// Dropped.
+    Dropped,
+}
+
+/// A backlog item.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Item {
+    /// Title.
+    pub title: String,
+    /// Description.
+    pub description: Option<String>,
+    /// Output category.
+    pub output_category: String,
+    /// Acceptance criteria.
+    pub acceptance_criteria: Option<String>,
+    /// Story points.
+    pub estimate: Option<u32>,
+    /// Parent epic.
+    pub parent_epic: Option<ItemId>,
+    /// Requester.
+    pub requester: Option<PersonId>,
+    /// Stored status.
+    pub status: ItemStatus,
+    /// The accepted delivery owner.
+    pub owner: Option<PersonId>,
+    /// A declared owner who has not answered yet.
+    pub pending_owner: Option<PersonId>,
+    /// The sprint the item is in (for DONE items: the sprint it was done in).
+    pub sprint: Option<SprintId>,
+    /// Pod stream version of the last event that changed this item (R12).
+    pub version: u64,
+}
+
+impl Item {
+    /// R4: acceptance criteria, an estimate, and an accepted owner who is a member of the pod.
+    /// Returns the missing conditions, as field names.
+    pub fn readiness_gaps(&self, org: &OrgState, pod: PodId) -> Vec<&'static str> {
+        let mut missing = Vec::new();
+        if self.acceptance_criteria.is_none() {
+            missing.push("acceptanceCriteria");
+        }
+        if self.estimate.is_none() {
+            missing.push("estimate");
+        }
+        if !self.owner.is_some_and(|o| org.is_member_of(o, pod)) {
+            missing.push("deliveryOwner");
+        }
+        missing
+    }
+
+    /// Whether the item is READY (SPEC §2): NEW and meeting R4.
+    pub fn is_ready(&self, org: &OrgState, pod: PodId) -> bool {
+        self.status == ItemStatus::New && self.readiness_gaps(org, pod).is_empty()
+    }
+}
+
+/// The status of a sprint.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum SprintStatus {
+    /// Not started.
+    Planned,
+    /// Running.
+    Active,
+    /// Finished.
+    Closed,
+}
+
+/// A sprint.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Sprint {
+    /// 1, 2, 3… within the pod.
+    pub number: u32,
+    /// First day.
+    pub start_date: NaiveDate,
+    /// Last day (inclusive).
+    pub end_date: NaiveDate,
+    /// Goal.
+    pub goal: Option<String>,
+    /// Goal items.
+    pub goal_items: Vec<ItemId>,
+    /// Status.
+    pub status: SprintStatus,
+    /// Items in the sprint now (in the order they entered).
+    pub items: Vec<ItemId>,
+    /// t0.
+    pub started_at: Option<DateTime<Utc>>,
+    /// t1.
+    pub closed_at: Option<DateTime<Utc>>,
+    /// Pod stream version of the last event that changed this sprint (R12).
+    pub version: u64,
+}
+
+impl Sprint {
+    /// Whether `[start, end]` overlaps this sprint's days.
+    pub fn overlaps(&self, start: NaiveDate, end: NaiveDate) -> bool {
+        start <= self.end_date && self.start_date <= end
+    }
+}
+
+/// A blocker.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Blocker {
+    /// The blocked item, if any.
+    pub item: Option<ItemId>,
+    /// Category.
+    pub category: BlockerCategory,
+    /// Raised at.
+    pub raised_at: DateTime<Utc>,
+    /// Escalated at.
+    pub escalated_at: Option<DateTime<Utc>>,
+    /// Resolved at.
+    pub resolved_at: Option<DateTime<Utc>>,
+    /// Pod stream version of the last event that changed this blocker (R12).
+    pub version: u64,
+}
+
+/// Everything decisions need to know about a pod's work.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PodState {
+    /// Number of events applied (the stream version).
+    pub version: u64,
+    /// Items by id.
+    pub items: HashMap<ItemId, Item>,
+    /// Open items (neither DROPPED nor done in a closed sprint) in rank order.
+    pub backlog: Vec<ItemId>,
+    /// Sprints by id.
+    pub sprints: BTreeMap<SprintId, Sprint>,
+    /// The ACTIVE sprint, if any.
+    pub active_sprint: Option<SprintId>,
+    /// Blockers by id.
+    pub blockers: HashMap<BlockerId, Blocker>,
+}
+
+impl PodState {
+    /// Folds one event into the state.
+    #[allow(clippy::too_many_lines)] // one arm per event type reads best as one match
+    pub fn evolve(&mut self, event: &PodEvent) {
+        self.version += 1;
+        let version = self.version;
+        match event {
+            PodEvent::ItemCreated {
+                item_id,
+                title,
+                description,
+                output_category,
+                acceptance_criteria,
+                estimate,
+                parent_epic,
+                requester,
+            } => {
+                self.items.insert(
+                    *item_id,
+                    Item {
+                        title: title.clone(),
+                        description: description.clone(),
+                        output_category: output_category.clone(),
+                        acceptance_criteria: acceptance_criteria.clone(),
+                        estimate: *estimate,
+                        parent_epic: *parent_epic,
+                        requester: *requester,
+                        status: ItemStatus::New,
+                        owner: None,
+                        pending_owner: None,
+                        sprint: None,
+                        version,
+                    },
+                );
+                self.backlog.push(*item_id);
+            }
+            PodEvent::ItemEdited {
+                item_id,
+                title,
+                description,
+                output_category,
+                acceptance_criteria,
+            } => {
+                if let Some(item) = self.item_mut(*item_id, version) {
+                    if let Some(v) = title {
+                        item.title.clone_from(v);
+                    }
+                    if let Some(v) = description {
+                        item.description = Some(v.clone());
+                    }
+                    if let Some(v) = output_category {
+                        item.output_category.clone_from(v);
+                    }
+                    if let Some(v) = acceptance_criteria {
+                        item.acceptance_criteria = Some(v.clone());
+                    }
+                }
+            }
+            PodEvent::ItemEstimated {
+                item_id, estimate, ..
+            } => {
+                if let Some(item) = self.item_mut(*item_id, version) {
+                    item.estimate = Some(*estimate);
+                }
+            }
+            PodEvent::ItemRanked { item_id, before } => {
+                self.item_mut(*item_id, version);
+                self.backlog.retain(|id| id != item_id);
+                let at = before
+                    .and_then(|b| self.backlog.iter().position(|id| *id == b))
+                    .unwrap_or(self.backlog.len());
+                self.backlog.insert(at, *item_id);
+            }
+            PodEvent::ItemDropped { item_id } => {
+                if let Some(item) = self.item_mut(*item_id, version) {
+                    item.status = ItemStatus::Dropped;
+                    item.sprint = None;
+                }
+                self.backlog.retain(|id| id != item_id);
+            }
+            PodEvent::DeliveryOwnerDeclared {
+                item_id, person_id, ..
+            } => {
+                if let Some(item) = self.item_mut(*item_id, version) {
+                    item.pending_owner = Some(*person_id);
+                }
+            }
+            PodEvent::DeliveryOwnershipAccepted {
+                item_id, person_id, ..
+            } => {
+                if let Some(item) = self.item_mut(*item_id, version) {
+                    item.owner = Some(*person_id);
+                    item.pending_owner = None;
+                }
+            }
+            PodEvent::DeliveryOwnershipDeclined { item_id, .. } => {
+                if let Some(item) = self.item_mut(*item_id, version) {
+                    item.pending_owner = None;
+                }
+            }
+            PodEvent::ItemStatusChanged { item_id, to, .. } => {
+                if let Some(item) = self.item_mut(*item_id, version) {
+                    item.status = *to;
+                }
+            }
+            PodEvent::SprintPlanned {
+                sprint_id,
+                number,
+                start_date,
+                end_date,
+            } => {
+                self.sprints.insert(
+                    *sprint_id,
+                    Sprint {
+                        number: *number,
+                        start_date: *start_date,
+                        end_date: *end_date,
+                        goal: None,
+                        goal_items: Vec::new(),
+                        status: SprintStatus::Planned,
+                        items: Vec::new(),
+                        started_at: None,
+                        closed_at: None,
+                        version,
+                    },
+                );
+            }
+            PodEvent::SprintDatesChanged {
+                sprint_id,
+                start_date,
+                end_date,
+            } => {
+                if let Some(sprint) = self.sprint_mut(*sprint_id, version) {
+                    sprint.start_date = *start_date;
+                    sprint.end_date = *end_date;
+                }
+            }
+            PodEvent::SprintGoalSet {
+                sprint_id,
+                goal,
+                goal_items,
+            } => {
+                if let Some(sprint) = self.sprint_mut(*sprint_id, version) {
+                    sprint.goal = Some(goal.clone());
+                    sprint.goal_items.clone_from(goal_items);
+                }
+            }
+            PodEvent::ItemCommitted { sprint_id, item_id }
+            | PodEvent::ItemAddedToSprint {
+                sprint_id, item_id, ..
+            } => {
+                if let Some(sprint) = self.sprint_mut(*sprint_id, version) {
+                    sprint.items.push(*item_id);
+                }
+                if let Some(item) = self.item_mut(*item_id, version) {
+                    item.status = ItemStatus::Committed;
+                    item.sprint = Some(*sprint_id);
+                }
+            }
+            PodEvent::ItemUncommitted { sprint_id, item_id }
+            | PodEvent::ItemRemovedFromSprint {
+                sprint_id, item_id, ..
+            } => {
+                if let Some(sprint) = self.sprint_mut(*sprint_id, version) {
+                    sprint.items.retain(|id| id != item_id);
+                }
+                if let Some(item) = self.item_mut(*item_id, version) {
+                    item.status = ItemStatus::New;
+                    item.sprint = None;
+                }
+            }
+            PodEvent::SprintStarted { sprint_id, at, .. } => {
+                if let Some(sprint) = self.sprint_mut(*sprint_id, version) {
+                    sprint.status = SprintStatus::Active;
+                    sprint.started_at = Some(*at);
+                }
+                self.active_sprint = Some(*sprint_id);
+            }
+            PodEvent::SprintClosed {
+                sprint_id,
+                at,
+                done,
+                not_done,
+                ..
+            } => {
+                if let Some(sprint) = self.sprint_mut(*sprint_id, version) {
+                    sprint.status = SprintStatus::Closed;
+                    sprint.closed_at = Some(*at);
+                }
+                if self.active_sprint == Some(*sprint_id) {
+                    self.active_sprint = None;
+                }
+                for id in not_done {
+                    if let Some(item) = self.item_mut(*id, version) {
+                        item.status = ItemStatus::New;
+                        item.sprint = None;
+                    }
+                }
+                for id in done {
+                    self.item_mut(*id, version);
+                }
+                self.backlog.retain(|id| !done.contains(id));
+            }
+            PodEvent::BlockerRaised {
+                blocker_id,
+                item_id,
+                category,
+                at,
+                ..
+            } => {
+                self.blockers.insert(
+                    *blocker_id,
+                    Blocker {
+                        item: *item_id,
+                        category: *category,
+                        raised_at: *at,
+                        escalated_at: None,
+                        resolved_at: None,
+                        version,
+                    },
+                );
+            }
+            PodEvent::BlockerEscalated { blocker_id, at, .. } => {
+                if let Some(b) = self.blockers.get_mut(blocker_id) {
+                    b.escalated_at = Some(*at);
+                    b.version = version;
+                }
+            }
+            PodEvent::BlockerResolved { blocker_id, at, .. } => {
+                if let Some(b) = self.blockers.get_mut(blocker_id) {
+                    b.resolved_at = Some(*at);
+                    b.version = version;
+                }
+            }
+        }
+    }
+
+    fn item_mut(&mut self, id: ItemId, version: u64) -> Option<&mut Item> {
+        let item = self.items.get_mut(&id)?;
+        item.version = version;
+        Some(item)
+    }
+
+    fn sprint_mut(&mut self, id: SprintId, version: u64) -> Option<&mut Sprint> {
+        let sprint = self.sprints.get_mut(&id)?;
+        sprint.version = version;
+        Some(sprint)
+    }
+
+    /// Whether the item is closed to changes: DROPPED, or DONE in a sprint that is no longer active.
+    pub fn item_is_closed(&self, item: &Item) -> bool {
+        match item.status {
+            ItemStatus::Dropped => true,
+            ItemStatus::Done => item.sprint != self.active_sprint || item.sprint.is_none(),
+            _ => false,
+        }
+    }
+}

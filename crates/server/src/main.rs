@@ -1,0 +1,2 @@
+//! podledger binary.
+fn main() {}

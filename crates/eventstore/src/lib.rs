@@ -1,1 +1,18 @@
-//! placeholder
+//! The podledger event store: the [`EventStore`] trait, its SQLite backend, the conformance
+//! suite every backend runs, and the one load–decide–append loop ([`CommandHandler`]).
+//!
+//! **Architecture Invariant:** the store itself ([`store`], [`sqlite`]) knows nothing of the
+//! domain's types: it moves opaque JSON payloads with metadata. Only [`handler`] joins the
+//! domain to a store.
+
+pub mod conformance;
+pub mod handler;
+pub mod sqlite;
+pub mod store;
+mod subscription;
+
+pub use sqlite::{SqliteConfig, SqliteEventStore};
+pub use store::{
+    AppendOutcome, EventMetadata, EventStore, EventStream, ExpectedVersion, NewEvent,
+    RecordedEvent, StoreError, StreamWrite,
+};

@@ -1,0 +1,221 @@
+//! The SQLite backend: one file, WAL, `synchronous=FULL`; a single writer task that
+//! group-commits concurrent appends; a pool of readers.
+//!
+//! Durability: with `synchronous=FULL` every commit fsyncs the WAL before the append returns,
+//! so an acknowledged event survives a process kill and a power loss. `NORMAL` would fsync only
+//! at checkpoints: still safe against a process crash, but the last commits can be lost on
+//! power failure — [`SqliteConfig::synchronous_normal`] exists for benchmarks and disposable
+//! data only.
+
+mod rows;
+mod writer;
+
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
+    SqliteSynchronous,
+};
+use sqlx::{ConnectOptions, Connection};
+use tokio::sync::{mpsc, oneshot, watch};
+use uuid::Uuid;
+
+use crate::store::{
+    AppendOutcome, EventStore, EventStream, RecordedEvent, StoreError, StreamWrite,
+};
+use crate::subscription;
+
+/// The migrations of the SQLite schema (`migrations/sqlite`), embedded in the binary.
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/sqlite");
+
+/// How to open a SQLite store.
+#[derive(Clone, Debug)]
+pub struct SqliteConfig {
+    /// The database file.
+    pub path: PathBuf,
+    /// `synchronous=FULL` (default, durable) or `NORMAL` (see the module docs).
+    pub synchronous_full: bool,
+    /// Reader connections.
+    pub readers: u32,
+    /// Most appends committed in one transaction.
+    pub max_group: usize,
+}
+
+impl SqliteConfig {
+    /// The durable defaults for a database file.
+    pub fn new(path: impl Into<PathBuf>) -> Self {
+        Self {
+            path: path.into(),
+            synchronous_full: true,
+            readers: 4,
+            max_group: 1024,
+        }
+    }
+
+    /// From a `sqlite:` URL or a plain path (`sqlite://data/podledger.db`, `data/podledger.db`).
+    pub fn from_url(url: &str) -> Self {
+        let path = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+            .unwrap_or(url);
+        let path = path.split('?').next().unwrap_or(path);
+        Self::new(path)
+    }
+
+    /// `synchronous=NORMAL`: not durable against power loss. Benchmarks and throwaway data only.
+    #[must_use]
+    pub fn synchronous_normal(mut self) -> Self {
+        self.synchronous_full = false;
+        self
+    }
+
+    fn options(&self) -> SqliteConnectOptions {
+        SqliteConnectOptions::from_str("sqlite:")
+            .expect("static URL")
+            .filename(&self.path)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(if self.synchronous_full {
+                SqliteSynchronous::Full
+            } else {
+                SqliteSynchronous::Normal
+            })
+            .busy_timeout(Duration::from_secs(10))
+            .foreign_keys(true)
+            .disable_statement_logging()
+    }
+}
+
+/// A SQLite event store. Cheap to clone; all clones share one writer.
+#[derive(Clone, Debug)]
+pub struct SqliteEventStore {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    path: PathBuf,
+    readers: SqlitePool,
+    appends: mpsc::Sender<writer::Pending>,
+    head: watch::Receiver<u64>,
+}
+
+impl SqliteEventStore {
+    /// Opens (creating if missing) and migrates the database, then starts the writer.
+    pub async fn open(config: SqliteConfig) -> Result<Self, StoreError> {
+        if let Some(dir) = config.path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(StoreError::backend)?;
+        }
+        let mut conn = SqliteConnection::connect_with(&config.options().create_if_missing(true))
+            .await
+            .map_err(StoreError::backend)?;
+        MIGRATOR.run(&mut conn).await.map_err(StoreError::backend)?;
+        let head_now = rows::head(&mut conn).await?;
+        let readers = SqlitePoolOptions::new()
+            .max_connections(config.readers.max(1))
+            .min_connections(1)
+            .connect_with(config.options().read_only(true))
+            .await
+            .map_err(StoreError::backend)?;
+        let (head_tx, head_rx) = watch::channel(head_now);
+        let (tx, rx) = mpsc::channel(config.max_group * 4);
+        tokio::spawn(writer::run(conn, rx, head_tx, config.max_group));
+        Ok(Self {
+            inner: Arc::new(Inner {
+                path: config.path,
+                readers,
+                appends: tx,
+                head: head_rx,
+            }),
+        })
+    }
+
+    /// Applies the migrations to the database without keeping it open (`podledger migrate`).
+    pub async fn migrate(config: &SqliteConfig) -> Result<(), StoreError> {
+        if let Some(dir) = config.path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(StoreError::backend)?;
+        }
+        let mut conn = SqliteConnection::connect_with(&config.options().create_if_missing(true))
+            .await
+            .map_err(StoreError::backend)?;
+        MIGRATOR.run(&mut conn).await.map_err(StoreError::backend)?;
+        conn.close().await.map_err(StoreError::backend)
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    /// The pool of read-only connections, for read models that live in the same file.
+    pub fn reader_pool(&self) -> &SqlitePool {
+        &self.inner.readers
+    }
+
+    /// Runs `PRAGMA integrity_check`; `Ok(())` when SQLite answers `ok`.
+    pub async fn integrity_check(&self) -> Result<(), StoreError> {
+        let answer: String = sqlx::query_scalar("PRAGMA integrity_check")
+            .fetch_one(&self.inner.readers)
+            .await
+            .map_err(StoreError::backend)?;
+        if answer == "ok" {
+            Ok(())
+        } else {
+            Err(StoreError::backend(std::io::Error::other(format!(
+                "integrity_check: {answer}"
+            ))))
+        }
+    }
+}
+
+#[async_trait]
+impl EventStore for SqliteEventStore {
+    async fn append(&self, writes: Vec<StreamWrite>) -> Result<AppendOutcome, StoreError> {
+        writer::validate(&writes)?;
+        let (reply, answer) = oneshot::channel();
+        self.inner
+            .appends
+            .send(writer::Pending { writes, reply })
+            .await
+            .map_err(|_| StoreError::Closed)?;
+        answer.await.map_err(|_| StoreError::Closed)?
+    }
+
+    async fn read_stream(
+        &self,
+        stream: &str,
+        after_version: u64,
+        limit: usize,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
+        rows::read_stream(&self.inner.readers, stream, after_version, limit).await
+    }
+
+    async fn read_all(&self, after: u64, limit: usize) -> Result<Vec<RecordedEvent>, StoreError> {
+        rows::read_all(&self.inner.readers, after, limit).await
+    }
+
+    async fn find_event(&self, event_id: Uuid) -> Result<Option<RecordedEvent>, StoreError> {
+        rows::find_event(&self.inner.readers, event_id).await
+    }
+
+    async fn head(&self) -> Result<u64, StoreError> {
+        let mut conn = self
+            .inner
+            .readers
+            .acquire()
+            .await
+            .map_err(StoreError::backend)?;
+        rows::head(&mut conn).await
+    }
+
+    fn subscribe(&self, after: u64) -> EventStream {
+        let inner = Arc::clone(&self.inner);
+        subscription::catch_up_then_live(after, self.inner.head.clone(), move |after, limit| {
+            let inner = Arc::clone(&inner);
+            async move { rows::read_all(&inner.readers, after, limit).await }
+        })
+    }
+}

@@ -1,0 +1,147 @@
+//! The SQLite backend runs the whole conformance suite, plus what only SQLite can show:
+//! durability settings, reopening, and the append-only triggers.
+
+use std::sync::Arc;
+
+use podledger_eventstore::conformance::{self, event, write};
+use podledger_eventstore::{EventStore, ExpectedVersion, SqliteConfig, SqliteEventStore};
+use sqlx::Connection;
+
+async fn fresh() -> (tempfile::TempDir, Arc<dyn EventStore>) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteEventStore::open(SqliteConfig::new(dir.path().join("events.db")))
+        .await
+        .unwrap();
+    (dir, Arc::new(store))
+}
+
+macro_rules! conformance {
+    ($($case:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() {
+                let (_dir, store) = fresh().await;
+                conformance::$case(store).await;
+            }
+        )*
+
+        #[test]
+        fn every_conformance_case_runs_here() {
+            let here = [$(stringify!($case)),*];
+            for case in conformance::CASES {
+                assert!(here.contains(case), "case {case} is not run against SQLite");
+            }
+        }
+    };
+}
+
+conformance!(
+    append_to_a_new_stream,
+    no_stream_is_refused_when_the_stream_exists,
+    exact_version_must_match,
+    any_version_always_appends,
+    multi_stream_append_is_all_or_nothing,
+    a_write_without_events_guards_another_stream,
+    retrying_an_append_returns_the_original_positions,
+    an_event_id_reused_elsewhere_is_a_conflict,
+    malformed_appends_are_refused,
+    positions_are_contiguous_in_commit_order_under_concurrency,
+    concurrent_exact_appends_let_exactly_one_win,
+    reads_page_from_a_position,
+    subscription_catches_up_then_goes_live_without_gap_or_repeat,
+);
+
+#[tokio::test]
+async fn the_database_is_wal_with_synchronous_full_by_default() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = SqliteConfig::new(dir.path().join("events.db"));
+    let store = SqliteEventStore::open(config.clone()).await.unwrap();
+    let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
+        .fetch_one(store.reader_pool())
+        .await
+        .unwrap();
+    assert_eq!(mode, "wal");
+    // `synchronous` is per connection; every connection the store opens (writer and readers)
+    // is built from the same options, so a reader answers for them all. 2 = FULL, 1 = NORMAL.
+    let sync: i64 = sqlx::query_scalar("PRAGMA synchronous")
+        .fetch_one(store.reader_pool())
+        .await
+        .unwrap();
+    assert_eq!(sync, 2);
+    let relaxed = SqliteEventStore::open(config.synchronous_normal())
+        .await
+        .unwrap();
+    let sync: i64 = sqlx::query_scalar("PRAGMA synchronous")
+        .fetch_one(relaxed.reader_pool())
+        .await
+        .unwrap();
+    assert_eq!(sync, 1);
+}
+
+#[tokio::test]
+async fn events_survive_reopening_and_positions_continue() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("events.db");
+    {
+        let store = SqliteEventStore::open(SqliteConfig::new(&path))
+            .await
+            .unwrap();
+        store
+            .append(write(
+                "s",
+                ExpectedVersion::NoStream,
+                vec![event(1), event(2)],
+            ))
+            .await
+            .unwrap();
+    }
+    let store = SqliteEventStore::open(SqliteConfig::new(&path))
+        .await
+        .unwrap();
+    assert_eq!(store.head().await.unwrap(), 2);
+    let outcome = store
+        .append(write("s", ExpectedVersion::Exact(2), vec![event(3)]))
+        .await
+        .unwrap();
+    assert_eq!(outcome.first_position, 3);
+    store.integrity_check().await.unwrap();
+}
+
+#[tokio::test]
+async fn stored_events_can_be_neither_updated_nor_deleted() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("events.db");
+    let store = SqliteEventStore::open(SqliteConfig::new(&path))
+        .await
+        .unwrap();
+    store
+        .append(write("s", ExpectedVersion::NoStream, vec![event(1)]))
+        .await
+        .unwrap();
+    let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite:{}", path.display()))
+        .await
+        .unwrap();
+    let update = sqlx::query("UPDATE events SET payload = '{}'")
+        .execute(&mut conn)
+        .await;
+    assert!(update.unwrap_err().to_string().contains("append-only"));
+    let delete = sqlx::query("DELETE FROM events").execute(&mut conn).await;
+    assert!(delete.unwrap_err().to_string().contains("append-only"));
+    assert_eq!(store.read_all(0, 10).await.unwrap().len(), 1);
+}
+
+#[test]
+fn config_reads_sqlite_urls_and_plain_paths() {
+    assert_eq!(
+        SqliteConfig::from_url("sqlite://data/x.db").path,
+        std::path::Path::new("data/x.db")
+    );
+    assert_eq!(
+        SqliteConfig::from_url("sqlite:x.db?mode=rwc").path,
+        std::path::Path::new("x.db")
+    );
+    assert_eq!(
+        SqliteConfig::from_url("/tmp/y.db").path,
+        std::path::Path::new("/tmp/y.db")
+    );
+}

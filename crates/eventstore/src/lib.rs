@@ -11,6 +11,7 @@ pub mod sqlite;
 pub mod store;
 mod subscription;
 
+pub use handler::{CommandHandler, Executed, HandleError, RequestMeta};
 pub use sqlite::{SqliteConfig, SqliteEventStore};
 pub use store::{
     AppendOutcome, EventMetadata, EventStore, EventStream, ExpectedVersion, NewEvent,

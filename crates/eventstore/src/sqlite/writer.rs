@@ -112,7 +112,7 @@ async fn commit_group(
 /// Where an event already is: position, stream, stream version.
 type Placement = (u64, String, u64);
 
-struct Row_<'a> {
+struct InsertRow<'a> {
     position: u64,
     stream: &'a str,
     version: u64,
@@ -151,7 +151,7 @@ fn plan_one<'a>(
     placed: &mut HashMap<Uuid, Placement>,
     versions: &mut HashMap<String, u64>,
     head: &mut i64,
-    rows: &mut Vec<Row_<'a>>,
+    rows: &mut Vec<InsertRow<'a>>,
 ) -> Result<AppendOutcome, StoreError> {
     let known: Vec<(&StreamWrite, Uuid, Option<Placement>)> = writes
         .iter()
@@ -185,7 +185,7 @@ fn plan_one<'a>(
             *head += 1;
             *version += 1;
             placed.insert(event.event_id, (*head as u64, w.stream.clone(), *version));
-            rows.push(Row_ {
+            rows.push(InsertRow {
                 position: *head as u64,
                 stream: &w.stream,
                 version: *version,
@@ -292,7 +292,7 @@ async fn stream_versions(
 
 /// Inserts in chunks of fixed sizes (256, 64, 16, 4, 1 rows) so that the few statements stay
 /// in the prepared-statement cache.
-async fn insert(conn: &mut SqliteConnection, rows: &[Row_<'_>]) -> Result<(), sqlx::Error> {
+async fn insert(conn: &mut SqliteConnection, rows: &[InsertRow<'_>]) -> Result<(), sqlx::Error> {
     let recorded_at = Utc::now().timestamp_micros();
     let mut rest = rows;
     while !rest.is_empty() {

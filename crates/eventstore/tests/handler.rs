@@ -1,0 +1,343 @@
+//! The load–decide–append loop against a real SQLite store: metadata, idempotent retries,
+//! refusals that write nothing, retries on concurrent writes, R12, and tenant isolation.
+
+use std::sync::Arc;
+
+use chrono::Utc;
+use podledger_domain::ids::{ItemId, OrgId, PersonId, PodId};
+use podledger_domain::org::OrgCommand;
+use podledger_domain::pod::PodCommand;
+use podledger_domain::roles::{PodFocus, PodRole};
+use podledger_domain::{Actor, Command, Context, DomainError, ErrorCode};
+use podledger_eventstore::{
+    CommandHandler, HandleError, RequestMeta, SqliteConfig, SqliteEventStore,
+};
+use uuid::Uuid;
+
+struct World {
+    _dir: tempfile::TempDir,
+    handler: Arc<CommandHandler>,
+    org: OrgId,
+    admin: PersonId,
+    po: PersonId,
+    pod: PodId,
+}
+
+fn ctx(org: OrgId, person: PersonId) -> Context {
+    Context::new(org, Actor::member(person), Utc::now())
+}
+
+fn meta() -> RequestMeta {
+    RequestMeta {
+        correlation_id: Uuid::now_v7(),
+        ..RequestMeta::default()
+    }
+}
+
+fn create_item(item: ItemId, title: &str) -> PodCommand {
+    PodCommand::CreateItem {
+        item_id: item,
+        title: title.into(),
+        description: None,
+        output_category: "email".into(),
+        acceptance_criteria: None,
+        estimate: Some(3),
+        parent_epic: None,
+        requester: None,
+    }
+}
+
+async fn world() -> World {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteEventStore::open(SqliteConfig::new(dir.path().join("e.db")))
+        .await
+        .unwrap();
+    let handler = Arc::new(CommandHandler::new(Arc::new(store)));
+    let (org, admin, po, pod) = (
+        OrgId(Uuid::now_v7()),
+        PersonId(Uuid::now_v7()),
+        PersonId(Uuid::now_v7()),
+        PodId(Uuid::now_v7()),
+    );
+    let setup = [
+        OrgCommand::CreateOrganisation {
+            name: "Acme".into(),
+            sprint_length_days: None,
+            founder_name: "Ada".into(),
+            founder_email: None,
+        },
+        OrgCommand::AddPerson {
+            person_id: po,
+            name: "Paula".into(),
+            email: None,
+        },
+        OrgCommand::CreatePod {
+            pod_id: pod,
+            name: "Acquisition".into(),
+            focus: PodFocus::Acquisition,
+        },
+        OrgCommand::AssignPodRole {
+            person_id: po,
+            pod_id: pod,
+            role: PodRole::ProductOwner,
+        },
+    ];
+    for c in setup {
+        handler
+            .execute(&Command::Org(c), &ctx(org, admin), meta())
+            .await
+            .unwrap();
+    }
+    World {
+        _dir: dir,
+        handler,
+        org,
+        admin,
+        po,
+        pod,
+    }
+}
+
+#[tokio::test]
+async fn a_command_appends_its_events_with_the_request_metadata() {
+    let w = world().await;
+    let correlation = Uuid::now_v7();
+    let item = ItemId(Uuid::now_v7());
+    let done = w
+        .handler
+        .execute(
+            &Command::Pod {
+                pod_id: w.pod,
+                command: create_item(item, "Landing page"),
+            },
+            &ctx(w.org, w.po),
+            RequestMeta {
+                correlation_id: correlation,
+                causation_id: None,
+                idempotency_key: None,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(done.events.len(), 1);
+    assert_eq!(done.target_version, 1);
+    let stored = w
+        .handler
+        .store()
+        .read_all(done.last_position.unwrap() - 1, 10)
+        .await
+        .unwrap();
+    let e = &stored[0];
+    assert_eq!(e.stream, format!("pod-{}", w.pod));
+    assert_eq!(e.event_type, "ItemCreated");
+    assert_eq!(e.schema_version, 2);
+    assert_eq!(e.metadata.org_id, w.org.as_uuid());
+    assert_eq!(e.metadata.actor, format!("member:{}", w.po));
+    assert_eq!(e.metadata.correlation_id, correlation);
+}
+
+#[tokio::test]
+async fn a_refused_command_writes_nothing() {
+    let w = world().await;
+    let head = w.handler.store().head().await.unwrap();
+    let err = w
+        .handler
+        .execute(
+            &Command::Pod {
+                pod_id: w.pod,
+                command: create_item(ItemId(Uuid::now_v7()), ""),
+            },
+            &ctx(w.org, w.po),
+            meta(),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(&err, HandleError::Domain(e) if e.code() == ErrorCode::ValidationFailed));
+    let err = w
+        .handler
+        .execute(
+            &Command::Pod {
+                pod_id: w.pod,
+                command: create_item(ItemId(Uuid::now_v7()), "ok"),
+            },
+            &ctx(w.org, w.admin),
+            meta(),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(&err, HandleError::Domain(e) if e.code() == ErrorCode::Forbidden));
+    assert_eq!(w.handler.store().head().await.unwrap(), head);
+}
+
+#[tokio::test]
+async fn a_retried_command_with_its_idempotency_key_returns_the_original_result() {
+    let w = world().await;
+    let key = Uuid::now_v7();
+    let command = Command::Org(OrgCommand::CreateOrganisation {
+        name: "Beta".into(),
+        sprint_length_days: Some(7),
+        founder_name: "Bo".into(),
+        founder_email: None,
+    });
+    let beta = ctx(OrgId(Uuid::now_v7()), PersonId(Uuid::now_v7()));
+    let meta = RequestMeta {
+        correlation_id: Uuid::now_v7(),
+        causation_id: None,
+        idempotency_key: Some(key),
+    };
+    let first = w.handler.execute(&command, &beta, meta).await.unwrap();
+    assert_eq!(first.events.len(), 3);
+    let head = w.handler.store().head().await.unwrap();
+    let retry = w.handler.execute(&command, &beta, meta).await.unwrap();
+    assert!(retry.replayed);
+    assert_eq!(retry.last_position, first.last_position);
+    assert_eq!(retry.events, first.events);
+    assert_eq!(
+        w.handler.store().head().await.unwrap(),
+        head,
+        "nothing appended twice"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_commands_on_one_pod_all_succeed() {
+    let w = world().await;
+    let tasks: Vec<_> = (0..24)
+        .map(|n| {
+            let handler = Arc::clone(&w.handler);
+            let (org, po, pod) = (w.org, w.po, w.pod);
+            tokio::spawn(async move {
+                handler
+                    .execute(
+                        &Command::Pod {
+                            pod_id: pod,
+                            command: create_item(ItemId(Uuid::now_v7()), &format!("item {n}")),
+                        },
+                        &ctx(org, po),
+                        meta(),
+                    )
+                    .await
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap().unwrap();
+    }
+    let pod = w
+        .handler
+        .store()
+        .read_stream(&format!("pod-{}", w.pod), 0, 100)
+        .await
+        .unwrap();
+    assert_eq!(pod.len(), 24);
+}
+
+#[tokio::test]
+async fn r12_a_stale_expected_version_is_a_concurrency_conflict() {
+    let w = world().await;
+    let item = ItemId(Uuid::now_v7());
+    let pod_cmd = |command| Command::Pod {
+        pod_id: w.pod,
+        command,
+    };
+    let created = w
+        .handler
+        .execute(&pod_cmd(create_item(item, "a")), &ctx(w.org, w.po), meta())
+        .await
+        .unwrap();
+    let estimate = |n| PodCommand::EstimateItem {
+        item_id: item,
+        estimate: n,
+    };
+    w.handler
+        .execute(
+            &pod_cmd(estimate(5)),
+            &ctx(w.org, w.po).expecting(created.target_version),
+            meta(),
+        )
+        .await
+        .unwrap();
+    let err = w
+        .handler
+        .execute(
+            &pod_cmd(estimate(8)),
+            &ctx(w.org, w.po).expecting(created.target_version),
+            meta(),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(
+        err,
+        HandleError::Domain(DomainError::ConcurrencyConflict { .. })
+    ));
+}
+
+#[tokio::test]
+async fn a_token_of_another_organisation_cannot_reach_a_pod() {
+    let w = world().await;
+    let other = OrgId(Uuid::now_v7());
+    w.handler
+        .execute(
+            &Command::Org(OrgCommand::CreateOrganisation {
+                name: "Other".into(),
+                sprint_length_days: None,
+                founder_name: "Eve".into(),
+                founder_email: None,
+            }),
+            &ctx(other, w.po),
+            meta(),
+        )
+        .await
+        .unwrap();
+    // w.po is the founder (admin) of `other`, but the pod belongs to w.org.
+    let err = w
+        .handler
+        .execute(
+            &Command::Pod {
+                pod_id: w.pod,
+                command: create_item(ItemId(Uuid::now_v7()), "x"),
+            },
+            &ctx(other, w.po),
+            meta(),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(&err, HandleError::Domain(e) if e.code() == ErrorCode::NotFound));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_handlers_on_one_store_like_two_replicas_resolve_conflicts_by_retrying() {
+    let w = world().await;
+    let replica = Arc::new(CommandHandler::new(Arc::clone(w.handler.store())));
+    let tasks: Vec<_> = (0..16)
+        .map(|n| {
+            let handler = if n % 2 == 0 {
+                Arc::clone(&w.handler)
+            } else {
+                Arc::clone(&replica)
+            };
+            let (org, po, pod) = (w.org, w.po, w.pod);
+            tokio::spawn(async move {
+                handler
+                    .execute(
+                        &Command::Pod {
+                            pod_id: pod,
+                            command: create_item(ItemId(Uuid::now_v7()), &format!("item {n}")),
+                        },
+                        &ctx(org, po),
+                        meta(),
+                    )
+                    .await
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap().unwrap();
+    }
+    let state = replica
+        .load(&podledger_domain::Target::Pod(w.pod), w.org)
+        .await
+        .unwrap();
+    assert_eq!(state.pod.items.len(), 16);
+    assert_eq!(state.pod.backlog.len(), 16);
+}

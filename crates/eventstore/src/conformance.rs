@@ -22,6 +22,7 @@ pub const CASES: &[&str] = &[
     "retrying_an_append_returns_the_original_positions",
     "an_event_id_reused_elsewhere_is_a_conflict",
     "malformed_appends_are_refused",
+    "a_large_append_is_stored_whole",
     "positions_are_contiguous_in_commit_order_under_concurrency",
     "concurrent_exact_appends_let_exactly_one_win",
     "reads_page_from_a_position",
@@ -298,6 +299,29 @@ pub async fn malformed_appends_are_refused(store: Arc<dyn EventStore>) {
         Err(StoreError::InvalidRequest(_))
     ));
     assert_eq!(store.head().await.unwrap(), 0);
+}
+
+/// One append of many events (more than one SQL statement can carry) is stored whole, in order.
+pub async fn a_large_append_is_stored_whole(store: Arc<dyn EventStore>) {
+    let events: Vec<NewEvent> = (0..5_000).map(event).collect();
+    let outcome = store
+        .append(write("big", ExpectedVersion::NoStream, events.clone()))
+        .await
+        .unwrap();
+    assert_eq!((outcome.first_position, outcome.last_position), (1, 5_000));
+    let stored = store.read_stream("big", 0, 10_000).await.unwrap();
+    assert_eq!(stored.len(), 5_000);
+    assert!(
+        stored
+            .iter()
+            .zip(&events)
+            .all(|(s, e)| s.event_id == e.event_id)
+    );
+    let next = store
+        .append(write("big", ExpectedVersion::Exact(5_000), vec![event(0)]))
+        .await
+        .unwrap();
+    assert_eq!(next.first_position, 5_001);
 }
 
 /// Under concurrent appends, positions are 1..=n with no gap, every acknowledged position holds

@@ -45,6 +45,7 @@ conformance!(
     retrying_an_append_returns_the_original_positions,
     an_event_id_reused_elsewhere_is_a_conflict,
     malformed_appends_are_refused,
+    a_large_append_is_stored_whole,
     positions_are_contiguous_in_commit_order_under_concurrency,
     concurrent_exact_appends_let_exactly_one_win,
     reads_page_from_a_position,
@@ -144,4 +145,52 @@ fn config_reads_sqlite_urls_and_plain_paths() {
         SqliteConfig::from_url("/tmp/y.db").path,
         std::path::Path::new("/tmp/y.db")
     );
+}
+
+#[tokio::test]
+async fn two_writers_on_one_file_like_two_processes_keep_positions_and_versions_right() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("shared.db");
+    let a = SqliteEventStore::open(SqliteConfig::new(&path))
+        .await
+        .unwrap();
+    let b = SqliteEventStore::open(SqliteConfig::new(&path))
+        .await
+        .unwrap();
+    a.append(write("s", ExpectedVersion::NoStream, vec![event(1)]))
+        .await
+        .unwrap();
+    // b has never seen "s": it must read its version.
+    let from_b = b
+        .append(write("s", ExpectedVersion::Exact(1), vec![event(2)]))
+        .await
+        .unwrap();
+    assert_eq!((from_b.first_position, from_b.stream_versions[0].1), (2, 2));
+    // a remembers version 1 and head 1; both are stale now and must not decide anything.
+    let from_a = a
+        .append(write("s", ExpectedVersion::Exact(2), vec![event(3)]))
+        .await
+        .unwrap();
+    assert_eq!((from_a.first_position, from_a.stream_versions[0].1), (3, 3));
+    b.append(write("t", ExpectedVersion::Any, vec![event(4)]))
+        .await
+        .unwrap();
+    let any_a = a
+        .append(write("s", ExpectedVersion::Any, vec![event(5)]))
+        .await
+        .unwrap();
+    assert_eq!((any_a.first_position, any_a.stream_versions[0].1), (5, 4));
+    let stale = b
+        .append(write("s", ExpectedVersion::Exact(3), vec![event(6)]))
+        .await;
+    assert!(matches!(
+        stale,
+        Err(podledger_eventstore::StoreError::WrongExpectedVersion { actual: 4, .. })
+    ));
+    let all = a.read_all(0, 100).await.unwrap();
+    assert_eq!(
+        all.iter().map(|e| e.position).collect::<Vec<_>>(),
+        [1, 2, 3, 4, 5]
+    );
+    a.integrity_check().await.unwrap();
 }

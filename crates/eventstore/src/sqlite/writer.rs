@@ -1,7 +1,20 @@
-//! The single writer: drains queued appends, checks them all against one snapshot inside one
-//! `BEGIN IMMEDIATE` transaction, inserts the accepted ones, and commits once — one fsync for
-//! the whole group. Each append still succeeds or fails on its own (its checks are evaluated
-//! in queue order against the versions left by the appends before it in the group).
+//! The single writer: drains queued appends and commits them as one group — one transaction,
+//! one fsync. Each append still succeeds or fails on its own: its checks are evaluated in queue
+//! order against the versions left by the appends before it in the group.
+//!
+//! Two paths:
+//! - **fast**: expected versions are checked against the head position and stream versions this
+//!   writer keeps in memory (a stream it does not remember is taken to be new), and the group is
+//!   written in one round trip (`BEGIN IMMEDIATE; INSERT …; COMMIT`). The database verifies the
+//!   memory: positions are dense, so if anyone else appended since, the first predicted position
+//!   is taken and the primary key refuses the insert; a stream that was not new collides on
+//!   `(stream_id, stream_version)`; a retried event id collides on `event_id`. Any refusal
+//!   rolls the whole statement back, untouched.
+//! - **checked**: after such a refusal, when the memory would refuse an append (it may be an
+//!   idempotent retry, or rest on stale memory), or for groups too big for one statement, the
+//!   group is re-planned against a snapshot read inside the write transaction (head, stored
+//!   event ids, stream versions); this path answers idempotent retries with their original
+//!   positions.
 
 use std::collections::{HashMap, HashSet};
 
@@ -52,21 +65,39 @@ pub(super) fn validate(writes: &[StreamWrite]) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// What the writer believes about the database: valid while no other process has appended
+/// (checked by the database on every fast-path insert, see the module docs).
+pub(super) struct Memory {
+    /// Position of the last committed event.
+    pub head: u64,
+    /// Versions of recently written streams.
+    pub versions: HashMap<String, u64>,
+}
+
+/// Streams remembered before the memory is cleared (it refills from the database).
+const MAX_REMEMBERED_STREAMS: usize = 200_000;
+
 /// The writer task: runs until every sender is dropped.
 pub(super) async fn run(
     mut conn: SqliteConnection,
     mut queue: mpsc::Receiver<Pending>,
     head: watch::Sender<u64>,
     max_group: usize,
+    mut memory: Memory,
 ) {
     let mut group = Vec::with_capacity(max_group);
     while queue.recv_many(&mut group, max_group).await > 0 {
         let writes: Vec<&[StreamWrite]> = group.iter().map(|p| p.writes.as_slice()).collect();
-        match commit_group(&mut conn, &writes).await {
-            Ok((outcomes, new_head)) => {
+        let committed = match commit_fast(&mut conn, &mut memory, &writes).await {
+            Ok(Some(outcomes)) => Ok(outcomes),
+            Ok(None) => commit_checked(&mut conn, &mut memory, &writes).await,
+            Err(e) => Err(e),
+        };
+        match committed {
+            Ok(outcomes) => {
                 head.send_if_modified(|h| {
-                    let moved = *h != new_head;
-                    *h = new_head;
+                    let moved = *h != memory.head;
+                    *h = memory.head;
                     moved
                 });
                 for (pending, outcome) in group.drain(..).zip(outcomes) {
@@ -74,6 +105,7 @@ pub(super) async fn run(
                 }
             }
             Err(error) => {
+                memory.versions.clear();
                 tracing::error!(%error, appends = group.len(), "event store group commit failed");
                 for pending in group.drain(..) {
                     let _ = pending
@@ -84,18 +116,86 @@ pub(super) async fn run(
                 }
             }
         }
+        if memory.versions.len() > MAX_REMEMBERED_STREAMS {
+            memory.versions.clear();
+        }
     }
     let _ = conn.close().await;
 }
 
 type Outcomes = Vec<Result<AppendOutcome, StoreError>>;
 
-async fn commit_group(
+/// The fast path. `Ok(None)`: the memory could not be trusted; nothing was written.
+async fn commit_fast(
     conn: &mut SqliteConnection,
+    memory: &mut Memory,
     group: &[&[StreamWrite]],
-) -> Result<(Outcomes, u64), sqlx::Error> {
+) -> Result<Option<Outcomes>, sqlx::Error> {
+    // A stream the memory does not know is taken to be new (version 0). If it is not, the
+    // insert below collides on `(stream_id, stream_version)` and the group takes the checked path.
+    let mut versions: HashMap<String, u64> = group
+        .iter()
+        .flat_map(|ws| ws.iter())
+        .map(|w| {
+            (
+                w.stream.clone(),
+                memory.versions.get(&w.stream).copied().unwrap_or(0),
+            )
+        })
+        .collect();
+    let mut head = memory.head as i64;
+    let (outcomes, rows) = plan(group, &HashMap::new(), &mut versions, &mut head);
+    if rows.len() > MAX_ROWS_PER_INSERT {
+        return Ok(None);
+    }
+    if outcomes.iter().any(Result::is_err) {
+        // A refusal may be an idempotent retry or rest on stale memory: only the checked path,
+        // which reads stored ids and versions, may give it.
+        return Ok(None);
+    }
+    let mut insert = values_insert(&rows, "BEGIN IMMEDIATE; ");
+    insert.push("; COMMIT");
+    let inserted = insert.build().execute(&mut *conn).await;
+    match inserted {
+        Ok(_) => {
+            memory.head = head as u64;
+            memory.versions.extend(versions);
+            Ok(Some(outcomes))
+        }
+        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+            sqlx::query("ROLLBACK").execute(&mut *conn).await?;
+            Ok(None)
+        }
+        Err(e) => {
+            let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
+            Err(e)
+        }
+    }
+}
+
+/// The checked path: everything re-read inside the write transaction.
+async fn commit_checked(
+    conn: &mut SqliteConnection,
+    memory: &mut Memory,
+    group: &[&[StreamWrite]],
+) -> Result<Outcomes, sqlx::Error> {
     sqlx::query("BEGIN IMMEDIATE").execute(&mut *conn).await?;
-    let planned = match plan_and_insert(conn, group).await {
+    let planned = async {
+        let Snapshot {
+            mut head,
+            existing,
+            mut versions,
+        } = snapshot(conn, group).await?;
+        let (outcomes, rows) = plan(group, &existing, &mut versions, &mut head);
+        if !rows.is_empty() {
+            for chunk in rows.chunks(MAX_ROWS_PER_INSERT) {
+                values_insert(chunk, "").build().execute(&mut *conn).await?;
+            }
+        }
+        Ok::<_, sqlx::Error>((outcomes, head, versions))
+    }
+    .await;
+    let (outcomes, head, versions) = match planned {
         Ok(planned) => planned,
         Err(e) => {
             let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
@@ -106,7 +206,25 @@ async fn commit_group(
         let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
         return Err(e);
     }
-    Ok(planned)
+    memory.head = head as u64;
+    memory.versions.extend(versions);
+    Ok(outcomes)
+}
+
+/// Checks and places every append of the group in queue order.
+fn plan<'a>(
+    group: &[&'a [StreamWrite]],
+    existing: &HashMap<Uuid, Placement>,
+    versions: &mut HashMap<String, u64>,
+    head: &mut i64,
+) -> (Outcomes, Vec<InsertRow<'a>>) {
+    let mut placed: HashMap<Uuid, Placement> = HashMap::new();
+    let mut rows = Vec::new();
+    let outcomes = group
+        .iter()
+        .map(|writes| plan_one(writes, existing, &mut placed, versions, head, &mut rows))
+        .collect();
+    (outcomes, rows)
 }
 
 /// Where an event already is: position, stream, stream version.
@@ -117,32 +235,6 @@ struct InsertRow<'a> {
     stream: &'a str,
     version: u64,
     event: &'a NewEvent,
-}
-
-async fn plan_and_insert(
-    conn: &mut SqliteConnection,
-    group: &[&[StreamWrite]],
-) -> Result<(Outcomes, u64), sqlx::Error> {
-    let mut head: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(position), 0) FROM events")
-        .fetch_one(&mut *conn)
-        .await?;
-    let existing = existing_ids(conn, group).await?;
-    let mut versions = stream_versions(conn, group).await?;
-    let mut placed: HashMap<Uuid, Placement> = HashMap::new();
-    let mut rows = Vec::new();
-    let mut outcomes = Vec::with_capacity(group.len());
-    for writes in group {
-        outcomes.push(plan_one(
-            writes,
-            &existing,
-            &mut placed,
-            &mut versions,
-            &mut head,
-            &mut rows,
-        ));
-    }
-    insert(conn, &rows).await?;
-    Ok((outcomes, head as u64))
 }
 
 fn plan_one<'a>(
@@ -235,93 +327,96 @@ fn replay(
     })
 }
 
-async fn existing_ids(
+/// What the group's checks need, read in one round trip inside the write transaction: the
+/// head position, the group's event ids already stored, and the version of each stream.
+struct Snapshot {
+    head: i64,
+    existing: HashMap<Uuid, Placement>,
+    versions: HashMap<String, u64>,
+}
+
+async fn snapshot(
     conn: &mut SqliteConnection,
     group: &[&[StreamWrite]],
-) -> Result<HashMap<Uuid, Placement>, sqlx::Error> {
+) -> Result<Snapshot, sqlx::Error> {
     let ids: Vec<String> = group
         .iter()
         .flat_map(|writes| writes.iter())
         .flat_map(|w| w.events.iter())
         .map(|e| e.event_id.simple().to_string())
         .collect();
-    let rows = sqlx::query(
-        "SELECT event_id, position, stream_id, stream_version FROM events \
-         WHERE event_id IN (SELECT unhex(value) FROM json_each(?1))",
-    )
-    .bind(serde_json::to_string(&ids).unwrap_or_default())
-    .fetch_all(&mut *conn)
-    .await?;
-    rows.iter()
-        .map(|r| {
-            Ok((
-                r.try_get::<Uuid, _>(0)?,
-                (
-                    r.try_get::<i64, _>(1)? as u64,
-                    r.try_get::<String, _>(2)?,
-                    r.try_get::<i64, _>(3)? as u64,
-                ),
-            ))
-        })
-        .collect()
-}
-
-async fn stream_versions(
-    conn: &mut SqliteConnection,
-    group: &[&[StreamWrite]],
-) -> Result<HashMap<String, u64>, sqlx::Error> {
     let streams: HashSet<&str> = group
         .iter()
         .flat_map(|ws| ws.iter())
         .map(|w| w.stream.as_str())
         .collect();
     let rows = sqlx::query(
-        "SELECT j.value, (SELECT e.stream_version FROM events e WHERE e.stream_id = j.value \
-         ORDER BY e.stream_version DESC LIMIT 1) FROM json_each(?1) j",
+        "SELECT 0, NULL, COALESCE(MAX(position), 0), NULL, NULL FROM events \
+         UNION ALL \
+         SELECT 1, event_id, position, stream_id, stream_version FROM events \
+         WHERE event_id IN (SELECT unhex(value) FROM json_each(?1)) \
+         UNION ALL \
+         SELECT 2, NULL, NULL, j.value, (SELECT e.stream_version FROM events e \
+         WHERE e.stream_id = j.value ORDER BY e.stream_version DESC LIMIT 1) FROM json_each(?2) j",
     )
+    .bind(serde_json::to_string(&ids).unwrap_or_default())
     .bind(serde_json::to_string(&streams).unwrap_or_default())
     .fetch_all(&mut *conn)
     .await?;
-    rows.iter()
-        .map(|r| {
-            let version: Option<i64> = r.try_get(1)?;
-            Ok((r.try_get::<String, _>(0)?, version.unwrap_or(0) as u64))
-        })
-        .collect()
+    let mut snapshot = Snapshot {
+        head: 0,
+        existing: HashMap::new(),
+        versions: HashMap::new(),
+    };
+    for r in &rows {
+        match r.try_get::<i64, _>(0)? {
+            0 => snapshot.head = r.try_get(2)?,
+            1 => {
+                snapshot.existing.insert(
+                    r.try_get(1)?,
+                    (
+                        r.try_get::<i64, _>(2)? as u64,
+                        r.try_get(3)?,
+                        r.try_get::<i64, _>(4)? as u64,
+                    ),
+                );
+            }
+            _ => {
+                let version: Option<i64> = r.try_get(4)?;
+                snapshot
+                    .versions
+                    .insert(r.try_get(3)?, version.unwrap_or(0) as u64);
+            }
+        }
+    }
+    Ok(snapshot)
 }
 
-/// Inserts in chunks of fixed sizes (256, 64, 16, 4, 1 rows) so that the few statements stay
-/// in the prepared-statement cache.
-async fn insert(conn: &mut SqliteConnection, rows: &[InsertRow<'_>]) -> Result<(), sqlx::Error> {
+/// Rows per multi-row INSERT: 12 values a row stays under SQLite's 32,766 bound values.
+const MAX_ROWS_PER_INSERT: usize = 2_000;
+
+/// One multi-row INSERT of at most [`MAX_ROWS_PER_INSERT`] rows, after `prefix`.
+fn values_insert<'a>(rows: &'a [InsertRow<'a>], prefix: &str) -> QueryBuilder<'a, Sqlite> {
     let recorded_at = Utc::now().timestamp_micros();
-    let mut rest = rows;
-    while !rest.is_empty() {
-        let size = [256, 64, 16, 4, 1]
-            .into_iter()
-            .find(|s| *s <= rest.len())
-            .unwrap_or(1);
-        let (chunk, tail) = rest.split_at(size);
-        rest = tail;
-        let mut qb = QueryBuilder::<Sqlite>::new(
-            "INSERT INTO events (position, event_id, stream_id, stream_version, event_type, schema_version, \
-             payload, org_id, actor, correlation_id, causation_id, recorded_at) ",
-        );
-        qb.push_values(chunk, |mut b, r| {
-            let m = &r.event.metadata;
-            b.push_bind(r.position as i64)
-                .push_bind(r.event.event_id)
-                .push_bind(r.stream)
-                .push_bind(r.version as i64)
-                .push_bind(r.event.event_type.as_str())
-                .push_bind(i64::from(r.event.schema_version))
-                .push_bind(r.event.payload.as_str())
-                .push_bind(m.org_id)
-                .push_bind(m.actor.as_str())
-                .push_bind(m.correlation_id)
-                .push_bind(m.causation_id)
-                .push_bind(recorded_at);
-        });
-        qb.build().persistent(true).execute(&mut *conn).await?;
-    }
-    Ok(())
+    let mut qb = QueryBuilder::<Sqlite>::new(prefix);
+    qb.push(
+        "INSERT INTO events (position, event_id, stream_id, stream_version, event_type, schema_version, \
+         payload, org_id, actor, correlation_id, causation_id, recorded_at) ",
+    );
+    qb.push_values(rows, |mut b, r| {
+        let m = &r.event.metadata;
+        b.push_bind(r.position as i64)
+            .push_bind(r.event.event_id)
+            .push_bind(r.stream)
+            .push_bind(r.version as i64)
+            .push_bind(r.event.event_type.as_str())
+            .push_bind(i64::from(r.event.schema_version))
+            .push_bind(r.event.payload.as_str())
+            .push_bind(m.org_id)
+            .push_bind(m.actor.as_str())
+            .push_bind(m.correlation_id)
+            .push_bind(m.causation_id)
+            .push_bind(recorded_at);
+    });
+    qb
 }

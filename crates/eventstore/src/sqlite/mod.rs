@@ -6,11 +6,6 @@
 //! at checkpoints: still safe against a process crash, but the last commits can be lost on
 //! power failure — [`SqliteConfig::synchronous_normal`] exists for benchmarks and disposable
 //! data only.
-//!
-//! Checkpoints (copying the WAL back into the database file) never run inside the writer's
-//! commits: the writer's connection has `wal_autocheckpoint=0`, and a background connection
-//! runs `PRAGMA wal_checkpoint(PASSIVE)` — which never blocks the writer — every
-//! [`CHECKPOINT_EVERY`], on the other core.
 
 mod rows;
 mod writer;
@@ -36,9 +31,6 @@ use crate::subscription;
 
 /// The migrations of the SQLite schema (`migrations/sqlite`), embedded in the binary.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/sqlite");
-
-/// How often the background connection checkpoints the WAL.
-pub const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
 
 /// How to open a SQLite store.
 #[derive(Clone, Debug)]
@@ -121,19 +113,11 @@ impl SqliteEventStore {
         if let Some(dir) = config.path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(StoreError::backend)?;
         }
-        let mut conn = SqliteConnection::connect_with(
-            &config
-                .options()
-                .create_if_missing(true)
-                .pragma("wal_autocheckpoint", "0"),
-        )
-        .await
-        .map_err(StoreError::backend)?;
-        MIGRATOR.run(&mut conn).await.map_err(StoreError::backend)?;
-        let head_now = rows::head(&mut conn).await?;
-        let checkpointer = SqliteConnection::connect_with(&config.options())
+        let mut conn = SqliteConnection::connect_with(&config.options().create_if_missing(true))
             .await
             .map_err(StoreError::backend)?;
+        MIGRATOR.run(&mut conn).await.map_err(StoreError::backend)?;
+        let head_now = rows::head(&mut conn).await?;
         let readers = SqlitePoolOptions::new()
             .max_connections(config.readers.max(1))
             .min_connections(1)
@@ -141,7 +125,6 @@ impl SqliteEventStore {
             .await
             .map_err(StoreError::backend)?;
         let (head_tx, head_rx) = watch::channel(head_now);
-        tokio::spawn(checkpoint(checkpointer, head_rx.clone()));
         let (tx, rx) = mpsc::channel(config.max_group * 4);
         let memory = writer::Memory {
             head: head_now,
@@ -194,33 +177,6 @@ impl SqliteEventStore {
             ))))
         }
     }
-}
-
-/// Checkpoints the WAL in the background, when something was committed since the last time,
-/// until the writer stops (its head channel closes).
-async fn checkpoint(mut conn: SqliteConnection, mut head: watch::Receiver<u64>) {
-    let mut checkpointed = *head.borrow();
-    let mut tick = tokio::time::interval(CHECKPOINT_EVERY);
-    loop {
-        tokio::select! {
-            changed = head.changed() => if changed.is_err() { break } else { continue },
-            _ = tick.tick() => {}
-        }
-        let now = *head.borrow();
-        if now != checkpointed {
-            if let Err(error) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
-                .execute(&mut conn)
-                .await
-            {
-                tracing::warn!(%error, "background WAL checkpoint failed");
-            }
-            checkpointed = now;
-        }
-    }
-    let _ = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
-        .execute(&mut conn)
-        .await;
-    let _ = conn.close().await;
 }
 
 #[async_trait]

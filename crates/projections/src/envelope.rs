@@ -1,0 +1,58 @@
+//! An event together with the metadata projections need (position, time, actor, correlation).
+
+use chrono::{DateTime, Utc};
+use podledger_domain::{DecodeError, Event};
+use podledger_eventstore::RecordedEvent;
+use podledger_eventstore::handler::decode;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// Where and when an event was recorded, and by whom.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Meta {
+    /// Global position.
+    pub position: u64,
+    /// Event id.
+    pub event_id: Uuid,
+    /// Stream.
+    pub stream: String,
+    /// Version of the stream after the event.
+    pub stream_version: u64,
+    /// Server time of the commit.
+    pub recorded_at: DateTime<Utc>,
+    /// `member:<id>` or `service:<id>`.
+    pub actor: String,
+    /// The request.
+    pub correlation_id: Uuid,
+    /// The organisation.
+    pub org_id: Uuid,
+}
+
+/// A decoded event with its metadata.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Envelope {
+    /// Metadata.
+    pub meta: Meta,
+    /// The event.
+    pub event: Event,
+}
+
+impl Envelope {
+    /// Decodes a stored event.
+    pub fn decode(recorded: &RecordedEvent) -> Result<Self, DecodeError> {
+        Ok(Self {
+            event: decode(recorded)?,
+            meta: Meta {
+                position: recorded.position,
+                event_id: recorded.event_id,
+                stream: recorded.stream.clone(),
+                stream_version: recorded.stream_version,
+                recorded_at: recorded.recorded_at,
+                actor: recorded.metadata.actor.clone(),
+                correlation_id: recorded.metadata.correlation_id,
+                org_id: recorded.metadata.org_id,
+            },
+        })
+    }
+}

@@ -1,0 +1,271 @@
+//! Every metric of SPEC §6, as pure functions of the pod view. Undefined values are `None`,
+//! never 0 or NaN.
+
+use std::collections::{BTreeMap, HashSet};
+
+use chrono::{DateTime, Datelike, Utc};
+use podledger_domain::ids::{ItemId, SprintId};
+use podledger_domain::pod::{BlockerCategory, SprintStatus};
+use serde::{Deserialize, Serialize};
+
+use crate::pod_view::{BlockerView, PodView, SprintView};
+
+/// Velocity split by where the points came from (SPEC §6).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VelocityByCause {
+    /// Σ t0 estimate of D ∩ C.
+    pub committed_done: u32,
+    /// Σ (estimate at completion − t0 estimate) over D ∩ C (negative when estimates fell).
+    pub reestimated_done: i64,
+    /// Σ estimate at completion of D \ C.
+    pub added_done: u32,
+    /// Σ estimate of R at each removal.
+    pub removed: u32,
+    /// Σ estimate at t1 of I1 \ D.
+    pub not_done: u32,
+}
+
+/// The metrics of one sprint.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SprintMetrics {
+    /// The sprint.
+    pub sprint_id: SprintId,
+    /// Its number.
+    pub number: u32,
+    /// Status.
+    pub status: SprintStatus,
+    /// Σ t0 estimates of C (once started).
+    pub committed_points: Option<u32>,
+    /// Σ estimate of D (closed sprints).
+    pub velocity: Option<u32>,
+    /// Σ t0 estimate of D ∩ C / committedPoints (closed; null when committedPoints = 0).
+    pub commitment_reliability: Option<f64>,
+    /// (ΣA + ΣR + Σ|Δ re-estimates|) / committedPoints (so far, once started; null when 0).
+    pub scope_churn: Option<f64>,
+    /// |D| / |I1| (closed; null when I1 is empty).
+    pub task_completion: Option<f64>,
+    /// Every goal item DONE at t1 (closed).
+    pub goal_met: Option<bool>,
+    /// Velocity by cause (closed).
+    pub velocity_by_cause: Option<VelocityByCause>,
+    /// Backlog churn rate over [t0, t1) (closed).
+    pub backlog_churn_rate: Option<f64>,
+    /// Scope changes after start: additions.
+    pub additions: u32,
+    /// Scope changes after start: removals.
+    pub removals: u32,
+    /// Blockers escalated while active.
+    pub escalations: u32,
+}
+
+fn ratio(numerator: f64, denominator: f64) -> Option<f64> {
+    (denominator != 0.0).then(|| numerator / denominator)
+}
+
+/// The metrics of `sprint` in `pod`.
+pub fn sprint_metrics(pod: &PodView, sprint: &SprintView) -> SprintMetrics {
+    let started = sprint.started_at.is_some();
+    let committed_points: u32 = sprint.committed.iter().map(|(_, e)| e).sum();
+    let churn_points = sprint.added.iter().map(|c| c.estimate).sum::<u32>()
+        + sprint.removed.iter().map(|c| c.estimate).sum::<u32>()
+        + sprint.reestimate_churn;
+    let mut m = SprintMetrics {
+        sprint_id: sprint.id,
+        number: sprint.number,
+        status: sprint.status,
+        committed_points: started.then_some(committed_points),
+        velocity: None,
+        commitment_reliability: None,
+        scope_churn: if started {
+            ratio(f64::from(churn_points), f64::from(committed_points))
+        } else {
+            None
+        },
+        task_completion: None,
+        goal_met: None,
+        velocity_by_cause: None,
+        backlog_churn_rate: None,
+        additions: sprint.added.len() as u32,
+        removals: sprint.removed.len() as u32,
+        escalations: sprint.escalations,
+    };
+    let Some(closing) = &sprint.closing else {
+        return m;
+    };
+    let t0_estimate: BTreeMap<ItemId, u32> = sprint.committed.iter().copied().collect();
+    let (mut committed_done, mut reestimated_done, mut added_done) = (0u32, 0i64, 0u32);
+    for (item, at_completion) in &closing.done {
+        match t0_estimate.get(item) {
+            Some(t0) => {
+                committed_done += t0;
+                reestimated_done += i64::from(*at_completion) - i64::from(*t0);
+            }
+            None => added_done += at_completion,
+        }
+    }
+    let velocity: u32 = closing.done.iter().map(|(_, e)| e).sum();
+    let i1 = closing.done.len() + closing.not_done.len();
+    m.velocity = Some(velocity);
+    m.commitment_reliability = ratio(f64::from(committed_done), f64::from(committed_points));
+    m.task_completion = ratio(closing.done.len() as f64, i1 as f64);
+    m.goal_met = Some(closing.goal_met);
+    m.velocity_by_cause = Some(VelocityByCause {
+        committed_done,
+        reestimated_done,
+        added_done,
+        removed: sprint.removed.iter().map(|c| c.estimate).sum(),
+        not_done: closing.not_done.iter().map(|(_, e)| e).sum(),
+    });
+    if let (Some(t0), Some(t1)) = (sprint.started_at, sprint.closed_at) {
+        m.backlog_churn_rate = backlog_churn_rate(pod, t0, t1);
+    }
+    m
+}
+
+/// Backlog churn rate over `[from, to)`: distinct items created, dropped or re-ranked in the
+/// window / (open items at the window's start + items created in the window).
+pub fn backlog_churn_rate(pod: &PodView, from: DateTime<Utc>, to: DateTime<Utc>) -> Option<f64> {
+    let within = |t: &DateTime<Utc>| *t >= from && *t < to;
+    let mut churned = HashSet::new();
+    let (mut open_at_start, mut created) = (0u32, 0u32);
+    for item in pod.items.values() {
+        if within(&item.created_at) {
+            created += 1;
+            churned.insert(item.id);
+        } else if item.created_at < from && item.open_at_before(from) {
+            open_at_start += 1;
+        }
+        let dropped = item
+            .status_log
+            .iter()
+            .any(|(t, s)| within(t) && *s == podledger_domain::pod::ItemStatus::Dropped);
+        if dropped || item.ranked_at.iter().any(within) {
+            churned.insert(item.id);
+        }
+    }
+    ratio(churned.len() as f64, f64::from(open_at_start + created))
+}
+
+impl crate::pod_view::ItemView {
+    /// Open just before `at` (changes at exactly `at` belong to the window that starts there).
+    fn open_at_before(&self, at: DateTime<Utc>) -> bool {
+        let status = self.status_log.iter().take_while(|(t, _)| *t < at).last().map(|(_, s)| *s);
+        matches!(
+            status,
+            Some(s) if s != podledger_domain::pod::ItemStatus::Done && s != podledger_domain::pod::ItemStatus::Dropped
+        )
+    }
+}
+
+/// Blocker statistics (SPEC §6).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BlockerStats {
+    /// Resolved blockers.
+    pub resolved: u32,
+    /// Unresolved blockers.
+    pub open: u32,
+    /// Median resolution time in hours (mean of the two middle values for an even count).
+    pub median_hours: Option<f64>,
+    /// p90 resolution time in hours (nearest rank: the ⌈0.9·n⌉-th smallest).
+    pub p90_hours: Option<f64>,
+    /// Share of resolved blockers resolved within 48 h.
+    pub share_within_48h: Option<f64>,
+    /// Blockers raised per month (`YYYY-MM`) and category.
+    pub by_month_and_category: Vec<MonthCount>,
+}
+
+/// Blockers of one category raised in one month.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MonthCount {
+    /// `YYYY-MM` of the raise.
+    pub month: String,
+    /// Category.
+    pub category: BlockerCategory,
+    /// How many.
+    pub count: u32,
+}
+
+/// Statistics over `blockers`.
+pub fn blocker_stats<'a>(blockers: impl IntoIterator<Item = &'a BlockerView>) -> BlockerStats {
+    let mut hours = Vec::new();
+    let mut stats = BlockerStats::default();
+    let mut counts: BTreeMap<(String, BlockerCategory), u32> = BTreeMap::new();
+    for b in blockers {
+        let month = format!("{:04}-{:02}", b.raised_at.year(), b.raised_at.month());
+        *counts.entry((month, b.category)).or_default() += 1;
+        match b.resolved_at {
+            Some(resolved) => {
+                stats.resolved += 1;
+                hours.push((resolved - b.raised_at).num_milliseconds() as f64 / 3_600_000.0);
+            }
+            None => stats.open += 1,
+        }
+    }
+    hours.sort_by(f64::total_cmp);
+    let n = hours.len();
+    if n > 0 {
+        stats.median_hours = Some(if n % 2 == 1 {
+            hours[n / 2]
+        } else {
+            f64::midpoint(hours[n / 2 - 1], hours[n / 2])
+        });
+        let rank = (n * 9).div_ceil(10).max(1);
+        stats.p90_hours = Some(hours[rank - 1]);
+        stats.share_within_48h = Some(hours.iter().filter(|h| **h <= 48.0).count() as f64 / n as f64);
+    }
+    stats.by_month_and_category = counts
+        .into_iter()
+        .map(|((month, category), count)| MonthCount { month, category, count })
+        .collect();
+    stats
+}
+
+/// Metrics of a pod over its closed sprints (SPEC §6).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PodMetrics {
+    /// Closed sprints counted.
+    pub closed_sprints: u32,
+    /// Mean velocity of the last 3 closed sprints (fewer if fewer; null if none).
+    pub average_velocity: Option<f64>,
+    /// Goal-met sprints / closed sprints.
+    pub goal_completion_rate: Option<f64>,
+    /// Closed sprints with the goal met and no escalation / closed sprints.
+    pub goals_without_escalation: Option<f64>,
+    /// Blocker statistics.
+    pub blockers: BlockerStats,
+    /// Every sprint's metrics, in plan order.
+    pub sprints: Vec<SprintMetrics>,
+}
+
+/// The pod's metrics; `last_n` limits the goal rates to the last N closed sprints.
+pub fn pod_metrics(pod: &PodView, last_n: Option<usize>) -> PodMetrics {
+    let sprints: Vec<SprintMetrics> = pod.sprints.iter().map(|s| sprint_metrics(pod, s)).collect();
+    let mut closed: Vec<(&SprintView, &SprintMetrics)> = pod
+        .sprints
+        .iter()
+        .zip(&sprints)
+        .filter(|(s, _)| s.status == SprintStatus::Closed)
+        .collect();
+    closed.sort_by_key(|(s, _)| s.closed_at);
+    let last3: Vec<u32> = closed.iter().rev().take(3).filter_map(|(_, m)| m.velocity).collect();
+    let window = last_n.map_or(closed.len(), |n| n.min(closed.len()));
+    let considered = &closed[closed.len() - window..];
+    let goal_met = considered.iter().filter(|(_, m)| m.goal_met == Some(true)).count();
+    let calm = considered
+        .iter()
+        .filter(|(s, m)| m.goal_met == Some(true) && s.escalations == 0)
+        .count();
+    PodMetrics {
+        closed_sprints: closed.len() as u32,
+        average_velocity: ratio(last3.iter().map(|v| f64::from(*v)).sum(), last3.len() as f64),
+        goal_completion_rate: ratio(goal_met as f64, considered.len() as f64),
+        goals_without_escalation: ratio(calm as f64, considered.len() as f64),
+        blockers: blocker_stats(&pod.blockers),
+        sprints,
+    }
+}

@@ -1,0 +1,544 @@
+//! The pod read model: items with their history, the backlog in rank order, every sprint with
+//! what its metrics need (t0 estimates, scope changes, re-estimates, the state at t1), blockers,
+//! and the delivery-ownership ledger. A pure fold over the pod stream.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use podledger_domain::ids::{BlockerId, ItemId, PersonId, SprintId};
+use podledger_domain::pod::{BlockerCategory, ItemStatus, PodEvent, ScopeChangeReason, SprintStatus};
+use serde::{Deserialize, Serialize};
+
+use crate::envelope::Meta;
+use crate::ledger::{LedgerChange, LedgerEntry};
+
+/// A backlog item as people see it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ItemView {
+    /// Id.
+    pub id: ItemId,
+    /// Title.
+    pub title: String,
+    /// Description.
+    pub description: Option<String>,
+    /// Output category.
+    pub output_category: String,
+    /// Acceptance criteria.
+    pub acceptance_criteria: Option<String>,
+    /// Story points.
+    pub estimate: Option<u32>,
+    /// Stored status (READY is derived with the organisation, see `OrgView`).
+    pub status: ItemStatus,
+    /// Accepted delivery owner.
+    pub owner: Option<PersonId>,
+    /// Declared, not yet answered.
+    pub pending_owner: Option<PersonId>,
+    /// Current (or, when DONE, last) sprint.
+    pub sprint: Option<SprintId>,
+    /// Parent epic.
+    pub parent_epic: Option<ItemId>,
+    /// Requester.
+    pub requester: Option<PersonId>,
+    /// When created.
+    pub created_at: DateTime<Utc>,
+    /// Status changes over time (for "open at time T").
+    pub status_log: Vec<(DateTime<Utc>, ItemStatus)>,
+    /// When it was re-ranked.
+    pub ranked_at: Vec<DateTime<Utc>>,
+    /// Delivery-ownership ledger of this item.
+    pub ledger: Vec<LedgerEntry>,
+    /// Pod stream version of its last change (for R12).
+    pub version: u64,
+}
+
+impl ItemView {
+    /// The status at time `at` (`None` before creation).
+    pub fn status_at(&self, at: DateTime<Utc>) -> Option<ItemStatus> {
+        self.status_log.iter().take_while(|(t, _)| *t <= at).last().map(|(_, s)| *s)
+    }
+
+    /// Open (neither DONE nor DROPPED) at `at`.
+    pub fn open_at(&self, at: DateTime<Utc>) -> bool {
+        matches!(self.status_at(at), Some(s) if s != ItemStatus::Done && s != ItemStatus::Dropped)
+    }
+}
+
+/// A scope change after start (R8).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ScopeChange {
+    /// The item.
+    pub item: ItemId,
+    /// Its estimate at that moment.
+    pub estimate: u32,
+    /// Why.
+    pub reason: ScopeChangeReason,
+    /// When.
+    pub at: DateTime<Utc>,
+}
+
+/// The state of a sprint when it closed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Closing {
+    /// D with their estimates at completion.
+    pub done: Vec<(ItemId, u32)>,
+    /// I1 \ D with their estimates at t1.
+    pub not_done: Vec<(ItemId, u32)>,
+    /// Every goal item DONE.
+    pub goal_met: bool,
+}
+
+/// A sprint with what its metrics need.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SprintView {
+    /// Id.
+    pub id: SprintId,
+    /// Number within the pod.
+    pub number: u32,
+    /// First day.
+    pub start_date: NaiveDate,
+    /// Last day (inclusive).
+    pub end_date: NaiveDate,
+    /// Goal.
+    pub goal: Option<String>,
+    /// Goal items.
+    pub goal_items: Vec<ItemId>,
+    /// Status.
+    pub status: SprintStatus,
+    /// Items in the sprint now.
+    pub items: Vec<ItemId>,
+    /// t0.
+    pub started_at: Option<DateTime<Utc>>,
+    /// t1.
+    pub closed_at: Option<DateTime<Utc>>,
+    /// C with estimates at t0.
+    pub committed: Vec<(ItemId, u32)>,
+    /// A.
+    pub added: Vec<ScopeChange>,
+    /// R.
+    pub removed: Vec<ScopeChange>,
+    /// Σ |Δestimate| of re-estimates of items in the sprint after t0.
+    pub reestimate_churn: u32,
+    /// The state at t1.
+    pub closing: Option<Closing>,
+    /// Blockers escalated while the sprint was active.
+    pub escalations: u32,
+    /// Pod stream version of its last change.
+    pub version: u64,
+}
+
+/// A blocker.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BlockerView {
+    /// Id.
+    pub id: BlockerId,
+    /// Blocked item.
+    pub item: Option<ItemId>,
+    /// Category.
+    pub category: BlockerCategory,
+    /// What blocks.
+    pub description: String,
+    /// Who raised it.
+    pub raised_by: PersonId,
+    /// Raised at.
+    pub raised_at: DateTime<Utc>,
+    /// Escalated at.
+    pub escalated_at: Option<DateTime<Utc>>,
+    /// Resolved at.
+    pub resolved_at: Option<DateTime<Utc>>,
+    /// Resolution.
+    pub resolution: Option<String>,
+}
+
+/// Everything about one pod's work.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PodView {
+    /// Global position of the last event applied.
+    pub position: u64,
+    /// Pod stream version.
+    pub version: u64,
+    /// Items by id.
+    pub items: BTreeMap<ItemId, ItemView>,
+    /// Open items in rank order.
+    pub backlog: Vec<ItemId>,
+    /// Sprints in plan order.
+    pub sprints: Vec<SprintView>,
+    /// Blockers in raise order.
+    pub blockers: Vec<BlockerView>,
+}
+
+impl PodView {
+    /// The sprint with this id.
+    pub fn sprint(&self, id: SprintId) -> Option<&SprintView> {
+        self.sprints.iter().find(|s| s.id == id)
+    }
+
+    /// The ACTIVE sprint, or else the next PLANNED one.
+    pub fn current_sprint(&self) -> Option<&SprintView> {
+        self.sprints
+            .iter()
+            .find(|s| s.status == SprintStatus::Active)
+            .or_else(|| self.sprints.iter().find(|s| s.status == SprintStatus::Planned))
+    }
+
+    fn active_mut(&mut self) -> Option<&mut SprintView> {
+        self.sprints.iter_mut().find(|s| s.status == SprintStatus::Active)
+    }
+
+    fn sprint_mut(&mut self, id: SprintId, version: u64) -> Option<&mut SprintView> {
+        let sprint = self.sprints.iter_mut().find(|s| s.id == id)?;
+        sprint.version = version;
+        Some(sprint)
+    }
+
+    fn item_mut(&mut self, id: ItemId, version: u64) -> Option<&mut ItemView> {
+        let item = self.items.get_mut(&id)?;
+        item.version = version;
+        Some(item)
+    }
+
+    fn set_status(&mut self, id: ItemId, status: ItemStatus, at: DateTime<Utc>, version: u64) {
+        if let Some(item) = self.item_mut(id, version) {
+            item.status = status;
+            item.status_log.push((at, status));
+        }
+    }
+
+    /// Folds one pod event.
+    #[allow(clippy::too_many_lines)] // one arm per event type reads best as one match
+    pub fn apply(&mut self, meta: &Meta, event: &PodEvent) {
+        self.position = meta.position;
+        self.version = meta.stream_version;
+        let (at, version) = (meta.recorded_at, meta.stream_version);
+        match event {
+            PodEvent::ItemCreated {
+                item_id,
+                title,
+                description,
+                output_category,
+                acceptance_criteria,
+                estimate,
+                parent_epic,
+                requester,
+            } => {
+                self.items.insert(
+                    *item_id,
+                    ItemView {
+                        id: *item_id,
+                        title: title.clone(),
+                        description: description.clone(),
+                        output_category: output_category.clone(),
+                        acceptance_criteria: acceptance_criteria.clone(),
+                        estimate: *estimate,
+                        status: ItemStatus::New,
+                        owner: None,
+                        pending_owner: None,
+                        sprint: None,
+                        parent_epic: *parent_epic,
+                        requester: *requester,
+                        created_at: at,
+                        status_log: vec![(at, ItemStatus::New)],
+                        ranked_at: Vec::new(),
+                        ledger: Vec::new(),
+                        version,
+                    },
+                );
+                self.backlog.push(*item_id);
+            }
+            PodEvent::ItemEdited {
+                item_id,
+                title,
+                description,
+                output_category,
+                acceptance_criteria,
+            } => {
+                if let Some(item) = self.item_mut(*item_id, version) {
+                    if let Some(v) = title {
+                        item.title.clone_from(v);
+                    }
+                    if let Some(v) = description {
+                        item.description = Some(v.clone());
+                    }
+                    if let Some(v) = output_category {
+                        item.output_category.clone_from(v);
+                    }
+                    if let Some(v) = acceptance_criteria {
+                        item.acceptance_criteria = Some(v.clone());
+                    }
+                }
+            }
+            PodEvent::ItemEstimated {
+                item_id,
+                estimate,
+                previous,
+            } => {
+                let sprint = self.item_mut(*item_id, version).and_then(|item| {
+                    item.estimate = Some(*estimate);
+                    item.sprint
+                });
+                let delta = estimate.abs_diff(previous.unwrap_or(0));
+                if let Some(active) = self.active_mut()
+                    && sprint == Some(active.id)
+                {
+                    active.reestimate_churn += delta;
+                }
+            }
+            PodEvent::ItemRanked { item_id, before } => {
+                if let Some(item) = self.item_mut(*item_id, version) {
+                    item.ranked_at.push(at);
+                }
+                self.backlog.retain(|id| id != item_id);
+                let index = before
+                    .and_then(|b| self.backlog.iter().position(|id| *id == b))
+                    .unwrap_or(self.backlog.len());
+                self.backlog.insert(index, *item_id);
+            }
+            PodEvent::ItemDropped { item_id } => {
+                self.set_status(*item_id, ItemStatus::Dropped, at, version);
+                if let Some(item) = self.item_mut(*item_id, version) {
+                    item.sprint = None;
+                }
+                self.backlog.retain(|id| id != item_id);
+            }
+            PodEvent::DeliveryOwnerDeclared {
+                item_id,
+                person_id,
+                current_owner,
+            } => {
+                if let Some(item) = self.item_mut(*item_id, version) {
+                    item.pending_owner = Some(*person_id);
+                    item.ledger.push(LedgerEntry::new(
+                        LedgerChange::Declared {
+                            person: *person_id,
+                            current_owner: *current_owner,
+                        },
+                        meta,
+                    ));
+                }
+            }
+            PodEvent::DeliveryOwnershipAccepted {
+                item_id,
+                person_id,
+                previous_owner,
+            } => {
+                if let Some(item) = self.item_mut(*item_id, version) {
+                    item.owner = Some(*person_id);
+                    item.pending_owner = None;
+                    item.ledger.push(LedgerEntry::new(
+                        LedgerChange::Accepted {
+                            person: *person_id,
+                            previous_owner: *previous_owner,
+                        },
+                        meta,
+                    ));
+                }
+            }
+            PodEvent::DeliveryOwnershipDeclined {
+                item_id,
+                person_id,
+                reason,
+            } => {
+                if let Some(item) = self.item_mut(*item_id, version) {
+                    item.pending_owner = None;
+                    item.ledger.push(LedgerEntry::new(
+                        LedgerChange::Declined {
+                            person: *person_id,
+                            reason: reason.clone(),
+                        },
+                        meta,
+                    ));
+                }
+            }
+            PodEvent::ItemStatusChanged { item_id, to, .. } => {
+                self.set_status(*item_id, *to, at, version);
+            }
+            PodEvent::SprintPlanned {
+                sprint_id,
+                number,
+                start_date,
+                end_date,
+            } => self.sprints.push(SprintView {
+                id: *sprint_id,
+                number: *number,
+                start_date: *start_date,
+                end_date: *end_date,
+                goal: None,
+                goal_items: Vec::new(),
+                status: SprintStatus::Planned,
+                items: Vec::new(),
+                started_at: None,
+                closed_at: None,
+                committed: Vec::new(),
+                added: Vec::new(),
+                removed: Vec::new(),
+                reestimate_churn: 0,
+                closing: None,
+                escalations: 0,
+                version,
+            }),
+            PodEvent::SprintDatesChanged {
+                sprint_id,
+                start_date,
+                end_date,
+            } => {
+                if let Some(s) = self.sprint_mut(*sprint_id, version) {
+                    s.start_date = *start_date;
+                    s.end_date = *end_date;
+                }
+            }
+            PodEvent::SprintGoalSet {
+                sprint_id,
+                goal,
+                goal_items,
+            } => {
+                if let Some(s) = self.sprint_mut(*sprint_id, version) {
+                    s.goal = Some(goal.clone());
+                    s.goal_items.clone_from(goal_items);
+                }
+            }
+            PodEvent::ItemCommitted { sprint_id, item_id } => {
+                if let Some(s) = self.sprint_mut(*sprint_id, version) {
+                    s.items.push(*item_id);
+                }
+                self.set_status(*item_id, ItemStatus::Committed, at, version);
+                if let Some(item) = self.item_mut(*item_id, version) {
+                    item.sprint = Some(*sprint_id);
+                }
+            }
+            PodEvent::ItemUncommitted { sprint_id, item_id } => {
+                if let Some(s) = self.sprint_mut(*sprint_id, version) {
+                    s.items.retain(|id| id != item_id);
+                }
+                self.set_status(*item_id, ItemStatus::New, at, version);
+                if let Some(item) = self.item_mut(*item_id, version) {
+                    item.sprint = None;
+                }
+            }
+            PodEvent::SprintStarted {
+                sprint_id,
+                at: started,
+                committed,
+            } => {
+                if let Some(s) = self.sprint_mut(*sprint_id, version) {
+                    s.status = SprintStatus::Active;
+                    s.started_at = Some(*started);
+                    s.committed = committed.iter().map(|c| (c.item_id, c.estimate)).collect();
+                }
+            }
+            PodEvent::ItemAddedToSprint {
+                sprint_id,
+                item_id,
+                reason,
+                estimate,
+            } => {
+                if let Some(s) = self.sprint_mut(*sprint_id, version) {
+                    s.items.push(*item_id);
+                    s.added.push(ScopeChange {
+                        item: *item_id,
+                        estimate: *estimate,
+                        reason: reason.clone(),
+                        at,
+                    });
+                }
+                self.set_status(*item_id, ItemStatus::Committed, at, version);
+                if let Some(item) = self.item_mut(*item_id, version) {
+                    item.sprint = Some(*sprint_id);
+                }
+            }
+            PodEvent::ItemRemovedFromSprint {
+                sprint_id,
+                item_id,
+                reason,
+                estimate,
+            } => {
+                if let Some(s) = self.sprint_mut(*sprint_id, version) {
+                    s.items.retain(|id| id != item_id);
+                    s.removed.push(ScopeChange {
+                        item: *item_id,
+                        estimate: *estimate,
+                        reason: reason.clone(),
+                        at,
+                    });
+                }
+                self.set_status(*item_id, ItemStatus::New, at, version);
+                if let Some(item) = self.item_mut(*item_id, version) {
+                    item.sprint = None;
+                }
+            }
+            PodEvent::SprintClosed {
+                sprint_id,
+                at: closed,
+                done,
+                not_done,
+                goal_met,
+            } => {
+                let estimate = |id: &ItemId| self.items.get(id).and_then(|i| i.estimate).unwrap_or(0);
+                let closing = Closing {
+                    done: done.iter().map(|id| (*id, estimate(id))).collect(),
+                    not_done: not_done.iter().map(|id| (*id, estimate(id))).collect(),
+                    goal_met: *goal_met,
+                };
+                if let Some(s) = self.sprint_mut(*sprint_id, version) {
+                    s.status = SprintStatus::Closed;
+                    s.closed_at = Some(*closed);
+                    s.closing = Some(closing);
+                }
+                for id in not_done {
+                    self.set_status(*id, ItemStatus::New, at, version);
+                    if let Some(item) = self.item_mut(*id, version) {
+                        item.sprint = None;
+                    }
+                }
+                for id in done {
+                    self.item_mut(*id, version);
+                }
+                self.backlog.retain(|id| !done.contains(id));
+            }
+            PodEvent::BlockerRaised {
+                blocker_id,
+                item_id,
+                category,
+                description,
+                raised_by,
+                at: raised,
+            } => self.blockers.push(BlockerView {
+                id: *blocker_id,
+                item: *item_id,
+                category: *category,
+                description: description.clone(),
+                raised_by: *raised_by,
+                raised_at: *raised,
+                escalated_at: None,
+                resolved_at: None,
+                resolution: None,
+            }),
+            PodEvent::BlockerEscalated {
+                blocker_id,
+                at: escalated,
+                ..
+            } => {
+                if let Some(b) = self.blockers.iter_mut().find(|b| b.id == *blocker_id) {
+                    b.escalated_at = Some(*escalated);
+                }
+                if let Some(active) = self.active_mut() {
+                    active.escalations += 1;
+                }
+            }
+            PodEvent::BlockerResolved {
+                blocker_id,
+                resolution,
+                at: resolved,
+            } => {
+                if let Some(b) = self.blockers.iter_mut().find(|b| b.id == *blocker_id) {
+                    b.resolved_at = Some(*resolved);
+                    b.resolution.clone_from(resolution);
+                }
+            }
+        }
+    }
+}

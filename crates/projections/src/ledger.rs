@@ -11,7 +11,11 @@ use crate::envelope::Meta;
 
 /// What happened to ownership.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "SCREAMING_SNAKE_CASE", rename_all_fields = "camelCase")]
+#[serde(
+    tag = "kind",
+    rename_all = "SCREAMING_SNAKE_CASE",
+    rename_all_fields = "camelCase"
+)]
 pub enum LedgerChange {
     /// The PO named a delivery owner; the current owner stays until acceptance.
     Declared {

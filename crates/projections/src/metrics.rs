@@ -134,7 +134,7 @@ pub fn backlog_churn_rate(pod: &PodView, from: DateTime<Utc>, to: DateTime<Utc>)
         if within(&item.created_at) {
             created += 1;
             churned.insert(item.id);
-        } else if item.created_at < from && item.open_at_before(from) {
+        } else if item.created_at < from && item.open_before(from) {
             open_at_start += 1;
         }
         let dropped = item
@@ -146,17 +146,6 @@ pub fn backlog_churn_rate(pod: &PodView, from: DateTime<Utc>, to: DateTime<Utc>)
         }
     }
     ratio(churned.len() as f64, f64::from(open_at_start + created))
-}
-
-impl crate::pod_view::ItemView {
-    /// Open just before `at` (changes at exactly `at` belong to the window that starts there).
-    fn open_at_before(&self, at: DateTime<Utc>) -> bool {
-        let status = self.status_log.iter().take_while(|(t, _)| *t < at).last().map(|(_, s)| *s);
-        matches!(
-            status,
-            Some(s) if s != podledger_domain::pod::ItemStatus::Done && s != podledger_domain::pod::ItemStatus::Dropped
-        )
-    }
 }
 
 /// Blocker statistics (SPEC §6).
@@ -215,11 +204,16 @@ pub fn blocker_stats<'a>(blockers: impl IntoIterator<Item = &'a BlockerView>) ->
         });
         let rank = (n * 9).div_ceil(10).max(1);
         stats.p90_hours = Some(hours[rank - 1]);
-        stats.share_within_48h = Some(hours.iter().filter(|h| **h <= 48.0).count() as f64 / n as f64);
+        stats.share_within_48h =
+            Some(hours.iter().filter(|h| **h <= 48.0).count() as f64 / n as f64);
     }
     stats.by_month_and_category = counts
         .into_iter()
-        .map(|((month, category), count)| MonthCount { month, category, count })
+        .map(|((month, category), count)| MonthCount {
+            month,
+            category,
+            count,
+        })
         .collect();
     stats
 }
@@ -252,17 +246,28 @@ pub fn pod_metrics(pod: &PodView, last_n: Option<usize>) -> PodMetrics {
         .filter(|(s, _)| s.status == SprintStatus::Closed)
         .collect();
     closed.sort_by_key(|(s, _)| s.closed_at);
-    let last3: Vec<u32> = closed.iter().rev().take(3).filter_map(|(_, m)| m.velocity).collect();
+    let last3: Vec<u32> = closed
+        .iter()
+        .rev()
+        .take(3)
+        .filter_map(|(_, m)| m.velocity)
+        .collect();
     let window = last_n.map_or(closed.len(), |n| n.min(closed.len()));
     let considered = &closed[closed.len() - window..];
-    let goal_met = considered.iter().filter(|(_, m)| m.goal_met == Some(true)).count();
+    let goal_met = considered
+        .iter()
+        .filter(|(_, m)| m.goal_met == Some(true))
+        .count();
     let calm = considered
         .iter()
         .filter(|(s, m)| m.goal_met == Some(true) && s.escalations == 0)
         .count();
     PodMetrics {
         closed_sprints: closed.len() as u32,
-        average_velocity: ratio(last3.iter().map(|v| f64::from(*v)).sum(), last3.len() as f64),
+        average_velocity: ratio(
+            last3.iter().map(|v| f64::from(*v)).sum(),
+            last3.len() as f64,
+        ),
         goal_completion_rate: ratio(goal_met as f64, considered.len() as f64),
         goals_without_escalation: ratio(calm as f64, considered.len() as f64),
         blockers: blocker_stats(&pod.blockers),

@@ -6,7 +6,9 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use podledger_domain::ids::{BlockerId, ItemId, PersonId, SprintId};
-use podledger_domain::pod::{BlockerCategory, ItemStatus, PodEvent, ScopeChangeReason, SprintStatus};
+use podledger_domain::pod::{
+    BlockerCategory, ItemStatus, PodEvent, ScopeChangeReason, SprintStatus,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::envelope::Meta;
@@ -55,12 +57,23 @@ pub struct ItemView {
 impl ItemView {
     /// The status at time `at` (`None` before creation).
     pub fn status_at(&self, at: DateTime<Utc>) -> Option<ItemStatus> {
-        self.status_log.iter().take_while(|(t, _)| *t <= at).last().map(|(_, s)| *s)
+        self.status_log
+            .iter()
+            .take_while(|(t, _)| *t <= at)
+            .last()
+            .map(|(_, s)| *s)
     }
 
-    /// Open (neither DONE nor DROPPED) at `at`.
-    pub fn open_at(&self, at: DateTime<Utc>) -> bool {
-        matches!(self.status_at(at), Some(s) if s != ItemStatus::Done && s != ItemStatus::Dropped)
+    /// Open (neither DONE nor DROPPED) just before `at`: changes at exactly `at` belong to
+    /// whatever starts at `at`.
+    pub fn open_before(&self, at: DateTime<Utc>) -> bool {
+        let status = self
+            .status_log
+            .iter()
+            .take_while(|(t, _)| *t < at)
+            .last()
+            .map(|(_, s)| *s);
+        matches!(status, Some(s) if s != ItemStatus::Done && s != ItemStatus::Dropped)
     }
 }
 
@@ -183,11 +196,17 @@ impl PodView {
         self.sprints
             .iter()
             .find(|s| s.status == SprintStatus::Active)
-            .or_else(|| self.sprints.iter().find(|s| s.status == SprintStatus::Planned))
+            .or_else(|| {
+                self.sprints
+                    .iter()
+                    .find(|s| s.status == SprintStatus::Planned)
+            })
     }
 
     fn active_mut(&mut self) -> Option<&mut SprintView> {
-        self.sprints.iter_mut().find(|s| s.status == SprintStatus::Active)
+        self.sprints
+            .iter_mut()
+            .find(|s| s.status == SprintStatus::Active)
     }
 
     fn sprint_mut(&mut self, id: SprintId, version: u64) -> Option<&mut SprintView> {
@@ -477,7 +496,8 @@ impl PodView {
                 not_done,
                 goal_met,
             } => {
-                let estimate = |id: &ItemId| self.items.get(id).and_then(|i| i.estimate).unwrap_or(0);
+                let estimate =
+                    |id: &ItemId| self.items.get(id).and_then(|i| i.estimate).unwrap_or(0);
                 let closing = Closing {
                     done: done.iter().map(|id| (*id, estimate(id))).collect(),
                     not_done: not_done.iter().map(|id| (*id, estimate(id))).collect(),

@@ -1,0 +1,22 @@
+//! Read models of podledger: what people look at, folded from the event store.
+//!
+//! - [`pod_view`], [`org_view`], [`kpi_view`]: pure folds of one stream each (plus metadata).
+//! - [`metrics`]: every metric of SPEC §6 as pure functions of a pod view.
+//! - [`ledger`]: the ownership ledger and "who owned X at time T".
+//!
+//! **Architecture Invariant:** views and metrics are pure: the same events give the same view,
+//! whether folded live, rebuilt from position 0, or replayed up to a past position.
+
+pub mod envelope;
+pub mod kpi_view;
+pub mod ledger;
+pub mod metrics;
+pub mod org_view;
+pub mod pod_view;
+
+#[cfg(test)]
+mod testkit;
+#[cfg(test)]
+mod tests_metrics;
+#[cfg(test)]
+mod tests_views;

@@ -7,12 +7,21 @@
 //! **Architecture Invariant:** views and metrics are pure: the same events give the same view,
 //! whether folded live, rebuilt from position 0, or replayed up to a past position.
 
+pub mod audit;
 pub mod envelope;
+pub mod history;
 pub mod kpi_view;
 pub mod ledger;
 pub mod metrics;
 pub mod org_view;
+pub mod persist;
 pub mod pod_view;
+pub mod runner;
+pub mod views;
+
+pub use history::AsOf;
+pub use runner::{ProjectionError, Projections};
+pub use views::{ViewKey, Views};
 
 #[cfg(test)]
 mod testkit;

@@ -101,6 +101,7 @@ pub struct SqliteEventStore {
 
 #[derive(Debug)]
 struct Inner {
+    config: SqliteConfig,
     path: PathBuf,
     readers: SqlitePool,
     appends: mpsc::Sender<writer::Pending>,
@@ -129,11 +130,13 @@ impl SqliteEventStore {
         let memory = writer::Memory {
             head: head_now,
             versions: std::collections::HashMap::new(),
+            recorded_at: rows::last_recorded_at(&mut conn).await?,
         };
         tokio::spawn(writer::run(conn, rx, head_tx, config.max_group, memory));
         Ok(Self {
             inner: Arc::new(Inner {
-                path: config.path,
+                path: config.path.clone(),
+                config,
                 readers,
                 appends: tx,
                 head: head_rx,
@@ -156,6 +159,15 @@ impl SqliteEventStore {
     /// The database file.
     pub fn path(&self) -> &Path {
         &self.inner.path
+    }
+
+    /// A new read-write connection to the same file, with the store's durability settings, for
+    /// read models that live beside the events (never to write events: only the store's writer
+    /// does that).
+    pub async fn connect(&self) -> Result<SqliteConnection, StoreError> {
+        SqliteConnection::connect_with(&self.inner.config.options())
+            .await
+            .map_err(StoreError::backend)
     }
 
     /// The pool of read-only connections, for read models that live in the same file.

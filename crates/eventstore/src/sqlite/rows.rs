@@ -108,3 +108,12 @@ pub(super) async fn head(conn: &mut SqliteConnection) -> Result<u64, StoreError>
         .map_err(StoreError::backend)?;
     Ok(head as u64)
 }
+
+pub(super) async fn last_recorded_at(conn: &mut SqliteConnection) -> Result<i64, StoreError> {
+    let at: Option<i64> =
+        sqlx::query_scalar("SELECT recorded_at FROM events ORDER BY position DESC LIMIT 1")
+            .fetch_optional(conn)
+            .await
+            .map_err(StoreError::backend)?;
+    Ok(at.unwrap_or(0))
+}

@@ -72,6 +72,17 @@ pub(super) struct Memory {
     pub head: u64,
     /// Versions of recently written streams.
     pub versions: HashMap<String, u64>,
+    /// Commit time of the last group, in microseconds: commit times never go backwards, even if
+    /// the clock does, so that a time maps to a position (time travel).
+    pub recorded_at: i64,
+}
+
+impl Memory {
+    /// The commit time for the next group.
+    fn next_recorded_at(&mut self) -> i64 {
+        self.recorded_at = Utc::now().timestamp_micros().max(self.recorded_at);
+        self.recorded_at
+    }
 }
 
 /// Streams remembered before the memory is cleared (it refills from the database).
@@ -153,7 +164,7 @@ async fn commit_fast(
         // which reads stored ids and versions, may give it.
         return Ok(None);
     }
-    let mut insert = values_insert(&rows, "BEGIN IMMEDIATE; ");
+    let mut insert = values_insert(&rows, "BEGIN IMMEDIATE; ", memory.next_recorded_at());
     insert.push("; COMMIT");
     let inserted = insert.build().execute(&mut *conn).await;
     match inserted {
@@ -188,8 +199,12 @@ async fn commit_checked(
         } = snapshot(conn, group).await?;
         let (outcomes, rows) = plan(group, &existing, &mut versions, &mut head);
         if !rows.is_empty() {
+            let recorded_at = memory.next_recorded_at();
             for chunk in rows.chunks(MAX_ROWS_PER_INSERT) {
-                values_insert(chunk, "").build().execute(&mut *conn).await?;
+                values_insert(chunk, "", recorded_at)
+                    .build()
+                    .execute(&mut *conn)
+                    .await?;
             }
         }
         Ok::<_, sqlx::Error>((outcomes, head, versions))
@@ -396,8 +411,11 @@ async fn snapshot(
 const MAX_ROWS_PER_INSERT: usize = 2_000;
 
 /// One multi-row INSERT of at most [`MAX_ROWS_PER_INSERT`] rows, after `prefix`.
-fn values_insert<'a>(rows: &'a [InsertRow<'a>], prefix: &str) -> QueryBuilder<'a, Sqlite> {
-    let recorded_at = Utc::now().timestamp_micros();
+fn values_insert<'a>(
+    rows: &'a [InsertRow<'a>],
+    prefix: &str,
+    recorded_at: i64,
+) -> QueryBuilder<'a, Sqlite> {
     let mut qb = QueryBuilder::<Sqlite>::new(prefix);
     qb.push(
         "INSERT INTO events (position, event_id, stream_id, stream_version, event_type, schema_version, \

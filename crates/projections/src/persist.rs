@@ -1,0 +1,126 @@
+//! Persistence of the views in the store's SQLite file: the dirty views and the checkpoint are
+//! written in one transaction, so the documents always reflect exactly the checkpoint.
+
+use std::collections::HashSet;
+
+use podledger_eventstore::StoreError;
+use sqlx::sqlite::{Sqlite, SqliteConnection, SqlitePool};
+use sqlx::{QueryBuilder, Row};
+use uuid::Uuid;
+
+use crate::views::{ViewKey, Views};
+
+/// The checkpoint's name in `projection_checkpoints`.
+pub const CHECKPOINT: &str = "views";
+
+/// Reads the persisted views and their checkpoint.
+pub async fn load(pool: &SqlitePool) -> Result<Views, StoreError> {
+    let mut views = Views::default();
+    let checkpoint: Option<i64> =
+        sqlx::query_scalar("SELECT position FROM projection_checkpoints WHERE name = ?1")
+            .bind(CHECKPOINT)
+            .fetch_optional(pool)
+            .await
+            .map_err(StoreError::backend)?;
+    views.position = checkpoint.unwrap_or(0) as u64;
+    let rows = sqlx::query("SELECT kind, id, org_id, body FROM read_models")
+        .fetch_all(pool)
+        .await
+        .map_err(StoreError::backend)?;
+    for row in rows {
+        let kind: String = row.try_get(0).map_err(StoreError::backend)?;
+        let id: Uuid = row.try_get(1).map_err(StoreError::backend)?;
+        let org: Uuid = row.try_get(2).map_err(StoreError::backend)?;
+        let body: String = row.try_get(3).map_err(StoreError::backend)?;
+        let key = match kind.as_str() {
+            "org" => ViewKey::Org(id),
+            "pod" => ViewKey::Pod(id.into()),
+            _ => ViewKey::Kpi(id.into()),
+        };
+        views
+            .restore(key, org, &body)
+            .map_err(StoreError::backend)?;
+    }
+    Ok(views)
+}
+
+/// A view ready to be written.
+#[derive(Debug)]
+pub struct Document {
+    key: ViewKey,
+    org: Uuid,
+    position: u64,
+    body: String,
+}
+
+/// Serialises the dirty views (do this outside any lock on the live views' writers).
+pub fn documents<S: std::hash::BuildHasher>(
+    views: &Views,
+    dirty: &HashSet<ViewKey, S>,
+) -> Vec<Document> {
+    dirty
+        .iter()
+        .filter_map(|key| {
+            let (position, body) = views.body(*key)?;
+            Some(Document {
+                key: *key,
+                org: views.org_of(*key).unwrap_or_default(),
+                position,
+                body,
+            })
+        })
+        .collect()
+}
+
+/// Writes documents and the checkpoint in one transaction.
+pub async fn save(
+    conn: &mut SqliteConnection,
+    documents: &[Document],
+    checkpoint: u64,
+) -> Result<(), StoreError> {
+    let result = async {
+        sqlx::query("BEGIN IMMEDIATE").execute(&mut *conn).await?;
+        for chunk in documents.chunks(500) {
+            let mut qb = QueryBuilder::<Sqlite>::new(
+                "INSERT INTO read_models (kind, id, org_id, position, body) ",
+            );
+            qb.push_values(chunk, |mut b, d| {
+                b.push_bind(d.key.kind())
+                    .push_bind(d.key.id())
+                    .push_bind(d.org)
+                    .push_bind(d.position as i64)
+                    .push_bind(d.body.as_str());
+            });
+            qb.push(
+                " ON CONFLICT (kind, id) DO UPDATE SET org_id = excluded.org_id, \
+                 position = excluded.position, body = excluded.body",
+            );
+            qb.build().persistent(false).execute(&mut *conn).await?;
+        }
+        sqlx::query(
+            "INSERT INTO projection_checkpoints (name, position) VALUES (?1, ?2) \
+             ON CONFLICT (name) DO UPDATE SET position = excluded.position",
+        )
+        .bind(CHECKPOINT)
+        .bind(checkpoint as i64)
+        .execute(&mut *conn)
+        .await?;
+        sqlx::query("COMMIT").execute(&mut *conn).await?;
+        Ok::<_, sqlx::Error>(())
+    }
+    .await;
+    if let Err(e) = result {
+        let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
+        return Err(StoreError::backend(e));
+    }
+    Ok(())
+}
+
+/// Forgets every persisted view (before a rebuild from position 0).
+pub async fn clear(conn: &mut SqliteConnection) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM read_models; DELETE FROM projection_checkpoints;")
+        .execute(&mut *conn)
+        .await
+        .map_err(StoreError::backend)?;
+    Ok(())
+}

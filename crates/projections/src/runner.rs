@@ -1,0 +1,284 @@
+//! The projection runner and the handle readers use: one task follows the store's subscription,
+//! applies events to the live views in batches, announces the position it reached (so a write
+//! can be followed by a read that sees it), and persists changed views with their checkpoint.
+
+use std::collections::HashSet;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use futures_util::{FutureExt, StreamExt};
+use podledger_domain::ids::{KpiId, PodId};
+use podledger_eventstore::{EventStore, SqliteEventStore, StoreError};
+use tokio::sync::{mpsc, oneshot, watch};
+use uuid::Uuid;
+
+use crate::envelope::Envelope;
+use crate::kpi_view::KpiView;
+use crate::org_view::OrgView;
+use crate::persist;
+use crate::pod_view::PodView;
+use crate::views::{ViewKey, Views};
+
+/// Most events applied under one write lock.
+const BATCH: usize = 1_000;
+/// Changed views are persisted at least this often…
+const FLUSH_EVERY: Duration = Duration::from_secs(1);
+/// …or after this many events, whichever comes first.
+const FLUSH_EVENTS: u64 = 20_000;
+
+/// Why a projection call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ProjectionError {
+    /// The projections did not reach the position in time.
+    #[error("projections reached position {reached}, not {wanted}, within {waited:?}")]
+    Timeout {
+        /// The position asked for.
+        wanted: u64,
+        /// The position reached.
+        reached: u64,
+        /// How long the caller waited.
+        waited: Duration,
+    },
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The runner has stopped.
+    #[error("the projection runner has stopped")]
+    Stopped,
+}
+
+enum Control {
+    Flush(oneshot::Sender<Result<(), StoreError>>),
+}
+
+#[derive(Debug)]
+struct Shared {
+    views: RwLock<Views>,
+    position: watch::Receiver<u64>,
+    control: mpsc::Sender<Control>,
+}
+
+/// The live views and the runner that keeps them current.
+#[derive(Clone, Debug)]
+pub struct Projections {
+    shared: Arc<Shared>,
+    store: SqliteEventStore,
+}
+
+impl std::fmt::Debug for Control {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Control")
+    }
+}
+
+impl Projections {
+    /// Loads the persisted views and follows the store from their checkpoint.
+    pub async fn start(store: SqliteEventStore) -> Result<Self, ProjectionError> {
+        let views = persist::load(store.reader_pool()).await?;
+        let from = views.position;
+        let conn = store.connect().await?;
+        let (position_tx, position_rx) = watch::channel(from);
+        let (control_tx, control_rx) = mpsc::channel(8);
+        let shared = Arc::new(Shared {
+            views: RwLock::new(views),
+            position: position_rx,
+            control: control_tx,
+        });
+        let subscription = store.subscribe(from);
+        tokio::spawn(follow(
+            Arc::clone(&shared),
+            subscription,
+            conn,
+            position_tx,
+            control_rx,
+        ));
+        Ok(Self { shared, store })
+    }
+
+    /// Forgets the persisted views and starts over from position 0 (`podledger rebuild`).
+    pub async fn rebuild(store: SqliteEventStore) -> Result<Self, ProjectionError> {
+        let mut conn = store.connect().await?;
+        persist::clear(&mut conn).await?;
+        drop(conn);
+        let projections = Self::start(store.clone()).await?;
+        let head = store.head().await?;
+        projections
+            .wait_for(head, Duration::from_secs(3_600))
+            .await?;
+        projections.flush().await?;
+        Ok(projections)
+    }
+
+    /// The global position the views reflect.
+    pub fn position(&self) -> u64 {
+        *self.shared.position.borrow()
+    }
+
+    /// Waits until the views reflect `position` (read-your-writes), at most `timeout`.
+    pub async fn wait_for(&self, position: u64, timeout: Duration) -> Result<(), ProjectionError> {
+        let mut rx = self.shared.position.clone();
+        let started = Instant::now();
+        let reached = tokio::time::timeout(timeout, rx.wait_for(|p| *p >= position)).await;
+        match reached {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(_)) => Err(ProjectionError::Stopped),
+            Err(_) => Err(ProjectionError::Timeout {
+                wanted: position,
+                reached: self.position(),
+                waited: started.elapsed(),
+            }),
+        }
+    }
+
+    /// Persists every changed view now.
+    pub async fn flush(&self) -> Result<(), ProjectionError> {
+        let (tx, rx) = oneshot::channel();
+        self.shared
+            .control
+            .send(Control::Flush(tx))
+            .await
+            .map_err(|_| ProjectionError::Stopped)?;
+        rx.await
+            .map_err(|_| ProjectionError::Stopped)?
+            .map_err(Into::into)
+    }
+
+    /// A consistent copy of every view (cheap: views are shared, not copied).
+    pub fn snapshot(&self) -> Views {
+        self.shared.views.read().expect("views lock").clone()
+    }
+
+    /// The organisation's view.
+    pub fn org(&self, org: Uuid) -> Option<Arc<OrgView>> {
+        self.shared
+            .views
+            .read()
+            .expect("views lock")
+            .orgs
+            .get(&org)
+            .cloned()
+    }
+
+    /// A pod's view, if it belongs to `org` (an empty view for a pod without events yet).
+    pub fn pod(&self, org: Uuid, pod: PodId) -> Option<Arc<PodView>> {
+        let views = self.shared.views.read().expect("views lock");
+        let known = views
+            .orgs
+            .get(&org)
+            .is_some_and(|o| o.pods.contains_key(&pod));
+        if !known {
+            return None;
+        }
+        Some(views.pods.get(&pod).cloned().unwrap_or_default())
+    }
+
+    /// A KPI's view, if it belongs to `org`.
+    pub fn kpi(&self, org: Uuid, kpi: KpiId) -> Option<Arc<KpiView>> {
+        let views = self.shared.views.read().expect("views lock");
+        (views.org_of(ViewKey::Kpi(kpi)) == Some(org))
+            .then(|| views.kpis.get(&kpi).cloned())
+            .flatten()
+    }
+
+    /// The KPIs of a pod of `org`.
+    pub fn kpis_of_pod(&self, org: Uuid, pod: PodId) -> Vec<Arc<KpiView>> {
+        let views = self.shared.views.read().expect("views lock");
+        views
+            .kpis_of_pod(pod)
+            .into_iter()
+            .filter(|k| views.org_of(ViewKey::Kpi(k.id)) == Some(org))
+            .collect()
+    }
+
+    /// The store the views follow.
+    pub fn store(&self) -> &SqliteEventStore {
+        &self.store
+    }
+}
+
+async fn follow(
+    shared: Arc<Shared>,
+    mut events: podledger_eventstore::EventStream,
+    mut conn: sqlx::SqliteConnection,
+    position: watch::Sender<u64>,
+    mut control: mpsc::Receiver<Control>,
+) {
+    let mut dirty: HashSet<ViewKey> = HashSet::new();
+    let mut persisted = *position.borrow();
+    let mut last_flush = Instant::now();
+    loop {
+        let first = tokio::select! {
+            next = events.next() => next,
+            Some(Control::Flush(reply)) = control.recv() => {
+                let result = flush(&shared, &mut conn, &mut dirty, &mut persisted).await;
+                last_flush = Instant::now();
+                let _ = reply.send(result);
+                continue;
+            }
+        };
+        let Some(first) = first else { break };
+        let mut batch = vec![first];
+        while batch.len() < BATCH {
+            match events.next().now_or_never() {
+                Some(Some(next)) => batch.push(next),
+                _ => break,
+            }
+        }
+        let mut envelopes = Vec::with_capacity(batch.len());
+        let mut last = None;
+        for recorded in batch {
+            match recorded.map_err(|e| e.to_string()).and_then(|r| {
+                last = Some(r.position);
+                Envelope::decode(&r).map_err(|e| format!("position {}: {e}", r.position))
+            }) {
+                Ok(envelope) => envelopes.push(envelope),
+                Err(error) => {
+                    tracing::error!(%error, "projection skipped an event it could not read");
+                }
+            }
+        }
+        {
+            let mut views = shared.views.write().expect("views lock");
+            for envelope in &envelopes {
+                if let Some(key) = views.apply(envelope) {
+                    dirty.insert(key);
+                }
+            }
+            if let Some(last) = last {
+                views.position = views.position.max(last);
+            }
+        }
+        if let Some(last) = last {
+            position.send_replace(last);
+        }
+        let behind = *position.borrow() - persisted;
+        if !dirty.is_empty() && (last_flush.elapsed() >= FLUSH_EVERY || behind >= FLUSH_EVENTS) {
+            if let Err(error) = flush(&shared, &mut conn, &mut dirty, &mut persisted).await {
+                tracing::error!(%error, "persisting projections failed; will retry");
+            }
+            last_flush = Instant::now();
+        }
+    }
+    if let Err(error) = flush(&shared, &mut conn, &mut dirty, &mut persisted).await {
+        tracing::error!(%error, "persisting projections at shutdown failed");
+    }
+}
+
+async fn flush(
+    shared: &Shared,
+    conn: &mut sqlx::SqliteConnection,
+    dirty: &mut HashSet<ViewKey>,
+    persisted: &mut u64,
+) -> Result<(), StoreError> {
+    let (documents, checkpoint) = {
+        let views = shared.views.read().expect("views lock");
+        (persist::documents(&views, dirty), views.position)
+    };
+    if documents.is_empty() && checkpoint == *persisted {
+        return Ok(());
+    }
+    persist::save(conn, &documents, checkpoint).await?;
+    dirty.clear();
+    *persisted = checkpoint;
+    Ok(())
+}

@@ -1,0 +1,150 @@
+//! All views of all organisations, folded from the global event feed. Copy-on-write per view:
+//! readers hold `Arc`s of the views they read while the runner moves on.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use podledger_domain::ids::{KpiId, PodId};
+use podledger_domain::{Event, StreamCategory};
+use uuid::Uuid;
+
+use crate::envelope::Envelope;
+use crate::kpi_view::KpiView;
+use crate::org_view::OrgView;
+use crate::pod_view::PodView;
+
+/// Which view an event changed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ViewKey {
+    /// An organisation.
+    Org(Uuid),
+    /// A pod.
+    Pod(PodId),
+    /// A KPI.
+    Kpi(KpiId),
+}
+
+impl ViewKey {
+    /// The view of a stream name (`org-<id>`, `pod-<id>`, `kpi-<id>`).
+    pub fn of_stream(stream: &str) -> Option<Self> {
+        let id: Uuid = stream.split_once('-')?.1.parse().ok()?;
+        Some(match StreamCategory::of(stream)? {
+            StreamCategory::Org => Self::Org(id),
+            StreamCategory::Pod => Self::Pod(PodId(id)),
+            StreamCategory::Kpi => Self::Kpi(KpiId(id)),
+        })
+    }
+
+    /// `org`, `pod` or `kpi`.
+    pub const fn kind(&self) -> &'static str {
+        match self {
+            Self::Org(_) => "org",
+            Self::Pod(_) => "pod",
+            Self::Kpi(_) => "kpi",
+        }
+    }
+
+    /// The UUID.
+    pub const fn id(&self) -> Uuid {
+        match self {
+            Self::Org(id) => *id,
+            Self::Pod(id) => id.0,
+            Self::Kpi(id) => id.0,
+        }
+    }
+}
+
+/// Every view, and the global position they reflect.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Views {
+    /// Last global position applied.
+    pub position: u64,
+    /// Organisations by id.
+    pub orgs: HashMap<Uuid, Arc<OrgView>>,
+    /// Pods by id.
+    pub pods: HashMap<PodId, Arc<PodView>>,
+    /// KPIs by id.
+    pub kpis: HashMap<KpiId, Arc<KpiView>>,
+    /// The organisation of each view (tenant isolation: a reader checks it).
+    pub owners: HashMap<ViewKey, Uuid>,
+}
+
+impl Views {
+    /// Folds one event into its view; returns the view it changed.
+    pub fn apply(&mut self, envelope: &Envelope) -> Option<ViewKey> {
+        let meta = &envelope.meta;
+        self.position = self.position.max(meta.position);
+        let key = ViewKey::of_stream(&meta.stream)?;
+        self.owners.entry(key).or_insert(meta.org_id);
+        match (&envelope.event, key) {
+            (Event::Org(e), ViewKey::Org(id)) => {
+                Arc::make_mut(self.orgs.entry(id).or_default()).apply(meta, e);
+            }
+            (Event::Pod(e), ViewKey::Pod(id)) => {
+                Arc::make_mut(self.pods.entry(id).or_default()).apply(meta, e);
+            }
+            (Event::Kpi(e), ViewKey::Kpi(id)) => match self.kpis.get_mut(&id) {
+                Some(kpi) => Arc::make_mut(kpi).apply(meta, e),
+                None => {
+                    if let Some(kpi) = KpiView::defined(id, meta, e) {
+                        self.kpis.insert(id, Arc::new(kpi));
+                    }
+                }
+            },
+            _ => return None,
+        }
+        Some(key)
+    }
+
+    /// The organisation a view belongs to.
+    pub fn org_of(&self, key: ViewKey) -> Option<Uuid> {
+        self.owners.get(&key).copied()
+    }
+
+    /// The KPIs of a pod.
+    pub fn kpis_of_pod(&self, pod: PodId) -> Vec<Arc<KpiView>> {
+        let mut kpis: Vec<_> = self
+            .kpis
+            .values()
+            .filter(|k| k.pod_id == pod)
+            .cloned()
+            .collect();
+        kpis.sort_by(|a, b| a.name.cmp(&b.name));
+        kpis
+    }
+
+    /// Serialises one view (for persistence).
+    pub fn body(&self, key: ViewKey) -> Option<(u64, String)> {
+        match key {
+            ViewKey::Org(id) => self.orgs.get(&id).map(|v| (v.position, to_json(&**v))),
+            ViewKey::Pod(id) => self.pods.get(&id).map(|v| (v.position, to_json(&**v))),
+            ViewKey::Kpi(id) => self.kpis.get(&id).map(|v| (v.position, to_json(&**v))),
+        }
+    }
+
+    /// Restores one persisted view.
+    pub fn restore(
+        &mut self,
+        key: ViewKey,
+        org: Uuid,
+        body: &str,
+    ) -> Result<(), serde_json::Error> {
+        match key {
+            ViewKey::Org(id) => {
+                self.orgs.insert(id, Arc::new(serde_json::from_str(body)?));
+            }
+            ViewKey::Pod(id) => {
+                self.pods.insert(id, Arc::new(serde_json::from_str(body)?));
+            }
+            ViewKey::Kpi(id) => {
+                self.kpis.insert(id, Arc::new(serde_json::from_str(body)?));
+            }
+        }
+        self.owners.insert(key, org);
+        Ok(())
+    }
+}
+
+fn to_json<T: serde::Serialize>(view: &T) -> String {
+    serde_json::to_string(view).expect("views always serialise")
+}

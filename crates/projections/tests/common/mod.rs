@@ -1,0 +1,262 @@
+//! A real store, the real command handler and live projections, for projection tests.
+#![allow(dead_code, clippy::needless_pass_by_value)]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use podledger_domain::ids::{ItemId, KpiId, OrgId, PersonId, PodId, SprintId};
+use podledger_domain::kpi::KpiCommand;
+use podledger_domain::org::OrgCommand;
+use podledger_domain::pod::{PodCommand, ScopeChangeReason, WorkStatus};
+use podledger_domain::roles::{PodFocus, PodRole};
+use podledger_domain::{Actor, Command, Context};
+use podledger_eventstore::{
+    CommandHandler, Executed, HandleError, RequestMeta, SqliteConfig, SqliteEventStore,
+};
+use podledger_projections::Projections;
+use uuid::Uuid;
+
+pub struct World {
+    pub dir: tempfile::TempDir,
+    pub store: SqliteEventStore,
+    pub handler: Arc<CommandHandler>,
+    pub projections: Projections,
+    pub org: OrgId,
+    pub admin: PersonId,
+    pub po: PersonId,
+    pub sm: PersonId,
+    pub owner: PersonId,
+    pub pod: PodId,
+}
+
+pub fn new_id() -> Uuid {
+    Uuid::now_v7()
+}
+
+impl World {
+    pub async fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteEventStore::open(SqliteConfig::new(dir.path().join("w.db")))
+            .await
+            .unwrap();
+        let handler = Arc::new(CommandHandler::new(Arc::new(store.clone())));
+        let projections = Projections::start(store.clone()).await.unwrap();
+        let w = Self {
+            dir,
+            store,
+            handler,
+            projections,
+            org: OrgId(new_id()),
+            admin: PersonId(new_id()),
+            po: PersonId(new_id()),
+            sm: PersonId(new_id()),
+            owner: PersonId(new_id()),
+            pod: PodId(new_id()),
+        };
+        w.org(OrgCommand::CreateOrganisation {
+            name: "Acme".into(),
+            sprint_length_days: None,
+            founder_name: "Ada".into(),
+            founder_email: None,
+        })
+        .await;
+        w.org(OrgCommand::CreatePod {
+            pod_id: w.pod,
+            name: "Acquisition".into(),
+            focus: PodFocus::Acquisition,
+        })
+        .await;
+        for (person, role) in [
+            (w.po, PodRole::ProductOwner),
+            (w.sm, PodRole::ScrumMaster),
+            (w.owner, PodRole::Designer),
+        ] {
+            w.org(OrgCommand::AddPerson {
+                person_id: person,
+                name: "p".into(),
+                email: None,
+            })
+            .await;
+            w.org(OrgCommand::AssignPodRole {
+                person_id: person,
+                pod_id: w.pod,
+                role,
+            })
+            .await;
+        }
+        w
+    }
+
+    pub async fn try_as(
+        &self,
+        person: PersonId,
+        command: Command,
+    ) -> Result<Executed, HandleError> {
+        let ctx = Context::new(self.org, Actor::member(person), Utc::now());
+        self.handler
+            .execute(
+                &command,
+                &ctx,
+                RequestMeta {
+                    correlation_id: new_id(),
+                    ..RequestMeta::default()
+                },
+            )
+            .await
+    }
+
+    pub async fn as_(&self, person: PersonId, command: Command) -> Executed {
+        self.try_as(person, command).await.unwrap()
+    }
+
+    pub async fn org(&self, command: OrgCommand) -> Executed {
+        self.as_(self.admin, Command::Org(command)).await
+    }
+
+    pub async fn pod_cmd(&self, person: PersonId, command: PodCommand) -> Executed {
+        self.as_(
+            person,
+            Command::Pod {
+                pod_id: self.pod,
+                command,
+            },
+        )
+        .await
+    }
+
+    pub async fn kpi_cmd(&self, person: PersonId, kpi: KpiId, command: KpiCommand) -> Executed {
+        self.as_(
+            person,
+            Command::Kpi {
+                kpi_id: kpi,
+                command,
+            },
+        )
+        .await
+    }
+
+    /// Creates a READY item owned by `self.owner`.
+    pub async fn ready_item(&self, estimate: i64) -> ItemId {
+        let item = ItemId(new_id());
+        self.pod_cmd(
+            self.po,
+            PodCommand::CreateItem {
+                item_id: item,
+                title: format!("item {estimate}"),
+                description: None,
+                output_category: "email".into(),
+                acceptance_criteria: Some("shipped".into()),
+                estimate: Some(estimate),
+                parent_epic: None,
+                requester: None,
+            },
+        )
+        .await;
+        self.pod_cmd(
+            self.po,
+            PodCommand::DeclareDeliveryOwner {
+                item_id: item,
+                person_id: self.owner,
+            },
+        )
+        .await;
+        self.pod_cmd(
+            self.owner,
+            PodCommand::AcceptDeliveryOwnership { item_id: item },
+        )
+        .await;
+        item
+    }
+
+    pub async fn settle(&self, executed: &Executed) {
+        if let Some(p) = executed.last_position {
+            self.projections
+                .wait_for(p, Duration::from_secs(10))
+                .await
+                .unwrap();
+        }
+    }
+
+    /// SPEC §6's worked example through real commands; returns the sprint and the last result.
+    pub async fn worked_example(&self) -> (SprintId, Executed) {
+        let (a, b, c, d) = (
+            self.ready_item(3).await,
+            self.ready_item(5).await,
+            self.ready_item(8).await,
+            self.ready_item(2).await,
+        );
+        let sprint = SprintId(new_id());
+        self.pod_cmd(
+            self.po,
+            PodCommand::PlanSprint {
+                sprint_id: sprint,
+                start_date: chrono::NaiveDate::from_ymd_opt(2026, 1, 5).unwrap(),
+                end_date: None,
+            },
+        )
+        .await;
+        for item in [a, b, c] {
+            self.pod_cmd(
+                self.po,
+                PodCommand::CommitItem {
+                    sprint_id: sprint,
+                    item_id: item,
+                    reason: None,
+                },
+            )
+            .await;
+        }
+        self.pod_cmd(
+            self.po,
+            PodCommand::SetSprintGoal {
+                sprint_id: sprint,
+                goal: "Launch".into(),
+                goal_items: vec![a, b],
+            },
+        )
+        .await;
+        self.pod_cmd(self.po, PodCommand::StartSprint { sprint_id: sprint })
+            .await;
+        self.pod_cmd(
+            self.po,
+            PodCommand::CommitItem {
+                sprint_id: sprint,
+                item_id: d,
+                reason: Some(ScopeChangeReason::BusinessConditionsChanged),
+            },
+        )
+        .await;
+        self.pod_cmd(
+            self.po,
+            PodCommand::RemoveItemFromSprint {
+                sprint_id: sprint,
+                item_id: c,
+                reason: Some(ScopeChangeReason::TechnicallyImpossible),
+            },
+        )
+        .await;
+        self.pod_cmd(
+            self.po,
+            PodCommand::EstimateItem {
+                item_id: b,
+                estimate: 8,
+            },
+        )
+        .await;
+        for item in [a, b, d] {
+            self.pod_cmd(
+                self.owner,
+                PodCommand::MoveItem {
+                    item_id: item,
+                    status: WorkStatus::Done,
+                },
+            )
+            .await;
+        }
+        let closed = self
+            .pod_cmd(self.sm, PodCommand::CloseSprint { sprint_id: sprint })
+            .await;
+        (sprint, closed)
+    }
+}

@@ -17,13 +17,16 @@ lint:
 fmt:
     cargo fmt --all
 
-# Benchmarks: append vs raw INSERT (1, 8, 64 writers) and read-all scan. Record figures in BENCHMARKS.md.
+# Benchmarks: append vs raw INSERT (1, 8, 64 writers), read-all scan, projection rebuild of
+# 1,000,000 events vs a raw scan, time travel. Record figures in BENCHMARKS.md.
 bench:
     cargo bench -p podledger-eventstore --bench append
+    cargo bench -p podledger-projections --bench rebuild
 
-# The SIGKILL durability test with 100 cycles instead of CI's 20.
+# The SIGKILL tests with 100 cycles (CI runs 20 for the store, 5 for the projections).
 soak:
     CRASH_CYCLES=100 cargo test -p podledger-eventstore --release --test crash_durability -- --nocapture
+    CRASH_CYCLES=100 cargo test -p podledger-projections --release --test crash_resume -- --nocapture
 
 # Everything CI runs, locally.
 ci:

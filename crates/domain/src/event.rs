@@ -93,6 +93,40 @@ impl Event {
         }
     }
 
+    /// Reads a stored event from its JSON text: one typed parse when the payload has the
+    /// current schema, the upcasting path (via [`Event::decode`]) otherwise.
+    pub fn decode_str(
+        stream: &str,
+        event_type: &str,
+        version: u32,
+        payload: &str,
+    ) -> Result<Self, DecodeError> {
+        if version != schema_version(event_type) {
+            let value = serde_json::from_str(payload).map_err(|source| DecodeError::Shape {
+                event_type: event_type.to_owned(),
+                version,
+                source,
+            })?;
+            return Self::decode(stream, event_type, version, value);
+        }
+        let category = StreamCategory::of(stream)
+            .ok_or_else(|| DecodeError::UnknownStream(stream.to_owned()))?;
+        let tagged = format!(
+            r#"{{"type":{},"data":{payload}}}"#,
+            Value::String(event_type.to_owned())
+        );
+        let shape = |source| DecodeError::Shape {
+            event_type: event_type.to_owned(),
+            version,
+            source,
+        };
+        Ok(match category {
+            StreamCategory::Org => Self::Org(serde_json::from_str(&tagged).map_err(shape)?),
+            StreamCategory::Pod => Self::Pod(serde_json::from_str(&tagged).map_err(shape)?),
+            StreamCategory::Kpi => Self::Kpi(serde_json::from_str(&tagged).map_err(shape)?),
+        })
+    }
+
     /// Reads a stored event of a stream, upcasting older shapes.
     pub fn decode(
         stream: &str,
@@ -214,6 +248,32 @@ mod tests {
             })
         );
         assert_eq!(event.encode().schema_version, 2);
+    }
+
+    #[test]
+    fn decoding_from_text_matches_decoding_from_a_value_for_current_and_old_shapes() {
+        let item_id = ItemId(id(7));
+        let event = Event::Pod(PodEvent::ItemEstimated {
+            item_id,
+            estimate: 5,
+            previous: None,
+        });
+        let encoded = event.encode();
+        let text = encoded.payload.to_string();
+        assert_eq!(
+            Event::decode_str("pod-x", "ItemEstimated", 1, &text).unwrap(),
+            event
+        );
+        let v1 = r#"{"itemId":"00000000-0000-0000-0000-000000000009","title":"t","description":null,"outputCategory":"ad","acceptanceCriteria":null,"points":3}"#;
+        let old = Event::decode_str("pod-x", "ItemCreated", 1, v1).unwrap();
+        assert!(matches!(
+            old,
+            Event::Pod(PodEvent::ItemCreated {
+                estimate: Some(3),
+                ..
+            })
+        ));
+        assert!(Event::decode_str("pod-x", "ItemEstimated", 1, "{").is_err());
     }
 
     #[test]

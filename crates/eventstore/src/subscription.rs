@@ -7,11 +7,12 @@ use std::future::Future;
 use std::time::Duration;
 
 use tokio::sync::watch;
+use tokio::task::JoinHandle;
 
 use crate::store::{EventStream, RecordedEvent, StoreError};
 
 /// Events read per query.
-const BATCH: usize = 512;
+const BATCH: usize = 1_000;
 /// How often to look for events committed by another process, which do not announce themselves.
 const POLL: Duration = Duration::from_millis(500);
 
@@ -21,6 +22,8 @@ struct State<F> {
     head: watch::Receiver<u64>,
     read: F,
     failed: bool,
+    /// The next page, read ahead while the consumer works through the buffer (catch-up only).
+    ahead: Option<JoinHandle<Result<Vec<RecordedEvent>, StoreError>>>,
 }
 
 /// A subscription from `after`: `read(after, limit)` reads committed events; `head` changes
@@ -40,6 +43,7 @@ where
         head,
         read,
         failed: false,
+        ahead: None,
     };
     Box::pin(futures_util::stream::unfold(state, |mut st| async move {
         loop {
@@ -53,8 +57,19 @@ where
             // Mark the current head as seen *before* reading, so a commit that lands after the
             // read wakes us up.
             st.head.borrow_and_update();
-            match (st.read)(st.after, BATCH).await {
-                Ok(events) if !events.is_empty() => st.buffer.extend(events),
+            let page = match st.ahead.take() {
+                Some(ahead) => ahead.await.unwrap_or(Err(StoreError::Closed)),
+                None => (st.read)(st.after, BATCH).await,
+            };
+            match page {
+                Ok(events) if !events.is_empty() => {
+                    if events.len() == BATCH {
+                        // Catching up: read the next page while this one is consumed.
+                        let last = events.last().map_or(st.after, |e| e.position);
+                        st.ahead = Some(tokio::spawn((st.read)(last, BATCH)));
+                    }
+                    st.buffer.extend(events);
+                }
                 Ok(_) => {
                     tokio::select! {
                         changed = st.head.changed() => if changed.is_err() { return None },

@@ -21,10 +21,22 @@ use crate::views::{ViewKey, Views};
 
 /// Most events applied under one write lock.
 const BATCH: usize = 1_000;
-/// Changed views are persisted at least this often…
-const FLUSH_EVERY: Duration = Duration::from_secs(1);
-/// …or after this many events, whichever comes first.
-const FLUSH_EVENTS: u64 = 20_000;
+/// How the runner persists.
+#[derive(Clone, Copy, Debug)]
+pub struct ProjectionOptions {
+    /// Changed views are persisted this often (and on demand, and at shutdown). Views are whole
+    /// documents, so persisting costs in proportion to their size, not to the events since the
+    /// last time; after a crash, the runner replays only the events after the checkpoint.
+    pub flush_every: Duration,
+}
+
+impl Default for ProjectionOptions {
+    fn default() -> Self {
+        Self {
+            flush_every: Duration::from_secs(30),
+        }
+    }
+}
 
 /// Why a projection call failed.
 #[derive(Debug, thiserror::Error)]
@@ -74,6 +86,14 @@ impl std::fmt::Debug for Control {
 impl Projections {
     /// Loads the persisted views and follows the store from their checkpoint.
     pub async fn start(store: SqliteEventStore) -> Result<Self, ProjectionError> {
+        Self::start_with(store, ProjectionOptions::default()).await
+    }
+
+    /// [`Projections::start`] with options.
+    pub async fn start_with(
+        store: SqliteEventStore,
+        options: ProjectionOptions,
+    ) -> Result<Self, ProjectionError> {
         let views = persist::load(store.reader_pool()).await?;
         let from = views.position;
         let conn = store.connect().await?;
@@ -91,6 +111,7 @@ impl Projections {
             conn,
             position_tx,
             control_rx,
+            options,
         ));
         Ok(Self { shared, store })
     }
@@ -202,6 +223,7 @@ async fn follow(
     mut conn: sqlx::SqliteConnection,
     position: watch::Sender<u64>,
     mut control: mpsc::Receiver<Control>,
+    options: ProjectionOptions,
 ) {
     let mut dirty: HashSet<ViewKey> = HashSet::new();
     let mut persisted = *position.borrow();
@@ -251,8 +273,7 @@ async fn follow(
         if let Some(last) = last {
             position.send_replace(last);
         }
-        let behind = *position.borrow() - persisted;
-        if !dirty.is_empty() && (last_flush.elapsed() >= FLUSH_EVERY || behind >= FLUSH_EVENTS) {
+        if !dirty.is_empty() && last_flush.elapsed() >= options.flush_every {
             if let Err(error) = flush(&shared, &mut conn, &mut dirty, &mut persisted).await {
                 tracing::error!(%error, "persisting projections failed; will retry");
             }

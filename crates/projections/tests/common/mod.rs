@@ -37,7 +37,18 @@ pub fn new_id() -> Uuid {
 impl World {
     pub async fn new() -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let store = SqliteEventStore::open(SqliteConfig::new(dir.path().join("w.db")))
+        let path = dir.path().to_owned();
+        Self::build(dir, &path).await
+    }
+
+    /// A world whose database lives in `path` (kept after the world is dropped); the
+    /// organisation is created anew each time.
+    pub async fn in_dir(path: &std::path::Path) -> Self {
+        Self::build(tempfile::tempdir().unwrap(), path).await
+    }
+
+    async fn build(dir: tempfile::TempDir, path: &std::path::Path) -> Self {
+        let store = SqliteEventStore::open(SqliteConfig::new(path.join("w.db")))
             .await
             .unwrap();
         let handler = Arc::new(CommandHandler::new(Arc::new(store.clone())));

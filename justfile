@@ -28,6 +28,10 @@ soak:
     CRASH_CYCLES=100 cargo test -p podledger-eventstore --release --test crash_durability -- --nocapture
     CRASH_CYCLES=100 cargo test -p podledger-projections --release --test crash_resume -- --nocapture
 
+# Regenerate schema/schema.graphql from the code (a test fails when it drifts).
+schema:
+    cargo run -q -p podledger-server -- export-schema > schema/schema.graphql
+
 # Everything CI runs, locally.
 ci:
     bash .ci/run

@@ -1,13 +1,15 @@
-//! The `podledger` binary: configuration, CLI and telemetry. For now it opens and migrates the
-//! event store and reports on it; the GraphQL server joins in a later issue.
+//! The `podledger` binary: parses the command line, sets up telemetry, and runs a subcommand.
 
 mod cli;
 
 use anyhow::Context as _;
 use clap::Parser as _;
+use podledger_api::AuthConfig;
+use podledger_domain::ids::{OrgId, PersonId};
 use podledger_eventstore::{EventStore, SqliteConfig, SqliteEventStore};
+use podledger_server::{ServerConfig, dev_secret, start};
 
-use cli::{Cli, Command};
+use cli::{Cli, Command, TokenSettings};
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
@@ -25,9 +27,49 @@ fn main() -> anyhow::Result<()> {
     runtime.block_on(run(cli))
 }
 
+fn auth(database_url: &str, tokens: &TokenSettings) -> anyhow::Result<AuthConfig> {
+    let secret = match &tokens.jwt_secret {
+        Some(s) => s.clone().into_bytes(),
+        None => dev_secret(database_url)?,
+    };
+    Ok(AuthConfig::new(
+        secret,
+        tokens.jwt_issuer.clone(),
+        tokens.jwt_audience.clone(),
+    ))
+}
+
 async fn run(cli: Cli) -> anyhow::Result<()> {
     let config = SqliteConfig::from_url(&cli.database_url);
     match cli.command {
+        Command::Serve {
+            listen,
+            dev,
+            tokens,
+        } => {
+            let running = start(ServerConfig {
+                auth: auth(&cli.database_url, &tokens)?,
+                database_url: cli.database_url,
+                listen,
+                dev,
+            })
+            .await?;
+            tracing::info!(addr = %running.addr, "podledger is serving GraphQL at /graphql");
+            running.server.await??;
+        }
+        Command::Token {
+            org,
+            person,
+            hours,
+            tokens,
+        } => {
+            let auth = auth(&cli.database_url, &tokens)?;
+            println!(
+                "{}",
+                auth.mint_member(OrgId(org), PersonId(person), chrono::Duration::hours(hours))
+            );
+        }
+        Command::ExportSchema => print!("{}", podledger_api::sdl()),
         Command::Migrate => {
             SqliteEventStore::migrate(&config)
                 .await

@@ -1,0 +1,70 @@
+//! Opaque global ids: `base64url("<Kind>:<uuid>")`. Clients treat them as strings; the kind
+//! makes a pod's id useless as an item's id.
+
+use async_graphql::ID;
+use uuid::Uuid;
+
+use crate::error::ApiError;
+
+const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+fn encode(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |acc, (i, b)| acc | (u32::from(*b) << (16 - 8 * i)));
+        for i in 0..=chunk.len() {
+            out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
+        }
+    }
+    out
+}
+
+fn decode(text: &str) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(text.len() * 3 / 4);
+    for chunk in text.as_bytes().chunks(4) {
+        let mut n = 0u32;
+        for (i, c) in chunk.iter().enumerate() {
+            let v = ALPHABET.iter().position(|a| a == c)? as u32;
+            n |= v << (18 - 6 * i);
+        }
+        for i in 0..chunk.len().saturating_sub(1) {
+            out.push((n >> (16 - 8 * i)) as u8);
+        }
+    }
+    Some(out)
+}
+
+/// The opaque id of a `kind` (`Pod`, `Item`, …).
+pub fn to_id(kind: &str, uuid: Uuid) -> ID {
+    ID(encode(format!("{kind}:{uuid}").as_bytes()))
+}
+
+/// The UUID inside an opaque id of `kind`, or a `BAD_USER_INPUT` naming `field`.
+pub fn from_id(kind: &str, id: &ID, field: &str) -> Result<Uuid, ApiError> {
+    let bad = || ApiError::bad_input(field, format!("not a {kind} id"));
+    let text = String::from_utf8(decode(id.as_str()).ok_or_else(bad)?).map_err(|_| bad())?;
+    let (k, uuid) = text.split_once(':').ok_or_else(bad)?;
+    if k != kind {
+        return Err(bad());
+    }
+    uuid.parse().map_err(|_| bad())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_round_trip_and_keep_their_kind() {
+        let uuid = Uuid::now_v7();
+        let id = to_id("Pod", uuid);
+        assert!(!id.as_str().contains(&uuid.to_string()));
+        assert_eq!(from_id("Pod", &id, "podId").unwrap(), uuid);
+        assert!(from_id("Item", &id, "itemId").is_err());
+        assert!(from_id("Pod", &ID("%%%".into()), "podId").is_err());
+        assert!(from_id("Pod", &ID(uuid.to_string()), "podId").is_err());
+    }
+}

@@ -1,0 +1,16 @@
+//! The GraphQL API of podledger — the only crate that knows GraphQL: the schema over the
+//! projections and the command handler, bearer-token authentication, and the one place where
+//! errors become `extensions.code`.
+
+// Doc comments of schema items are the SDL descriptions users read; they use SPEC's names
+// (ORG_ADMIN, PRODUCT_OWNER…) as written, not Rust identifiers.
+#![allow(clippy::doc_markdown)]
+
+pub mod auth;
+pub mod error;
+pub mod ids;
+pub mod schema;
+pub mod types;
+
+pub use auth::{AuthConfig, AuthError, Principal};
+pub use schema::{ApiState, PodledgerSchema, build_schema, sdl};

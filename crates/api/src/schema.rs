@@ -1,0 +1,785 @@
+//! The schema: queries read the projections (optionally as of a past point, optionally after a
+//! minimum position), mutations run domain commands through the one command handler and answer
+//! with the changed object as the projections now see it, plus the position of the last event.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_graphql::{
+    Context, EmptySubscription, Enum, ID, InputObject, Object, Schema, SimpleObject,
+};
+use chrono::{DateTime, NaiveDate, Utc};
+use podledger_domain::ids::{ItemId, PersonId, PodId, SprintId};
+use podledger_domain::org::OrgCommand;
+use podledger_domain::pod::{PodCommand, ScopeChangeReason, WorkStatus};
+use podledger_domain::roles::{PodFocus, PodRole};
+use podledger_domain::{Actor, Command};
+use podledger_eventstore::{CommandHandler, RequestMeta};
+use podledger_projections::{AsOf, Projections};
+use uuid::Uuid;
+
+use crate::auth::Principal;
+use crate::error::{ApiError, ApiResult};
+use crate::ids::{from_id, to_id};
+use crate::types::{self, Item, Organisation, Pod, Sprint};
+
+/// What resolvers share.
+#[derive(Clone, Debug)]
+pub struct ApiState {
+    /// The command loop.
+    pub handler: Arc<CommandHandler>,
+    /// The read models.
+    pub projections: Projections,
+    /// How long a request waits for the read models to reach a position.
+    pub consistency_timeout: Duration,
+}
+
+/// The schema type.
+pub type PodledgerSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
+
+/// Builds the schema over `state`.
+pub fn build_schema(state: ApiState) -> PodledgerSchema {
+    Schema::build(QueryRoot, MutationRoot, EmptySubscription)
+        .data(state)
+        .limit_depth(16)
+        .limit_complexity(5_000)
+        .finish()
+}
+
+/// The SDL of the schema (what `schema/schema.graphql` holds).
+pub fn sdl() -> String {
+    Schema::build(QueryRoot, MutationRoot, EmptySubscription)
+        .finish()
+        .sdl()
+}
+
+fn principal<'a>(ctx: &'a Context<'_>) -> ApiResult<&'a Principal> {
+    ctx.data_opt::<Principal>().ok_or(ApiError::Unauthenticated)
+}
+
+fn state<'a>(ctx: &'a Context<'_>) -> &'a ApiState {
+    ctx.data_unchecked::<ApiState>()
+}
+
+fn position(text: &str, field: &str) -> ApiResult<u64> {
+    text.parse()
+        .map_err(|_| ApiError::bad_input(field, "must be a non-negative integer"))
+}
+
+/// Reading needs a person of the organisation (or a service token of it).
+fn require_reader(ctx: &Context<'_>) -> ApiResult<Principal> {
+    let p = principal(ctx)?.clone();
+    if let Actor::Member { person } = &p.actor {
+        let known = state(ctx)
+            .projections
+            .org(p.org.as_uuid())
+            .is_some_and(|o| o.people.contains_key(person));
+        if !known {
+            return Err(ApiError::Forbidden(
+                "the caller is not a person of this organisation".into(),
+            ));
+        }
+    }
+    Ok(p)
+}
+
+async fn wait_min(ctx: &Context<'_>, min_position: Option<&str>) -> ApiResult<()> {
+    if let Some(min) = min_position {
+        let min = position(min, "minPosition")?;
+        let s = state(ctx);
+        s.projections.wait_for(min, s.consistency_timeout).await?;
+    }
+    Ok(())
+}
+
+/// A point in the past: a global position or a time (exactly one).
+#[derive(InputObject, Debug)]
+pub struct AsOfInput {
+    /// Global position (decimal string).
+    pub position: Option<String>,
+    /// Time (RFC 3339).
+    pub time: Option<DateTime<Utc>>,
+}
+
+impl AsOfInput {
+    fn parse(&self) -> ApiResult<AsOf> {
+        match (&self.position, self.time) {
+            (Some(p), None) => Ok(AsOf::Position(position(p, "asOf.position")?)),
+            (None, Some(t)) => Ok(AsOf::Time(t)),
+            _ => Err(ApiError::bad_input(
+                "asOf",
+                "give exactly one of position and time",
+            )),
+        }
+    }
+}
+
+/// Queries.
+#[derive(Debug)]
+pub struct QueryRoot;
+
+#[Object]
+impl QueryRoot {
+    /// The caller's organisation: pods, people, roles.
+    async fn organisation(
+        &self,
+        ctx: &Context<'_>,
+        min_position: Option<String>,
+    ) -> Result<Organisation, async_graphql::Error> {
+        wait_min(ctx, min_position.as_deref()).await?;
+        let p = require_reader(ctx)?;
+        let s = state(ctx);
+        let org = s.projections.org(p.org.as_uuid()).ok_or_else(|| {
+            ApiError::Domain(podledger_domain::DomainError::not_found(
+                "orgId",
+                "organisation",
+                &p.org,
+            ))
+        })?;
+        let pods = org
+            .pods
+            .keys()
+            .filter_map(|id| {
+                let view = s.projections.pod(p.org.as_uuid(), *id)?;
+                types::pod(*id, &org, &view)
+            })
+            .collect();
+        Ok(Organisation {
+            id: to_id("Organisation", p.org.as_uuid()),
+            name: org.name.clone(),
+            sprint_length_days: i32::from(org.sprint_length_days),
+            pods,
+            people: org.people.values().map(types::person).collect(),
+        })
+    }
+
+    /// A pod: backlog in rank order, current sprint board, sprint history, metrics — now, or as
+    /// of a past position or time.
+    async fn pod(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        as_of: Option<AsOfInput>,
+        min_position: Option<String>,
+    ) -> Result<Option<Pod>, async_graphql::Error> {
+        wait_min(ctx, min_position.as_deref()).await?;
+        let p = require_reader(ctx)?;
+        let pod_id = PodId(from_id("Pod", &id, "id")?);
+        let s = state(ctx);
+        let org_uuid = p.org.as_uuid();
+        if let Some(as_of) = as_of {
+            let at = as_of.parse()?;
+            let views = s
+                .projections
+                .pod_as_of(org_uuid, pod_id, at)
+                .await
+                .map_err(ApiError::from)?;
+            return Ok(views.and_then(|v| {
+                let org = v.orgs.get(&org_uuid)?;
+                let empty = podledger_projections::pod_view::PodView::default();
+                types::pod(pod_id, org, v.pods.get(&pod_id).map_or(&empty, |p| &**p))
+            }));
+        }
+        let (Some(org), Some(view)) = (
+            s.projections.org(org_uuid),
+            s.projections.pod(org_uuid, pod_id),
+        ) else {
+            return Ok(None);
+        };
+        Ok(types::pod(pod_id, &org, &view))
+    }
+}
+
+/// Request options every mutation accepts.
+#[derive(InputObject, Debug, Default)]
+pub struct CommandOptions {
+    /// The version of the target you last read (R12); the command fails if it moved.
+    pub expected_version: Option<String>,
+    /// A UUID of your choosing: re-sending the same mutation with it returns the first result.
+    pub idempotency_key: Option<String>,
+}
+
+/// What a mutation did.
+#[derive(SimpleObject, Debug)]
+pub struct Outcome {
+    /// Global position of the command's last event (pass as `minPosition` to read your write);
+    /// null when the command changed nothing.
+    pub position: Option<String>,
+}
+
+async fn run(
+    ctx: &Context<'_>,
+    command: Command,
+    options: Option<CommandOptions>,
+) -> ApiResult<Outcome> {
+    let p = principal(ctx)?;
+    let s = state(ctx);
+    let options = options.unwrap_or_default();
+    let mut context = podledger_domain::Context::new(p.org, p.actor.clone(), Utc::now());
+    if let Some(v) = &options.expected_version {
+        context = context.expecting(position(v, "options.expectedVersion")?);
+    }
+    let idempotency_key = options
+        .idempotency_key
+        .as_deref()
+        .map(|k| {
+            Uuid::parse_str(k)
+                .map_err(|_| ApiError::bad_input("options.idempotencyKey", "must be a UUID"))
+        })
+        .transpose()?;
+    let meta = RequestMeta {
+        correlation_id: Uuid::now_v7(),
+        causation_id: None,
+        idempotency_key,
+    };
+    let done = s.handler.execute(&command, &context, meta).await?;
+    if let Some(last) = done.last_position {
+        s.projections.wait_for(last, s.consistency_timeout).await?;
+    }
+    Ok(Outcome {
+        position: done.last_position.map(|p| p.to_string()),
+    })
+}
+
+/// The result of a pod mutation.
+#[derive(SimpleObject, Debug)]
+pub struct PodPayload {
+    /// Position.
+    pub position: Option<String>,
+    /// The pod as it is now.
+    pub pod: Option<Pod>,
+}
+
+/// The result of an item mutation.
+#[derive(SimpleObject, Debug)]
+pub struct ItemPayload {
+    /// Position.
+    pub position: Option<String>,
+    /// The item as it is now.
+    pub item: Option<Item>,
+}
+
+/// The result of a sprint mutation.
+#[derive(SimpleObject, Debug)]
+pub struct SprintPayload {
+    /// Position.
+    pub position: Option<String>,
+    /// The sprint as it is now.
+    pub sprint: Option<Sprint>,
+}
+
+fn read_pod(ctx: &Context<'_>, pod: PodId) -> Option<Pod> {
+    let s = state(ctx);
+    let org = principal(ctx).ok()?.org.as_uuid();
+    types::pod(
+        pod,
+        &*s.projections.org(org)?,
+        &*s.projections.pod(org, pod)?,
+    )
+}
+
+fn read_item(ctx: &Context<'_>, pod: PodId, item: ItemId) -> Option<Item> {
+    let s = state(ctx);
+    let org = principal(ctx).ok()?.org.as_uuid();
+    types::find_item(
+        &*s.projections.pod(org, pod)?,
+        &*s.projections.org(org)?,
+        pod,
+        item,
+    )
+}
+
+fn read_sprint(ctx: &Context<'_>, pod: PodId, sprint: SprintId) -> Option<Sprint> {
+    let s = state(ctx);
+    let org = principal(ctx).ok()?.org.as_uuid();
+    types::find_sprint(
+        &*s.projections.pod(org, pod)?,
+        &*s.projections.org(org)?,
+        pod,
+        sprint,
+    )
+}
+
+/// How a started sprint's scope changes (R8).
+#[derive(Enum, Copy, Clone, Debug, Eq, PartialEq)]
+pub enum ScopeChangeKind {
+    /// Technically impossible.
+    TechnicallyImpossible,
+    /// Business conditions changed.
+    BusinessConditionsChanged,
+    /// Something else, explained in `text`.
+    Other,
+}
+
+/// A scope-change reason.
+#[derive(InputObject, Debug)]
+pub struct ScopeChangeInput {
+    /// Kind.
+    pub kind: ScopeChangeKind,
+    /// Explanation (required for OTHER).
+    pub text: Option<String>,
+}
+
+fn reason(input: Option<ScopeChangeInput>) -> Option<ScopeChangeReason> {
+    input.map(|r| match r.kind {
+        ScopeChangeKind::TechnicallyImpossible => ScopeChangeReason::TechnicallyImpossible,
+        ScopeChangeKind::BusinessConditionsChanged => ScopeChangeReason::BusinessConditionsChanged,
+        ScopeChangeKind::Other => ScopeChangeReason::Other(r.text.unwrap_or_default()),
+    })
+}
+
+/// A status the delivery owner moves an item to.
+#[derive(Enum, Copy, Clone, Debug, Eq, PartialEq)]
+pub enum WorkStatusInput {
+    /// Back to to-do.
+    Committed,
+    /// Started.
+    InProgress,
+    /// Awaiting review.
+    InReview,
+    /// Finished.
+    Done,
+}
+
+fn pod_role(text: &str) -> ApiResult<PodRole> {
+    if let Some(label) = text
+        .strip_prefix("OTHER(")
+        .and_then(|t| t.strip_suffix(')'))
+    {
+        return Ok(PodRole::Other(label.to_owned()));
+    }
+    serde_json::from_value(serde_json::Value::String(text.to_owned()))
+        .map_err(|_| ApiError::bad_input("role", format!("unknown pod role {text}")))
+}
+
+fn focus(text: &str) -> PodFocus {
+    serde_json::from_value(serde_json::Value::String(text.to_owned()))
+        .unwrap_or_else(|_| PodFocus::Custom(text.to_owned()))
+}
+
+/// A new backlog item.
+#[derive(InputObject, Debug)]
+pub struct CreateItemInput {
+    /// Pod.
+    pub pod_id: ID,
+    /// Title.
+    pub title: String,
+    /// Description.
+    pub description: Option<String>,
+    /// Output category.
+    pub output_category: String,
+    /// Acceptance criteria.
+    pub acceptance_criteria: Option<String>,
+    /// Story points.
+    pub estimate: Option<i32>,
+}
+
+/// Mutations: one per domain command.
+#[derive(Debug)]
+pub struct MutationRoot;
+
+macro_rules! pod_id {
+    ($id:expr) => {
+        PodId(from_id("Pod", &$id, "podId")?)
+    };
+}
+macro_rules! item_id {
+    ($id:expr) => {
+        ItemId(from_id("Item", &$id, "itemId")?)
+    };
+}
+macro_rules! sprint_id {
+    ($id:expr) => {
+        SprintId(from_id("Sprint", &$id, "sprintId")?)
+    };
+}
+macro_rules! person_id {
+    ($id:expr, $field:literal) => {
+        PersonId(from_id("Person", &$id, $field)?)
+    };
+}
+
+#[Object]
+impl MutationRoot {
+    /// Creates the token's organisation; the caller becomes its first ORG_ADMIN.
+    async fn create_organisation(
+        &self,
+        ctx: &Context<'_>,
+        name: String,
+        founder_name: String,
+        founder_email: Option<String>,
+        sprint_length_days: Option<i32>,
+        options: Option<CommandOptions>,
+    ) -> Result<Outcome, async_graphql::Error> {
+        let command = Command::Org(OrgCommand::CreateOrganisation {
+            name,
+            sprint_length_days: sprint_length_days.map(i64::from),
+            founder_name,
+            founder_email,
+        });
+        Ok(run(ctx, command, options).await?)
+    }
+
+    /// ORG_ADMIN: adds a person; returns their id.
+    async fn add_person(
+        &self,
+        ctx: &Context<'_>,
+        name: String,
+        email: Option<String>,
+        options: Option<CommandOptions>,
+    ) -> Result<types::Person, async_graphql::Error> {
+        let person = PersonId(Uuid::now_v7());
+        run(
+            ctx,
+            Command::Org(OrgCommand::AddPerson {
+                person_id: person,
+                name,
+                email,
+            }),
+            options,
+        )
+        .await?;
+        let org = principal(ctx)?.org.as_uuid();
+        let view = state(ctx)
+            .projections
+            .org(org)
+            .ok_or(ApiError::Unauthenticated)?;
+        Ok(view
+            .people
+            .get(&person)
+            .map(types::person)
+            .ok_or_else(|| ApiError::Internal("person missing after creation".into()))?)
+    }
+
+    /// ORG_ADMIN: creates a pod with a focus (ACQUISITION, ACTIVATION, RETENTION, CONTENT_OPS,
+    /// REVENUE_ENABLEMENT, BRAND_AND_CREATIVE, or a custom label).
+    async fn create_pod(
+        &self,
+        ctx: &Context<'_>,
+        name: String,
+        focus: String,
+        options: Option<CommandOptions>,
+    ) -> Result<PodPayload, async_graphql::Error> {
+        let pod = PodId(Uuid::now_v7());
+        let outcome = run(
+            ctx,
+            Command::Org(OrgCommand::CreatePod {
+                pod_id: pod,
+                name,
+                focus: self::focus(&focus),
+            }),
+            options,
+        )
+        .await?;
+        Ok(PodPayload {
+            position: outcome.position,
+            pod: read_pod(ctx, pod),
+        })
+    }
+
+    /// ORG_ADMIN: gives a person a role in a pod (`PRODUCT_OWNER`, `SCRUM_MASTER`, `DESIGNER`,
+    /// …, `OTHER(label)`).
+    async fn assign_pod_role(
+        &self,
+        ctx: &Context<'_>,
+        person_id: ID,
+        pod_id: ID,
+        role: String,
+        options: Option<CommandOptions>,
+    ) -> Result<PodPayload, async_graphql::Error> {
+        let pod = pod_id!(pod_id);
+        let command = Command::Org(OrgCommand::AssignPodRole {
+            person_id: person_id!(person_id, "personId"),
+            pod_id: pod,
+            role: pod_role(&role)?,
+        });
+        let outcome = run(ctx, command, options).await?;
+        Ok(PodPayload {
+            position: outcome.position,
+            pod: read_pod(ctx, pod),
+        })
+    }
+
+    /// PO: creates a backlog item at the bottom of the backlog.
+    async fn create_item(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateItemInput,
+        options: Option<CommandOptions>,
+    ) -> Result<ItemPayload, async_graphql::Error> {
+        let pod = pod_id!(input.pod_id);
+        let item = ItemId(Uuid::now_v7());
+        let command = Command::Pod {
+            pod_id: pod,
+            command: PodCommand::CreateItem {
+                item_id: item,
+                title: input.title,
+                description: input.description,
+                output_category: input.output_category,
+                acceptance_criteria: input.acceptance_criteria,
+                estimate: input.estimate.map(i64::from),
+                parent_epic: None,
+                requester: None,
+            },
+        };
+        let outcome = run(ctx, command, options).await?;
+        Ok(ItemPayload {
+            position: outcome.position,
+            item: read_item(ctx, pod, item),
+        })
+    }
+
+    /// PO: (re-)estimates an item.
+    async fn estimate_item(
+        &self,
+        ctx: &Context<'_>,
+        pod_id: ID,
+        item_id: ID,
+        estimate: i32,
+        options: Option<CommandOptions>,
+    ) -> Result<ItemPayload, async_graphql::Error> {
+        let (pod, item) = (pod_id!(pod_id), item_id!(item_id));
+        let command = Command::Pod {
+            pod_id: pod,
+            command: PodCommand::EstimateItem {
+                item_id: item,
+                estimate: i64::from(estimate),
+            },
+        };
+        let outcome = run(ctx, command, options).await?;
+        Ok(ItemPayload {
+            position: outcome.position,
+            item: read_item(ctx, pod, item),
+        })
+    }
+
+    /// PO: names the delivery owner, who must accept.
+    async fn declare_delivery_owner(
+        &self,
+        ctx: &Context<'_>,
+        pod_id: ID,
+        item_id: ID,
+        person_id: ID,
+        options: Option<CommandOptions>,
+    ) -> Result<ItemPayload, async_graphql::Error> {
+        let (pod, item) = (pod_id!(pod_id), item_id!(item_id));
+        let command = Command::Pod {
+            pod_id: pod,
+            command: PodCommand::DeclareDeliveryOwner {
+                item_id: item,
+                person_id: person_id!(person_id, "personId"),
+            },
+        };
+        let outcome = run(ctx, command, options).await?;
+        Ok(ItemPayload {
+            position: outcome.position,
+            item: read_item(ctx, pod, item),
+        })
+    }
+
+    /// The named person accepts delivery ownership.
+    async fn accept_delivery_ownership(
+        &self,
+        ctx: &Context<'_>,
+        pod_id: ID,
+        item_id: ID,
+        options: Option<CommandOptions>,
+    ) -> Result<ItemPayload, async_graphql::Error> {
+        let (pod, item) = (pod_id!(pod_id), item_id!(item_id));
+        let command = Command::Pod {
+            pod_id: pod,
+            command: PodCommand::AcceptDeliveryOwnership { item_id: item },
+        };
+        let outcome = run(ctx, command, options).await?;
+        Ok(ItemPayload {
+            position: outcome.position,
+            item: read_item(ctx, pod, item),
+        })
+    }
+
+    /// The accepted delivery owner moves the item inside the active sprint.
+    async fn move_item(
+        &self,
+        ctx: &Context<'_>,
+        pod_id: ID,
+        item_id: ID,
+        status: WorkStatusInput,
+        options: Option<CommandOptions>,
+    ) -> Result<ItemPayload, async_graphql::Error> {
+        let (pod, item) = (pod_id!(pod_id), item_id!(item_id));
+        let status = match status {
+            WorkStatusInput::Committed => WorkStatus::Committed,
+            WorkStatusInput::InProgress => WorkStatus::InProgress,
+            WorkStatusInput::InReview => WorkStatus::InReview,
+            WorkStatusInput::Done => WorkStatus::Done,
+        };
+        let command = Command::Pod {
+            pod_id: pod,
+            command: PodCommand::MoveItem {
+                item_id: item,
+                status,
+            },
+        };
+        let outcome = run(ctx, command, options).await?;
+        Ok(ItemPayload {
+            position: outcome.position,
+            item: read_item(ctx, pod, item),
+        })
+    }
+
+    /// PO: plans a sprint (end defaults to start + the org's sprint length − 1).
+    async fn plan_sprint(
+        &self,
+        ctx: &Context<'_>,
+        pod_id: ID,
+        start_date: NaiveDate,
+        end_date: Option<NaiveDate>,
+        options: Option<CommandOptions>,
+    ) -> Result<SprintPayload, async_graphql::Error> {
+        let pod = pod_id!(pod_id);
+        let sprint = SprintId(Uuid::now_v7());
+        let command = Command::Pod {
+            pod_id: pod,
+            command: PodCommand::PlanSprint {
+                sprint_id: sprint,
+                start_date,
+                end_date,
+            },
+        };
+        let outcome = run(ctx, command, options).await?;
+        Ok(SprintPayload {
+            position: outcome.position,
+            sprint: read_sprint(ctx, pod, sprint),
+        })
+    }
+
+    /// PO: sets the goal and goal items of a planned sprint.
+    async fn set_sprint_goal(
+        &self,
+        ctx: &Context<'_>,
+        pod_id: ID,
+        sprint_id: ID,
+        goal: String,
+        goal_item_ids: Vec<ID>,
+        options: Option<CommandOptions>,
+    ) -> Result<SprintPayload, async_graphql::Error> {
+        let (pod, sprint) = (pod_id!(pod_id), sprint_id!(sprint_id));
+        let goal_items = goal_item_ids
+            .iter()
+            .map(|id| from_id("Item", id, "goalItemIds").map(ItemId))
+            .collect::<ApiResult<Vec<_>>>()?;
+        let command = Command::Pod {
+            pod_id: pod,
+            command: PodCommand::SetSprintGoal {
+                sprint_id: sprint,
+                goal,
+                goal_items,
+            },
+        };
+        let outcome = run(ctx, command, options).await?;
+        Ok(SprintPayload {
+            position: outcome.position,
+            sprint: read_sprint(ctx, pod, sprint),
+        })
+    }
+
+    /// PO: commits a READY item; once the sprint is active this is a scope change and needs a reason.
+    async fn commit_item(
+        &self,
+        ctx: &Context<'_>,
+        pod_id: ID,
+        sprint_id: ID,
+        item_id: ID,
+        reason: Option<ScopeChangeInput>,
+        options: Option<CommandOptions>,
+    ) -> Result<SprintPayload, async_graphql::Error> {
+        let (pod, sprint) = (pod_id!(pod_id), sprint_id!(sprint_id));
+        let command = Command::Pod {
+            pod_id: pod,
+            command: PodCommand::CommitItem {
+                sprint_id: sprint,
+                item_id: item_id!(item_id),
+                reason: self::reason(reason),
+            },
+        };
+        let outcome = run(ctx, command, options).await?;
+        Ok(SprintPayload {
+            position: outcome.position,
+            sprint: read_sprint(ctx, pod, sprint),
+        })
+    }
+
+    /// PO: takes an item out of a sprint; once active this is a scope change and needs a reason.
+    async fn remove_item_from_sprint(
+        &self,
+        ctx: &Context<'_>,
+        pod_id: ID,
+        sprint_id: ID,
+        item_id: ID,
+        reason: Option<ScopeChangeInput>,
+        options: Option<CommandOptions>,
+    ) -> Result<SprintPayload, async_graphql::Error> {
+        let (pod, sprint) = (pod_id!(pod_id), sprint_id!(sprint_id));
+        let command = Command::Pod {
+            pod_id: pod,
+            command: PodCommand::RemoveItemFromSprint {
+                sprint_id: sprint,
+                item_id: item_id!(item_id),
+                reason: self::reason(reason),
+            },
+        };
+        let outcome = run(ctx, command, options).await?;
+        Ok(SprintPayload {
+            position: outcome.position,
+            sprint: read_sprint(ctx, pod, sprint),
+        })
+    }
+
+    /// PO: starts a planned sprint.
+    async fn start_sprint(
+        &self,
+        ctx: &Context<'_>,
+        pod_id: ID,
+        sprint_id: ID,
+        options: Option<CommandOptions>,
+    ) -> Result<SprintPayload, async_graphql::Error> {
+        let (pod, sprint) = (pod_id!(pod_id), sprint_id!(sprint_id));
+        let outcome = run(
+            ctx,
+            Command::Pod {
+                pod_id: pod,
+                command: PodCommand::StartSprint { sprint_id: sprint },
+            },
+            options,
+        )
+        .await?;
+        Ok(SprintPayload {
+            position: outcome.position,
+            sprint: read_sprint(ctx, pod, sprint),
+        })
+    }
+
+    /// SM (PO without SM): closes the active sprint.
+    async fn close_sprint(
+        &self,
+        ctx: &Context<'_>,
+        pod_id: ID,
+        sprint_id: ID,
+        options: Option<CommandOptions>,
+    ) -> Result<SprintPayload, async_graphql::Error> {
+        let (pod, sprint) = (pod_id!(pod_id), sprint_id!(sprint_id));
+        let outcome = run(
+            ctx,
+            Command::Pod {
+                pod_id: pod,
+                command: PodCommand::CloseSprint { sprint_id: sprint },
+            },
+            options,
+        )
+        .await?;
+        Ok(SprintPayload {
+            position: outcome.position,
+            sprint: read_sprint(ctx, pod, sprint),
+        })
+    }
+}

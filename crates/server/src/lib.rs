@@ -1,0 +1,85 @@
+//! The podledger server: wiring of the store, the projections, the command handler and the
+//! GraphQL schema behind actix-web. `main.rs` is the CLI around it; tests start it on port 0.
+
+pub mod http;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use podledger_api::{ApiState, AuthConfig, build_schema};
+use podledger_eventstore::{CommandHandler, SqliteConfig, SqliteEventStore};
+use podledger_projections::Projections;
+
+/// Everything `serve` needs.
+#[derive(Clone, Debug)]
+pub struct ServerConfig {
+    /// `sqlite:` URL or path of the database.
+    pub database_url: String,
+    /// Address to listen on (`127.0.0.1:0` picks a free port).
+    pub listen: String,
+    /// Token checking.
+    pub auth: AuthConfig,
+    /// Serve GraphiQL at `/graphiql`.
+    pub dev: bool,
+}
+
+/// A running server.
+#[derive(Debug)]
+pub struct Running {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    /// Stops it.
+    pub handle: actix_web::dev::ServerHandle,
+    /// Completes when it stops.
+    pub server: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+/// Opens the store (migrating it), starts the projections and the HTTP server.
+pub async fn start(config: ServerConfig) -> anyhow::Result<Running> {
+    let sqlite = SqliteConfig::from_url(&config.database_url);
+    let store = SqliteEventStore::open(sqlite.clone())
+        .await
+        .with_context(|| format!("opening {}", sqlite.path.display()))?;
+    let projections = Projections::start(store.clone())
+        .await
+        .context("starting the projections")?;
+    let handler = Arc::new(CommandHandler::new(Arc::new(store)));
+    let schema = build_schema(ApiState {
+        handler,
+        projections,
+        consistency_timeout: Duration::from_secs(5),
+    });
+    let (addr, handle, server) = http::serve(&config.listen, schema, config.auth, config.dev)?;
+    Ok(Running {
+        addr,
+        handle,
+        server: tokio::spawn(server),
+    })
+}
+
+/// The signing secret for development: `PODLEDGER_JWT_SECRET` if set, else a random secret
+/// kept next to the database (created on first use), so that `podledger token` and
+/// `podledger serve` agree with no configuration.
+pub fn dev_secret(database_url: &str) -> anyhow::Result<Vec<u8>> {
+    let path = secret_path(&SqliteConfig::from_url(database_url).path);
+    if let Ok(secret) = std::fs::read(&path) {
+        return Ok(secret);
+    }
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    let secret = format!(
+        "{}{}",
+        uuid::Uuid::new_v4().simple(),
+        uuid::Uuid::new_v4().simple()
+    );
+    std::fs::write(&path, &secret).with_context(|| format!("writing {}", path.display()))?;
+    Ok(secret.into_bytes())
+}
+
+fn secret_path(database: &Path) -> PathBuf {
+    database.with_file_name("jwt-secret")
+}

@@ -1,0 +1,388 @@
+//! End-to-end: the real server on port 0 with a fresh database, driven over HTTP with GraphQL
+//! only (zero2prod's `spawn_app`).
+#![allow(clippy::many_single_char_names)] // items a, b, c, d and sprint s are the SPEC worked example's names
+
+use std::time::Duration;
+
+use podledger_api::AuthConfig;
+use podledger_api::ids::from_id;
+use podledger_domain::ids::{OrgId, PersonId};
+use podledger_server::{ServerConfig, start};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+struct TestApp {
+    _dir: tempfile::TempDir,
+    db: std::path::PathBuf,
+    url: String,
+    client: reqwest::Client,
+    auth: AuthConfig,
+    org: OrgId,
+}
+
+async fn spawn_app() -> TestApp {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("podledger.db");
+    let auth = AuthConfig::new(
+        b"e2e-secret-e2e-secret-e2e-secret".to_vec(),
+        "podledger",
+        "podledger",
+    );
+    let running = start(ServerConfig {
+        database_url: format!("sqlite://{}", db.display()),
+        listen: "127.0.0.1:0".into(),
+        auth: auth.clone(),
+        dev: false,
+    })
+    .await
+    .unwrap();
+    TestApp {
+        _dir: dir,
+        db,
+        url: format!("http://{}/graphql", running.addr),
+        client: reqwest::Client::new(),
+        auth,
+        org: OrgId(Uuid::now_v7()),
+    }
+}
+
+impl TestApp {
+    fn token(&self, person: PersonId) -> String {
+        self.auth
+            .mint_member(self.org, person, chrono::Duration::minutes(10))
+    }
+
+    async fn post(&self, token: Option<&str>, query: &str, variables: Value) -> (u16, Value) {
+        let mut request = self
+            .client
+            .post(&self.url)
+            .json(&json!({"query": query, "variables": variables}));
+        if let Some(t) = token {
+            request = request.bearer_auth(t);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap())
+    }
+
+    /// Runs a GraphQL request as `person`, expecting no error.
+    async fn ok(&self, person: PersonId, query: &str, variables: Value) -> Value {
+        let (status, body) = self.post(Some(&self.token(person)), query, variables).await;
+        assert_eq!(status, 200, "{body}");
+        assert!(body.get("errors").is_none(), "unexpected errors: {body}");
+        body["data"].clone()
+    }
+
+    /// Runs a GraphQL request as `person`, expecting one error; returns it.
+    async fn err(&self, person: PersonId, query: &str, variables: Value) -> Value {
+        let (status, body) = self.post(Some(&self.token(person)), query, variables).await;
+        assert_eq!(status, 200, "{body}");
+        body["errors"][0].clone()
+    }
+}
+
+fn person_uuid(id: &Value) -> PersonId {
+    PersonId(
+        from_id(
+            "Person",
+            &async_graphql::ID(id.as_str().unwrap().into()),
+            "id",
+        )
+        .unwrap(),
+    )
+}
+
+const ITEM_FIELDS: &str = "id title estimate status ownerId version";
+
+struct Org {
+    admin: PersonId,
+    po: PersonId,
+    sm: PersonId,
+    designer: PersonId,
+    pod: Value,
+}
+
+async fn org_with_pod(app: &TestApp) -> Org {
+    let admin = PersonId(Uuid::now_v7());
+    app.ok(
+        admin,
+        "mutation { createOrganisation(name: \"Acme\", founderName: \"Ada\") { position } }",
+        json!({}),
+    )
+    .await;
+    let mut people = Vec::new();
+    for name in ["Paula", "Sid", "Dana"] {
+        let data = app
+            .ok(
+                admin,
+                "mutation($n: String!) { addPerson(name: $n) { id } }",
+                json!({"n": name}),
+            )
+            .await;
+        people.push(data["addPerson"]["id"].clone());
+    }
+    let pod = app
+        .ok(
+            admin,
+            "mutation { createPod(name: \"Acquisition\", focus: \"ACQUISITION\") { pod { id } } }",
+            json!({}),
+        )
+        .await["createPod"]["pod"]["id"]
+        .clone();
+    for (person, role) in people
+        .iter()
+        .zip(["PRODUCT_OWNER", "SCRUM_MASTER", "DESIGNER"])
+    {
+        app.ok(
+            admin,
+            "mutation($p: ID!, $pod: ID!, $r: String!) { assignPodRole(personId: $p, podId: $pod, role: $r) { pod { id } } }",
+            json!({"p": person, "pod": pod, "r": role}),
+        )
+        .await;
+    }
+    Org {
+        admin,
+        po: person_uuid(&people[0]),
+        sm: person_uuid(&people[1]),
+        designer: person_uuid(&people[2]),
+        pod,
+    }
+}
+
+async fn ready_item(app: &TestApp, o: &Org, estimate: i32, designer_id: &Value) -> Value {
+    let created = app
+        .ok(
+            o.po,
+            &format!(
+                "mutation($i: CreateItemInput!) {{ createItem(input: $i) {{ position item {{ {ITEM_FIELDS} }} }} }}"
+            ),
+            json!({"i": {"podId": o.pod, "title": format!("Asset {estimate}"), "outputCategory": "email",
+                         "acceptanceCriteria": "Live and tracked", "estimate": estimate}}),
+        )
+        .await;
+    let item = created["createItem"]["item"]["id"].clone();
+    app.ok(
+        o.po,
+        "mutation($pod: ID!, $i: ID!, $p: ID!) { declareDeliveryOwner(podId: $pod, itemId: $i, personId: $p) { item { pendingOwnerId } } }",
+        json!({"pod": o.pod, "i": item, "p": designer_id}),
+    )
+    .await;
+    let accepted = app
+        .ok(
+            o.designer,
+            "mutation($pod: ID!, $i: ID!) { acceptDeliveryOwnership(podId: $pod, itemId: $i) { item { status ownerId } } }",
+            json!({"pod": o.pod, "i": item}),
+        )
+        .await;
+    assert_eq!(
+        accepted["acceptDeliveryOwnership"]["item"]["status"], "READY",
+        "read-your-writes"
+    );
+    item
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_token_or_a_bad_token_is_401_unauthenticated() {
+    let app = spawn_app().await;
+    let (status, body) = app.post(None, "{ organisation { name } }", json!({})).await;
+    assert_eq!(status, 401);
+    assert_eq!(body["errors"][0]["extensions"]["code"], "UNAUTHENTICATED");
+    let (status, _) = app
+        .post(Some("not-a-token"), "{ organisation { name } }", json!({}))
+        .await;
+    assert_eq!(status, 401);
+    let expired = app.auth.mint_member(
+        app.org,
+        PersonId(Uuid::now_v7()),
+        chrono::Duration::seconds(-10),
+    );
+    let (status, _) = app
+        .post(Some(&expired), "{ organisation { name } }", json!({}))
+        .await;
+    assert_eq!(status, 401);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_sprint_cycle_through_graphql_gives_the_spec_worked_example() {
+    let app = spawn_app().await;
+    let o = org_with_pod(&app).await;
+    let designer_id = json!(podledger_api::ids::to_id("Person", o.designer.as_uuid()).0);
+    let (a, b, c, d) = (
+        ready_item(&app, &o, 3, &designer_id).await,
+        ready_item(&app, &o, 5, &designer_id).await,
+        ready_item(&app, &o, 8, &designer_id).await,
+        ready_item(&app, &o, 2, &designer_id).await,
+    );
+    let sprint = app
+        .ok(o.po, "mutation($pod: ID!) { planSprint(podId: $pod, startDate: \"2026-01-05\") { sprint { id endDate status } } }", json!({"pod": o.pod}))
+        .await["planSprint"]["sprint"]
+        .clone();
+    assert_eq!(sprint["endDate"], "2026-01-18");
+    let s = sprint["id"].clone();
+    for item in [&a, &b, &c] {
+        app.ok(o.po, "mutation($pod: ID!, $s: ID!, $i: ID!) { commitItem(podId: $pod, sprintId: $s, itemId: $i) { sprint { id } } }", json!({"pod": o.pod, "s": s, "i": item})).await;
+    }
+    app.ok(o.po, "mutation($pod: ID!, $s: ID!, $g: [ID!]!) { setSprintGoal(podId: $pod, sprintId: $s, goal: \"Launch\", goalItemIds: $g) { sprint { goal } } }", json!({"pod": o.pod, "s": s, "g": [a, b]})).await;
+    let started = app
+        .ok(o.po, "mutation($pod: ID!, $s: ID!) { startSprint(podId: $pod, sprintId: $s) { position sprint { status metrics { committedPoints } } } }", json!({"pod": o.pod, "s": s}))
+        .await;
+    assert_eq!(started["startSprint"]["sprint"]["status"], "ACTIVE");
+    assert_eq!(
+        started["startSprint"]["sprint"]["metrics"]["committedPoints"],
+        16
+    );
+    let mid_sprint = started["startSprint"]["position"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    // A scope change without a reason is refused with its SPEC code.
+    let refused = app.err(o.po, "mutation($pod: ID!, $s: ID!, $i: ID!) { commitItem(podId: $pod, sprintId: $s, itemId: $i) { sprint { id } } }", json!({"pod": o.pod, "s": s, "i": d})).await;
+    assert_eq!(
+        refused["extensions"]["code"],
+        "SCOPE_CHANGE_REASON_REQUIRED"
+    );
+    app.ok(o.po, "mutation($pod: ID!, $s: ID!, $i: ID!) { commitItem(podId: $pod, sprintId: $s, itemId: $i, reason: {kind: BUSINESS_CONDITIONS_CHANGED}) { sprint { id } } }", json!({"pod": o.pod, "s": s, "i": d})).await;
+    app.ok(o.po, "mutation($pod: ID!, $s: ID!, $i: ID!) { removeItemFromSprint(podId: $pod, sprintId: $s, itemId: $i, reason: {kind: TECHNICALLY_IMPOSSIBLE}) { sprint { id } } }", json!({"pod": o.pod, "s": s, "i": c})).await;
+    app.ok(o.po, "mutation($pod: ID!, $i: ID!) { estimateItem(podId: $pod, itemId: $i, estimate: 8) { item { estimate } } }", json!({"pod": o.pod, "i": b})).await;
+    for item in [&a, &b, &d] {
+        app.ok(o.designer, "mutation($pod: ID!, $i: ID!) { moveItem(podId: $pod, itemId: $i, status: DONE) { item { status } } }", json!({"pod": o.pod, "i": item})).await;
+    }
+    let closed = app
+        .ok(o.sm, "mutation($pod: ID!, $s: ID!) { closeSprint(podId: $pod, sprintId: $s) { sprint { status metrics {
+            committedPoints velocity commitmentReliability scopeChurn taskCompletion goalMet
+            velocityByCause { committedDone reestimatedDone addedDone removed notDone } } } } }", json!({"pod": o.pod, "s": s}))
+        .await;
+    let m = &closed["closeSprint"]["sprint"]["metrics"];
+    assert_eq!(closed["closeSprint"]["sprint"]["status"], "CLOSED");
+    assert_eq!(m["committedPoints"], 16);
+    assert_eq!(m["velocity"], 13);
+    assert_eq!(m["commitmentReliability"], 0.5);
+    assert_eq!(m["scopeChurn"], 0.8125);
+    assert_eq!(m["taskCompletion"], 1.0);
+    assert_eq!(m["goalMet"], true);
+    assert_eq!(
+        m["velocityByCause"],
+        json!({"committedDone": 8, "reestimatedDone": 3, "addedDone": 2, "removed": 8, "notDone": 0})
+    );
+
+    // The pod as of a position mid-sprint: the sprint was ACTIVE with 16 committed points.
+    let then = app
+        .ok(o.admin, "query($pod: ID!, $p: String!) { pod(id: $pod, asOf: {position: $p}) { currentSprint { status metrics { committedPoints velocity } } } }", json!({"pod": o.pod, "p": mid_sprint}))
+        .await;
+    assert_eq!(then["pod"]["currentSprint"]["status"], "ACTIVE");
+    assert_eq!(
+        then["pod"]["currentSprint"]["metrics"]["velocity"],
+        Value::Null
+    );
+    let now = app
+        .ok(
+            o.admin,
+            "query($pod: ID!) { pod(id: $pod) { metrics { averageVelocity goalCompletionRate } } }",
+            json!({"pod": o.pod}),
+        )
+        .await;
+    assert_eq!(now["pod"]["metrics"]["averageVelocity"], 13.0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refusals_carry_their_codes_and_bad_input_names_its_fields() {
+    let app = spawn_app().await;
+    let o = org_with_pod(&app).await;
+    let create = "mutation($i: CreateItemInput!) { createItem(input: $i) { item { id } } }";
+    let forbidden = app
+        .err(
+            o.designer,
+            create,
+            json!({"i": {"podId": o.pod, "title": "x", "outputCategory": "ad"}}),
+        )
+        .await;
+    assert_eq!(forbidden["extensions"]["code"], "FORBIDDEN");
+    let invalid = app
+        .err(
+            o.po,
+            create,
+            json!({"i": {"podId": o.pod, "title": " ", "outputCategory": "ad", "estimate": -3}}),
+        )
+        .await;
+    assert_eq!(invalid["extensions"]["code"], "VALIDATION_FAILED");
+    let fields: Vec<&str> = invalid["extensions"]["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, ["title", "estimate"]);
+    let bad_id = app
+        .err(
+            o.po,
+            create,
+            json!({"i": {"podId": "nonsense", "title": "x", "outputCategory": "ad"}}),
+        )
+        .await;
+    assert_eq!(bad_id["extensions"]["code"], "BAD_USER_INPUT");
+    let stranger = app
+        .err(
+            PersonId(Uuid::now_v7()),
+            "{ organisation { name } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(stranger["extensions"]["code"], "FORBIDDEN");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mutation_over_get_is_405() {
+    let app = spawn_app().await;
+    let token = app.token(PersonId(Uuid::now_v7()));
+    let response = app
+        .client
+        .get(&app.url)
+        .query(&[(
+            "query",
+            "mutation { createOrganisation(name: \"x\", founderName: \"y\") { position } }",
+        )])
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 405);
+    assert_eq!(response.headers()["allow"], "POST");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_internal_failure_never_shows_sql_or_driver_text() {
+    let app = spawn_app().await;
+    let o = org_with_pod(&app).await;
+    // Sabotage the database behind the server's back.
+    let mut conn = <sqlx::SqliteConnection as sqlx::Connection>::connect(&format!(
+        "sqlite://{}",
+        app.db.display()
+    ))
+    .await
+    .unwrap();
+    sqlx::query("CREATE TRIGGER sabotage BEFORE INSERT ON events BEGIN SELECT RAISE(ABORT, 'secret sql detail'); END")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let (status, body) = app
+        .post(
+            Some(&app.token(o.po)),
+            "mutation($i: CreateItemInput!) { createItem(input: $i) { item { id } } }",
+            json!({"i": {"podId": o.pod, "title": "x", "outputCategory": "ad"}}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"],
+        "INTERNAL_SERVER_ERROR"
+    );
+    let text = body.to_string();
+    assert!(
+        !text.contains("secret")
+            && !text.to_lowercase().contains("sqlite")
+            && !text.contains("INSERT"),
+        "{text}"
+    );
+    tokio::time::sleep(Duration::from_millis(10)).await;
+}

@@ -268,6 +268,66 @@ pub struct SprintPayload {
     pub sprint: Option<Sprint>,
 }
 
+/// Runs a pod command and answers with the item as it is now.
+async fn item_mutation(
+    ctx: &Context<'_>,
+    pod: PodId,
+    item: ItemId,
+    command: PodCommand,
+    options: Option<CommandOptions>,
+) -> ApiResult<ItemPayload> {
+    let outcome = run(
+        ctx,
+        Command::Pod {
+            pod_id: pod,
+            command,
+        },
+        options,
+    )
+    .await?;
+    Ok(ItemPayload {
+        position: outcome.position,
+        item: read_item(ctx, pod, item),
+    })
+}
+
+/// Runs a pod command and answers with the sprint as it is now.
+async fn sprint_mutation(
+    ctx: &Context<'_>,
+    pod: PodId,
+    sprint: SprintId,
+    command: PodCommand,
+    options: Option<CommandOptions>,
+) -> ApiResult<SprintPayload> {
+    let outcome = run(
+        ctx,
+        Command::Pod {
+            pod_id: pod,
+            command,
+        },
+        options,
+    )
+    .await?;
+    Ok(SprintPayload {
+        position: outcome.position,
+        sprint: read_sprint(ctx, pod, sprint),
+    })
+}
+
+/// Runs an organisation command and answers with the pod as it is now.
+async fn pod_mutation(
+    ctx: &Context<'_>,
+    pod: PodId,
+    command: OrgCommand,
+    options: Option<CommandOptions>,
+) -> ApiResult<PodPayload> {
+    let outcome = run(ctx, Command::Org(command), options).await?;
+    Ok(PodPayload {
+        position: outcome.position,
+        pod: read_pod(ctx, pod),
+    })
+}
+
 fn read_pod(ctx: &Context<'_>, pod: PodId) -> Option<Pod> {
     let s = state(ctx);
     let org = principal(ctx).ok()?.org.as_uuid();
@@ -420,7 +480,7 @@ impl MutationRoot {
         Ok(run(ctx, command, options).await?)
     }
 
-    /// ORG_ADMIN: adds a person; returns their id.
+    /// ORG_ADMIN: adds a person.
     async fn add_person(
         &self,
         ctx: &Context<'_>,
@@ -428,11 +488,11 @@ impl MutationRoot {
         email: Option<String>,
         options: Option<CommandOptions>,
     ) -> Result<types::Person, async_graphql::Error> {
-        let person = PersonId(Uuid::now_v7());
+        let person_id = PersonId(Uuid::now_v7());
         run(
             ctx,
             Command::Org(OrgCommand::AddPerson {
-                person_id: person,
+                person_id,
                 name,
                 email,
             }),
@@ -446,7 +506,7 @@ impl MutationRoot {
             .ok_or(ApiError::Unauthenticated)?;
         Ok(view
             .people
-            .get(&person)
+            .get(&person_id)
             .map(types::person)
             .ok_or_else(|| ApiError::Internal("person missing after creation".into()))?)
     }
@@ -460,21 +520,13 @@ impl MutationRoot {
         focus: String,
         options: Option<CommandOptions>,
     ) -> Result<PodPayload, async_graphql::Error> {
-        let pod = PodId(Uuid::now_v7());
-        let outcome = run(
-            ctx,
-            Command::Org(OrgCommand::CreatePod {
-                pod_id: pod,
-                name,
-                focus: self::focus(&focus),
-            }),
-            options,
-        )
-        .await?;
-        Ok(PodPayload {
-            position: outcome.position,
-            pod: read_pod(ctx, pod),
-        })
+        let pod_id = PodId(Uuid::now_v7());
+        let command = OrgCommand::CreatePod {
+            pod_id,
+            name,
+            focus: self::focus(&focus),
+        };
+        Ok(pod_mutation(ctx, pod_id, command, options).await?)
     }
 
     /// ORG_ADMIN: gives a person a role in a pod (`PRODUCT_OWNER`, `SCRUM_MASTER`, `DESIGNER`,
@@ -488,16 +540,12 @@ impl MutationRoot {
         options: Option<CommandOptions>,
     ) -> Result<PodPayload, async_graphql::Error> {
         let pod = pod_id!(pod_id);
-        let command = Command::Org(OrgCommand::AssignPodRole {
+        let command = OrgCommand::AssignPodRole {
             person_id: person_id!(person_id, "personId"),
             pod_id: pod,
             role: pod_role(&role)?,
-        });
-        let outcome = run(ctx, command, options).await?;
-        Ok(PodPayload {
-            position: outcome.position,
-            pod: read_pod(ctx, pod),
-        })
+        };
+        Ok(pod_mutation(ctx, pod, command, options).await?)
     }
 
     /// PO: creates a backlog item at the bottom of the backlog.
@@ -508,25 +556,18 @@ impl MutationRoot {
         options: Option<CommandOptions>,
     ) -> Result<ItemPayload, async_graphql::Error> {
         let pod = pod_id!(input.pod_id);
-        let item = ItemId(Uuid::now_v7());
-        let command = Command::Pod {
-            pod_id: pod,
-            command: PodCommand::CreateItem {
-                item_id: item,
-                title: input.title,
-                description: input.description,
-                output_category: input.output_category,
-                acceptance_criteria: input.acceptance_criteria,
-                estimate: input.estimate.map(i64::from),
-                parent_epic: None,
-                requester: None,
-            },
+        let item_id = ItemId(Uuid::now_v7());
+        let command = PodCommand::CreateItem {
+            item_id,
+            title: input.title,
+            description: input.description,
+            output_category: input.output_category,
+            acceptance_criteria: input.acceptance_criteria,
+            estimate: input.estimate.map(i64::from),
+            parent_epic: None,
+            requester: None,
         };
-        let outcome = run(ctx, command, options).await?;
-        Ok(ItemPayload {
-            position: outcome.position,
-            item: read_item(ctx, pod, item),
-        })
+        Ok(item_mutation(ctx, pod, item_id, command, options).await?)
     }
 
     /// PO: (re-)estimates an item.
@@ -538,19 +579,12 @@ impl MutationRoot {
         estimate: i32,
         options: Option<CommandOptions>,
     ) -> Result<ItemPayload, async_graphql::Error> {
-        let (pod, item) = (pod_id!(pod_id), item_id!(item_id));
-        let command = Command::Pod {
-            pod_id: pod,
-            command: PodCommand::EstimateItem {
-                item_id: item,
-                estimate: i64::from(estimate),
-            },
+        let (pod, item_id) = (pod_id!(pod_id), item_id!(item_id));
+        let command = PodCommand::EstimateItem {
+            item_id,
+            estimate: i64::from(estimate),
         };
-        let outcome = run(ctx, command, options).await?;
-        Ok(ItemPayload {
-            position: outcome.position,
-            item: read_item(ctx, pod, item),
-        })
+        Ok(item_mutation(ctx, pod, item_id, command, options).await?)
     }
 
     /// PO: names the delivery owner, who must accept.
@@ -562,19 +596,12 @@ impl MutationRoot {
         person_id: ID,
         options: Option<CommandOptions>,
     ) -> Result<ItemPayload, async_graphql::Error> {
-        let (pod, item) = (pod_id!(pod_id), item_id!(item_id));
-        let command = Command::Pod {
-            pod_id: pod,
-            command: PodCommand::DeclareDeliveryOwner {
-                item_id: item,
-                person_id: person_id!(person_id, "personId"),
-            },
+        let (pod, item_id) = (pod_id!(pod_id), item_id!(item_id));
+        let command = PodCommand::DeclareDeliveryOwner {
+            item_id,
+            person_id: person_id!(person_id, "personId"),
         };
-        let outcome = run(ctx, command, options).await?;
-        Ok(ItemPayload {
-            position: outcome.position,
-            item: read_item(ctx, pod, item),
-        })
+        Ok(item_mutation(ctx, pod, item_id, command, options).await?)
     }
 
     /// The named person accepts delivery ownership.
@@ -585,16 +612,15 @@ impl MutationRoot {
         item_id: ID,
         options: Option<CommandOptions>,
     ) -> Result<ItemPayload, async_graphql::Error> {
-        let (pod, item) = (pod_id!(pod_id), item_id!(item_id));
-        let command = Command::Pod {
-            pod_id: pod,
-            command: PodCommand::AcceptDeliveryOwnership { item_id: item },
-        };
-        let outcome = run(ctx, command, options).await?;
-        Ok(ItemPayload {
-            position: outcome.position,
-            item: read_item(ctx, pod, item),
-        })
+        let (pod, item_id) = (pod_id!(pod_id), item_id!(item_id));
+        Ok(item_mutation(
+            ctx,
+            pod,
+            item_id,
+            PodCommand::AcceptDeliveryOwnership { item_id },
+            options,
+        )
+        .await?)
     }
 
     /// The accepted delivery owner moves the item inside the active sprint.
@@ -606,25 +632,21 @@ impl MutationRoot {
         status: WorkStatusInput,
         options: Option<CommandOptions>,
     ) -> Result<ItemPayload, async_graphql::Error> {
-        let (pod, item) = (pod_id!(pod_id), item_id!(item_id));
+        let (pod, item_id) = (pod_id!(pod_id), item_id!(item_id));
         let status = match status {
             WorkStatusInput::Committed => WorkStatus::Committed,
             WorkStatusInput::InProgress => WorkStatus::InProgress,
             WorkStatusInput::InReview => WorkStatus::InReview,
             WorkStatusInput::Done => WorkStatus::Done,
         };
-        let command = Command::Pod {
-            pod_id: pod,
-            command: PodCommand::MoveItem {
-                item_id: item,
-                status,
-            },
-        };
-        let outcome = run(ctx, command, options).await?;
-        Ok(ItemPayload {
-            position: outcome.position,
-            item: read_item(ctx, pod, item),
-        })
+        Ok(item_mutation(
+            ctx,
+            pod,
+            item_id,
+            PodCommand::MoveItem { item_id, status },
+            options,
+        )
+        .await?)
     }
 
     /// PO: plans a sprint (end defaults to start + the org's sprint length − 1).
@@ -637,20 +659,13 @@ impl MutationRoot {
         options: Option<CommandOptions>,
     ) -> Result<SprintPayload, async_graphql::Error> {
         let pod = pod_id!(pod_id);
-        let sprint = SprintId(Uuid::now_v7());
-        let command = Command::Pod {
-            pod_id: pod,
-            command: PodCommand::PlanSprint {
-                sprint_id: sprint,
-                start_date,
-                end_date,
-            },
+        let sprint_id = SprintId(Uuid::now_v7());
+        let command = PodCommand::PlanSprint {
+            sprint_id,
+            start_date,
+            end_date,
         };
-        let outcome = run(ctx, command, options).await?;
-        Ok(SprintPayload {
-            position: outcome.position,
-            sprint: read_sprint(ctx, pod, sprint),
-        })
+        Ok(sprint_mutation(ctx, pod, sprint_id, command, options).await?)
     }
 
     /// PO: sets the goal and goal items of a planned sprint.
@@ -663,24 +678,17 @@ impl MutationRoot {
         goal_item_ids: Vec<ID>,
         options: Option<CommandOptions>,
     ) -> Result<SprintPayload, async_graphql::Error> {
-        let (pod, sprint) = (pod_id!(pod_id), sprint_id!(sprint_id));
+        let (pod, sprint_id) = (pod_id!(pod_id), sprint_id!(sprint_id));
         let goal_items = goal_item_ids
             .iter()
             .map(|id| from_id("Item", id, "goalItemIds").map(ItemId))
             .collect::<ApiResult<Vec<_>>>()?;
-        let command = Command::Pod {
-            pod_id: pod,
-            command: PodCommand::SetSprintGoal {
-                sprint_id: sprint,
-                goal,
-                goal_items,
-            },
+        let command = PodCommand::SetSprintGoal {
+            sprint_id,
+            goal,
+            goal_items,
         };
-        let outcome = run(ctx, command, options).await?;
-        Ok(SprintPayload {
-            position: outcome.position,
-            sprint: read_sprint(ctx, pod, sprint),
-        })
+        Ok(sprint_mutation(ctx, pod, sprint_id, command, options).await?)
     }
 
     /// PO: commits a READY item; once the sprint is active this is a scope change and needs a reason.
@@ -693,20 +701,13 @@ impl MutationRoot {
         reason: Option<ScopeChangeInput>,
         options: Option<CommandOptions>,
     ) -> Result<SprintPayload, async_graphql::Error> {
-        let (pod, sprint) = (pod_id!(pod_id), sprint_id!(sprint_id));
-        let command = Command::Pod {
-            pod_id: pod,
-            command: PodCommand::CommitItem {
-                sprint_id: sprint,
-                item_id: item_id!(item_id),
-                reason: self::reason(reason),
-            },
+        let (pod, sprint_id) = (pod_id!(pod_id), sprint_id!(sprint_id));
+        let command = PodCommand::CommitItem {
+            sprint_id,
+            item_id: item_id!(item_id),
+            reason: self::reason(reason),
         };
-        let outcome = run(ctx, command, options).await?;
-        Ok(SprintPayload {
-            position: outcome.position,
-            sprint: read_sprint(ctx, pod, sprint),
-        })
+        Ok(sprint_mutation(ctx, pod, sprint_id, command, options).await?)
     }
 
     /// PO: takes an item out of a sprint; once active this is a scope change and needs a reason.
@@ -719,20 +720,13 @@ impl MutationRoot {
         reason: Option<ScopeChangeInput>,
         options: Option<CommandOptions>,
     ) -> Result<SprintPayload, async_graphql::Error> {
-        let (pod, sprint) = (pod_id!(pod_id), sprint_id!(sprint_id));
-        let command = Command::Pod {
-            pod_id: pod,
-            command: PodCommand::RemoveItemFromSprint {
-                sprint_id: sprint,
-                item_id: item_id!(item_id),
-                reason: self::reason(reason),
-            },
+        let (pod, sprint_id) = (pod_id!(pod_id), sprint_id!(sprint_id));
+        let command = PodCommand::RemoveItemFromSprint {
+            sprint_id,
+            item_id: item_id!(item_id),
+            reason: self::reason(reason),
         };
-        let outcome = run(ctx, command, options).await?;
-        Ok(SprintPayload {
-            position: outcome.position,
-            sprint: read_sprint(ctx, pod, sprint),
-        })
+        Ok(sprint_mutation(ctx, pod, sprint_id, command, options).await?)
     }
 
     /// PO: starts a planned sprint.
@@ -743,20 +737,15 @@ impl MutationRoot {
         sprint_id: ID,
         options: Option<CommandOptions>,
     ) -> Result<SprintPayload, async_graphql::Error> {
-        let (pod, sprint) = (pod_id!(pod_id), sprint_id!(sprint_id));
-        let outcome = run(
+        let (pod, sprint_id) = (pod_id!(pod_id), sprint_id!(sprint_id));
+        Ok(sprint_mutation(
             ctx,
-            Command::Pod {
-                pod_id: pod,
-                command: PodCommand::StartSprint { sprint_id: sprint },
-            },
+            pod,
+            sprint_id,
+            PodCommand::StartSprint { sprint_id },
             options,
         )
-        .await?;
-        Ok(SprintPayload {
-            position: outcome.position,
-            sprint: read_sprint(ctx, pod, sprint),
-        })
+        .await?)
     }
 
     /// SM (PO without SM): closes the active sprint.
@@ -767,19 +756,14 @@ impl MutationRoot {
         sprint_id: ID,
         options: Option<CommandOptions>,
     ) -> Result<SprintPayload, async_graphql::Error> {
-        let (pod, sprint) = (pod_id!(pod_id), sprint_id!(sprint_id));
-        let outcome = run(
+        let (pod, sprint_id) = (pod_id!(pod_id), sprint_id!(sprint_id));
+        Ok(sprint_mutation(
             ctx,
-            Command::Pod {
-                pod_id: pod,
-                command: PodCommand::CloseSprint { sprint_id: sprint },
-            },
+            pod,
+            sprint_id,
+            PodCommand::CloseSprint { sprint_id },
             options,
         )
-        .await?;
-        Ok(SprintPayload {
-            position: outcome.position,
-            sprint: read_sprint(ctx, pod, sprint),
-        })
+        .await?)
     }
 }

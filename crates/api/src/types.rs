@@ -183,12 +183,16 @@ pub struct Item {
 }
 
 fn item(view: &ItemView, org: &OrgView, pod: PodId) -> Item {
+    let owner_in_pod = view
+        .owner
+        .is_some_and(|o| org.people.get(&o).is_some_and(|p| p.pod == Some(pod)));
     let ready = view.status == DItemStatus::New
-        && view.acceptance_criteria.is_some()
-        && view.estimate.is_some()
-        && view
-            .owner
-            .is_some_and(|o| org.people.get(&o).is_some_and(|p| p.pod == Some(pod)));
+        && podledger_domain::pod::readiness_gaps(
+            view.acceptance_criteria.is_some(),
+            view.estimate.is_some(),
+            owner_in_pod,
+        )
+        .is_empty();
     Item {
         id: to_id("Item", view.id.as_uuid()),
         title: view.title.clone(),

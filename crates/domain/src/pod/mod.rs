@@ -18,7 +18,7 @@ mod tests_sprint;
 pub use commands::PodCommand;
 pub use decide::decide;
 pub use events::{CommittedItem, PodEvent};
-pub use state::{Blocker, Item, ItemStatus, PodState, Sprint, SprintStatus};
+pub use state::{Blocker, Item, ItemStatus, PodState, Sprint, SprintStatus, readiness_gaps};
 
 use serde::{Deserialize, Serialize};
 

@@ -57,21 +57,34 @@ pub struct Item {
     pub version: u64,
 }
 
+/// R4, the one definition of readiness: acceptance criteria, an estimate, and an accepted owner
+/// who is a member of the pod. Returns the missing conditions, as field names.
+pub fn readiness_gaps(
+    has_acceptance_criteria: bool,
+    has_estimate: bool,
+    owner_in_pod: bool,
+) -> Vec<&'static str> {
+    let mut missing = Vec::new();
+    if !has_acceptance_criteria {
+        missing.push("acceptanceCriteria");
+    }
+    if !has_estimate {
+        missing.push("estimate");
+    }
+    if !owner_in_pod {
+        missing.push("deliveryOwner");
+    }
+    missing
+}
+
 impl Item {
-    /// R4: acceptance criteria, an estimate, and an accepted owner who is a member of the pod.
-    /// Returns the missing conditions, as field names.
+    /// R4 for this item (see [`readiness_gaps`]).
     pub fn readiness_gaps(&self, org: &OrgState, pod: PodId) -> Vec<&'static str> {
-        let mut missing = Vec::new();
-        if self.acceptance_criteria.is_none() {
-            missing.push("acceptanceCriteria");
-        }
-        if self.estimate.is_none() {
-            missing.push("estimate");
-        }
-        if !self.owner.is_some_and(|o| org.is_member_of(o, pod)) {
-            missing.push("deliveryOwner");
-        }
-        missing
+        readiness_gaps(
+            self.acceptance_criteria.is_some(),
+            self.estimate.is_some(),
+            self.owner.is_some_and(|o| org.is_member_of(o, pod)),
+        )
     }
 
     /// Whether the item is READY (SPEC §2): NEW and meeting R4.

@@ -386,3 +386,77 @@ async fn an_internal_failure_never_shows_sql_or_driver_text() {
     );
     tokio::time::sleep(Duration::from_millis(10)).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn blockers_and_kpis_follow_their_permission_rows() {
+    let app = spawn_app().await;
+    let o = org_with_pod(&app).await;
+    let designer_id = json!(podledger_api::ids::to_id("Person", o.designer.as_uuid()).0);
+
+    let raised = app
+        .ok(o.designer, "mutation($pod: ID!) { raiseBlocker(podId: $pod, category: DATA_ACCESS, description: \"No CRM export\") { blocker { id category resolvedAt } } }", json!({"pod": o.pod}))
+        .await;
+    let blocker = raised["raiseBlocker"]["blocker"]["id"].clone();
+    let refused = app.err(o.designer, "mutation($pod: ID!, $b: ID!) { resolveBlocker(podId: $pod, blockerId: $b) { blocker { id } } }", json!({"pod": o.pod, "b": blocker})).await;
+    assert_eq!(refused["extensions"]["code"], "FORBIDDEN");
+    app.ok(o.sm, "mutation($pod: ID!, $b: ID!) { escalateBlocker(podId: $pod, blockerId: $b) { blocker { escalatedAt } } }", json!({"pod": o.pod, "b": blocker})).await;
+    let resolved = app
+        .ok(o.sm, "mutation($pod: ID!, $b: ID!) { resolveBlocker(podId: $pod, blockerId: $b, resolution: \"Access granted\") { blocker { resolvedAt resolution } } }", json!({"pod": o.pod, "b": blocker}))
+        .await;
+    assert_eq!(
+        resolved["resolveBlocker"]["blocker"]["resolution"],
+        "Access granted"
+    );
+
+    let defined = app
+        .ok(o.po, "mutation($pod: ID!, $owner: ID!) { defineKpi(podId: $pod, name: \"Trial signups\", unit: \"signups\", direction: INCREASE, target: 1000, cadence: WEEKLY, ownerId: $owner) { kpi { id ownerId latest { value } } } }", json!({"pod": o.pod, "owner": designer_id}))
+        .await;
+    let kpi = defined["defineKpi"]["kpi"]["id"].clone();
+    assert_eq!(defined["defineKpi"]["kpi"]["latest"], Value::Null);
+    let record = "mutation($k: ID!, $v: Float!) { recordKpiReading(kpiId: $k, value: $v, observedAt: \"2026-01-10T12:00:00Z\") { kpi { latest { value attainment status } } } }";
+    let by_po = app.err(o.po, record, json!({"k": kpi, "v": 950.0})).await;
+    assert_eq!(by_po["extensions"]["code"], "FORBIDDEN");
+    let by_owner = app
+        .ok(o.designer, record, json!({"k": kpi, "v": 950.0}))
+        .await;
+    assert_eq!(
+        by_owner["recordKpiReading"]["kpi"]["latest"],
+        json!({"value": 950.0, "attainment": 0.95, "status": "AT_RISK"})
+    );
+
+    let pod_uuid = from_id(
+        "Pod",
+        &async_graphql::ID(o.pod.as_str().unwrap().into()),
+        "pod",
+    )
+    .unwrap();
+    let service = app.auth.mint_service(
+        app.org,
+        podledger_domain::ids::ServiceId(Uuid::now_v7()),
+        &[podledger_domain::ids::PodId(pod_uuid)],
+        chrono::Duration::minutes(5),
+    );
+    let (status, body) = app
+        .post(Some(&service), record, json!({"k": kpi, "v": 1200.0}))
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        body["data"]["recordKpiReading"]["kpi"]["latest"]["status"], "ON_TRACK",
+        "{body}"
+    );
+    let (_, body) = app
+        .post(
+            Some(&service),
+            "mutation($i: CreateItemInput!) { createItem(input: $i) { item { id } } }",
+            json!({"i": {"podId": o.pod, "title": "x", "outputCategory": "ad"}}),
+        )
+        .await;
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"], "FORBIDDEN",
+        "a service token only records readings"
+    );
+
+    let pod = app.ok(o.admin, "query($pod: ID!) { pod(id: $pod) { kpis { name latest { value } } blockers { resolution } } }", json!({"pod": o.pod})).await;
+    assert_eq!(pod["pod"]["kpis"][0]["latest"]["value"], 1200.0);
+    assert_eq!(pod["pod"]["blockers"][0]["resolution"], "Access granted");
+}

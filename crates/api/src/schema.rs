@@ -2,6 +2,9 @@
 //! minimum position), mutations run domain commands through the one command handler and answer
 //! with the changed object as the projections now see it, plus the position of the last event.
 
+// A resolver's arguments are its GraphQL field's arguments: their number is the API's shape.
+#![allow(clippy::too_many_arguments)]
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -9,7 +12,8 @@ use async_graphql::{
     Context, EmptySubscription, Enum, ID, InputObject, Object, Schema, SimpleObject,
 };
 use chrono::{DateTime, NaiveDate, Utc};
-use podledger_domain::ids::{ItemId, PersonId, PodId, SprintId};
+use podledger_domain::ids::{BlockerId, ItemId, KpiId, PersonId, PodId, SprintId};
+use podledger_domain::kpi::KpiCommand;
 use podledger_domain::org::OrgCommand;
 use podledger_domain::pod::{PodCommand, ScopeChangeReason, WorkStatus};
 use podledger_domain::roles::{PodFocus, PodRole};
@@ -141,7 +145,12 @@ impl QueryRoot {
             .keys()
             .filter_map(|id| {
                 let view = s.projections.pod(p.org.as_uuid(), *id)?;
-                types::pod(*id, &org, &view)
+                types::pod_with_kpis(
+                    *id,
+                    &org,
+                    &view,
+                    &s.projections.kpis_of_pod(p.org.as_uuid(), *id),
+                )
             })
             .collect();
         Ok(Organisation {
@@ -177,7 +186,18 @@ impl QueryRoot {
             return Ok(views.and_then(|v| {
                 let org = v.orgs.get(&org_uuid)?;
                 let empty = podledger_projections::pod_view::PodView::default();
-                types::pod(pod_id, org, v.pods.get(&pod_id).map_or(&empty, |p| &**p))
+                let kpis: Vec<_> = v
+                    .kpis
+                    .values()
+                    .filter(|k| k.pod_id == pod_id)
+                    .cloned()
+                    .collect();
+                types::pod_with_kpis(
+                    pod_id,
+                    org,
+                    v.pods.get(&pod_id).map_or(&empty, |p| &**p),
+                    &kpis,
+                )
             }));
         }
         let (Some(org), Some(view)) = (
@@ -186,7 +206,8 @@ impl QueryRoot {
         ) else {
             return Ok(None);
         };
-        Ok(types::pod(pod_id, &org, &view))
+        let kpis = s.projections.kpis_of_pod(org_uuid, pod_id);
+        Ok(types::pod_with_kpis(pod_id, &org, &view, &kpis))
     }
 }
 
@@ -331,11 +352,117 @@ async fn pod_mutation(
 fn read_pod(ctx: &Context<'_>, pod: PodId) -> Option<Pod> {
     let s = state(ctx);
     let org = principal(ctx).ok()?.org.as_uuid();
-    types::pod(
+    types::pod_with_kpis(
         pod,
         &*s.projections.org(org)?,
         &*s.projections.pod(org, pod)?,
+        &s.projections.kpis_of_pod(org, pod),
     )
+}
+
+fn read_kpi(ctx: &Context<'_>, kpi: KpiId) -> Option<types::Kpi> {
+    let org = principal(ctx).ok()?.org.as_uuid();
+    state(ctx).projections.kpi(org, kpi).map(|k| types::kpi(&k))
+}
+
+fn read_person(ctx: &Context<'_>, person: PersonId) -> Option<types::Person> {
+    let org = principal(ctx).ok()?.org.as_uuid();
+    state(ctx)
+        .projections
+        .org(org)?
+        .people
+        .get(&person)
+        .map(types::person)
+}
+
+/// The result of a KPI mutation.
+#[derive(SimpleObject, Debug)]
+pub struct KpiPayload {
+    /// Position.
+    pub position: Option<String>,
+    /// The KPI as it is now.
+    pub kpi: Option<types::Kpi>,
+}
+
+/// The result of a person mutation.
+#[derive(SimpleObject, Debug)]
+pub struct PersonPayload {
+    /// Position.
+    pub position: Option<String>,
+    /// The person as they are now.
+    pub person: Option<types::Person>,
+}
+
+/// The result of a blocker mutation.
+#[derive(SimpleObject, Debug)]
+pub struct BlockerPayload {
+    /// Position.
+    pub position: Option<String>,
+    /// The blocker as it is now.
+    pub blocker: Option<types::Blocker>,
+}
+
+async fn kpi_mutation(
+    ctx: &Context<'_>,
+    kpi: KpiId,
+    command: KpiCommand,
+    options: Option<CommandOptions>,
+) -> ApiResult<KpiPayload> {
+    let outcome = run(
+        ctx,
+        Command::Kpi {
+            kpi_id: kpi,
+            command,
+        },
+        options,
+    )
+    .await?;
+    Ok(KpiPayload {
+        position: outcome.position,
+        kpi: read_kpi(ctx, kpi),
+    })
+}
+
+async fn person_mutation(
+    ctx: &Context<'_>,
+    person: PersonId,
+    command: OrgCommand,
+    options: Option<CommandOptions>,
+) -> ApiResult<PersonPayload> {
+    let outcome = run(ctx, Command::Org(command), options).await?;
+    Ok(PersonPayload {
+        position: outcome.position,
+        person: read_person(ctx, person),
+    })
+}
+
+async fn blocker_mutation(
+    ctx: &Context<'_>,
+    pod: PodId,
+    blocker: BlockerId,
+    command: PodCommand,
+    options: Option<CommandOptions>,
+) -> ApiResult<BlockerPayload> {
+    let outcome = run(
+        ctx,
+        Command::Pod {
+            pod_id: pod,
+            command,
+        },
+        options,
+    )
+    .await?;
+    let org = principal(ctx)?.org.as_uuid();
+    let view = state(ctx).projections.pod(org, pod);
+    Ok(BlockerPayload {
+        position: outcome.position,
+        blocker: view.and_then(|v| {
+            v.blockers
+                .iter()
+                .find(|b| b.id == blocker)
+                .map(types::blocker)
+        }),
+    })
 }
 
 fn read_item(ctx: &Context<'_>, pod: PodId, item: ItemId) -> Option<Item> {
@@ -765,5 +892,315 @@ impl MutationRoot {
             options,
         )
         .await?)
+    }
+
+    /// ORG_ADMIN: sets the organisation's sprint length (1–56 days).
+    async fn set_sprint_cadence(
+        &self,
+        ctx: &Context<'_>,
+        sprint_length_days: i32,
+        options: Option<CommandOptions>,
+    ) -> Result<Outcome, async_graphql::Error> {
+        let command = Command::Org(OrgCommand::SetSprintCadence {
+            sprint_length_days: i64::from(sprint_length_days),
+        });
+        Ok(run(ctx, command, options).await?)
+    }
+
+    /// ORG_ADMIN: grants an organisation-level role.
+    async fn grant_org_role(
+        &self,
+        ctx: &Context<'_>,
+        person_id: ID,
+        role: types::OrgRole,
+        options: Option<CommandOptions>,
+    ) -> Result<PersonPayload, async_graphql::Error> {
+        let person = person_id!(person_id, "personId");
+        let command = OrgCommand::GrantOrgRole {
+            person_id: person,
+            role: role.into(),
+        };
+        Ok(person_mutation(ctx, person, command, options).await?)
+    }
+
+    /// ORG_ADMIN: revokes an organisation-level role.
+    async fn revoke_org_role(
+        &self,
+        ctx: &Context<'_>,
+        person_id: ID,
+        role: types::OrgRole,
+        options: Option<CommandOptions>,
+    ) -> Result<PersonPayload, async_graphql::Error> {
+        let person = person_id!(person_id, "personId");
+        let command = OrgCommand::RevokeOrgRole {
+            person_id: person,
+            role: role.into(),
+        };
+        Ok(person_mutation(ctx, person, command, options).await?)
+    }
+
+    /// ORG_ADMIN: takes a pod role away; a person with no role left leaves the pod.
+    async fn remove_pod_role(
+        &self,
+        ctx: &Context<'_>,
+        person_id: ID,
+        pod_id: ID,
+        role: String,
+        options: Option<CommandOptions>,
+    ) -> Result<PodPayload, async_graphql::Error> {
+        let pod = pod_id!(pod_id);
+        let command = OrgCommand::RemovePodRole {
+            person_id: person_id!(person_id, "personId"),
+            pod_id: pod,
+            role: pod_role(&role)?,
+        };
+        Ok(pod_mutation(ctx, pod, command, options).await?)
+    }
+
+    /// PO: edits an item's text fields; omitted fields stay as they are.
+    async fn edit_item(
+        &self,
+        ctx: &Context<'_>,
+        pod_id: ID,
+        item_id: ID,
+        title: Option<String>,
+        description: Option<String>,
+        output_category: Option<String>,
+        acceptance_criteria: Option<String>,
+        options: Option<CommandOptions>,
+    ) -> Result<ItemPayload, async_graphql::Error> {
+        let (pod, item_id) = (pod_id!(pod_id), item_id!(item_id));
+        let command = PodCommand::EditItem {
+            item_id,
+            title,
+            description,
+            output_category,
+            acceptance_criteria,
+        };
+        Ok(item_mutation(ctx, pod, item_id, command, options).await?)
+    }
+
+    /// PO: moves an item just above `beforeItemId`, or to the bottom of the backlog.
+    async fn rank_item(
+        &self,
+        ctx: &Context<'_>,
+        pod_id: ID,
+        item_id: ID,
+        before_item_id: Option<ID>,
+        options: Option<CommandOptions>,
+    ) -> Result<PodPayload, async_graphql::Error> {
+        let (pod, item_id) = (pod_id!(pod_id), item_id!(item_id));
+        let before = before_item_id
+            .map(|id| from_id("Item", &id, "beforeItemId").map(ItemId))
+            .transpose()?;
+        let outcome = run(
+            ctx,
+            Command::Pod {
+                pod_id: pod,
+                command: PodCommand::RankItem { item_id, before },
+            },
+            options,
+        )
+        .await?;
+        Ok(PodPayload {
+            position: outcome.position,
+            pod: read_pod(ctx, pod),
+        })
+    }
+
+    /// PO: drops an item; inside an active sprint this is also a scope change and needs a reason.
+    async fn drop_item(
+        &self,
+        ctx: &Context<'_>,
+        pod_id: ID,
+        item_id: ID,
+        reason: Option<ScopeChangeInput>,
+        options: Option<CommandOptions>,
+    ) -> Result<ItemPayload, async_graphql::Error> {
+        let (pod, item_id) = (pod_id!(pod_id), item_id!(item_id));
+        let command = PodCommand::DropItem {
+            item_id,
+            reason: self::reason(reason),
+        };
+        Ok(item_mutation(ctx, pod, item_id, command, options).await?)
+    }
+
+    /// The named person declines delivery ownership.
+    async fn decline_delivery_ownership(
+        &self,
+        ctx: &Context<'_>,
+        pod_id: ID,
+        item_id: ID,
+        reason: Option<String>,
+        options: Option<CommandOptions>,
+    ) -> Result<ItemPayload, async_graphql::Error> {
+        let (pod, item_id) = (pod_id!(pod_id), item_id!(item_id));
+        Ok(item_mutation(
+            ctx,
+            pod,
+            item_id,
+            PodCommand::DeclineDeliveryOwnership { item_id, reason },
+            options,
+        )
+        .await?)
+    }
+
+    /// PO: moves a planned sprint (not once active).
+    async fn change_sprint_dates(
+        &self,
+        ctx: &Context<'_>,
+        pod_id: ID,
+        sprint_id: ID,
+        start_date: NaiveDate,
+        end_date: NaiveDate,
+        options: Option<CommandOptions>,
+    ) -> Result<SprintPayload, async_graphql::Error> {
+        let (pod, sprint_id) = (pod_id!(pod_id), sprint_id!(sprint_id));
+        let command = PodCommand::ChangeSprintDates {
+            sprint_id,
+            start_date,
+            end_date,
+        };
+        Ok(sprint_mutation(ctx, pod, sprint_id, command, options).await?)
+    }
+
+    /// Any pod member raises a blocker on the pod or one of its items.
+    async fn raise_blocker(
+        &self,
+        ctx: &Context<'_>,
+        pod_id: ID,
+        item_id: Option<ID>,
+        category: types::BlockerCategory,
+        description: String,
+        options: Option<CommandOptions>,
+    ) -> Result<BlockerPayload, async_graphql::Error> {
+        let pod = pod_id!(pod_id);
+        let blocker_id = BlockerId(Uuid::now_v7());
+        let item_id = item_id
+            .map(|id| from_id("Item", &id, "itemId").map(ItemId))
+            .transpose()?;
+        let command = PodCommand::RaiseBlocker {
+            blocker_id,
+            item_id,
+            category: category.into(),
+            description,
+        };
+        Ok(blocker_mutation(ctx, pod, blocker_id, command, options).await?)
+    }
+
+    /// SM (PO without SM): escalates a blocker beyond the pod.
+    async fn escalate_blocker(
+        &self,
+        ctx: &Context<'_>,
+        pod_id: ID,
+        blocker_id: ID,
+        note: Option<String>,
+        options: Option<CommandOptions>,
+    ) -> Result<BlockerPayload, async_graphql::Error> {
+        let pod = pod_id!(pod_id);
+        let blocker_id = BlockerId(from_id("Blocker", &blocker_id, "blockerId")?);
+        Ok(blocker_mutation(
+            ctx,
+            pod,
+            blocker_id,
+            PodCommand::EscalateBlocker { blocker_id, note },
+            options,
+        )
+        .await?)
+    }
+
+    /// SM (PO without SM): resolves a blocker.
+    async fn resolve_blocker(
+        &self,
+        ctx: &Context<'_>,
+        pod_id: ID,
+        blocker_id: ID,
+        resolution: Option<String>,
+        options: Option<CommandOptions>,
+    ) -> Result<BlockerPayload, async_graphql::Error> {
+        let pod = pod_id!(pod_id);
+        let blocker_id = BlockerId(from_id("Blocker", &blocker_id, "blockerId")?);
+        Ok(blocker_mutation(
+            ctx,
+            pod,
+            blocker_id,
+            PodCommand::ResolveBlocker {
+                blocker_id,
+                resolution,
+            },
+            options,
+        )
+        .await?)
+    }
+
+    /// PO: defines a KPI of the pod and names its performance owner (a pod member).
+    async fn define_kpi(
+        &self,
+        ctx: &Context<'_>,
+        pod_id: ID,
+        name: String,
+        unit: String,
+        direction: types::Direction,
+        target: f64,
+        baseline: Option<f64>,
+        cadence: types::ReportingCadence,
+        owner_id: ID,
+        options: Option<CommandOptions>,
+    ) -> Result<KpiPayload, async_graphql::Error> {
+        use podledger_domain::kpi::{Direction as D, ReportingCadence as C};
+        let kpi = KpiId(Uuid::now_v7());
+        let command = KpiCommand::DefineKpi {
+            pod_id: pod_id!(pod_id),
+            name,
+            unit,
+            direction: match direction {
+                types::Direction::Increase => D::Increase,
+                types::Direction::Decrease => D::Decrease,
+            },
+            target,
+            baseline,
+            cadence: match cadence {
+                types::ReportingCadence::Daily => C::Daily,
+                types::ReportingCadence::Weekly => C::Weekly,
+                types::ReportingCadence::PerSprint => C::PerSprint,
+                types::ReportingCadence::Monthly => C::Monthly,
+            },
+            owner: person_id!(owner_id, "ownerId"),
+        };
+        Ok(kpi_mutation(ctx, kpi, command, options).await?)
+    }
+
+    /// PO: names a new performance owner.
+    async fn assign_kpi_owner(
+        &self,
+        ctx: &Context<'_>,
+        kpi_id: ID,
+        owner_id: ID,
+        options: Option<CommandOptions>,
+    ) -> Result<KpiPayload, async_graphql::Error> {
+        let kpi = KpiId(from_id("Kpi", &kpi_id, "kpiId")?);
+        let command = KpiCommand::AssignKpiOwner {
+            owner: person_id!(owner_id, "ownerId"),
+        };
+        Ok(kpi_mutation(ctx, kpi, command, options).await?)
+    }
+
+    /// The KPI's owner, or a service token for its pod, records a reading.
+    async fn record_kpi_reading(
+        &self,
+        ctx: &Context<'_>,
+        kpi_id: ID,
+        value: f64,
+        observed_at: DateTime<Utc>,
+        source: Option<String>,
+        options: Option<CommandOptions>,
+    ) -> Result<KpiPayload, async_graphql::Error> {
+        let kpi = KpiId(from_id("Kpi", &kpi_id, "kpiId")?);
+        let command = KpiCommand::RecordKpiReading {
+            value,
+            observed_at,
+            source,
+        };
+        Ok(kpi_mutation(ctx, kpi, command, options).await?)
     }
 }

@@ -379,11 +379,27 @@ pub struct Pod {
     pub metrics: PodMetrics,
     /// Backlog-ownership (product owner) history.
     pub ownership: Vec<OwnershipChange>,
+    /// Blockers, in raise order.
+    pub blockers: Vec<Blocker>,
+    /// KPIs with their latest performance.
+    pub kpis: Vec<Kpi>,
     /// Version for optimistic concurrency.
     pub version: String,
 }
 
-/// Builds a pod from its views.
+/// Builds a pod from its views and the pod's KPIs.
+pub fn pod_with_kpis(
+    id: PodId,
+    org: &OrgView,
+    view: &PodView,
+    kpis: &[std::sync::Arc<podledger_projections::kpi_view::KpiView>],
+) -> Option<Pod> {
+    let mut pod = pod(id, org, view)?;
+    pod.kpis = kpis.iter().map(|k| kpi(k)).collect();
+    Some(pod)
+}
+
+/// Builds a pod from its views (without KPIs).
 pub fn pod(id: PodId, org: &OrgView, view: &PodView) -> Option<Pod> {
     let summary = org.pods.get(&id)?;
     let metrics = pod_metrics(view, None);
@@ -421,6 +437,8 @@ pub fn pod(id: PodId, org: &OrgView, view: &PodView) -> Option<Pod> {
             blockers_within_48h: metrics.blockers.share_within_48h,
         },
         ownership: ledger(&summary.ledger),
+        blockers: view.blockers.iter().map(blocker).collect(),
+        kpis: Vec::new(),
         version: view.version.to_string(),
     })
 }
@@ -470,4 +488,197 @@ pub fn find_sprint(
     id: podledger_domain::ids::SprintId,
 ) -> Option<Sprint> {
     view.sprint(id).map(|s| sprint(s, view, org, pod))
+}
+
+/// What kind of obstacle a blocker is.
+#[derive(Enum, Copy, Clone, Debug, Eq, PartialEq)]
+pub enum BlockerCategory {
+    /// Waiting on another team.
+    Dependency,
+    /// Missing data access.
+    DataAccess,
+    /// Waiting on an approval.
+    Approval,
+    /// Tools.
+    Tooling,
+    /// People or time.
+    Capacity,
+    /// Outside the organisation.
+    External,
+    /// Anything else.
+    Other,
+}
+
+impl From<BlockerCategory> for podledger_domain::pod::BlockerCategory {
+    fn from(c: BlockerCategory) -> Self {
+        match c {
+            BlockerCategory::Dependency => Self::Dependency,
+            BlockerCategory::DataAccess => Self::DataAccess,
+            BlockerCategory::Approval => Self::Approval,
+            BlockerCategory::Tooling => Self::Tooling,
+            BlockerCategory::Capacity => Self::Capacity,
+            BlockerCategory::External => Self::External,
+            BlockerCategory::Other => Self::Other,
+        }
+    }
+}
+
+impl From<podledger_domain::pod::BlockerCategory> for BlockerCategory {
+    fn from(c: podledger_domain::pod::BlockerCategory) -> Self {
+        use podledger_domain::pod::BlockerCategory as D;
+        match c {
+            D::Dependency => Self::Dependency,
+            D::DataAccess => Self::DataAccess,
+            D::Approval => Self::Approval,
+            D::Tooling => Self::Tooling,
+            D::Capacity => Self::Capacity,
+            D::External => Self::External,
+            D::Other => Self::Other,
+        }
+    }
+}
+
+/// A blocker.
+#[derive(SimpleObject, Clone, Debug)]
+pub struct Blocker {
+    /// Opaque id.
+    pub id: ID,
+    /// The blocked item.
+    pub item_id: Option<ID>,
+    /// Category.
+    pub category: BlockerCategory,
+    /// What blocks.
+    pub description: String,
+    /// Who raised it.
+    pub raised_by_id: ID,
+    /// Raised at.
+    pub raised_at: DateTime<Utc>,
+    /// Escalated at.
+    pub escalated_at: Option<DateTime<Utc>>,
+    /// Resolved at.
+    pub resolved_at: Option<DateTime<Utc>>,
+    /// How it was resolved.
+    pub resolution: Option<String>,
+}
+
+/// Builds a blocker.
+pub fn blocker(b: &podledger_projections::pod_view::BlockerView) -> Blocker {
+    Blocker {
+        id: to_id("Blocker", b.id.as_uuid()),
+        item_id: b.item.map(|i| to_id("Item", i.as_uuid())),
+        category: b.category.into(),
+        description: b.description.clone(),
+        raised_by_id: to_id("Person", b.raised_by.as_uuid()),
+        raised_at: b.raised_at,
+        escalated_at: b.escalated_at,
+        resolved_at: b.resolved_at,
+        resolution: b.resolution.clone(),
+    }
+}
+
+/// Which way is good for a KPI.
+#[derive(Enum, Copy, Clone, Debug, Eq, PartialEq)]
+pub enum Direction {
+    /// Higher is better.
+    Increase,
+    /// Lower is better.
+    Decrease,
+}
+
+/// How often a KPI is read.
+#[derive(Enum, Copy, Clone, Debug, Eq, PartialEq)]
+pub enum ReportingCadence {
+    /// Daily.
+    Daily,
+    /// Weekly.
+    Weekly,
+    /// Every sprint.
+    PerSprint,
+    /// Monthly.
+    Monthly,
+}
+
+/// A KPI status (SPEC §6).
+#[derive(Enum, Copy, Clone, Debug, Eq, PartialEq)]
+pub enum KpiStatus {
+    /// Attainment ≥ 1.0.
+    OnTrack,
+    /// Attainment ≥ 0.9.
+    AtRisk,
+    /// Below 0.9.
+    OffTrack,
+}
+
+/// A reading judged against the target.
+#[derive(SimpleObject, Clone, Debug)]
+pub struct KpiReading {
+    /// Value.
+    pub value: f64,
+    /// Business time.
+    pub observed_at: DateTime<Utc>,
+    /// Source.
+    pub source: Option<String>,
+    /// value/target (INCREASE) or target/value (DECREASE); null when undefined.
+    pub attainment: Option<f64>,
+    /// Status; null when the attainment is.
+    pub status: Option<KpiStatus>,
+}
+
+/// A KPI of a pod.
+#[derive(SimpleObject, Clone, Debug)]
+pub struct Kpi {
+    /// Opaque id.
+    pub id: ID,
+    /// Name.
+    pub name: String,
+    /// Unit.
+    pub unit: String,
+    /// Direction.
+    pub direction: Direction,
+    /// Target.
+    pub target: f64,
+    /// Baseline.
+    pub baseline: Option<f64>,
+    /// Performance owner.
+    pub owner_id: ID,
+    /// The reading with the latest business time.
+    pub latest: Option<KpiReading>,
+    /// Every reading, in recording order.
+    pub readings: Vec<KpiReading>,
+    /// Performance-ownership history.
+    pub ownership: Vec<OwnershipChange>,
+    /// Version for optimistic concurrency.
+    pub version: String,
+}
+
+/// Builds a KPI.
+pub fn kpi(k: &podledger_projections::kpi_view::KpiView) -> Kpi {
+    use podledger_domain::kpi::{Direction as D, KpiStatus as S};
+    let judged = |j: podledger_projections::kpi_view::Judged| KpiReading {
+        value: j.reading.value,
+        observed_at: j.reading.observed_at,
+        source: j.reading.source.clone(),
+        attainment: j.attainment,
+        status: j.status.map(|s| match s {
+            S::OnTrack => KpiStatus::OnTrack,
+            S::AtRisk => KpiStatus::AtRisk,
+            S::OffTrack => KpiStatus::OffTrack,
+        }),
+    };
+    Kpi {
+        id: to_id("Kpi", k.id.as_uuid()),
+        name: k.name.clone(),
+        unit: k.unit.clone(),
+        direction: match k.direction {
+            D::Increase => Direction::Increase,
+            D::Decrease => Direction::Decrease,
+        },
+        target: k.target,
+        baseline: k.baseline,
+        owner_id: to_id("Person", k.owner.as_uuid()),
+        latest: k.latest().map(judged),
+        readings: k.readings.iter().map(|r| judged(k.judge(r))).collect(),
+        ownership: ledger(&k.ledger),
+        version: k.version.to_string(),
+    }
 }

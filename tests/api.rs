@@ -21,6 +21,10 @@ struct TestApp {
 }
 
 async fn spawn_app() -> TestApp {
+    spawn_app_with(false).await
+}
+
+async fn spawn_app_with(demo: bool) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("podledger.db");
     let auth = AuthConfig::new(
@@ -33,6 +37,7 @@ async fn spawn_app() -> TestApp {
         listen: "127.0.0.1:0".into(),
         auth: auth.clone(),
         dev: false,
+        demo,
     })
     .await
     .unwrap();
@@ -459,4 +464,46 @@ async fn blockers_and_kpis_follow_their_permission_rows() {
     let pod = app.ok(o.admin, "query($pod: ID!) { pod(id: $pod) { kpis { name latest { value } } blockers { resolution } } }", json!({"pod": o.pod})).await;
     assert_eq!(pod["pod"]["kpis"][0]["latest"]["value"], 1200.0);
     assert_eq!(pod["pod"]["blockers"][0]["resolution"], "Access granted");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_organisation_has_three_pods_with_history_an_active_sprint_and_kpis() {
+    let mut app = spawn_app_with(true).await;
+    app.org = podledger_server::demo::org_id();
+    let (_, _, admin) = podledger_server::demo::key_people()[0];
+    let data = app
+        .ok(admin, "{ organisation { name pods { name members { name } currentSprint { number status goal }
+            sprints { status metrics { velocity commitmentReliability scopeChurn goalMet } }
+            metrics { averageVelocity goalCompletionRate goalsWithoutEscalation blockerMedianHours }
+            kpis { name latest { value status } } } } }", json!({}))
+        .await;
+    let org = &data["organisation"];
+    assert_eq!(org["name"], "Northwind Growth");
+    let pods = org["pods"].as_array().unwrap();
+    assert_eq!(pods.len(), 3);
+    for pod in pods {
+        assert_eq!(
+            pod["members"].as_array().unwrap().len(),
+            6,
+            "{}",
+            pod["name"]
+        );
+        assert_eq!(pod["currentSprint"]["status"], "ACTIVE");
+        assert_eq!(pod["currentSprint"]["number"], 7);
+        let sprints = pod["sprints"].as_array().unwrap();
+        assert_eq!(
+            sprints.iter().filter(|s| s["status"] == "CLOSED").count(),
+            6
+        );
+        assert!(
+            sprints
+                .iter()
+                .any(|s| s["metrics"]["scopeChurn"].as_f64().unwrap_or(0.0) > 0.0),
+            "scope changes happened"
+        );
+        assert!(pod["metrics"]["averageVelocity"].as_f64().unwrap() > 0.0);
+        assert!(pod["metrics"]["goalCompletionRate"].as_f64().is_some());
+        assert!(pod["metrics"]["blockerMedianHours"].as_f64().is_some());
+        assert!(pod["kpis"][0]["latest"]["value"].as_f64().is_some());
+    }
 }

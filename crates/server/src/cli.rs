@@ -46,6 +46,9 @@ pub enum Command {
         /// Serve GraphiQL at /graphiql.
         #[arg(long, env = "PODLEDGER_DEV")]
         dev: bool,
+        /// Seed the demo organisation first (idempotent) and print tokens for it.
+        #[arg(long, env = "PODLEDGER_DEMO")]
+        demo: bool,
         /// Token settings.
         #[command(flatten)]
         tokens: TokenSettings,
@@ -65,6 +68,14 @@ pub enum Command {
         #[command(flatten)]
         tokens: TokenSettings,
     },
+    /// Seed the demo organisation (idempotent) and print tokens for its key people.
+    Demo {
+        /// Token settings.
+        #[command(flatten)]
+        tokens: TokenSettings,
+    },
+    /// Rebuild every read model from position 0.
+    Rebuild,
     /// Create the database if needed and apply every migration.
     Migrate,
     /// Print the GraphQL schema (SDL); `schema/schema.graphql` is this output.

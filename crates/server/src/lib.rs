@@ -1,6 +1,7 @@
 //! The podledger server: wiring of the store, the projections, the command handler and the
 //! GraphQL schema behind actix-web. `main.rs` is the CLI around it; tests start it on port 0.
 
+pub mod demo;
 pub mod http;
 
 use std::net::SocketAddr;
@@ -24,6 +25,8 @@ pub struct ServerConfig {
     pub auth: AuthConfig,
     /// Serve GraphiQL at `/graphiql`.
     pub dev: bool,
+    /// Seed the demo organisation before serving (idempotent).
+    pub demo: bool,
 }
 
 /// A running server.
@@ -47,6 +50,12 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<Running> {
         .await
         .context("starting the projections")?;
     let handler = Arc::new(CommandHandler::new(Arc::new(store)));
+    if config.demo {
+        let commands = demo::seed(&handler)
+            .await
+            .context("seeding the demo organisation")?;
+        tracing::info!(commands, org = %demo::org_id(), "demo organisation ready");
+    }
     let schema = build_schema(ApiState {
         handler,
         projections,

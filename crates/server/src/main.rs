@@ -7,7 +7,7 @@ use clap::Parser as _;
 use podledger_api::AuthConfig;
 use podledger_domain::ids::{OrgId, PersonId};
 use podledger_eventstore::{EventStore, SqliteConfig, SqliteEventStore};
-use podledger_server::{ServerConfig, dev_secret, start};
+use podledger_server::{ServerConfig, demo, dev_secret, start};
 
 use cli::{Cli, Command, TokenSettings};
 
@@ -25,6 +25,17 @@ fn main() -> anyhow::Result<()> {
         .build()
         .context("starting the async runtime")?;
     runtime.block_on(run(cli))
+}
+
+fn print_demo_tokens(auth: &AuthConfig) {
+    println!(
+        "tokens (valid 24 h) for the demo organisation {}:",
+        demo::org_id()
+    );
+    for (role, name, person) in demo::key_people() {
+        let token = auth.mint_member(demo::org_id(), person, chrono::Duration::hours(24));
+        println!("  {role:<22} {name:<12} {token}");
+    }
 }
 
 fn auth(database_url: &str, tokens: &TokenSettings) -> anyhow::Result<AuthConfig> {
@@ -45,15 +56,21 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve {
             listen,
             dev,
+            demo: with_demo,
             tokens,
         } => {
+            let auth = auth(&cli.database_url, &tokens)?;
             let running = start(ServerConfig {
-                auth: auth(&cli.database_url, &tokens)?,
+                auth: auth.clone(),
                 database_url: cli.database_url,
                 listen,
                 dev,
+                demo: with_demo,
             })
             .await?;
+            if with_demo {
+                print_demo_tokens(&auth);
+            }
             tracing::info!(addr = %running.addr, "podledger is serving GraphQL at /graphql");
             running.server.await??;
         }
@@ -70,6 +87,27 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             );
         }
         Command::ExportSchema => print!("{}", podledger_api::sdl()),
+        Command::Demo { tokens } => {
+            let auth = auth(&cli.database_url, &tokens)?;
+            let store = SqliteEventStore::open(config.clone()).await?;
+            let handler = podledger_eventstore::CommandHandler::new(std::sync::Arc::new(store));
+            let commands = demo::seed(&handler).await?;
+            println!(
+                "demo organisation {} seeded ({commands} commands)",
+                demo::org_id()
+            );
+            print_demo_tokens(&auth);
+        }
+        Command::Rebuild => {
+            let store = SqliteEventStore::open(config.clone()).await?;
+            let started = std::time::Instant::now();
+            let projections = podledger_projections::Projections::rebuild(store).await?;
+            println!(
+                "rebuilt the read models to position {} in {:.1} s",
+                projections.position(),
+                started.elapsed().as_secs_f64()
+            );
+        }
         Command::Migrate => {
             SqliteEventStore::migrate(&config)
                 .await

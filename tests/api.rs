@@ -507,3 +507,80 @@ async fn the_demo_organisation_has_three_pods_with_history_an_active_sprint_and_
         assert!(pod["kpis"][0]["latest"]["value"].as_f64().is_some());
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_audit_log_is_for_admins_oversight_and_the_pods_po_and_sm() {
+    let mut app = spawn_app_with(true).await;
+    app.org = podledger_server::demo::org_id();
+    let people = podledger_server::demo::key_people();
+    let (admin, vp, po, sm, designer) = (
+        people[0].2,
+        people[1].2,
+        people[2].2,
+        people[3].2,
+        people[4].2,
+    );
+    let pod = json!(
+        podledger_api::ids::to_id(
+            "Pod",
+            Uuid::new_v5(
+                &Uuid::from_u128(0x6f2c_1b7e_4d3a_4e8f_9a51_0c3d_2b1e_7a90),
+                b"Acquisition"
+            )
+        )
+        .0
+    );
+    let query = "query($pod: ID, $after: String) { auditLog(podId: $pod, first: 5, after: $after, eventType: \"SprintClosed\") { entries { position stream eventType actor payload } endCursor hasNextPage } }";
+    for person in [admin, vp] {
+        let page = app.ok(person, query, json!({"pod": null})).await;
+        assert_eq!(page["auditLog"]["entries"].as_array().unwrap().len(), 5);
+        assert_eq!(
+            page["auditLog"]["hasNextPage"], true,
+            "18 sprints closed across three pods"
+        );
+    }
+    for person in [po, sm] {
+        let first = app.ok(person, query, json!({"pod": pod})).await;
+        let entries = first["auditLog"]["entries"].as_array().unwrap();
+        assert!(entries.iter().all(|e| e["eventType"] == "SprintClosed"
+            && e["stream"].as_str().unwrap().starts_with("pod-")));
+        let next = app
+            .ok(
+                person,
+                query,
+                json!({"pod": pod, "after": first["auditLog"]["endCursor"]}),
+            )
+            .await;
+        assert_eq!(
+            next["auditLog"]["entries"].as_array().unwrap().len(),
+            1,
+            "six closed sprints: 5 + 1"
+        );
+        assert_eq!(next["auditLog"]["hasNextPage"], false);
+        let whole_org = app.err(person, query, json!({"pod": null})).await;
+        assert_eq!(whole_org["extensions"]["code"], "FORBIDDEN");
+    }
+    let designer_try = app.err(designer, query, json!({"pod": pod})).await;
+    assert_eq!(designer_try["extensions"]["code"], "FORBIDDEN");
+
+    let health = app
+        .ok(
+            admin,
+            "{ organisation { healthFindings { kind count capability } } }",
+            json!({}),
+        )
+        .await;
+    let findings = health["organisation"]["healthFindings"].as_array().unwrap();
+    assert!(
+        findings
+            .iter()
+            .any(|f| f["kind"] == "MID_SPRINT_INSERTIONS"),
+        "the demo adds items mid-sprint"
+    );
+    assert!(
+        findings
+            .iter()
+            .any(|f| f["kind"] == "BLOCKER_OPEN_PAST_48H"),
+        "sprint 7's blockers are still open"
+    );
+}

@@ -140,18 +140,28 @@ impl QueryRoot {
                 &p.org,
             ))
         })?;
-        let pods = org
+        let views: std::collections::BTreeMap<
+            PodId,
+            Arc<podledger_projections::pod_view::PodView>,
+        > = org
             .pods
             .keys()
-            .filter_map(|id| {
-                let view = s.projections.pod(p.org.as_uuid(), *id)?;
+            .filter_map(|id| Some((*id, s.projections.pod(p.org.as_uuid(), *id)?)))
+            .collect();
+        let pods = views
+            .iter()
+            .filter_map(|(id, view)| {
                 types::pod_with_kpis(
                     *id,
                     &org,
-                    &view,
+                    view,
                     &s.projections.kpis_of_pod(p.org.as_uuid(), *id),
                 )
             })
+            .collect();
+        let health_findings = podledger_projections::org_view::health(&org, &views, Utc::now())
+            .iter()
+            .map(types::finding)
             .collect();
         Ok(Organisation {
             id: to_id("Organisation", p.org.as_uuid()),
@@ -159,6 +169,7 @@ impl QueryRoot {
             sprint_length_days: i32::from(org.sprint_length_days),
             pods,
             people: org.people.values().map(types::person).collect(),
+            health_findings,
         })
     }
 
@@ -209,6 +220,134 @@ impl QueryRoot {
         let kpis = s.projections.kpis_of_pod(org_uuid, pod_id);
         Ok(types::pod_with_kpis(pod_id, &org, &view, &kpis))
     }
+
+    /// A KPI with its readings, attainment and ownership history.
+    async fn kpi(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        min_position: Option<String>,
+    ) -> Result<Option<types::Kpi>, async_graphql::Error> {
+        wait_min(ctx, min_position.as_deref()).await?;
+        let p = require_reader(ctx)?;
+        let kpi_id = KpiId(from_id("Kpi", &id, "id")?);
+        Ok(state(ctx)
+            .projections
+            .kpi(p.org.as_uuid(), kpi_id)
+            .map(|k| types::kpi(&k)))
+    }
+
+    /// The audit log: the organisation's events (or one pod's), filtered, oldest first, a page
+    /// at a time (`after` is the previous page's `endCursor`). ORG_ADMIN and oversight roles read
+    /// it all; a pod's PO and SM read their pod's.
+    async fn audit_log(
+        &self,
+        ctx: &Context<'_>,
+        pod_id: Option<ID>,
+        actor: Option<String>,
+        event_type: Option<String>,
+        from: Option<DateTime<Utc>>,
+        to: Option<DateTime<Utc>>,
+        after: Option<String>,
+        #[graphql(default = 50)] first: i32,
+        min_position: Option<String>,
+    ) -> Result<AuditPage, async_graphql::Error> {
+        wait_min(ctx, min_position.as_deref()).await?;
+        let p = require_reader(ctx)?;
+        let pod = pod_id
+            .map(|id| from_id("Pod", &id, "podId").map(PodId))
+            .transpose()?;
+        let s = state(ctx);
+        let org_state = s
+            .handler
+            .load(&podledger_domain::Target::Org(p.org), p.org)
+            .await
+            .map_err(ApiError::from)?;
+        if !podledger_domain::permissions::can_read_audit_log(&org_state.org, &p.actor, pod) {
+            return Err(ApiError::Forbidden(
+                "the audit log is for ORG_ADMIN, oversight roles, and a pod's PO and SM".into(),
+            )
+            .into());
+        }
+        if !(1..=500).contains(&first) {
+            return Err(ApiError::bad_input("first", "must be between 1 and 500").into());
+        }
+        let after = after
+            .as_deref()
+            .map(|a| position(a, "after"))
+            .transpose()?
+            .unwrap_or(0);
+        let filter = podledger_projections::audit::AuditFilter {
+            stream: pod.map(|p| format!("pod-{p}")),
+            actor,
+            event_type,
+            from,
+            to,
+        };
+        let limit = first as usize;
+        let mut entries = podledger_projections::audit::audit_log(
+            s.projections.store().reader_pool(),
+            p.org.as_uuid(),
+            &filter,
+            after,
+            limit + 1,
+        )
+        .await
+        .map_err(ApiError::from)?;
+        let has_next_page = entries.len() > limit;
+        entries.truncate(limit);
+        Ok(AuditPage {
+            end_cursor: entries.last().map(|e| e.position.to_string()),
+            has_next_page,
+            entries: entries
+                .into_iter()
+                .map(|e| AuditEntry {
+                    position: e.position.to_string(),
+                    event_id: e.event_id.to_string(),
+                    stream: e.stream,
+                    event_type: e.event_type,
+                    actor: e.actor,
+                    recorded_at: e.recorded_at,
+                    correlation_id: e.correlation_id.to_string(),
+                    payload: async_graphql::Json(
+                        serde_json::from_str(&e.payload).unwrap_or_default(),
+                    ),
+                })
+                .collect(),
+        })
+    }
+}
+
+/// One event of the audit log.
+#[derive(SimpleObject, Debug)]
+pub struct AuditEntry {
+    /// Global position.
+    pub position: String,
+    /// Event id.
+    pub event_id: String,
+    /// Stream (`org-…`, `pod-…`, `kpi-…`).
+    pub stream: String,
+    /// Event type (`ItemCreated`, …).
+    pub event_type: String,
+    /// Who (`member:<uuid>` or `service:<uuid>`).
+    pub actor: String,
+    /// When.
+    pub recorded_at: DateTime<Utc>,
+    /// The request.
+    pub correlation_id: String,
+    /// The event's fields.
+    pub payload: async_graphql::Json<serde_json::Value>,
+}
+
+/// A page of the audit log.
+#[derive(SimpleObject, Debug)]
+pub struct AuditPage {
+    /// Entries, oldest first.
+    pub entries: Vec<AuditEntry>,
+    /// Pass as `after` for the next page.
+    pub end_cursor: Option<String>,
+    /// Whether more entries follow.
+    pub has_next_page: bool,
 }
 
 /// Request options every mutation accepts.

@@ -468,6 +468,83 @@ pub struct Organisation {
     pub pods: Vec<Pod>,
     /// People.
     pub people: Vec<Person>,
+    /// Health findings (SPEC §4), reported, never blocking.
+    pub health_findings: Vec<HealthFinding>,
+}
+
+/// A health finding.
+#[derive(SimpleObject, Clone, Debug)]
+pub struct HealthFinding {
+    /// POD_SIZE, CAPABILITY_NOT_COVERED, OWNER_SPREAD_THIN, MID_SPRINT_INSERTIONS or
+    /// BLOCKER_OPEN_PAST_48H.
+    pub kind: String,
+    /// The pod.
+    pub pod_id: ID,
+    /// The sprint, where relevant.
+    pub sprint_id: Option<ID>,
+    /// The person, where relevant.
+    pub person_id: Option<ID>,
+    /// The blocker, where relevant.
+    pub blocker_id: Option<ID>,
+    /// The capability not covered, where relevant.
+    pub capability: Option<String>,
+    /// Members, output categories, insertions or hours open.
+    pub count: Option<i32>,
+}
+
+/// Builds a finding.
+pub fn finding(f: &podledger_projections::org_view::Finding) -> HealthFinding {
+    use podledger_projections::org_view::Finding as F;
+    let base = |kind: &str, pod: PodId| HealthFinding {
+        kind: kind.into(),
+        pod_id: to_id("Pod", pod.as_uuid()),
+        sprint_id: None,
+        person_id: None,
+        blocker_id: None,
+        capability: None,
+        count: None,
+    };
+    match f {
+        F::PodSize { pod, members } => HealthFinding {
+            count: Some(*members as i32),
+            ..base("POD_SIZE", *pod)
+        },
+        F::CapabilityNotCovered { pod, capability } => HealthFinding {
+            capability: serde_json::to_value(capability)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned)),
+            ..base("CAPABILITY_NOT_COVERED", *pod)
+        },
+        F::OwnerSpreadThin {
+            pod,
+            sprint,
+            person,
+            categories,
+        } => HealthFinding {
+            sprint_id: Some(to_id("Sprint", sprint.as_uuid())),
+            person_id: Some(to_id("Person", person.as_uuid())),
+            count: Some(*categories as i32),
+            ..base("OWNER_SPREAD_THIN", *pod)
+        },
+        F::MidSprintInsertions {
+            pod,
+            sprint,
+            insertions,
+        } => HealthFinding {
+            sprint_id: Some(to_id("Sprint", sprint.as_uuid())),
+            count: Some(*insertions as i32),
+            ..base("MID_SPRINT_INSERTIONS", *pod)
+        },
+        F::BlockerOpenPast48h {
+            pod,
+            blocker,
+            hours,
+        } => HealthFinding {
+            blocker_id: Some(to_id("Blocker", blocker.as_uuid())),
+            count: Some(*hours as i32),
+            ..base("BLOCKER_OPEN_PAST_48H", *pod)
+        },
+    }
 }
 
 /// A find of an item of a pod.

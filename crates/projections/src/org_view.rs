@@ -277,7 +277,11 @@ pub enum Finding {
 }
 
 /// The findings for the organisation at `now`, given its pods' views.
-pub fn health(org: &OrgView, pods: &BTreeMap<PodId, PodView>, now: DateTime<Utc>) -> Vec<Finding> {
+pub fn health<P: std::borrow::Borrow<PodView>>(
+    org: &OrgView,
+    pods: &BTreeMap<PodId, P>,
+    now: DateTime<Utc>,
+) -> Vec<Finding> {
     let mut findings = Vec::new();
     for (id, summary) in &org.pods {
         let members = summary.members.len() as u32;
@@ -290,7 +294,9 @@ pub fn health(org: &OrgView, pods: &BTreeMap<PodId, PodView>, now: DateTime<Utc>
                 capability,
             });
         }
-        let Some(pod) = pods.get(id) else { continue };
+        let Some(pod) = pods.get(id).map(std::borrow::Borrow::borrow) else {
+            continue;
+        };
         for sprint in &pod.sprints {
             if sprint.status == SprintStatus::Planned {
                 continue;

@@ -584,3 +584,58 @@ async fn the_audit_log_is_for_admins_oversight_and_the_pods_po_and_sm() {
         "sprint 7's blockers are still open"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn graphql_over_http_media_types_status_codes_and_body_limit() {
+    let app = spawn_app().await;
+    let token = app.token(PersonId(Uuid::now_v7()));
+    let send = |accept: &'static str, body: String| {
+        app.client
+            .post(&app.url)
+            .bearer_auth(&token)
+            .header("Content-Type", "application/json")
+            .header("Accept", accept)
+            .body(body)
+            .send()
+    };
+    let broken = json!({"query": "{ organisation { name "}).to_string();
+    let modern = send("application/graphql-response+json", broken.clone())
+        .await
+        .unwrap();
+    assert_eq!(
+        modern.status().as_u16(),
+        400,
+        "a request error is a 400 with the modern media type"
+    );
+    assert_eq!(
+        modern.headers()["content-type"],
+        "application/graphql-response+json"
+    );
+    let legacy = send("application/json", broken).await.unwrap();
+    assert_eq!(
+        legacy.status().as_u16(),
+        200,
+        "and a 200 with application/json"
+    );
+    assert_eq!(legacy.headers()["content-type"], "application/json");
+    let body: Value = legacy.json().await.unwrap();
+    assert!(body["errors"][0]["message"].is_string());
+
+    let unknown = send("text/html", json!({"query": "{ __typename }"}).to_string())
+        .await
+        .unwrap();
+    assert_eq!(unknown.status().as_u16(), 406);
+
+    let huge =
+        json!({"query": format!("{{ __typename }} # {}", "x".repeat(300 * 1024))}).to_string();
+    let too_big = send("application/json", huge).await.unwrap();
+    assert_eq!(too_big.status().as_u16(), 413);
+
+    let fine = send(
+        "application/graphql-response+json",
+        json!({"query": "{ __typename }"}).to_string(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(fine.status().as_u16(), 200);
+}

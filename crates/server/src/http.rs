@@ -1,5 +1,10 @@
 //! HTTP: `POST /graphql` and `GET /graphql` (queries only), bearer authentication, `/health`,
 //! and GraphiQL at `/graphiql` with `--dev`.
+//!
+//! GraphQL over HTTP: the response media type follows `Accept` —
+//! `application/graphql-response+json` (then a request that fails before execution, such as a
+//! syntax or validation error, is a 400) or `application/json` (always 200, the legacy
+//! behaviour); anything else is a 406. Bodies over [`MAX_BODY`] are a 413.
 
 use std::net::SocketAddr;
 
@@ -13,16 +18,46 @@ use podledger_api::{AuthConfig, PodledgerSchema};
 /// Largest request body accepted (bytes).
 pub const MAX_BODY: usize = 256 * 1024;
 
+/// The GraphQL-over-HTTP response media type.
+const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
+const JSON: &str = "application/json";
+
+/// The media type to answer with, from `Accept` (`None`: nothing acceptable).
+fn negotiate(http: &HttpRequest) -> Option<&'static str> {
+    let Some(accept) = http
+        .headers()
+        .get(actix_web::http::header::ACCEPT)
+        .and_then(|h| h.to_str().ok())
+    else {
+        return Some(JSON);
+    };
+    let wants = |media: &str| {
+        accept
+            .split(',')
+            .map(|part| part.split(';').next().unwrap_or("").trim())
+            .any(|m| m == media)
+    };
+    if wants(GRAPHQL_RESPONSE) {
+        Some(GRAPHQL_RESPONSE)
+    } else if wants(JSON) || wants("application/*") || wants("*/*") {
+        Some(JSON)
+    } else {
+        None
+    }
+}
+
 fn error_body(status: StatusCode, code: &str, message: &str) -> HttpResponse {
+    error_body_as(status, code, message, JSON)
+}
+
+fn error_body_as(status: StatusCode, code: &str, message: &str, media: &str) -> HttpResponse {
     let mut response = HttpResponse::build(status);
     if status == StatusCode::METHOD_NOT_ALLOWED {
         response.insert_header(("Allow", "POST"));
     }
-    response
-        .content_type("application/json")
-        .json(serde_json::json!({
-            "errors": [{ "message": message, "extensions": { "code": code } }]
-        }))
+    response.content_type(media).json(serde_json::json!({
+        "errors": [{ "message": message, "extensions": { "code": code } }]
+    }))
 }
 
 async fn graphql(
@@ -35,9 +70,23 @@ async fn graphql(
         .headers()
         .get(actix_web::http::header::AUTHORIZATION)
         .and_then(|h| h.to_str().ok());
+    let Some(media) = negotiate(&http) else {
+        return error_body(
+            StatusCode::NOT_ACCEPTABLE,
+            "NOT_ACCEPTABLE",
+            "accept application/graphql-response+json or application/json",
+        );
+    };
     let principal = match auth.verify_header(header) {
         Ok(p) => p,
-        Err(e) => return error_body(StatusCode::UNAUTHORIZED, "UNAUTHENTICATED", &e.to_string()),
+        Err(e) => {
+            return error_body_as(
+                StatusCode::UNAUTHORIZED,
+                "UNAUTHENTICATED",
+                &e.to_string(),
+                media,
+            );
+        }
     };
     let request = request.into_inner();
     if http.method() == actix_web::http::Method::GET && is_mutation(&request.query) {
@@ -48,8 +97,17 @@ async fn graphql(
         );
     }
     let response = schema.execute(request.data(principal)).await;
-    HttpResponse::Ok()
-        .content_type("application/json")
+    // A request error (no execution: syntax, validation) has no data and no error with a path.
+    let request_error = response.data == async_graphql::Value::Null
+        && !response.errors.is_empty()
+        && response.errors.iter().all(|e| e.path.is_empty());
+    let status = if media == GRAPHQL_RESPONSE && request_error {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    HttpResponse::build(status)
+        .content_type(media)
         .json(response)
 }
 
@@ -67,6 +125,27 @@ async fn graphiql() -> HttpResponse {
         .body(GraphiQLSource::build().endpoint("/graphql").finish())
 }
 
+/// Refuses bodies over [`MAX_BODY`] by their declared length before anything reads them.
+async fn limit_body(
+    request: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody + 'static>,
+) -> Result<actix_web::dev::ServiceResponse<actix_web::body::BoxBody>, actix_web::Error> {
+    let declared = request
+        .headers()
+        .get(actix_web::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|len| len > MAX_BODY) {
+        let response = error_body(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "PAYLOAD_TOO_LARGE",
+            &format!("request bodies are limited to {MAX_BODY} bytes"),
+        );
+        return Ok(request.into_response(response));
+    }
+    Ok(next.call(request).await?.map_into_boxed_body())
+}
+
 async fn health() -> HttpResponse {
     HttpResponse::Ok().body("ok")
 }
@@ -82,6 +161,7 @@ pub fn serve(
     let auth = web::Data::new(auth);
     let server = actix_web::HttpServer::new(move || {
         let mut app = actix_web::App::new()
+            .wrap(actix_web::middleware::from_fn(limit_body))
             .app_data(schema.clone())
             .app_data(auth.clone())
             .app_data(web::PayloadConfig::new(MAX_BODY))

@@ -208,6 +208,7 @@ async fn no_token_or_a_bad_token_is_401_unauthenticated() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[allow(clippy::too_many_lines)] // one sprint cycle, step by step
 async fn a_full_sprint_cycle_through_graphql_gives_the_spec_worked_example() {
     let app = spawn_app().await;
     let o = org_with_pod(&app).await;
@@ -288,6 +289,56 @@ async fn a_full_sprint_cycle_through_graphql_gives_the_spec_worked_example() {
         )
         .await;
     assert_eq!(now["pod"]["metrics"]["averageVelocity"], 13.0);
+
+    // Item and sprint views, now and as of mid-sprint.
+    let item_query = "query($pod: ID!, $i: ID!, $at: AsOfInput) { item(podId: $pod, id: $i, asOf: $at) { estimate status ownership { kind personId } } }";
+    let b_now = app
+        .ok(
+            o.admin,
+            item_query,
+            json!({"pod": o.pod, "i": b, "at": null}),
+        )
+        .await;
+    assert_eq!(b_now["item"]["estimate"], 8);
+    assert_eq!(b_now["item"]["status"], "DONE");
+    let kinds: Vec<&str> = b_now["item"]["ownership"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["DECLARED", "ACCEPTED"]);
+    let b_then = app
+        .ok(
+            o.admin,
+            item_query,
+            json!({"pod": o.pod, "i": b, "at": {"position": mid_sprint}}),
+        )
+        .await;
+    assert_eq!(b_then["item"]["estimate"], 5, "before the re-estimate");
+    assert_eq!(b_then["item"]["status"], "COMMITTED");
+    let sprint_query = "query($pod: ID!, $s: ID!, $at: AsOfInput) { sprint(podId: $pod, id: $s, asOf: $at) { status items { id } } }";
+    let s_then = app
+        .ok(
+            o.admin,
+            sprint_query,
+            json!({"pod": o.pod, "s": s, "at": {"position": mid_sprint}}),
+        )
+        .await;
+    assert_eq!(s_then["sprint"]["status"], "ACTIVE");
+    assert_eq!(
+        s_then["sprint"]["items"].as_array().unwrap().len(),
+        3,
+        "a, b, c committed; d not yet added"
+    );
+    let both = app
+        .err(
+            o.admin,
+            sprint_query,
+            json!({"pod": o.pod, "s": s, "at": {"position": "1", "time": "2026-01-01T00:00:00Z"}}),
+        )
+        .await;
+    assert_eq!(both["extensions"]["code"], "BAD_USER_INPUT");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

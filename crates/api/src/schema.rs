@@ -96,6 +96,35 @@ async fn wait_min(ctx: &Context<'_>, min_position: Option<&str>) -> ApiResult<()
     Ok(())
 }
 
+type OrgAndPod = (
+    Arc<podledger_projections::org_view::OrgView>,
+    Arc<podledger_projections::pod_view::PodView>,
+);
+
+/// The organisation's and a pod's views, live or as of a past point; `None` when the pod is
+/// not the caller's organisation's (or did not exist then).
+async fn pod_view_at(
+    ctx: &Context<'_>,
+    pod: PodId,
+    as_of: Option<AsOfInput>,
+    min_position: Option<String>,
+) -> ApiResult<Option<OrgAndPod>> {
+    wait_min(ctx, min_position.as_deref()).await?;
+    let p = require_reader(ctx)?;
+    let org = p.org.as_uuid();
+    let s = state(ctx);
+    match as_of {
+        None => Ok(s.projections.org(org).zip(s.projections.pod(org, pod))),
+        Some(as_of) => {
+            let views = s.projections.pod_as_of(org, pod, as_of.parse()?).await?;
+            Ok(views.and_then(|v| {
+                let org_view = v.orgs.get(&org)?.clone();
+                Some((org_view, v.pods.get(&pod).cloned().unwrap_or_default()))
+            }))
+        }
+    }
+}
+
 /// A point in the past: a global position or a time (exactly one).
 #[derive(InputObject, Debug)]
 pub struct AsOfInput {
@@ -315,6 +344,38 @@ impl QueryRoot {
                 })
                 .collect(),
         })
+    }
+
+    /// An item of a pod, with its ownership history — now, or as of a past position or time.
+    async fn item(
+        &self,
+        ctx: &Context<'_>,
+        pod_id: ID,
+        id: ID,
+        as_of: Option<AsOfInput>,
+        min_position: Option<String>,
+    ) -> Result<Option<Item>, async_graphql::Error> {
+        let pod = PodId(from_id("Pod", &pod_id, "podId")?);
+        let item = ItemId(from_id("Item", &id, "id")?);
+        Ok(pod_view_at(ctx, pod, as_of, min_position)
+            .await?
+            .and_then(|(org, view)| types::find_item(&view, &org, pod, item)))
+    }
+
+    /// A sprint of a pod with its board and metrics — now, or as of a past position or time.
+    async fn sprint(
+        &self,
+        ctx: &Context<'_>,
+        pod_id: ID,
+        id: ID,
+        as_of: Option<AsOfInput>,
+        min_position: Option<String>,
+    ) -> Result<Option<Sprint>, async_graphql::Error> {
+        let pod = PodId(from_id("Pod", &pod_id, "podId")?);
+        let sprint = SprintId(from_id("Sprint", &id, "id")?);
+        Ok(pod_view_at(ctx, pod, as_of, min_position)
+            .await?
+            .and_then(|(org, view)| types::find_sprint(&view, &org, pod, sprint)))
     }
 }
 

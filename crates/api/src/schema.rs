@@ -77,7 +77,7 @@ fn require_reader(ctx: &Context<'_>) -> ApiResult<Principal> {
         let known = state(ctx)
             .projections
             .org(p.org.as_uuid())
-            .is_some_and(|o| o.people.contains_key(person));
+            .is_some_and(|o| o.state.people.contains_key(person));
         if !known {
             return Err(ApiError::Forbidden(
                 "the caller is not a person of this organisation".into(),
@@ -173,6 +173,7 @@ impl QueryRoot {
             PodId,
             Arc<podledger_projections::pod_view::PodView>,
         > = org
+            .state
             .pods
             .keys()
             .filter_map(|id| Some((*id, s.projections.pod(p.org.as_uuid(), *id)?)))
@@ -194,10 +195,19 @@ impl QueryRoot {
             .collect();
         Ok(Organisation {
             id: to_id("Organisation", p.org.as_uuid()),
-            name: org.name.clone(),
-            sprint_length_days: i32::from(org.sprint_length_days),
+            name: org.name().to_owned(),
+            sprint_length_days: org
+                .state
+                .info
+                .as_ref()
+                .map_or(0, |i| i32::from(i.sprint_length_days)),
             pods,
-            people: org.people.values().map(types::person).collect(),
+            people: org
+                .state
+                .people
+                .iter()
+                .map(|(id, person)| types::person(*id, person))
+                .collect(),
             health_findings,
         })
     }
@@ -567,12 +577,7 @@ fn read_kpi(ctx: &Context<'_>, kpi: KpiId) -> Option<types::Kpi> {
 
 fn read_person(ctx: &Context<'_>, person: PersonId) -> Option<types::Person> {
     let org = principal(ctx).ok()?.org.as_uuid();
-    state(ctx)
-        .projections
-        .org(org)?
-        .people
-        .get(&person)
-        .map(types::person)
+    types::person_of(&*state(ctx).projections.org(org)?, person)
 }
 
 /// The result of a KPI mutation.
@@ -831,10 +836,7 @@ impl MutationRoot {
             .projections
             .org(org)
             .ok_or(ApiError::Unauthenticated)?;
-        Ok(view
-            .people
-            .get(&person_id)
-            .map(types::person)
+        Ok(types::person_of(&view, person_id)
             .ok_or_else(|| ApiError::Internal("person missing after creation".into()))?)
     }
 

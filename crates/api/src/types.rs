@@ -3,7 +3,7 @@
 
 use async_graphql::{Enum, ID, SimpleObject};
 use chrono::{DateTime, NaiveDate, Utc};
-use podledger_domain::ids::PodId;
+use podledger_domain::ids::{PersonId, PodId};
 use podledger_domain::pod::{ItemStatus as DItemStatus, SprintStatus as DSprintStatus};
 use podledger_domain::roles::{OrgRole as DOrgRole, PodFocus, PodRole};
 use podledger_projections::ledger::{LedgerChange, LedgerEntry};
@@ -183,9 +183,7 @@ pub struct Item {
 }
 
 fn item(view: &ItemView, org: &OrgView, pod: PodId) -> Item {
-    let owner_in_pod = view
-        .owner
-        .is_some_and(|o| org.people.get(&o).is_some_and(|p| p.pod == Some(pod)));
+    let owner_in_pod = view.owner.is_some_and(|o| org.state.is_member_of(o, pod));
     let ready = view.status == DItemStatus::New
         && podledger_domain::pod::readiness_gaps(
             view.acceptance_criteria.is_some(),
@@ -401,7 +399,7 @@ pub fn pod_with_kpis(
 
 /// Builds a pod from its views (without KPIs).
 pub fn pod(id: PodId, org: &OrgView, view: &PodView) -> Option<Pod> {
-    let summary = org.pods.get(&id)?;
+    let summary = org.state.pods.get(&id)?;
     let metrics = pod_metrics(view, None);
     Some(Pod {
         id: to_id("Pod", id.as_uuid()),
@@ -412,8 +410,7 @@ pub fn pod(id: PodId, org: &OrgView, view: &PodView) -> Option<Pod> {
         members: summary
             .members
             .iter()
-            .filter_map(|m| org.people.get(m))
-            .map(person)
+            .filter_map(|m| person_of(org, *m))
             .collect(),
         backlog: view
             .backlog
@@ -436,7 +433,7 @@ pub fn pod(id: PodId, org: &OrgView, view: &PodView) -> Option<Pod> {
             blocker_p90_hours: metrics.blockers.p90_hours,
             blockers_within_48h: metrics.blockers.share_within_48h,
         },
-        ownership: ledger(&summary.ledger),
+        ownership: ledger(org.ledger(id)),
         blockers: view.blockers.iter().map(blocker).collect(),
         kpis: Vec::new(),
         version: view.version.to_string(),
@@ -444,15 +441,24 @@ pub fn pod(id: PodId, org: &OrgView, view: &PodView) -> Option<Pod> {
 }
 
 /// Builds a person.
-pub fn person(p: &podledger_projections::org_view::PersonView) -> Person {
+pub fn person(id: PersonId, p: &podledger_domain::org::Person) -> Person {
     Person {
-        id: to_id("Person", p.id.as_uuid()),
+        id: to_id("Person", id.as_uuid()),
         name: p.name.clone(),
         email: p.email.clone(),
         org_roles: p.org_roles.iter().map(|r| (*r).into()).collect(),
-        pod_id: p.pod.map(|pod| to_id("Pod", pod.as_uuid())),
-        pod_roles: p.pod_roles.iter().map(role_name).collect(),
+        pod_id: p.membership.as_ref().map(|m| to_id("Pod", m.pod.as_uuid())),
+        pod_roles: p
+            .membership
+            .iter()
+            .flat_map(|m| m.roles.iter().map(role_name))
+            .collect(),
     }
+}
+
+/// A person of the organisation, if known.
+pub fn person_of(org: &OrgView, id: PersonId) -> Option<Person> {
+    org.state.people.get(&id).map(|p| person(id, p))
 }
 
 /// The organisation overview.

@@ -100,7 +100,7 @@ impl Projections {
         let exists = views
             .orgs
             .get(&org)
-            .is_some_and(|o| o.pods.contains_key(&pod));
+            .is_some_and(|o| o.state.pods.contains_key(&pod));
         let own_pod = views.org_of(ViewKey::Pod(pod)).is_none_or(|o| o == org);
         Ok((exists && own_pod).then_some(views))
     }

@@ -1,69 +1,29 @@
-//! The organisation read model: pods, people, roles, the backlog-ownership ledger of each pod,
+//! The organisation read model — the domain's fold plus each pod's backlog-ownership ledger —
 //! and the health findings of SPEC §4 that this data allows.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Duration, Utc};
 use podledger_domain::ids::{ItemId, PersonId, PodId, SprintId};
-use podledger_domain::org::OrgEvent;
+use podledger_domain::org::{OrgEvent, OrgState};
 use podledger_domain::pod::SprintStatus;
-use podledger_domain::roles::{Capability, OrgRole, PodFocus, PodRole};
+use podledger_domain::roles::{Capability, PodRole};
 use serde::{Deserialize, Serialize};
 
 use crate::envelope::Meta;
 use crate::ledger::{LedgerChange, LedgerEntry};
 use crate::pod_view::PodView;
 
-/// A person.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct PersonView {
-    /// Id.
-    pub id: PersonId,
-    /// Name.
-    pub name: String,
-    /// E-mail.
-    pub email: Option<String>,
-    /// Org-level roles.
-    pub org_roles: BTreeSet<OrgRole>,
-    /// Pod, if a member.
-    pub pod: Option<PodId>,
-    /// Roles in that pod.
-    pub pod_roles: BTreeSet<PodRole>,
-}
-
-/// A pod as the organisation sees it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct PodSummary {
-    /// Id.
-    pub id: PodId,
-    /// Name.
-    pub name: String,
-    /// Focus.
-    pub focus: PodFocus,
-    /// Product owner.
-    pub product_owner: Option<PersonId>,
-    /// Scrum master.
-    pub scrum_master: Option<PersonId>,
-    /// Members.
-    pub members: BTreeSet<PersonId>,
-    /// Backlog-ownership (PO) ledger.
-    pub ledger: Vec<LedgerEntry>,
-}
-
-/// The organisation.
+/// The organisation as people see it: the domain's own fold of the organisation stream (people,
+/// org roles, pods, pod roles — one definition, shared with decisions) plus what only reading
+/// needs: the backlog-ownership ledger of each pod.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct OrgView {
-    /// Name (empty before creation).
-    pub name: String,
-    /// Sprint length in days.
-    pub sprint_length_days: u16,
-    /// People by id.
-    pub people: BTreeMap<PersonId, PersonView>,
-    /// Pods by id.
-    pub pods: BTreeMap<PodId, PodSummary>,
+    /// People, pods and roles, folded by the domain.
+    pub state: OrgState,
+    /// Each pod's backlog-ownership (product owner) ledger.
+    pub ledgers: BTreeMap<PodId, Vec<LedgerEntry>>,
     /// Global position of the last event applied.
     pub position: u64,
     /// Stream version.
@@ -72,146 +32,63 @@ pub struct OrgView {
 
 impl OrgView {
     /// Folds one organisation event.
-    #[allow(clippy::too_many_lines)] // one arm per event type reads best as one match
     pub fn apply(&mut self, meta: &Meta, event: &OrgEvent) {
         self.position = meta.position;
         self.version = meta.stream_version;
         match event {
-            OrgEvent::OrganisationCreated {
-                name,
-                sprint_length_days,
-                ..
-            } => {
-                self.name.clone_from(name);
-                self.sprint_length_days = *sprint_length_days;
-            }
-            OrgEvent::SprintCadenceSet { sprint_length_days } => {
-                self.sprint_length_days = *sprint_length_days;
-            }
-            OrgEvent::PersonAdded {
-                person_id,
-                name,
-                email,
-            } => {
-                self.people.insert(
-                    *person_id,
-                    PersonView {
-                        id: *person_id,
-                        name: name.clone(),
-                        email: email.clone(),
-                        org_roles: BTreeSet::new(),
-                        pod: None,
-                        pod_roles: BTreeSet::new(),
-                    },
-                );
-            }
-            OrgEvent::OrgRoleGranted { person_id, role } => {
-                if let Some(p) = self.people.get_mut(person_id) {
-                    p.org_roles.insert(*role);
-                }
-            }
-            OrgEvent::OrgRoleRevoked { person_id, role } => {
-                if let Some(p) = self.people.get_mut(person_id) {
-                    p.org_roles.remove(role);
-                }
-            }
-            OrgEvent::PodCreated {
-                pod_id,
-                name,
-                focus,
-            } => {
-                self.pods.insert(
-                    *pod_id,
-                    PodSummary {
-                        id: *pod_id,
-                        name: name.clone(),
-                        focus: focus.clone(),
-                        product_owner: None,
-                        scrum_master: None,
-                        members: BTreeSet::new(),
-                        ledger: Vec::new(),
-                    },
-                );
-            }
             OrgEvent::PodRoleAssigned {
                 pod_id,
                 person_id,
-                role,
+                role: PodRole::ProductOwner,
                 replaced,
-            } => {
-                if let Some(previous) = replaced {
-                    self.remove_role(*pod_id, *previous, role);
-                }
-                if let Some(p) = self.people.get_mut(person_id) {
-                    p.pod = Some(*pod_id);
-                    p.pod_roles.insert(role.clone());
-                }
-                if let Some(pod) = self.pods.get_mut(pod_id) {
-                    pod.members.insert(*person_id);
-                    match role {
-                        PodRole::ProductOwner => {
-                            pod.product_owner = Some(*person_id);
-                            pod.ledger.push(LedgerEntry::new(
-                                LedgerChange::Assigned {
-                                    person: *person_id,
-                                    previous_owner: *replaced,
-                                },
-                                meta,
-                            ));
-                        }
-                        PodRole::ScrumMaster => pod.scrum_master = Some(*person_id),
-                        _ => {}
-                    }
-                }
-            }
+            } => self
+                .ledgers
+                .entry(*pod_id)
+                .or_default()
+                .push(LedgerEntry::new(
+                    LedgerChange::Assigned {
+                        person: *person_id,
+                        previous_owner: *replaced,
+                    },
+                    meta,
+                )),
             OrgEvent::PodRoleRemoved {
                 pod_id,
                 person_id,
-                role,
-            } => {
-                self.remove_role(*pod_id, *person_id, role);
-                if *role == PodRole::ProductOwner
-                    && let Some(pod) = self.pods.get_mut(pod_id)
-                {
-                    pod.ledger.push(LedgerEntry::new(
-                        LedgerChange::Removed { person: *person_id },
-                        meta,
-                    ));
-                }
-            }
+                role: PodRole::ProductOwner,
+            } => self
+                .ledgers
+                .entry(*pod_id)
+                .or_default()
+                .push(LedgerEntry::new(
+                    LedgerChange::Removed { person: *person_id },
+                    meta,
+                )),
+            _ => {}
         }
+        self.state.evolve(event);
     }
 
-    fn remove_role(&mut self, pod_id: PodId, person_id: PersonId, role: &PodRole) {
-        let mut left = false;
-        if let Some(p) = self.people.get_mut(&person_id) {
-            p.pod_roles.remove(role);
-            if p.pod_roles.is_empty() {
-                p.pod = None;
-                left = true;
-            }
-        }
-        if let Some(pod) = self.pods.get_mut(&pod_id) {
-            if left {
-                pod.members.remove(&person_id);
-            }
-            if *role == PodRole::ProductOwner && pod.product_owner == Some(person_id) {
-                pod.product_owner = None;
-            }
-            if *role == PodRole::ScrumMaster && pod.scrum_master == Some(person_id) {
-                pod.scrum_master = None;
-            }
-        }
+    /// The organisation's name (empty before creation).
+    pub fn name(&self) -> &str {
+        self.state.info.as_ref().map_or("", |i| i.name.as_str())
+    }
+
+    /// The pod's backlog-ownership ledger.
+    pub fn ledger(&self, pod: PodId) -> &[LedgerEntry] {
+        self.ledgers.get(&pod).map_or(&[], Vec::as_slice)
     }
 
     /// Capabilities no member of the pod covers.
     pub fn missing_capabilities(&self, pod: PodId) -> Vec<Capability> {
         let covered: BTreeSet<Capability> = self
+            .state
             .people
             .values()
-            .filter(|p| p.pod == Some(pod))
-            .flat_map(|p| {
-                p.pod_roles
+            .filter_map(|p| p.membership.as_ref())
+            .filter(|m| m.pod == pod)
+            .flat_map(|m| {
+                m.roles
                     .iter()
                     .flat_map(|r| r.capabilities().iter().copied())
             })
@@ -283,7 +160,7 @@ pub fn health<P: std::borrow::Borrow<PodView>>(
     now: DateTime<Utc>,
 ) -> Vec<Finding> {
     let mut findings = Vec::new();
-    for (id, summary) in &org.pods {
+    for (id, summary) in &org.state.pods {
         let members = summary.members.len() as u32;
         if !(5..=9).contains(&members) {
             findings.push(Finding::PodSize { pod: *id, members });

@@ -186,7 +186,7 @@ impl Projections {
         let known = views
             .orgs
             .get(&org)
-            .is_some_and(|o| o.pods.contains_key(&pod));
+            .is_some_and(|o| o.state.pods.contains_key(&pod));
         if !known {
             return None;
         }

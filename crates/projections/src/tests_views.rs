@@ -164,12 +164,13 @@ fn the_pod_ledger_tracks_backlog_ownership_and_the_kpi_ledger_performance_owners
         person_id: second,
         role: PodRole::ProductOwner,
     });
-    let ledger = &s.org.pods[&pod].ledger;
+    let ledger = s.org.ledger(pod);
     assert_eq!(owner_at(ledger, h(2)), Some(first));
     assert_eq!(owner_at(ledger, h(6)), Some(second));
     assert_eq!(owner_at(ledger, h(10)), None);
     assert_eq!(
-        s.org.people[&first].pod, None,
+        s.org.state.pod_of(first),
+        None,
         "the replaced PO left the pod"
     );
 

@@ -2,13 +2,15 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use serde::{Deserialize, Serialize};
+
 use crate::ids::{PersonId, PodId};
 use crate::roles::{OrgRole, PodFocus, PodRole};
 
 use super::OrgEvent;
 
 /// Name and cadence, once created.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OrgInfo {
     /// Name.
     pub name: String,
@@ -17,7 +19,7 @@ pub struct OrgInfo {
 }
 
 /// A person's pod membership: one pod, one or more roles in it (R2).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Membership {
     /// The pod.
     pub pod: PodId,
@@ -26,7 +28,7 @@ pub struct Membership {
 }
 
 /// A person of the organisation.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Person {
     /// Display name.
     pub name: String,
@@ -39,7 +41,7 @@ pub struct Person {
 }
 
 /// A pod as the organisation knows it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Pod {
     /// Name.
     pub name: String,
@@ -54,7 +56,7 @@ pub struct Pod {
 }
 
 /// Everything decisions need to know about an organisation.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OrgState {
     /// Number of events applied (the stream version).
     pub version: u64,

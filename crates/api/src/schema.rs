@@ -96,30 +96,46 @@ async fn wait_min(ctx: &Context<'_>, min_position: Option<&str>) -> ApiResult<()
     Ok(())
 }
 
-type OrgAndPod = (
-    Arc<podledger_projections::org_view::OrgView>,
-    Arc<podledger_projections::pod_view::PodView>,
-);
+/// A pod as of some point: the organisation's view, the pod's, and the pod's KPIs.
+struct PodAt {
+    org: Arc<podledger_projections::org_view::OrgView>,
+    pod: Arc<podledger_projections::pod_view::PodView>,
+    kpis: Vec<Arc<podledger_projections::kpi_view::KpiView>>,
+}
 
-/// The organisation's and a pod's views, live or as of a past point; `None` when the pod is
-/// not the caller's organisation's (or did not exist then).
+/// A pod's views, live or as of a past point — the one path for pod, sprint and item queries;
+/// `None` when the pod is not the caller's organisation's (or did not exist then).
 async fn pod_view_at(
     ctx: &Context<'_>,
     pod: PodId,
     as_of: Option<AsOfInput>,
     min_position: Option<String>,
-) -> ApiResult<Option<OrgAndPod>> {
+) -> ApiResult<Option<PodAt>> {
     wait_min(ctx, min_position.as_deref()).await?;
     let p = require_reader(ctx)?;
     let org = p.org.as_uuid();
     let s = state(ctx);
     match as_of {
-        None => Ok(s.projections.org(org).zip(s.projections.pod(org, pod))),
+        None => Ok(s.projections.org(org).zip(s.projections.pod(org, pod)).map(
+            |(org_view, pod_view)| PodAt {
+                org: org_view,
+                pod: pod_view,
+                kpis: s.projections.kpis_of_pod(org, pod),
+            },
+        )),
         Some(as_of) => {
             let views = s.projections.pod_as_of(org, pod, as_of.parse()?).await?;
             Ok(views.and_then(|v| {
-                let org_view = v.orgs.get(&org)?.clone();
-                Some((org_view, v.pods.get(&pod).cloned().unwrap_or_default()))
+                Some(PodAt {
+                    org: v.orgs.get(&org)?.clone(),
+                    pod: v.pods.get(&pod).cloned().unwrap_or_default(),
+                    kpis: v
+                        .kpis
+                        .values()
+                        .filter(|k| k.pod_id == pod)
+                        .cloned()
+                        .collect(),
+                })
             }))
         }
     }
@@ -221,43 +237,10 @@ impl QueryRoot {
         as_of: Option<AsOfInput>,
         min_position: Option<String>,
     ) -> Result<Option<Pod>, async_graphql::Error> {
-        wait_min(ctx, min_position.as_deref()).await?;
-        let p = require_reader(ctx)?;
-        let pod_id = PodId(from_id("Pod", &id, "id")?);
-        let s = state(ctx);
-        let org_uuid = p.org.as_uuid();
-        if let Some(as_of) = as_of {
-            let at = as_of.parse()?;
-            let views = s
-                .projections
-                .pod_as_of(org_uuid, pod_id, at)
-                .await
-                .map_err(ApiError::from)?;
-            return Ok(views.and_then(|v| {
-                let org = v.orgs.get(&org_uuid)?;
-                let empty = podledger_projections::pod_view::PodView::default();
-                let kpis: Vec<_> = v
-                    .kpis
-                    .values()
-                    .filter(|k| k.pod_id == pod_id)
-                    .cloned()
-                    .collect();
-                types::pod_with_kpis(
-                    pod_id,
-                    org,
-                    v.pods.get(&pod_id).map_or(&empty, |p| &**p),
-                    &kpis,
-                )
-            }));
-        }
-        let (Some(org), Some(view)) = (
-            s.projections.org(org_uuid),
-            s.projections.pod(org_uuid, pod_id),
-        ) else {
-            return Ok(None);
-        };
-        let kpis = s.projections.kpis_of_pod(org_uuid, pod_id);
-        Ok(types::pod_with_kpis(pod_id, &org, &view, &kpis))
+        let pod = PodId(from_id("Pod", &id, "id")?);
+        Ok(pod_view_at(ctx, pod, as_of, min_position)
+            .await?
+            .and_then(|at| types::pod_with_kpis(pod, &at.org, &at.pod, &at.kpis)))
     }
 
     /// A KPI with its readings, attainment and ownership history.
@@ -369,7 +352,7 @@ impl QueryRoot {
         let item = ItemId(from_id("Item", &id, "id")?);
         Ok(pod_view_at(ctx, pod, as_of, min_position)
             .await?
-            .and_then(|(org, view)| types::find_item(&view, &org, pod, item)))
+            .and_then(|at| types::find_item(&at.pod, &at.org, pod, item)))
     }
 
     /// A sprint of a pod with its board and metrics — now, or as of a past position or time.
@@ -385,7 +368,7 @@ impl QueryRoot {
         let sprint = SprintId(from_id("Sprint", &id, "id")?);
         Ok(pod_view_at(ctx, pod, as_of, min_position)
             .await?
-            .and_then(|(org, view)| types::find_sprint(&view, &org, pod, sprint)))
+            .and_then(|at| types::find_sprint(&at.pod, &at.org, pod, sprint)))
     }
 }
 

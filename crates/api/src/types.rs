@@ -302,7 +302,13 @@ pub struct Sprint {
     pub version: String,
 }
 
-fn sprint(view: &SprintView, pod_view: &PodView, org: &OrgView, pod: PodId) -> Sprint {
+fn sprint(
+    view: &SprintView,
+    metrics: MSprint,
+    pod_view: &PodView,
+    org: &OrgView,
+    pod: PodId,
+) -> Sprint {
     let ids: Vec<_> = match &view.closing {
         Some(c) => c.done.iter().chain(&c.not_done).map(|(i, _)| *i).collect(),
         None => view.items.clone(),
@@ -328,7 +334,7 @@ fn sprint(view: &SprintView, pod_view: &PodView, org: &OrgView, pod: PodId) -> S
             .filter_map(|i| pod_view.items.get(i))
             .map(|i| item(i, org, pod))
             .collect(),
-        metrics: sprint_metrics(pod_view, view).into(),
+        metrics: metrics.into(),
         version: view.version.to_string(),
     }
 }
@@ -401,6 +407,17 @@ pub fn pod_with_kpis(
 pub fn pod(id: PodId, org: &OrgView, view: &PodView) -> Option<Pod> {
     let summary = org.state.pods.get(&id)?;
     let metrics = pod_metrics(view, None);
+    // Each sprint's metrics once: pod_metrics computed them already, in plan order.
+    let sprints: Vec<Sprint> = view
+        .sprints
+        .iter()
+        .zip(metrics.sprints.iter().cloned())
+        .map(|(s, m)| sprint(s, m, view, org, id))
+        .collect();
+    let current = view
+        .current_sprint()
+        .and_then(|c| view.sprints.iter().position(|s| s.id == c.id))
+        .map(|i| sprints[i].clone());
     Some(Pod {
         id: to_id("Pod", id.as_uuid()),
         name: summary.name.clone(),
@@ -418,12 +435,8 @@ pub fn pod(id: PodId, org: &OrgView, view: &PodView) -> Option<Pod> {
             .filter_map(|i| view.items.get(i))
             .map(|i| item(i, org, id))
             .collect(),
-        current_sprint: view.current_sprint().map(|s| sprint(s, view, org, id)),
-        sprints: view
-            .sprints
-            .iter()
-            .map(|s| sprint(s, view, org, id))
-            .collect(),
+        current_sprint: current,
+        sprints,
         metrics: PodMetrics {
             closed_sprints: metrics.closed_sprints as i32,
             average_velocity: metrics.average_velocity,
@@ -570,7 +583,8 @@ pub fn find_sprint(
     pod: PodId,
     id: podledger_domain::ids::SprintId,
 ) -> Option<Sprint> {
-    view.sprint(id).map(|s| sprint(s, view, org, pod))
+    view.sprint(id)
+        .map(|s| sprint(s, sprint_metrics(view, s), view, org, pod))
 }
 
 /// What kind of obstacle a blocker is.

@@ -23,14 +23,6 @@ pub enum AsOf {
 
 const PAGE: usize = 1_000;
 
-fn stream_of(key: ViewKey) -> String {
-    match key {
-        ViewKey::Org(id) => format!("org-{id}"),
-        ViewKey::Pod(id) => format!("pod-{id}"),
-        ViewKey::Kpi(id) => format!("kpi-{id}"),
-    }
-}
-
 impl Projections {
     /// The global position of a point in the past: for a time, the last event recorded at or
     /// before it (commit times never go backwards, so a binary search over positions finds it).
@@ -60,7 +52,7 @@ impl Projections {
         let store = self.store();
         let mut views = Views::default();
         for key in keys {
-            let stream = stream_of(*key);
+            let stream = key.stream();
             let mut after = 0;
             'pages: loop {
                 let page = store.read_stream(&stream, after, PAGE).await?;

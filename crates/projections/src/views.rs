@@ -4,8 +4,8 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use podledger_domain::ids::{KpiId, PodId};
-use podledger_domain::{Event, StreamCategory};
+use podledger_domain::ids::{KpiId, OrgId, PodId};
+use podledger_domain::{Event, StreamCategory, Target};
 use uuid::Uuid;
 
 use crate::envelope::Envelope;
@@ -33,6 +33,16 @@ impl ViewKey {
             StreamCategory::Pod => Self::Pod(PodId(id)),
             StreamCategory::Kpi => Self::Kpi(KpiId(id)),
         })
+    }
+
+    /// The stream this view folds (named by the domain's [`Target`]).
+    pub fn stream(&self) -> String {
+        match self {
+            Self::Org(id) => Target::Org(OrgId(*id)),
+            Self::Pod(id) => Target::Pod(*id),
+            Self::Kpi(id) => Target::Kpi(*id),
+        }
+        .to_string()
     }
 
     /// `org`, `pod` or `kpi`.

@@ -111,13 +111,7 @@ struct Inner {
 impl SqliteEventStore {
     /// Opens (creating if missing) and migrates the database, then starts the writer.
     pub async fn open(config: SqliteConfig) -> Result<Self, StoreError> {
-        if let Some(dir) = config.path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(StoreError::backend)?;
-        }
-        let mut conn = SqliteConnection::connect_with(&config.options().create_if_missing(true))
-            .await
-            .map_err(StoreError::backend)?;
-        MIGRATOR.run(&mut conn).await.map_err(StoreError::backend)?;
+        let mut conn = connect_migrated(&config).await?;
         let head_now = rows::head(&mut conn).await?;
         let readers = SqlitePoolOptions::new()
             .max_connections(config.readers.max(1))
@@ -146,13 +140,7 @@ impl SqliteEventStore {
 
     /// Applies the migrations to the database without keeping it open (`podledger migrate`).
     pub async fn migrate(config: &SqliteConfig) -> Result<(), StoreError> {
-        if let Some(dir) = config.path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(StoreError::backend)?;
-        }
-        let mut conn = SqliteConnection::connect_with(&config.options().create_if_missing(true))
-            .await
-            .map_err(StoreError::backend)?;
-        MIGRATOR.run(&mut conn).await.map_err(StoreError::backend)?;
+        let conn = connect_migrated(config).await?;
         conn.close().await.map_err(StoreError::backend)
     }
 
@@ -189,6 +177,19 @@ impl SqliteEventStore {
             ))))
         }
     }
+}
+
+/// A read-write connection to the database file (created with its directory if missing), with
+/// every migration applied.
+async fn connect_migrated(config: &SqliteConfig) -> Result<SqliteConnection, StoreError> {
+    if let Some(dir) = config.path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(StoreError::backend)?;
+    }
+    let mut conn = SqliteConnection::connect_with(&config.options().create_if_missing(true))
+        .await
+        .map_err(StoreError::backend)?;
+    MIGRATOR.run(&mut conn).await.map_err(StoreError::backend)?;
+    Ok(conn)
 }
 
 #[async_trait]

@@ -1,21 +1,10 @@
-//! Reading events out of SQLite rows.
+//! Reading events out of SQLite: every read fetches a page as one string (see `select_page!`).
 
 use chrono::DateTime;
-use sqlx::Row;
-use sqlx::sqlite::{SqliteConnection, SqlitePool, SqliteRow};
+use sqlx::sqlite::{SqliteConnection, SqlitePool};
 use uuid::Uuid;
 
 use crate::store::{EventMetadata, RecordedEvent, StoreError};
-
-macro_rules! select_events {
-    ($rest:literal) => {
-        concat!(
-            "SELECT position, event_id, stream_id, stream_version, event_type, schema_version, payload, \
-             org_id, actor, correlation_id, causation_id, recorded_at FROM events ",
-            $rest
-        )
-    };
-}
 
 fn to_i64(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
@@ -23,26 +12,6 @@ fn to_i64(n: u64) -> i64 {
 
 fn limit(n: usize) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
-}
-
-pub(super) fn map(row: &SqliteRow) -> Result<RecordedEvent, sqlx::Error> {
-    let micros: i64 = row.try_get("recorded_at")?;
-    Ok(RecordedEvent {
-        position: row.try_get::<i64, _>("position")? as u64,
-        event_id: row.try_get("event_id")?,
-        stream: row.try_get("stream_id")?,
-        stream_version: row.try_get::<i64, _>("stream_version")? as u64,
-        event_type: row.try_get("event_type")?,
-        schema_version: row.try_get::<i64, _>("schema_version")? as u32,
-        payload: row.try_get("payload")?,
-        metadata: EventMetadata {
-            org_id: row.try_get("org_id")?,
-            actor: row.try_get("actor")?,
-            correlation_id: row.try_get("correlation_id")?,
-            causation_id: row.try_get("causation_id")?,
-        },
-        recorded_at: DateTime::from_timestamp_micros(micros).unwrap_or_default(),
-    })
 }
 
 /// A page of events as one string built by SQLite: one value crosses from the database thread
@@ -165,15 +134,12 @@ pub(super) async fn find_event(
     pool: &SqlitePool,
     event_id: Uuid,
 ) -> Result<Option<RecordedEvent>, StoreError> {
-    let row = sqlx::query(select_events!("WHERE event_id = ?1"))
+    let page: Option<String> = sqlx::query_scalar(select_page!("WHERE event_id = ?1"))
         .bind(event_id)
-        .fetch_optional(pool)
+        .fetch_one(pool)
         .await
         .map_err(StoreError::backend)?;
-    row.as_ref()
-        .map(map)
-        .transpose()
-        .map_err(StoreError::backend)
+    Ok(parse_page(page)?.pop())
 }
 
 pub(super) async fn head(conn: &mut SqliteConnection) -> Result<u64, StoreError> {

@@ -291,7 +291,7 @@ async fn a_full_sprint_cycle_through_graphql_gives_the_spec_worked_example() {
     assert_eq!(now["pod"]["metrics"]["averageVelocity"], 13.0);
 
     // Item and sprint views, now and as of mid-sprint.
-    let item_query = "query($pod: ID!, $i: ID!, $at: AsOfInput) { item(podId: $pod, id: $i, asOf: $at) { estimate status ownership { kind personId } } }";
+    let item_query = "query($pod: ID!, $i: ID!, $at: AsOfInput) { item(podId: $pod, id: $i, asOf: $at) { estimate status ownership { nodes { kind personId } } } }";
     let b_now = app
         .ok(
             o.admin,
@@ -301,7 +301,7 @@ async fn a_full_sprint_cycle_through_graphql_gives_the_spec_worked_example() {
         .await;
     assert_eq!(b_now["item"]["estimate"], 8);
     assert_eq!(b_now["item"]["status"], "DONE");
-    let kinds: Vec<&str> = b_now["item"]["ownership"]
+    let kinds: Vec<&str> = b_now["item"]["ownership"]["nodes"]
         .as_array()
         .unwrap()
         .iter()
@@ -317,7 +317,7 @@ async fn a_full_sprint_cycle_through_graphql_gives_the_spec_worked_example() {
         .await;
     assert_eq!(b_then["item"]["estimate"], 5, "before the re-estimate");
     assert_eq!(b_then["item"]["status"], "COMMITTED");
-    let sprint_query = "query($pod: ID!, $s: ID!, $at: AsOfInput) { sprint(podId: $pod, id: $s, asOf: $at) { status items { id } } }";
+    let sprint_query = "query($pod: ID!, $s: ID!, $at: AsOfInput) { sprint(podId: $pod, id: $s, asOf: $at) { status items { totalCount nodes { id } } } }";
     let s_then = app
         .ok(
             o.admin,
@@ -327,7 +327,7 @@ async fn a_full_sprint_cycle_through_graphql_gives_the_spec_worked_example() {
         .await;
     assert_eq!(s_then["sprint"]["status"], "ACTIVE");
     assert_eq!(
-        s_then["sprint"]["items"].as_array().unwrap().len(),
+        s_then["sprint"]["items"]["nodes"].as_array().unwrap().len(),
         3,
         "a, b, c committed; d not yet added"
     );
@@ -512,9 +512,9 @@ async fn blockers_and_kpis_follow_their_permission_rows() {
         "a service token only records readings"
     );
 
-    let pod = app.ok(o.admin, "query($pod: ID!) { pod(id: $pod) { kpis { name latest { value } } blockers { resolution } } }", json!({"pod": o.pod})).await;
-    assert_eq!(pod["pod"]["kpis"][0]["latest"]["value"], 1200.0);
-    assert_eq!(pod["pod"]["blockers"][0]["resolution"], "Access granted");
+    let pod = app.ok(o.admin, "query($pod: ID!) { pod(id: $pod) { kpis { nodes { name latest { value } } } blockers { nodes { resolution } } } }", json!({"pod": o.pod})).await;
+    assert_eq!(pod["pod"]["kpis"]["nodes"][0]["latest"]["value"], 1200.0);
+    assert_eq!(pod["pod"]["blockers"]["nodes"][0]["resolution"], "Access granted");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -523,25 +523,25 @@ async fn the_demo_organisation_has_three_pods_with_history_an_active_sprint_and_
     app.org = podledger_server::demo::org_id();
     let (_, _, admin) = podledger_server::demo::key_people()[0];
     let data = app
-        .ok(admin, "{ organisation { name pods { name members { name } currentSprint { number status goal }
-            sprints { status metrics { velocity commitmentReliability scopeChurn goalMet } }
+        .ok(admin, "{ organisation { name pods { totalCount nodes { name members { totalCount } currentSprint { number status goal }
+            sprints { nodes { status metrics { velocity commitmentReliability scopeChurn goalMet } } }
             metrics { averageVelocity goalCompletionRate goalsWithoutEscalation blockerMedianHours }
-            kpis { name latest { value status } } } } }", json!({}))
+            kpis { nodes { name latest { value status } } } } } } }", json!({}))
         .await;
     let org = &data["organisation"];
     assert_eq!(org["name"], "Northwind Growth");
-    let pods = org["pods"].as_array().unwrap();
+    let pods = org["pods"]["nodes"].as_array().unwrap();
+    assert_eq!(org["pods"]["totalCount"], 3);
     assert_eq!(pods.len(), 3);
     for pod in pods {
         assert_eq!(
-            pod["members"].as_array().unwrap().len(),
-            6,
+            pod["members"]["totalCount"], 6,
             "{}",
             pod["name"]
         );
         assert_eq!(pod["currentSprint"]["status"], "ACTIVE");
         assert_eq!(pod["currentSprint"]["number"], 7);
-        let sprints = pod["sprints"].as_array().unwrap();
+        let sprints = pod["sprints"]["nodes"].as_array().unwrap();
         assert_eq!(
             sprints.iter().filter(|s| s["status"] == "CLOSED").count(),
             6
@@ -555,7 +555,7 @@ async fn the_demo_organisation_has_three_pods_with_history_an_active_sprint_and_
         assert!(pod["metrics"]["averageVelocity"].as_f64().unwrap() > 0.0);
         assert!(pod["metrics"]["goalCompletionRate"].as_f64().is_some());
         assert!(pod["metrics"]["blockerMedianHours"].as_f64().is_some());
-        assert!(pod["kpis"][0]["latest"]["value"].as_f64().is_some());
+        assert!(pod["kpis"]["nodes"][0]["latest"]["value"].as_f64().is_some());
     }
 }
 
@@ -581,33 +581,33 @@ async fn the_audit_log_is_for_admins_oversight_and_the_pods_po_and_sm() {
         )
         .0
     );
-    let query = "query($pod: ID, $after: String) { auditLog(podId: $pod, first: 5, after: $after, eventType: \"SprintClosed\") { entries { position stream eventType actor payload } endCursor hasNextPage } }";
+    let query = "query($pod: ID, $after: String) { auditLog(podId: $pod, first: 5, after: $after, eventType: \"SprintClosed\") { nodes { position stream eventType actor payload } pageInfo { endCursor hasNextPage } } }";
     for person in [admin, vp] {
         let page = app.ok(person, query, json!({"pod": null})).await;
-        assert_eq!(page["auditLog"]["entries"].as_array().unwrap().len(), 5);
+        assert_eq!(page["auditLog"]["nodes"].as_array().unwrap().len(), 5);
         assert_eq!(
-            page["auditLog"]["hasNextPage"], true,
+            page["auditLog"]["pageInfo"]["hasNextPage"], true,
             "18 sprints closed across three pods"
         );
     }
     for person in [po, sm] {
         let first = app.ok(person, query, json!({"pod": pod})).await;
-        let entries = first["auditLog"]["entries"].as_array().unwrap();
+        let entries = first["auditLog"]["nodes"].as_array().unwrap();
         assert!(entries.iter().all(|e| e["eventType"] == "SprintClosed"
             && e["stream"].as_str().unwrap().starts_with("pod-")));
         let next = app
             .ok(
                 person,
                 query,
-                json!({"pod": pod, "after": first["auditLog"]["endCursor"]}),
+                json!({"pod": pod, "after": first["auditLog"]["pageInfo"]["endCursor"]}),
             )
             .await;
         assert_eq!(
-            next["auditLog"]["entries"].as_array().unwrap().len(),
+            next["auditLog"]["nodes"].as_array().unwrap().len(),
             1,
             "six closed sprints: 5 + 1"
         );
-        assert_eq!(next["auditLog"]["hasNextPage"], false);
+        assert_eq!(next["auditLog"]["pageInfo"]["hasNextPage"], false);
         let whole_org = app.err(person, query, json!({"pod": null})).await;
         assert_eq!(whole_org["extensions"]["code"], "FORBIDDEN");
     }
@@ -617,11 +617,11 @@ async fn the_audit_log_is_for_admins_oversight_and_the_pods_po_and_sm() {
     let health = app
         .ok(
             admin,
-            "{ organisation { healthFindings { kind count capability } } }",
+            "{ organisation { healthFindings { nodes { kind count capability } } } }",
             json!({}),
         )
         .await;
-    let findings = health["organisation"]["healthFindings"].as_array().unwrap();
+    let findings = health["organisation"]["healthFindings"]["nodes"].as_array().unwrap();
     assert!(
         findings
             .iter()

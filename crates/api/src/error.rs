@@ -77,6 +77,15 @@ impl From<ProjectionError> for ApiError {
     }
 }
 
+impl From<std::sync::Arc<ProjectionError>> for ApiError {
+    fn from(e: std::sync::Arc<ProjectionError>) -> Self {
+        match &*e {
+            ProjectionError::Timeout { wanted, .. } => Self::ConsistencyTimeout(*wanted),
+            _ => Self::Internal(Box::new(e)),
+        }
+    }
+}
+
 impl From<ApiError> for async_graphql::Error {
     fn from(e: ApiError) -> Self {
         match e {

@@ -37,6 +37,23 @@ fn decode(text: &str) -> Option<Vec<u8>> {
     Some(out)
 }
 
+/// Any text made opaque the way ids are (cursors use it too).
+pub fn opaque(text: &str) -> String {
+    encode(text.as_bytes())
+}
+
+/// The text inside [`opaque`] output, if it is such output.
+pub fn unopaque(text: &str) -> Option<String> {
+    String::from_utf8(decode(text)?).ok()
+}
+
+/// The kind and UUID inside an opaque id (`node(id:)` dispatches on the kind).
+pub fn kind_of(id: &ID) -> Option<(String, Uuid)> {
+    let text = unopaque(id.as_str())?;
+    let (kind, uuid) = text.split_once(':')?;
+    Some((kind.to_owned(), uuid.parse().ok()?))
+}
+
 /// The opaque id of a `kind` (`Pod`, `Item`, …).
 pub fn to_id(kind: &str, uuid: Uuid) -> ID {
     ID(encode(format!("{kind}:{uuid}").as_bytes()))

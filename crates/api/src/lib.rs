@@ -7,10 +7,15 @@
 #![allow(clippy::doc_markdown)]
 
 pub mod auth;
+pub mod connection;
+pub mod context;
 pub mod error;
 pub mod ids;
+pub mod loaders;
+pub mod mutation;
+pub mod objects;
+pub mod query;
 pub mod schema;
-pub mod types;
 
 pub use auth::{AuthConfig, AuthError, Principal};
-pub use schema::{ApiState, PodledgerSchema, build_schema, sdl};
+pub use schema::{Api, ApiState, PodledgerSchema, authorised, build_schema, sdl};

@@ -13,7 +13,7 @@ use crate::runner::{ProjectionError, Projections};
 use crate::views::{ViewKey, Views};
 
 /// A point in the past.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum AsOf {
     /// After the event at this global position.
     Position(u64),
@@ -81,19 +81,38 @@ impl Projections {
         pod: PodId,
         as_of: AsOf,
     ) -> Result<Option<Views>, ProjectionError> {
+        let views = self.pods_as_of(org, &[pod], as_of).await?;
+        Ok(pod_existed(&views, org, pod).then_some(views))
+    }
+
+    /// The organisation, some of its pods and their KPIs as of one point in the past, in one
+    /// replay (a request asking for several pods at one point reads each stream once). Check
+    /// each pod with [`pod_existed`].
+    pub async fn pods_as_of(
+        &self,
+        org: Uuid,
+        pods: &[PodId],
+        as_of: AsOf,
+    ) -> Result<Views, ProjectionError> {
         let position = self.resolve(as_of).await?;
-        let mut keys = vec![ViewKey::Org(org), ViewKey::Pod(pod)];
+        let mut keys = vec![ViewKey::Org(org)];
+        keys.extend(pods.iter().map(|p| ViewKey::Pod(*p)));
         keys.extend(
-            self.kpis_of_pod(org, pod)
-                .iter()
+            self.kpis_of_pods(org, pods)
+                .values()
+                .flatten()
                 .map(|k| ViewKey::Kpi(k.id)),
         );
-        let views = self.replay(&keys, position).await?;
-        let exists = views
-            .orgs
-            .get(&org)
-            .is_some_and(|o| o.state.pods.contains_key(&pod));
-        let own_pod = views.org_of(ViewKey::Pod(pod)).is_none_or(|o| o == org);
-        Ok((exists && own_pod).then_some(views))
+        Ok(self.replay(&keys, position).await?)
     }
+}
+
+/// Whether `pod` was a pod of `org` in `views` (as replayed by [`Projections::pods_as_of`]).
+pub fn pod_existed(views: &Views, org: Uuid, pod: PodId) -> bool {
+    let exists = views
+        .orgs
+        .get(&org)
+        .is_some_and(|o| o.state.pods.contains_key(&pod));
+    let own_pod = views.org_of(ViewKey::Pod(pod)).is_none_or(|o| o == org);
+    exists && own_pod
 }

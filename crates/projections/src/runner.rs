@@ -2,7 +2,7 @@
 //! applies events to the live views in batches, announces the position it reached (so a write
 //! can be followed by a read that sees it), and persists changed views with their checkpoint.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
@@ -203,12 +203,19 @@ impl Projections {
 
     /// The KPIs of a pod of `org`.
     pub fn kpis_of_pod(&self, org: Uuid, pod: PodId) -> Vec<Arc<KpiView>> {
+        self.kpis_of_pods(org, &[pod])
+            .remove(&pod)
+            .unwrap_or_default()
+    }
+
+    /// The KPIs of each of `pods` (of organisation `org`), in one pass over the KPIs.
+    pub fn kpis_of_pods(&self, org: Uuid, pods: &[PodId]) -> HashMap<PodId, Vec<Arc<KpiView>>> {
         let views = self.shared.views.read().expect("views lock");
-        views
-            .kpis_of_pod(pod)
-            .into_iter()
-            .filter(|k| views.org_of(ViewKey::Kpi(k.id)) == Some(org))
-            .collect()
+        let mut by_pod = views.kpis_of_pods(pods);
+        for list in by_pod.values_mut() {
+            list.retain(|k| views.org_of(ViewKey::Kpi(k.id)) == Some(org));
+        }
+        by_pod
     }
 
     /// The store the views follow.

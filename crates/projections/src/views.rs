@@ -111,16 +111,25 @@ impl Views {
         self.owners.get(&key).copied()
     }
 
-    /// The KPIs of a pod.
+    /// The KPIs of a pod, by name.
     pub fn kpis_of_pod(&self, pod: PodId) -> Vec<Arc<KpiView>> {
-        let mut kpis: Vec<_> = self
-            .kpis
-            .values()
-            .filter(|k| k.pod_id == pod)
-            .cloned()
-            .collect();
-        kpis.sort_by(|a, b| a.name.cmp(&b.name));
-        kpis
+        self.kpis_of_pods(&[pod]).remove(&pod).unwrap_or_default()
+    }
+
+    /// The KPIs of each of `pods`, by name, in one pass over the KPIs (what a batch of pods in
+    /// one request needs).
+    pub fn kpis_of_pods(&self, pods: &[PodId]) -> HashMap<PodId, Vec<Arc<KpiView>>> {
+        let mut by_pod: HashMap<PodId, Vec<Arc<KpiView>>> =
+            pods.iter().map(|p| (*p, Vec::new())).collect();
+        for kpi in self.kpis.values() {
+            if let Some(list) = by_pod.get_mut(&kpi.pod_id) {
+                list.push(kpi.clone());
+            }
+        }
+        for list in by_pod.values_mut() {
+            list.sort_by(|a, b| a.name.cmp(&b.name));
+        }
+        by_pod
     }
 
     /// Serialises one view (for persistence).

@@ -13,7 +13,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use async_graphql::http::GraphiQLSource;
 use async_graphql_actix_web::GraphQLRequest;
-use podledger_api::{AuthConfig, PodledgerSchema};
+use podledger_api::{Api, AuthConfig};
 
 /// Largest request body accepted (bytes).
 pub const MAX_BODY: usize = 256 * 1024;
@@ -61,7 +61,7 @@ fn error_body_as(status: StatusCode, code: &str, message: &str, media: &str) -> 
 }
 
 async fn graphql(
-    schema: web::Data<PodledgerSchema>,
+    api: web::Data<Api>,
     auth: web::Data<AuthConfig>,
     http: HttpRequest,
     request: GraphQLRequest,
@@ -96,7 +96,7 @@ async fn graphql(
             "mutations must use POST",
         );
     }
-    let response = schema.execute(request.data(principal)).await;
+    let response = api.execute(request, principal).await;
     // A request error (no execution: syntax, validation) has no data and no error with a path.
     let request_error = response.data == async_graphql::Value::Null
         && !response.errors.is_empty()
@@ -153,16 +153,16 @@ async fn health() -> HttpResponse {
 /// Binds and returns the server future (not yet running) with its address.
 pub fn serve(
     listen: &str,
-    schema: PodledgerSchema,
+    api: Api,
     auth: AuthConfig,
     dev: bool,
 ) -> std::io::Result<(SocketAddr, ServerHandle, Server)> {
-    let schema = web::Data::new(schema);
+    let api = web::Data::new(api);
     let auth = web::Data::new(auth);
     let server = actix_web::HttpServer::new(move || {
         let mut app = actix_web::App::new()
             .wrap(actix_web::middleware::from_fn(limit_body))
-            .app_data(schema.clone())
+            .app_data(api.clone())
             .app_data(auth.clone())
             .app_data(web::PayloadConfig::new(MAX_BODY))
             .route("/graphql", web::post().to(graphql))

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use podledger_api::{ApiState, AuthConfig, build_schema};
+use podledger_api::{Api, ApiState, AuthConfig};
 use podledger_eventstore::{CommandHandler, SqliteConfig, SqliteEventStore};
 use podledger_projections::Projections;
 
@@ -56,12 +56,12 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<Running> {
             .context("seeding the demo organisation")?;
         tracing::info!(commands, org = %demo::org_id(), "demo organisation ready");
     }
-    let schema = build_schema(ApiState {
+    let api = Api::new(ApiState {
         handler,
         projections,
         consistency_timeout: Duration::from_secs(5),
     });
-    let (addr, handle, server) = http::serve(&config.listen, schema, config.auth, config.dev)?;
+    let (addr, handle, server) = http::serve(&config.listen, api, config.auth, config.dev)?;
     Ok(Running {
         addr,
         handle,

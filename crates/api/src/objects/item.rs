@@ -1,0 +1,134 @@
+//! A backlog item of a pod, read from the pod's view.
+
+use std::sync::Arc;
+
+use async_graphql::{ID, Object};
+use podledger_domain::ids::ItemId;
+use podledger_domain::pod::{ItemStatus as DItemStatus, readiness_gaps};
+use podledger_projections::pod_view::ItemView;
+
+use super::enums::ItemStatus;
+use super::ledger::{OwnershipChange, ledger_page};
+use super::person::Person;
+use super::scope::PodScope;
+use crate::connection::{Page, PageArgs};
+use crate::ids::to_id;
+
+/// A backlog item.
+#[derive(Clone, Debug)]
+pub struct Item {
+    scope: Arc<PodScope>,
+    id: ItemId,
+}
+
+impl Item {
+    /// Item `id` of the scope's pod, if it has it.
+    pub fn of(scope: &Arc<PodScope>, id: ItemId) -> Option<Self> {
+        scope.view.items.contains_key(&id).then(|| Self {
+            scope: scope.clone(),
+            id,
+        })
+    }
+
+    fn view(&self) -> &ItemView {
+        &self.scope.view.items[&self.id]
+    }
+}
+
+#[Object]
+impl Item {
+    /// Opaque global id.
+    pub async fn id(&self) -> ID {
+        to_id("Item", self.id.as_uuid())
+    }
+
+    /// Title.
+    async fn title(&self) -> &str {
+        &self.view().title
+    }
+
+    /// Description.
+    async fn description(&self) -> Option<&str> {
+        self.view().description.as_deref()
+    }
+
+    /// Output category.
+    async fn output_category(&self) -> &str {
+        &self.view().output_category
+    }
+
+    /// Acceptance criteria.
+    async fn acceptance_criteria(&self) -> Option<&str> {
+        self.view().acceptance_criteria.as_deref()
+    }
+
+    /// Story points.
+    async fn estimate(&self) -> Option<i32> {
+        self.view().estimate.and_then(|e| i32::try_from(e).ok())
+    }
+
+    /// Status (READY derived: acceptance criteria, an estimate and an accepted owner who is a
+    /// member of the pod).
+    async fn status(&self) -> ItemStatus {
+        let view = self.view();
+        match view.status {
+            DItemStatus::New => {
+                let owner_in_pod = view
+                    .owner
+                    .is_some_and(|o| self.scope.org.state.is_member_of(o, self.scope.id));
+                let gaps = readiness_gaps(
+                    view.acceptance_criteria.is_some(),
+                    view.estimate.is_some(),
+                    owner_in_pod,
+                );
+                if gaps.is_empty() {
+                    ItemStatus::Ready
+                } else {
+                    ItemStatus::New
+                }
+            }
+            DItemStatus::Committed => ItemStatus::Committed,
+            DItemStatus::InProgress => ItemStatus::InProgress,
+            DItemStatus::InReview => ItemStatus::InReview,
+            DItemStatus::Done => ItemStatus::Done,
+            DItemStatus::Dropped => ItemStatus::Dropped,
+        }
+    }
+
+    /// Accepted delivery owner.
+    async fn owner_id(&self) -> Option<ID> {
+        self.view().owner.map(|o| to_id("Person", o.as_uuid()))
+    }
+
+    /// Accepted delivery owner.
+    async fn owner(&self) -> Option<Person> {
+        Person::of(&self.scope.org, self.view().owner?)
+    }
+
+    /// Declared, awaiting an answer.
+    async fn pending_owner_id(&self) -> Option<ID> {
+        self.view().pending_owner.map(|o| to_id("Person", o.as_uuid()))
+    }
+
+    /// Declared, awaiting an answer.
+    async fn pending_owner(&self) -> Option<Person> {
+        Person::of(&self.scope.org, self.view().pending_owner?)
+    }
+
+    /// Version for optimistic concurrency (pass as `expectedVersion`).
+    async fn version(&self) -> String {
+        self.view().version.to_string()
+    }
+
+    /// Delivery-ownership history, oldest first.
+    async fn ownership(
+        &self,
+        after: Option<String>,
+        before: Option<String>,
+        first: Option<i32>,
+        last: Option<i32>,
+    ) -> async_graphql::Result<Page<OwnershipChange>> {
+        let args = PageArgs::new(after, before, first, last);
+        Ok(ledger_page(&self.view().ledger, &args)?)
+    }
+}

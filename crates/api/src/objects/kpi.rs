@@ -1,0 +1,162 @@
+//! A KPI of a pod: target, readings judged against it, and its performance-ownership ledger.
+
+use std::sync::Arc;
+
+use async_graphql::{ID, Object, SimpleObject};
+use chrono::{DateTime, Utc};
+use podledger_domain::kpi::{Direction as D, KpiStatus as S, ReportingCadence as C};
+use podledger_projections::kpi_view::{Judged, KpiView};
+use podledger_projections::org_view::OrgView;
+
+use super::enums::{Direction, KpiStatus, ReportingCadence};
+use super::ledger::{OwnershipChange, ledger_page};
+use super::person::Person;
+use crate::connection::{Page, PageArgs, page};
+use crate::ids::to_id;
+
+/// A reading judged against the target.
+#[derive(SimpleObject, Clone, Debug)]
+pub struct KpiReading {
+    /// Value.
+    pub value: f64,
+    /// Business time.
+    pub observed_at: DateTime<Utc>,
+    /// Source.
+    pub source: Option<String>,
+    /// value/target (INCREASE) or target/value (DECREASE); null when undefined.
+    pub attainment: Option<f64>,
+    /// Status; null when the attainment is.
+    pub status: Option<KpiStatus>,
+    /// Global position of the reading's event.
+    pub position: String,
+}
+
+fn judged(j: Judged) -> KpiReading {
+    KpiReading {
+        value: j.reading.value,
+        observed_at: j.reading.observed_at,
+        position: j.reading.position.to_string(),
+        source: j.reading.source,
+        attainment: j.attainment,
+        status: j.status.map(|s| match s {
+            S::OnTrack => KpiStatus::OnTrack,
+            S::AtRisk => KpiStatus::AtRisk,
+            S::OffTrack => KpiStatus::OffTrack,
+        }),
+    }
+}
+
+/// A KPI of a pod.
+#[derive(Clone, Debug)]
+pub struct Kpi {
+    view: Arc<KpiView>,
+    org: Arc<OrgView>,
+}
+
+impl Kpi {
+    /// A KPI read with its organisation's view (for its owner).
+    pub fn new(view: Arc<KpiView>, org: Arc<OrgView>) -> Self {
+        Self { view, org }
+    }
+}
+
+#[Object]
+impl Kpi {
+    /// Opaque global id.
+    pub async fn id(&self) -> ID {
+        to_id("Kpi", self.view.id.as_uuid())
+    }
+
+    /// The pod.
+    async fn pod_id(&self) -> ID {
+        to_id("Pod", self.view.pod_id.as_uuid())
+    }
+
+    /// Name.
+    async fn name(&self) -> &str {
+        &self.view.name
+    }
+
+    /// Unit.
+    async fn unit(&self) -> &str {
+        &self.view.unit
+    }
+
+    /// Direction.
+    async fn direction(&self) -> Direction {
+        match self.view.direction {
+            D::Increase => Direction::Increase,
+            D::Decrease => Direction::Decrease,
+        }
+    }
+
+    /// Reporting cadence.
+    async fn cadence(&self) -> ReportingCadence {
+        match self.view.cadence {
+            C::Daily => ReportingCadence::Daily,
+            C::Weekly => ReportingCadence::Weekly,
+            C::PerSprint => ReportingCadence::PerSprint,
+            C::Monthly => ReportingCadence::Monthly,
+        }
+    }
+
+    /// Target.
+    async fn target(&self) -> f64 {
+        self.view.target
+    }
+
+    /// Baseline.
+    async fn baseline(&self) -> Option<f64> {
+        self.view.baseline
+    }
+
+    /// Performance owner.
+    async fn owner_id(&self) -> ID {
+        to_id("Person", self.view.owner.as_uuid())
+    }
+
+    /// Performance owner.
+    async fn owner(&self) -> Option<Person> {
+        Person::of(&self.org, self.view.owner)
+    }
+
+    /// The reading with the latest business time.
+    async fn latest(&self) -> Option<KpiReading> {
+        self.view.latest().map(judged)
+    }
+
+    /// Every reading, in recording order.
+    async fn readings(
+        &self,
+        after: Option<String>,
+        before: Option<String>,
+        first: Option<i32>,
+        last: Option<i32>,
+    ) -> async_graphql::Result<Page<KpiReading>> {
+        let readings = &self.view.readings;
+        Ok(page(
+            readings.len(),
+            &PageArgs::new(after, before, first, last),
+            |i| judged(self.view.judge(&readings[i])),
+        )?)
+    }
+
+    /// Performance-ownership history, oldest first.
+    async fn ownership(
+        &self,
+        after: Option<String>,
+        before: Option<String>,
+        first: Option<i32>,
+        last: Option<i32>,
+    ) -> async_graphql::Result<Page<OwnershipChange>> {
+        Ok(ledger_page(
+            &self.view.ledger,
+            &PageArgs::new(after, before, first, last),
+        )?)
+    }
+
+    /// Version for optimistic concurrency.
+    async fn version(&self) -> String {
+        self.view.version.to_string()
+    }
+}

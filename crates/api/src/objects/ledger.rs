@@ -1,0 +1,50 @@
+//! Ownership ledgers (SPEC §3): every declaration, acceptance, decline, assignment and removal
+//! with its actor, time, request and position.
+
+use async_graphql::{ID, SimpleObject};
+use chrono::{DateTime, Utc};
+use podledger_projections::ledger::{LedgerChange, LedgerEntry};
+
+use crate::connection::{Page, PageArgs, page};
+use crate::error::ApiResult;
+use crate::ids::to_id;
+
+/// One line of an ownership ledger.
+#[derive(SimpleObject, Clone, Debug)]
+pub struct OwnershipChange {
+    /// DECLARED, ACCEPTED, DECLINED, ASSIGNED or REMOVED.
+    pub kind: String,
+    /// The person the change is about.
+    pub person_id: ID,
+    /// Who did it (`member:<uuid>`).
+    pub actor: String,
+    /// When.
+    pub at: DateTime<Utc>,
+    /// The request.
+    pub correlation_id: String,
+    /// Global position of the event.
+    pub position: String,
+}
+
+fn change(e: &LedgerEntry) -> OwnershipChange {
+    let (kind, person) = match &e.change {
+        LedgerChange::Declared { person, .. } => ("DECLARED", person),
+        LedgerChange::Accepted { person, .. } => ("ACCEPTED", person),
+        LedgerChange::Declined { person, .. } => ("DECLINED", person),
+        LedgerChange::Assigned { person, .. } => ("ASSIGNED", person),
+        LedgerChange::Removed { person } => ("REMOVED", person),
+    };
+    OwnershipChange {
+        kind: kind.into(),
+        person_id: to_id("Person", person.as_uuid()),
+        actor: e.actor.clone(),
+        at: e.at,
+        correlation_id: e.correlation_id.to_string(),
+        position: e.position.to_string(),
+    }
+}
+
+/// A page of a ledger, oldest first.
+pub fn ledger_page(entries: &[LedgerEntry], args: &PageArgs) -> ApiResult<Page<OwnershipChange>> {
+    page(entries.len(), args, |i| change(&entries[i]))
+}

@@ -1,0 +1,136 @@
+//! Sprint and pod metrics (SPEC §6) as the schema shows them; null where undefined.
+
+use async_graphql::SimpleObject;
+use podledger_projections::metrics::{PodMetrics as MPod, SprintMetrics as MSprint};
+
+use super::enums::BlockerCategory;
+
+fn int(n: impl TryInto<i32>) -> i32 {
+    n.try_into().unwrap_or(i32::MAX)
+}
+
+/// Velocity split by cause (SPEC §6).
+#[derive(SimpleObject, Clone, Debug)]
+pub struct VelocityByCause {
+    /// Σ t0 estimate of done committed items.
+    pub committed_done: i32,
+    /// Σ (estimate at completion − t0 estimate) of done committed items.
+    pub reestimated_done: i32,
+    /// Σ estimate of done items added after start.
+    pub added_done: i32,
+    /// Σ estimate of items removed after start.
+    pub removed: i32,
+    /// Σ estimate at close of unfinished items.
+    pub not_done: i32,
+}
+
+/// The metrics of a sprint (SPEC §6); null when undefined.
+#[derive(SimpleObject, Clone, Debug)]
+pub struct SprintMetrics {
+    /// Σ t0 estimates of committed items.
+    pub committed_points: Option<i32>,
+    /// Σ estimates of done items (closed sprints).
+    pub velocity: Option<i32>,
+    /// Done committed points / committed points.
+    pub commitment_reliability: Option<f64>,
+    /// (added + removed + re-estimated points) / committed points.
+    pub scope_churn: Option<f64>,
+    /// Done items / items at close.
+    pub task_completion: Option<f64>,
+    /// All goal items done.
+    pub goal_met: Option<bool>,
+    /// Velocity by cause.
+    pub velocity_by_cause: Option<VelocityByCause>,
+    /// Backlog churn rate over the sprint's window.
+    pub backlog_churn_rate: Option<f64>,
+    /// Scope additions after start.
+    pub additions: i32,
+    /// Scope removals after start.
+    pub removals: i32,
+}
+
+impl From<&MSprint> for SprintMetrics {
+    fn from(m: &MSprint) -> Self {
+        Self {
+            committed_points: m.committed_points.map(int),
+            velocity: m.velocity.map(int),
+            commitment_reliability: m.commitment_reliability,
+            scope_churn: m.scope_churn,
+            task_completion: m.task_completion,
+            goal_met: m.goal_met,
+            velocity_by_cause: m.velocity_by_cause.as_ref().map(|c| VelocityByCause {
+                committed_done: int(c.committed_done),
+                reestimated_done: int(c.reestimated_done),
+                added_done: int(c.added_done),
+                removed: int(c.removed),
+                not_done: int(c.not_done),
+            }),
+            backlog_churn_rate: m.backlog_churn_rate,
+            additions: int(m.additions),
+            removals: int(m.removals),
+        }
+    }
+}
+
+/// Metrics of a pod over its closed sprints (SPEC §6); null when undefined.
+#[derive(SimpleObject, Clone, Debug)]
+pub struct PodMetrics {
+    /// Closed sprints.
+    pub closed_sprints: i32,
+    /// Mean velocity of the last 3 closed sprints.
+    pub average_velocity: Option<f64>,
+    /// Goal-met sprints / closed sprints.
+    pub goal_completion_rate: Option<f64>,
+    /// Goal met without escalation / closed sprints.
+    pub goals_without_escalation: Option<f64>,
+    /// Median blocker resolution time, hours.
+    pub blocker_median_hours: Option<f64>,
+    /// p90 blocker resolution time, hours.
+    pub blocker_p90_hours: Option<f64>,
+    /// Share of blockers resolved within 48 h.
+    pub blockers_within_48h: Option<f64>,
+    /// Resolved blockers.
+    pub blockers_resolved: i32,
+    /// Open blockers.
+    pub blockers_open: i32,
+    /// Blockers raised, by month and category.
+    pub blocker_counts: Vec<BlockerCount>,
+}
+
+/// How many blockers of a category were raised in a month.
+#[derive(SimpleObject, Clone, Debug)]
+pub struct BlockerCount {
+    /// `YYYY-MM` of the raise time.
+    pub month: String,
+    /// Category.
+    pub category: BlockerCategory,
+    /// Blockers.
+    pub count: i32,
+}
+
+impl From<&MPod> for PodMetrics {
+    fn from(m: &MPod) -> Self {
+        Self {
+            closed_sprints: int(m.closed_sprints),
+            average_velocity: m.average_velocity,
+            goal_completion_rate: m.goal_completion_rate,
+            goals_without_escalation: m.goals_without_escalation,
+            blocker_median_hours: m.blockers.median_hours,
+            blocker_p90_hours: m.blockers.p90_hours,
+            blockers_within_48h: m.blockers.share_within_48h,
+            blockers_resolved: int(m.blockers.resolved),
+            blockers_open: int(m.blockers.open),
+            blocker_counts: m
+                .blockers
+                .by_month_and_category
+                .iter()
+                .map(|c| BlockerCount {
+                    month: c.month.clone(),
+                    category: c.category.into(),
+                    count: int(c.count),
+                })
+                .collect(),
+        }
+    }
+}
+

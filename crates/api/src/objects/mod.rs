@@ -1,0 +1,30 @@
+//! GraphQL output objects. Each holds the views it reads (shared `Arc`s, never copies) and
+//! resolves its fields on demand, so a query pays only for what it selects.
+
+mod blocker;
+mod enums;
+mod item;
+mod kpi;
+mod ledger;
+mod metrics;
+mod node;
+mod organisation;
+mod person;
+mod pod;
+mod scope;
+mod sprint;
+
+pub use blocker::{Blocker, blocker};
+pub use enums::{
+    BlockerCategory, Direction, ItemStatus, KpiStatus, OrgRole, ReportingCadence, SprintStatus,
+};
+pub use item::Item;
+pub use kpi::{Kpi, KpiReading};
+pub use ledger::OwnershipChange;
+pub use metrics::{BlockerCount, PodMetrics, SprintMetrics, VelocityByCause};
+pub use node::Node;
+pub use organisation::{HealthFinding, Organisation};
+pub use person::Person;
+pub use pod::{Pod, focus_name};
+pub use scope::PodScope;
+pub use sprint::Sprint;

@@ -1,0 +1,215 @@
+//! A pod: members and roles, backlog in rank order, the current sprint board, sprint history,
+//! metrics, blockers, KPIs and the backlog-ownership ledger.
+
+use std::sync::Arc;
+
+use async_graphql::{Context, ID, Object};
+use podledger_domain::roles::PodFocus;
+
+use super::blocker::{Blocker, blocker};
+use super::kpi::Kpi;
+use super::ledger::{OwnershipChange, ledger_page};
+use super::metrics::PodMetrics;
+use super::person::Person;
+use super::scope::PodScope;
+use super::sprint::Sprint;
+use crate::connection::{Page, PageArgs, page, page_of};
+use crate::error::ApiError;
+use crate::ids::{from_id, to_id};
+use crate::context::loaders;
+
+/// A pod.
+#[derive(Clone, Debug)]
+pub struct Pod {
+    scope: Arc<PodScope>,
+}
+
+impl Pod {
+    /// The pod of a scope.
+    pub fn new(scope: Arc<PodScope>) -> Self {
+        Self { scope }
+    }
+}
+
+/// A focus as SPEC names it (`ACQUISITION`…) or its custom label.
+pub fn focus_name(focus: &PodFocus) -> String {
+    match focus {
+        PodFocus::Custom(label) => label.clone(),
+        other => serde_json::to_value(other)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default(),
+    }
+}
+
+#[Object]
+impl Pod {
+    /// Opaque global id.
+    pub async fn id(&self) -> ID {
+        to_id("Pod", self.scope.id.as_uuid())
+    }
+
+    /// Name.
+    async fn name(&self) -> &str {
+        &self.scope.summary().name
+    }
+
+    /// Focus (ACQUISITION… or a custom label).
+    async fn focus(&self) -> String {
+        focus_name(&self.scope.summary().focus)
+    }
+
+    /// Product owner.
+    async fn product_owner_id(&self) -> Option<ID> {
+        self.scope
+            .summary()
+            .product_owner
+            .map(|p| to_id("Person", p.as_uuid()))
+    }
+
+    /// Product owner.
+    async fn product_owner(&self) -> Option<Person> {
+        Person::of(&self.scope.org, self.scope.summary().product_owner?)
+    }
+
+    /// Scrum master.
+    async fn scrum_master_id(&self) -> Option<ID> {
+        self.scope
+            .summary()
+            .scrum_master
+            .map(|p| to_id("Person", p.as_uuid()))
+    }
+
+    /// Scrum master.
+    async fn scrum_master(&self) -> Option<Person> {
+        Person::of(&self.scope.org, self.scope.summary().scrum_master?)
+    }
+
+    /// Members.
+    async fn members(
+        &self,
+        after: Option<String>,
+        before: Option<String>,
+        first: Option<i32>,
+        last: Option<i32>,
+    ) -> async_graphql::Result<Page<Person>> {
+        let members: Vec<Person> = self
+            .scope
+            .summary()
+            .members
+            .iter()
+            .filter_map(|m| Person::of(&self.scope.org, *m))
+            .collect();
+        Ok(page_of(members, &PageArgs::new(after, before, first, last))?)
+    }
+
+    /// Open items in rank order.
+    async fn backlog(
+        &self,
+        after: Option<String>,
+        before: Option<String>,
+        first: Option<i32>,
+        last: Option<i32>,
+    ) -> async_graphql::Result<Page<super::Item>> {
+        let items: Vec<_> = self
+            .scope
+            .view
+            .backlog
+            .iter()
+            .filter_map(|i| super::Item::of(&self.scope, *i))
+            .collect();
+        Ok(page_of(items, &PageArgs::new(after, before, first, last))?)
+    }
+
+    /// The active sprint, or else the next planned one: the sprint board.
+    async fn current_sprint(&self) -> Option<Sprint> {
+        let current = self.scope.view.current_sprint()?.id;
+        Sprint::of(&self.scope, current)
+    }
+
+    /// One sprint of the pod.
+    async fn sprint(&self, id: ID) -> async_graphql::Result<Option<Sprint>> {
+        let id = podledger_domain::ids::SprintId(from_id("Sprint", &id, "id")?);
+        Ok(Sprint::of(&self.scope, id))
+    }
+
+    /// Every sprint, in plan order (sprint history with metrics).
+    async fn sprints(
+        &self,
+        after: Option<String>,
+        before: Option<String>,
+        first: Option<i32>,
+        last: Option<i32>,
+    ) -> async_graphql::Result<Page<Sprint>> {
+        Ok(page(
+            self.scope.view.sprints.len(),
+            &PageArgs::new(after, before, first, last),
+            |i| Sprint::at(&self.scope, i),
+        )?)
+    }
+
+    /// Pod metrics (SPEC §6) over its closed sprints, and blocker statistics.
+    async fn metrics(&self) -> PodMetrics {
+        self.scope.metrics().into()
+    }
+
+    /// Backlog-ownership (product owner) history, oldest first.
+    async fn ownership(
+        &self,
+        after: Option<String>,
+        before: Option<String>,
+        first: Option<i32>,
+        last: Option<i32>,
+    ) -> async_graphql::Result<Page<OwnershipChange>> {
+        Ok(ledger_page(
+            self.scope.org.ledger(self.scope.id),
+            &PageArgs::new(after, before, first, last),
+        )?)
+    }
+
+    /// Blockers, in raise order.
+    async fn blockers(
+        &self,
+        after: Option<String>,
+        before: Option<String>,
+        first: Option<i32>,
+        last: Option<i32>,
+    ) -> async_graphql::Result<Page<Blocker>> {
+        let blockers = &self.scope.view.blockers;
+        Ok(page(
+            blockers.len(),
+            &PageArgs::new(after, before, first, last),
+            |i| blocker(&blockers[i]),
+        )?)
+    }
+
+    /// KPIs with their readings and attainment, by name.
+    async fn kpis(
+        &self,
+        ctx: &Context<'_>,
+        after: Option<String>,
+        before: Option<String>,
+        first: Option<i32>,
+        last: Option<i32>,
+    ) -> async_graphql::Result<Page<Kpi>> {
+        let views = match &self.scope.past_kpis {
+            Some(kpis) => kpis.clone(),
+            None => loaders(ctx)?
+                .kpis
+                .load_one(self.scope.id)
+                .await
+                .map_err(ApiError::from)?
+                .unwrap_or_default(),
+        };
+        let kpis = views
+            .into_iter()
+            .map(|k| Kpi::new(k, self.scope.org.clone()))
+            .collect();
+        Ok(page_of(kpis, &PageArgs::new(after, before, first, last))?)
+    }
+
+    /// Version for optimistic concurrency.
+    async fn version(&self) -> String {
+        self.scope.view.version.to_string()
+    }
+}

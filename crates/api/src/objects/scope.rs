@@ -1,0 +1,61 @@
+//! What a request sees of a pod: the organisation's view and the pod's (live, or replayed as of
+//! a past point), and the pod's metrics, computed at most once per request.
+
+use std::sync::{Arc, OnceLock};
+
+use podledger_domain::ids::PodId;
+use podledger_domain::org::Pod as PodSummary;
+use podledger_projections::kpi_view::KpiView;
+use podledger_projections::metrics::{PodMetrics, SprintMetrics, pod_metrics};
+use podledger_projections::org_view::OrgView;
+use podledger_projections::pod_view::PodView;
+
+/// A pod's views as one request sees them.
+#[derive(Debug)]
+pub struct PodScope {
+    /// The organisation's view at the same point.
+    pub org: Arc<OrgView>,
+    /// The pod.
+    pub id: PodId,
+    /// The pod's view.
+    pub view: Arc<PodView>,
+    /// The pod's KPIs when the scope is a past point (replayed with it); a live scope loads
+    /// them on demand, batched across pods (see `loaders`).
+    pub past_kpis: Option<Vec<Arc<KpiView>>>,
+    metrics: OnceLock<PodMetrics>,
+}
+
+impl PodScope {
+    /// The scope of `id`, if the organisation has that pod.
+    pub fn new(
+        org: Arc<OrgView>,
+        id: PodId,
+        view: Arc<PodView>,
+        past_kpis: Option<Vec<Arc<KpiView>>>,
+    ) -> Option<Arc<Self>> {
+        org.state.pods.contains_key(&id).then(|| {
+            Arc::new(Self {
+                org,
+                id,
+                view,
+                past_kpis,
+                metrics: OnceLock::new(),
+            })
+        })
+    }
+
+    /// The organisation's record of the pod (name, focus, PO, SM, members).
+    pub fn summary(&self) -> &PodSummary {
+        &self.org.state.pods[&self.id]
+    }
+
+    /// The pod's metrics, with every sprint's, computed on first use.
+    pub fn metrics(&self) -> &PodMetrics {
+        self.metrics.get_or_init(|| pod_metrics(&self.view, None))
+    }
+
+    /// The metrics of the sprint at `index` in plan order.
+    pub fn sprint_metrics(&self, index: usize) -> &SprintMetrics {
+        &self.metrics().sprints[index]
+    }
+}

@@ -1,0 +1,125 @@
+//! A sprint of a pod: its board (items, owners, status, goal items) and its metrics.
+
+use std::sync::Arc;
+
+use async_graphql::{ID, Object};
+use chrono::NaiveDate;
+use podledger_domain::ids::{ItemId, SprintId};
+use podledger_domain::pod::SprintStatus as DSprintStatus;
+use podledger_projections::pod_view::SprintView;
+
+use super::enums::SprintStatus;
+use super::item::Item;
+use super::metrics::SprintMetrics;
+use super::scope::PodScope;
+use crate::connection::{Page, PageArgs, page_of};
+use crate::ids::to_id;
+
+/// A sprint.
+#[derive(Clone, Debug)]
+pub struct Sprint {
+    scope: Arc<PodScope>,
+    index: usize,
+}
+
+impl Sprint {
+    /// Sprint `id` of the scope's pod, if it has it.
+    pub fn of(scope: &Arc<PodScope>, id: SprintId) -> Option<Self> {
+        let index = scope.view.sprints.iter().position(|s| s.id == id)?;
+        Some(Self::at(scope, index))
+    }
+
+    /// The sprint at `index` in plan order.
+    pub fn at(scope: &Arc<PodScope>, index: usize) -> Self {
+        Self {
+            scope: scope.clone(),
+            index,
+        }
+    }
+
+    fn view(&self) -> &SprintView {
+        &self.scope.view.sprints[self.index]
+    }
+
+    /// The items on the board: those in the sprint now, or for a closed sprint those it ended
+    /// with.
+    fn item_ids(&self) -> Vec<ItemId> {
+        let view = self.view();
+        match &view.closing {
+            Some(c) => c.done.iter().chain(&c.not_done).map(|(i, _)| *i).collect(),
+            None => view.items.clone(),
+        }
+    }
+}
+
+#[Object]
+impl Sprint {
+    /// Opaque global id.
+    pub async fn id(&self) -> ID {
+        to_id("Sprint", self.view().id.as_uuid())
+    }
+
+    /// Number within the pod.
+    async fn number(&self) -> i32 {
+        i32::try_from(self.view().number).unwrap_or(i32::MAX)
+    }
+
+    /// Status.
+    async fn status(&self) -> SprintStatus {
+        match self.view().status {
+            DSprintStatus::Planned => SprintStatus::Planned,
+            DSprintStatus::Active => SprintStatus::Active,
+            DSprintStatus::Closed => SprintStatus::Closed,
+        }
+    }
+
+    /// First day.
+    async fn start_date(&self) -> NaiveDate {
+        self.view().start_date
+    }
+
+    /// Last day (inclusive).
+    async fn end_date(&self) -> NaiveDate {
+        self.view().end_date
+    }
+
+    /// Goal.
+    async fn goal(&self) -> Option<&str> {
+        self.view().goal.as_deref()
+    }
+
+    /// Goal items.
+    async fn goal_item_ids(&self) -> Vec<ID> {
+        self.view()
+            .goal_items
+            .iter()
+            .map(|i| to_id("Item", i.as_uuid()))
+            .collect()
+    }
+
+    /// The board: items in the sprint now (for a closed sprint: those it ended with).
+    async fn items(
+        &self,
+        after: Option<String>,
+        before: Option<String>,
+        first: Option<i32>,
+        last: Option<i32>,
+    ) -> async_graphql::Result<Page<Item>> {
+        let items: Vec<Item> = self
+            .item_ids()
+            .into_iter()
+            .filter_map(|id| Item::of(&self.scope, id))
+            .collect();
+        Ok(page_of(items, &PageArgs::new(after, before, first, last))?)
+    }
+
+    /// Metrics (SPEC §6).
+    async fn metrics(&self) -> SprintMetrics {
+        self.scope.sprint_metrics(self.index).into()
+    }
+
+    /// Version for optimistic concurrency.
+    async fn version(&self) -> String {
+        self.view().version.to_string()
+    }
+}

@@ -1,0 +1,289 @@
+//! Queries: read the projections — live, after a minimum position (`minPosition`, the
+//! consistency token), or as of a past position or time (`asOf`) — and the audit log.
+
+// A resolver's arguments are its GraphQL field's arguments: their number is the API's shape.
+#![allow(clippy::too_many_arguments)]
+
+use std::collections::BTreeMap;
+
+use async_graphql::connection::{Connection, CursorType, Edge, EmptyFields};
+use async_graphql::{Context, ID, Object, SimpleObject};
+use chrono::{DateTime, Utc};
+use podledger_domain::ids::{BlockerId, ItemId, KpiId, PersonId, PodId, SprintId};
+use podledger_domain::{DomainError, Target, permissions};
+use podledger_projections::audit::{AuditFilter, audit_log};
+
+use crate::connection::MAX_PAGE;
+use crate::context::{
+    AsOfInput, live_scope, pod_scope_at, require_reader, state, wait_min,
+};
+use crate::error::ApiError;
+use crate::ids::{from_id, kind_of, opaque, unopaque};
+use crate::objects::{self, Item, Kpi, Node, Organisation, Person, Pod, Sprint};
+
+/// Queries.
+#[derive(Debug)]
+pub struct QueryRoot;
+
+#[Object]
+impl QueryRoot {
+    /// The caller's organisation: pods, people, roles, health findings.
+    async fn organisation(
+        &self,
+        ctx: &Context<'_>,
+        min_position: Option<String>,
+    ) -> async_graphql::Result<Organisation> {
+        wait_min(ctx, min_position.as_deref()).await?;
+        let p = require_reader(ctx)?;
+        let org = p.org.as_uuid();
+        let view = state(ctx).projections.org(org).ok_or_else(|| {
+            ApiError::Domain(DomainError::not_found("orgId", "organisation", &p.org))
+        })?;
+        let pods: BTreeMap<_, _> = view
+            .state
+            .pods
+            .keys()
+            .filter_map(|id| Some((*id, live_scope(ctx, org, *id)?)))
+            .collect();
+        Ok(Organisation::new(org, view, pods))
+    }
+
+    /// Any object of the caller's organisation by its global id (Relay), as it is now.
+    async fn node(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Node>> {
+        let p = require_reader(ctx)?;
+        let org = p.org.as_uuid();
+        let bad = || ApiError::bad_input("id", "not a global id");
+        let (kind, uuid) = kind_of(&id).ok_or_else(bad)?;
+        let projections = &state(ctx).projections;
+        let Some(view) = projections.org(org) else {
+            return Ok(None);
+        };
+        // Items, sprints and blockers live in a pod: look in each of the organisation's.
+        let in_pods = |found: &dyn Fn(&std::sync::Arc<objects::PodScope>) -> Option<Node>| {
+            view.state
+                .pods
+                .keys()
+                .filter_map(|pod| live_scope(ctx, org, *pod))
+                .find_map(|scope| found(&scope))
+        };
+        Ok(match kind.as_str() {
+            "Organisation" if uuid == org => Some(Node::Organisation(Organisation::new(
+                org,
+                view.clone(),
+                view.state
+                    .pods
+                    .keys()
+                    .filter_map(|id| Some((*id, live_scope(ctx, org, *id)?)))
+                    .collect(),
+            ))),
+            "Organisation" => None,
+            "Pod" => live_scope(ctx, org, PodId(uuid)).map(|s| Node::Pod(Pod::new(s))),
+            "Person" => Person::of(&view, PersonId(uuid)).map(Node::Person),
+            "Kpi" => projections
+                .kpi(org, KpiId(uuid))
+                .map(|k| Node::Kpi(Kpi::new(k, view.clone()))),
+            "Item" => in_pods(&|s| Item::of(s, ItemId(uuid)).map(Node::Item)),
+            "Sprint" => in_pods(&|s| Sprint::of(s, SprintId(uuid)).map(Node::Sprint)),
+            "Blocker" => in_pods(&|s| {
+                s.view
+                    .blockers
+                    .iter()
+                    .find(|b| b.id == BlockerId(uuid))
+                    .map(|b| Node::Blocker(objects::blocker(b)))
+            }),
+            _ => return Err(bad().into()),
+        })
+    }
+
+    /// A pod: backlog in rank order, current sprint board, sprint history, metrics — now, or as
+    /// of a past position or time.
+    async fn pod(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        as_of: Option<AsOfInput>,
+        min_position: Option<String>,
+    ) -> async_graphql::Result<Option<Pod>> {
+        let pod = PodId(from_id("Pod", &id, "id")?);
+        Ok(pod_scope_at(ctx, pod, as_of, min_position)
+            .await?
+            .map(Pod::new))
+    }
+
+    /// An item of a pod, with its ownership history — now, or as of a past position or time.
+    async fn item(
+        &self,
+        ctx: &Context<'_>,
+        pod_id: ID,
+        id: ID,
+        as_of: Option<AsOfInput>,
+        min_position: Option<String>,
+    ) -> async_graphql::Result<Option<Item>> {
+        let pod = PodId(from_id("Pod", &pod_id, "podId")?);
+        let item = ItemId(from_id("Item", &id, "id")?);
+        Ok(pod_scope_at(ctx, pod, as_of, min_position)
+            .await?
+            .and_then(|scope| Item::of(&scope, item)))
+    }
+
+    /// A sprint of a pod with its board and metrics — now, or as of a past position or time.
+    async fn sprint(
+        &self,
+        ctx: &Context<'_>,
+        pod_id: ID,
+        id: ID,
+        as_of: Option<AsOfInput>,
+        min_position: Option<String>,
+    ) -> async_graphql::Result<Option<Sprint>> {
+        let pod = PodId(from_id("Pod", &pod_id, "podId")?);
+        let sprint = SprintId(from_id("Sprint", &id, "id")?);
+        Ok(pod_scope_at(ctx, pod, as_of, min_position)
+            .await?
+            .and_then(|scope| Sprint::of(&scope, sprint)))
+    }
+
+    /// A KPI with its readings, attainment and ownership history.
+    async fn kpi(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        min_position: Option<String>,
+    ) -> async_graphql::Result<Option<Kpi>> {
+        wait_min(ctx, min_position.as_deref()).await?;
+        let p = require_reader(ctx)?;
+        let kpi_id = KpiId(from_id("Kpi", &id, "id")?);
+        let projections = &state(ctx).projections;
+        let org = p.org.as_uuid();
+        Ok(projections
+            .kpi(org, kpi_id)
+            .zip(projections.org(org))
+            .map(|(k, o)| Kpi::new(k, o)))
+    }
+
+    /// The audit log: the organisation's events (or one pod's), filtered, oldest first, a page
+    /// at a time. ORG_ADMIN and oversight roles read it all; a pod's PO and SM read their pod's.
+    async fn audit_log(
+        &self,
+        ctx: &Context<'_>,
+        pod_id: Option<ID>,
+        actor: Option<String>,
+        event_type: Option<String>,
+        from: Option<DateTime<Utc>>,
+        to: Option<DateTime<Utc>>,
+        after: Option<String>,
+        #[graphql(default = 50)] first: i32,
+        min_position: Option<String>,
+    ) -> async_graphql::Result<AuditLog> {
+        wait_min(ctx, min_position.as_deref()).await?;
+        let p = require_reader(ctx)?;
+        let pod = pod_id
+            .map(|id| from_id("Pod", &id, "podId").map(PodId))
+            .transpose()?;
+        let s = state(ctx);
+        let org_state = s
+            .handler
+            .load(&Target::Org(p.org), p.org)
+            .await
+            .map_err(ApiError::from)?;
+        if !permissions::can_read_audit_log(&org_state.org, &p.actor, pod) {
+            return Err(ApiError::Forbidden(
+                "the audit log is for ORG_ADMIN, oversight roles, and a pod's PO and SM".into(),
+            )
+            .into());
+        }
+        let limit = usize::try_from(first)
+            .ok()
+            .filter(|n| (1..=MAX_PAGE).contains(n))
+            .ok_or_else(|| ApiError::bad_input("first", format!("must be between 1 and {MAX_PAGE}")))?;
+        let after = after
+            .as_deref()
+            .map(|a| {
+                PositionCursor::decode_cursor(a).map_err(|e| ApiError::bad_input("after", e))
+            })
+            .transpose()?
+            .map_or(0, |c| c.0);
+        let filter = AuditFilter {
+            stream: pod.map(|p| Target::Pod(p).to_string()),
+            actor,
+            event_type,
+            from,
+            to,
+        };
+        let mut entries = audit_log(
+            s.projections.store().reader_pool(),
+            p.org.as_uuid(),
+            &filter,
+            after,
+            limit + 1,
+        )
+        .await
+        .map_err(ApiError::from)?;
+        let has_next_page = entries.len() > limit;
+        entries.truncate(limit);
+        let mut connection = Connection::new(after > 0, has_next_page);
+        connection.edges.extend(entries.into_iter().map(|e| {
+            Edge::new(
+                PositionCursor(e.position),
+                AuditEntry {
+                    position: e.position.to_string(),
+                    event_id: e.event_id.to_string(),
+                    stream: e.stream,
+                    event_type: e.event_type,
+                    actor: e.actor,
+                    recorded_at: e.recorded_at,
+                    correlation_id: e.correlation_id.to_string(),
+                    payload: async_graphql::Json(
+                        serde_json::from_str(&e.payload).unwrap_or_default(),
+                    ),
+                },
+            )
+        }));
+        Ok(connection)
+    }
+}
+
+/// A cursor of the audit log: the global position of an entry, opaque to clients (stable: a
+/// later page never repeats or skips an event).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PositionCursor(pub u64);
+
+impl CursorType for PositionCursor {
+    type Error = &'static str;
+
+    fn decode_cursor(s: &str) -> Result<Self, Self::Error> {
+        unopaque(s)
+            .as_deref()
+            .and_then(|t| t.strip_prefix("position:"))
+            .and_then(|n| n.parse().ok())
+            .map(Self)
+            .ok_or("not a cursor of the audit log")
+    }
+
+    fn encode_cursor(&self) -> String {
+        opaque(&format!("position:{}", self.0))
+    }
+}
+
+/// A page of the audit log.
+pub type AuditLog = Connection<PositionCursor, AuditEntry, EmptyFields>;
+
+/// One event of the audit log.
+#[derive(SimpleObject, Debug)]
+pub struct AuditEntry {
+    /// Global position.
+    pub position: String,
+    /// Event id.
+    pub event_id: String,
+    /// Stream (`org-…`, `pod-…`, `kpi-…`).
+    pub stream: String,
+    /// Event type (`ItemCreated`, …).
+    pub event_type: String,
+    /// Who (`member:<uuid>` or `service:<uuid>`).
+    pub actor: String,
+    /// When.
+    pub recorded_at: DateTime<Utc>,
+    /// The request.
+    pub correlation_id: String,
+    /// The event's fields.
+    pub payload: async_graphql::Json<serde_json::Value>,
+}

@@ -18,6 +18,7 @@ struct TestApp {
     client: reqwest::Client,
     auth: AuthConfig,
     org: OrgId,
+    running: podledger_server::Running,
 }
 
 async fn spawn_app() -> TestApp {
@@ -48,6 +49,7 @@ async fn spawn_app_with(demo: bool) -> TestApp {
         client: reqwest::Client::new(),
         auth,
         org: OrgId(Uuid::now_v7()),
+        running,
     }
 }
 
@@ -514,7 +516,10 @@ async fn blockers_and_kpis_follow_their_permission_rows() {
 
     let pod = app.ok(o.admin, "query($pod: ID!) { pod(id: $pod) { kpis { nodes { name latest { value } } } blockers { nodes { resolution } } } }", json!({"pod": o.pod})).await;
     assert_eq!(pod["pod"]["kpis"]["nodes"][0]["latest"]["value"], 1200.0);
-    assert_eq!(pod["pod"]["blockers"]["nodes"][0]["resolution"], "Access granted");
+    assert_eq!(
+        pod["pod"]["blockers"]["nodes"][0]["resolution"],
+        "Access granted"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -534,11 +539,7 @@ async fn the_demo_organisation_has_three_pods_with_history_an_active_sprint_and_
     assert_eq!(org["pods"]["totalCount"], 3);
     assert_eq!(pods.len(), 3);
     for pod in pods {
-        assert_eq!(
-            pod["members"]["totalCount"], 6,
-            "{}",
-            pod["name"]
-        );
+        assert_eq!(pod["members"]["totalCount"], 6, "{}", pod["name"]);
         assert_eq!(pod["currentSprint"]["status"], "ACTIVE");
         assert_eq!(pod["currentSprint"]["number"], 7);
         let sprints = pod["sprints"]["nodes"].as_array().unwrap();
@@ -555,7 +556,11 @@ async fn the_demo_organisation_has_three_pods_with_history_an_active_sprint_and_
         assert!(pod["metrics"]["averageVelocity"].as_f64().unwrap() > 0.0);
         assert!(pod["metrics"]["goalCompletionRate"].as_f64().is_some());
         assert!(pod["metrics"]["blockerMedianHours"].as_f64().is_some());
-        assert!(pod["kpis"]["nodes"][0]["latest"]["value"].as_f64().is_some());
+        assert!(
+            pod["kpis"]["nodes"][0]["latest"]["value"]
+                .as_f64()
+                .is_some()
+        );
     }
 }
 
@@ -621,7 +626,9 @@ async fn the_audit_log_is_for_admins_oversight_and_the_pods_po_and_sm() {
             json!({}),
         )
         .await;
-    let findings = health["organisation"]["healthFindings"]["nodes"].as_array().unwrap();
+    let findings = health["organisation"]["healthFindings"]["nodes"]
+        .as_array()
+        .unwrap();
     assert!(
         findings
             .iter()
@@ -689,4 +696,168 @@ async fn graphql_over_http_media_types_status_codes_and_body_limit() {
     .await
     .unwrap();
     assert_eq!(fine.status().as_u16(), 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lists_are_relay_connections_with_opaque_cursors() {
+    let mut app = spawn_app_with(true).await;
+    app.org = podledger_server::demo::org_id();
+    let (_, _, admin) = podledger_server::demo::key_people()[0];
+    let pods = app
+        .ok(
+            admin,
+            "{ organisation { pods(first: 1) { nodes { id } } } }",
+            json!({}),
+        )
+        .await["organisation"]["pods"]["nodes"][0]["id"]
+        .clone();
+    let query = "query($pod: ID!, $first: Int, $after: String, $last: Int, $before: String) {
+        pod(id: $pod) { backlog(first: $first, after: $after, last: $last, before: $before) {
+            totalCount pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+            edges { cursor node { id } } nodes { id } } } }";
+    let all = app.ok(admin, query, json!({"pod": pods})).await["pod"]["backlog"].clone();
+    let total = all["totalCount"].as_u64().unwrap() as usize;
+    let ids: Vec<Value> = all["nodes"].as_array().unwrap().clone();
+    assert!(total >= 5, "the demo backlog has items: {total}");
+    assert_eq!(ids.len(), total);
+    assert_eq!(all["pageInfo"]["hasNextPage"], false);
+
+    // Forward, two at a time, through the whole list: every id once, in order.
+    let mut after = Value::Null;
+    let mut seen = Vec::new();
+    loop {
+        let page = app
+            .ok(
+                admin,
+                query,
+                json!({"pod": pods, "first": 2, "after": after}),
+            )
+            .await["pod"]["backlog"]
+            .clone();
+        let edges = page["edges"].as_array().unwrap();
+        assert!(edges.len() <= 2);
+        seen.extend(edges.iter().map(|e| e["node"].clone()));
+        assert_eq!(
+            page["pageInfo"]["endCursor"],
+            edges.last().unwrap()["cursor"]
+        );
+        if page["pageInfo"]["hasNextPage"] == false {
+            break;
+        }
+        after = page["pageInfo"]["endCursor"].clone();
+    }
+    assert_eq!(seen, ids);
+
+    // Backward: the last two, then the two before them.
+    let tail =
+        app.ok(admin, query, json!({"pod": pods, "last": 2})).await["pod"]["backlog"].clone();
+    assert_eq!(tail["nodes"].as_array().unwrap(), &ids[total - 2..]);
+    assert_eq!(tail["pageInfo"]["hasPreviousPage"], true);
+    let before = app
+        .ok(
+            admin,
+            query,
+            json!({"pod": pods, "last": 2, "before": tail["pageInfo"]["startCursor"]}),
+        )
+        .await["pod"]["backlog"]
+        .clone();
+    assert_eq!(
+        before["nodes"].as_array().unwrap(),
+        &ids[total - 4..total - 2]
+    );
+
+    // Cursors are opaque and checked; sizes are bounded.
+    let bad = app
+        .err(admin, query, json!({"pod": pods, "after": ids[0]["id"]}))
+        .await;
+    assert_eq!(bad["extensions"]["code"], "BAD_USER_INPUT");
+    assert_eq!(bad["extensions"]["field"], "after");
+    let huge = app
+        .err(admin, query, json!({"pod": pods, "first": 100_000}))
+        .await;
+    assert_eq!(huge["extensions"]["field"], "first");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_object_is_a_node_found_again_by_its_id_and_never_across_organisations() {
+    let mut app = spawn_app_with(true).await;
+    app.org = podledger_server::demo::org_id();
+    let (_, _, admin) = podledger_server::demo::key_people()[0];
+    let data = app
+        .ok(
+            admin,
+            "{ organisation { id pods(first: 1) { nodes { id productOwner { id }
+            backlog(first: 1) { nodes { id } } currentSprint { id }
+            blockers(first: 1) { nodes { id } } kpis(first: 1) { nodes { id } } } } } }",
+            json!({}),
+        )
+        .await["organisation"]
+        .clone();
+    let pod = &data["pods"]["nodes"][0];
+    let ids = [
+        ("Organisation", data["id"].clone()),
+        ("Pod", pod["id"].clone()),
+        ("Person", pod["productOwner"]["id"].clone()),
+        ("Item", pod["backlog"]["nodes"][0]["id"].clone()),
+        ("Sprint", pod["currentSprint"]["id"].clone()),
+        ("Blocker", pod["blockers"]["nodes"][0]["id"].clone()),
+        ("Kpi", pod["kpis"]["nodes"][0]["id"].clone()),
+    ];
+    let node = "query($id: ID!) { node(id: $id) { __typename id } }";
+    for (kind, id) in &ids {
+        assert!(id.is_string(), "{kind} id missing in {data}");
+        let found = app.ok(admin, node, json!({"id": id})).await;
+        assert_eq!(found["node"]["__typename"], *kind);
+        assert_eq!(found["node"]["id"], *id);
+    }
+    // The admin of another organisation on the same server sees none of them.
+    app.org = OrgId(Uuid::now_v7());
+    let other = org_with_pod(&app).await;
+    for (kind, id) in &ids {
+        let found = app.ok(other.admin, node, json!({"id": id})).await;
+        assert!(found["node"].is_null(), "{kind} leaked: {found}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn as_of_fields_of_one_request_share_one_replay_per_point() {
+    let mut app = spawn_app_with(true).await;
+    app.org = podledger_server::demo::org_id();
+    let (_, _, admin) = podledger_server::demo::key_people()[0];
+    let pods = app
+        .ok(admin, "{ organisation { pods { nodes { id currentSprint { id } backlog(first: 1) { nodes { id } } } } } }", json!({}))
+        .await["organisation"]["pods"]["nodes"]
+        .clone();
+    let (pod, sprint, item) = (
+        pods[0]["id"].clone(),
+        pods[0]["currentSprint"]["id"].clone(),
+        pods[0]["backlog"]["nodes"][0]["id"].clone(),
+    );
+    let query = "query($pod: ID!, $other: ID!, $s: ID!, $i: ID!, $at: AsOfInput!) {
+        p: pod(id: $pod, asOf: $at) { name kpis { totalCount } }
+        s: sprint(podId: $pod, id: $s, asOf: $at) { number }
+        i: item(podId: $pod, id: $i, asOf: $at) { title }
+        o: pod(id: $other, asOf: $at) { name } }";
+    let replays = || app.running.projections.replays();
+    let before = replays();
+    let data = app
+        .ok(admin, query, json!({"pod": pod, "other": pods[1]["id"], "s": sprint, "i": item, "at": {"position": "100000000"}}))
+        .await;
+    assert_eq!(
+        replays() - before,
+        1,
+        "four asOf fields at one point: one replay"
+    );
+    assert_eq!(data["s"]["number"], 7);
+    assert!(data["i"]["title"].is_string() && data["o"]["name"].is_string());
+    let two_points = "query($pod: ID!, $a: AsOfInput!, $b: AsOfInput!) {
+        a: pod(id: $pod, asOf: $a) { name } b: pod(id: $pod, asOf: $b) { name } }";
+    let before = replays();
+    app.ok(
+        admin,
+        two_points,
+        json!({"pod": pod, "a": {"position": "500"}, "b": {"position": "900"}}),
+    )
+    .await;
+    assert_eq!(replays() - before, 2, "two points: two replays");
 }

@@ -159,7 +159,12 @@ pub fn page_of<T: OutputType>(mut items: Vec<T>, args: &PageArgs) -> ApiResult<P
 mod tests {
     use super::*;
 
-    fn args(after: Option<usize>, before: Option<usize>, first: Option<i32>, last: Option<i32>) -> PageArgs {
+    fn args(
+        after: Option<usize>,
+        before: Option<usize>,
+        first: Option<i32>,
+        last: Option<i32>,
+    ) -> PageArgs {
         let c = |n: usize| Offset(n).encode_cursor();
         PageArgs::new(after.map(c), before.map(c), first, last)
     }
@@ -168,12 +173,27 @@ mod tests {
     fn windows_follow_the_relay_algorithm() {
         assert_eq!(args(None, None, None, None).window(10).unwrap(), (0, 10));
         assert_eq!(args(None, None, Some(3), None).window(10).unwrap(), (0, 3));
-        assert_eq!(args(Some(2), None, Some(3), None).window(10).unwrap(), (3, 6));
+        assert_eq!(
+            args(Some(2), None, Some(3), None).window(10).unwrap(),
+            (3, 6)
+        );
         assert_eq!(args(None, None, None, Some(3)).window(10).unwrap(), (7, 10));
-        assert_eq!(args(None, Some(5), None, Some(2)).window(10).unwrap(), (3, 5));
-        assert_eq!(args(Some(8), None, Some(5), None).window(10).unwrap(), (9, 10));
-        assert_eq!(args(Some(20), None, None, None).window(10).unwrap(), (10, 10));
-        assert_eq!(args(Some(6), Some(4), None, None).window(10).unwrap(), (4, 4));
+        assert_eq!(
+            args(None, Some(5), None, Some(2)).window(10).unwrap(),
+            (3, 5)
+        );
+        assert_eq!(
+            args(Some(8), None, Some(5), None).window(10).unwrap(),
+            (9, 10)
+        );
+        assert_eq!(
+            args(Some(20), None, None, None).window(10).unwrap(),
+            (10, 10)
+        );
+        assert_eq!(
+            args(Some(6), Some(4), None, None).window(10).unwrap(),
+            (4, 4)
+        );
         assert_eq!(
             args(None, None, None, None).window(MAX_PAGE + 7).unwrap(),
             (0, MAX_PAGE)
@@ -187,10 +207,18 @@ mod tests {
             other => panic!("expected bad input, got {other:?}"),
         };
         assert_eq!(field(args(None, None, Some(-1), None).window(3)), "first");
-        assert_eq!(field(args(None, None, None, Some(100_000)).window(3)), "last");
+        assert_eq!(
+            field(args(None, None, None, Some(100_000)).window(3)),
+            "last"
+        );
         let bad = PageArgs::new(Some("nonsense".into()), None, None, None);
         assert_eq!(field(bad.window(3)), "after");
-        let item_id = PageArgs::new(Some(crate::ids::to_id("Item", uuid::Uuid::nil()).0), None, None, None);
+        let item_id = PageArgs::new(
+            Some(crate::ids::to_id("Item", uuid::Uuid::nil()).0),
+            None,
+            None,
+            None,
+        );
         assert_eq!(field(item_id.window(3)), "after");
     }
 
@@ -206,7 +234,10 @@ mod tests {
         assert!(p.has_previous_page && p.has_next_page);
         assert_eq!(p.additional_fields.total_count, 100);
         let q = page_of(vec![1, 2, 3], &args(None, None, None, Some(2))).unwrap();
-        assert_eq!(q.edges.iter().map(|e| e.node).collect::<Vec<_>>(), vec![2, 3]);
+        assert_eq!(
+            q.edges.iter().map(|e| e.node).collect::<Vec<_>>(),
+            vec![2, 3]
+        );
         assert_eq!(q.edges[0].cursor, Offset(1));
     }
 }

@@ -170,7 +170,10 @@ fn read_pod(ctx: &Context<'_>, pod: PodId) -> Option<Pod> {
 fn read_kpi(ctx: &Context<'_>, kpi: KpiId) -> Option<objects::Kpi> {
     let org = org_uuid(ctx)?;
     let projections = &state(ctx).projections;
-    Some(objects::Kpi::new(projections.kpi(org, kpi)?, projections.org(org)?))
+    Some(objects::Kpi::new(
+        projections.kpi(org, kpi)?,
+        projections.org(org)?,
+    ))
 }
 
 fn read_person(ctx: &Context<'_>, person: PersonId) -> Option<objects::Person> {

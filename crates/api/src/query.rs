@@ -14,9 +14,7 @@ use podledger_domain::{DomainError, Target, permissions};
 use podledger_projections::audit::{AuditFilter, audit_log};
 
 use crate::connection::MAX_PAGE;
-use crate::context::{
-    AsOfInput, live_scope, pod_scope_at, require_reader, state, wait_min,
-};
+use crate::context::{AsOfInput, live_scope, pod_scope_at, require_reader, state, wait_min};
 use crate::error::ApiError;
 use crate::ids::{from_id, kind_of, opaque, unopaque};
 use crate::objects::{self, Item, Kpi, Node, Organisation, Person, Pod, Sprint};
@@ -194,12 +192,12 @@ impl QueryRoot {
         let limit = usize::try_from(first)
             .ok()
             .filter(|n| (1..=MAX_PAGE).contains(n))
-            .ok_or_else(|| ApiError::bad_input("first", format!("must be between 1 and {MAX_PAGE}")))?;
+            .ok_or_else(|| {
+                ApiError::bad_input("first", format!("must be between 1 and {MAX_PAGE}"))
+            })?;
         let after = after
             .as_deref()
-            .map(|a| {
-                PositionCursor::decode_cursor(a).map_err(|e| ApiError::bad_input("after", e))
-            })
+            .map(|a| PositionCursor::decode_cursor(a).map_err(|e| ApiError::bad_input("after", e)))
             .transpose()?
             .map_or(0, |c| c.0);
         let filter = AuditFilter {

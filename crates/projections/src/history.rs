@@ -49,6 +49,7 @@ impl Projections {
 
     /// The views of `keys` as of `position`, folded from their streams.
     pub async fn replay(&self, keys: &[ViewKey], position: u64) -> Result<Views, StoreError> {
+        self.count_replay();
         let store = self.store();
         let mut views = Views::default();
         for key in keys {

@@ -3,6 +3,7 @@
 //! can be followed by a read that sees it), and persists changed views with their checkpoint.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
@@ -68,6 +69,7 @@ struct Shared {
     views: RwLock<Views>,
     position: watch::Receiver<u64>,
     control: mpsc::Sender<Control>,
+    replays: AtomicU64,
 }
 
 /// The live views and the runner that keeps them current.
@@ -103,6 +105,7 @@ impl Projections {
             views: RwLock::new(views),
             position: position_rx,
             control: control_tx,
+            replays: AtomicU64::new(0),
         });
         let subscription = store.subscribe(from);
         tokio::spawn(follow(
@@ -216,6 +219,16 @@ impl Projections {
             list.retain(|k| views.org_of(ViewKey::Kpi(k.id)) == Some(org));
         }
         by_pod
+    }
+
+    /// How many time-travel replays ran since start (telemetry; tests use it to see that a
+    /// request's replays are batched).
+    pub fn replays(&self) -> u64 {
+        self.shared.replays.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn count_replay(&self) {
+        self.shared.replays.fetch_add(1, Ordering::Relaxed);
     }
 
     /// The store the views follow.

@@ -38,6 +38,8 @@ pub struct Running {
     pub handle: actix_web::dev::ServerHandle,
     /// Completes when it stops.
     pub server: tokio::task::JoinHandle<std::io::Result<()>>,
+    /// The read models it serves (for operators' tooling and tests).
+    pub projections: Projections,
 }
 
 /// Opens the store (migrating it), starts the projections and the HTTP server.
@@ -58,7 +60,7 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<Running> {
     }
     let api = Api::new(ApiState {
         handler,
-        projections,
+        projections: projections.clone(),
         consistency_timeout: Duration::from_secs(5),
     });
     let (addr, handle, server) = http::serve(&config.listen, api, config.auth, config.dev)?;
@@ -66,6 +68,7 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<Running> {
         addr,
         handle,
         server: tokio::spawn(server),
+        projections,
     })
 }
 

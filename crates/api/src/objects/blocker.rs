@@ -45,4 +45,3 @@ pub fn blocker(b: &BlockerView) -> Blocker {
         resolution: b.resolution.clone(),
     }
 }
-

@@ -148,4 +148,3 @@ pub enum KpiStatus {
     /// Below 0.9.
     OffTrack,
 }
-

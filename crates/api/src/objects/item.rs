@@ -107,7 +107,9 @@ impl Item {
 
     /// Declared, awaiting an answer.
     async fn pending_owner_id(&self) -> Option<ID> {
-        self.view().pending_owner.map(|o| to_id("Person", o.as_uuid()))
+        self.view()
+            .pending_owner
+            .map(|o| to_id("Person", o.as_uuid()))
     }
 
     /// Declared, awaiting an answer.

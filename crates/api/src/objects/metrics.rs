@@ -133,4 +133,3 @@ impl From<&MPod> for PodMetrics {
         }
     }
 }
-

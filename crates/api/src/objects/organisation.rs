@@ -96,7 +96,10 @@ impl Organisation {
             .iter()
             .map(finding)
             .collect();
-        Ok(page_of(findings, &PageArgs::new(after, before, first, last))?)
+        Ok(page_of(
+            findings,
+            &PageArgs::new(after, before, first, last),
+        )?)
     }
 }
 
@@ -174,4 +177,3 @@ pub fn finding(f: &Finding) -> HealthFinding {
         },
     }
 }
-

@@ -62,7 +62,11 @@ impl Person {
 
     /// Org-level roles.
     async fn org_roles(&self) -> Vec<OrgRole> {
-        self.record().org_roles.iter().map(|r| (*r).into()).collect()
+        self.record()
+            .org_roles
+            .iter()
+            .map(|r| (*r).into())
+            .collect()
     }
 
     /// Pod, if a member.

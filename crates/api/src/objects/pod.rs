@@ -14,9 +14,9 @@ use super::person::Person;
 use super::scope::PodScope;
 use super::sprint::Sprint;
 use crate::connection::{Page, PageArgs, page, page_of};
+use crate::context::loaders;
 use crate::error::ApiError;
 use crate::ids::{from_id, to_id};
-use crate::context::loaders;
 
 /// A pod.
 #[derive(Clone, Debug)]
@@ -100,7 +100,10 @@ impl Pod {
             .iter()
             .filter_map(|m| Person::of(&self.scope.org, *m))
             .collect();
-        Ok(page_of(members, &PageArgs::new(after, before, first, last))?)
+        Ok(page_of(
+            members,
+            &PageArgs::new(after, before, first, last),
+        )?)
     }
 
     /// Open items in rank order.

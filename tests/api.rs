@@ -861,3 +861,203 @@ async fn as_of_fields_of_one_request_share_one_replay_per_point() {
     .await;
     assert_eq!(replays() - before, 2, "two points: two replays");
 }
+
+/// Runs each `(who, mutation, variables)` and expects `FORBIDDEN`, naming the row on failure.
+async fn all_forbidden(app: &TestApp, row: &str, cases: &[(PersonId, &str, Value)]) {
+    for (who, query, variables) in cases {
+        let e = app.err(*who, query, variables.clone()).await;
+        assert_eq!(
+            e["extensions"]["code"], "FORBIDDEN",
+            "row \"{row}\": {query} should be refused, got {e}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[allow(clippy::too_many_lines)] // one block per row of SPEC §5
+async fn every_permission_row_of_the_spec_refuses_the_wrong_caller_through_the_api() {
+    let app = spawn_app().await;
+    let o = org_with_pod(&app).await;
+    let person_id = |p: PersonId| json!(podledger_api::ids::to_id("Person", p.as_uuid()).0);
+    let add = |name: &'static str| {
+        let app = &app;
+        async move {
+            person_uuid(
+                &app.ok(
+                    o.admin,
+                    "mutation($n: String!) { addPerson(name: $n) { id } }",
+                    json!({"n": name}),
+                )
+                .await["addPerson"]["id"],
+            )
+        }
+    };
+    let (stakeholder, other_po) = (add("Stella").await, add("Otto").await);
+    app.ok(o.admin, "mutation($p: ID!) { grantOrgRole(personId: $p, role: STAKEHOLDER) { person { orgRoles } } }", json!({"p": person_id(stakeholder)})).await;
+    let other_pod = app
+        .ok(
+            o.admin,
+            "mutation { createPod(name: \"Retention\", focus: \"RETENTION\") { pod { id } } }",
+            json!({}),
+        )
+        .await["createPod"]["pod"]["id"]
+        .clone();
+    app.ok(o.admin, "mutation($p: ID!, $pod: ID!) { assignPodRole(personId: $p, podId: $pod, role: \"PRODUCT_OWNER\") { pod { id } } }", json!({"p": person_id(other_po), "pod": other_pod})).await;
+    let designer = person_id(o.designer);
+    let pod = &o.pod;
+
+    // set up org, pods, people, roles, cadence: ORG_ADMIN.
+    all_forbidden(&app, "set up", &[
+        (o.po, "mutation { addPerson(name: \"x\") { id } }", json!({})),
+        (o.po, "mutation { createPod(name: \"x\", focus: \"BRAND_AND_CREATIVE\") { pod { id } } }", json!({})),
+        (o.po, "mutation($p: ID!, $pod: ID!) { assignPodRole(personId: $p, podId: $pod, role: \"ANALYST\") { pod { id } } }", json!({"p": person_id(stakeholder), "pod": pod})),
+        (o.po, "mutation($p: ID!, $pod: ID!) { removePodRole(personId: $p, podId: $pod, role: \"DESIGNER\") { pod { id } } }", json!({"p": designer, "pod": pod})),
+        (o.po, "mutation($p: ID!) { grantOrgRole(personId: $p, role: VP_MARKETING) { person { id } } }", json!({"p": designer})),
+        (o.sm, "mutation { setSprintCadence(sprintLengthDays: 7) { position } }", json!({})),
+    ]).await;
+
+    // submit an intake request: any org member or STAKEHOLDER (not a service, not a stranger).
+    let submit = "mutation($pod: ID!) { submitIntakeRequest(podId: $pod, title: \"Webinar page\", outputCategory: \"landing page\") { request { id status requester { name } } } }";
+    let by_stakeholder = app.ok(stakeholder, submit, json!({"pod": pod})).await;
+    assert_eq!(
+        by_stakeholder["submitIntakeRequest"]["request"]["requester"]["name"],
+        "Stella"
+    );
+    let request = by_stakeholder["submitIntakeRequest"]["request"]["id"].clone();
+    let second =
+        app.ok(other_po, submit, json!({"pod": pod})).await["submitIntakeRequest"]["request"]["id"]
+            .clone();
+    all_forbidden(
+        &app,
+        "submit intake",
+        &[(PersonId(Uuid::now_v7()), submit, json!({"pod": pod}))],
+    )
+    .await;
+
+    // The PO's rows, tried by the SM (and by another pod's PO).
+    let item = ready_item(&app, &o, 3, &designer).await;
+    let sprint = app
+        .ok(o.po, "mutation($pod: ID!) { planSprint(podId: $pod, startDate: \"2026-03-02\") { sprint { id } } }", json!({"pod": pod}))
+        .await["planSprint"]["sprint"]["id"]
+        .clone();
+    let v = json!({"pod": pod, "i": item, "s": sprint, "r": request, "p": designer});
+    all_forbidden(&app, "the pod's PO", &[
+        (o.sm, "mutation($pod: ID!, $r: ID!) { acceptIntakeRequest(podId: $pod, requestId: $r) { item { id } } }", v.clone()),
+        (o.sm, "mutation($pod: ID!, $r: ID!) { declineIntakeRequest(podId: $pod, requestId: $r, reason: \"no\") { request { id } } }", v.clone()),
+        (o.sm, "mutation($pod: ID!) { createItem(input: {podId: $pod, title: \"x\", outputCategory: \"ad\"}) { item { id } } }", v.clone()),
+        (o.sm, "mutation($pod: ID!, $i: ID!) { editItem(podId: $pod, itemId: $i, title: \"y\") { item { id } } }", v.clone()),
+        (o.sm, "mutation($pod: ID!, $i: ID!) { estimateItem(podId: $pod, itemId: $i, estimate: 5) { item { id } } }", v.clone()),
+        (o.sm, "mutation($pod: ID!, $i: ID!) { rankItem(podId: $pod, itemId: $i) { pod { id } } }", v.clone()),
+        (o.sm, "mutation($pod: ID!, $i: ID!) { dropItem(podId: $pod, itemId: $i) { item { id } } }", v.clone()),
+        (o.sm, "mutation($pod: ID!) { planSprint(podId: $pod, startDate: \"2026-04-06\") { sprint { id } } }", v.clone()),
+        (o.sm, "mutation($pod: ID!, $s: ID!, $i: ID!) { commitItem(podId: $pod, sprintId: $s, itemId: $i) { sprint { id } } }", v.clone()),
+        (o.sm, "mutation($pod: ID!, $s: ID!, $i: ID!) { setSprintGoal(podId: $pod, sprintId: $s, goal: \"g\", goalItemIds: [$i]) { sprint { id } } }", v.clone()),
+        (o.sm, "mutation($pod: ID!, $i: ID!, $p: ID!) { declareDeliveryOwner(podId: $pod, itemId: $i, personId: $p) { item { id } } }", v.clone()),
+        (other_po, "mutation($pod: ID!, $p: ID!) { defineKpi(podId: $pod, name: \"k\", unit: \"u\", direction: INCREASE, target: 1, cadence: WEEKLY, ownerId: $p) { kpi { id } } }", v.clone()),
+    ]).await;
+    // The PO does these; then the sprint runs with the item committed.
+    app.ok(o.po, "mutation($pod: ID!, $r: ID!) { acceptIntakeRequest(podId: $pod, requestId: $r) { item { id title } request { status } } }", v.clone()).await;
+    let declined = app.ok(o.po, "mutation($pod: ID!, $r: ID!) { declineIntakeRequest(podId: $pod, requestId: $r, reason: \"Duplicate\") { request { status declineReason } } }", json!({"pod": pod, "r": second})).await;
+    assert_eq!(
+        declined["declineIntakeRequest"]["request"]["status"],
+        "DECLINED"
+    );
+    app.ok(o.po, "mutation($pod: ID!, $s: ID!, $i: ID!) { commitItem(podId: $pod, sprintId: $s, itemId: $i) { sprint { id } } }", v.clone()).await;
+    app.ok(o.po, "mutation($pod: ID!, $s: ID!, $i: ID!) { setSprintGoal(podId: $pod, sprintId: $s, goal: \"g\", goalItemIds: [$i]) { sprint { id } } }", v.clone()).await;
+    all_forbidden(&app, "start a sprint; scope change", &[
+        (o.sm, "mutation($pod: ID!, $s: ID!) { startSprint(podId: $pod, sprintId: $s) { sprint { id } } }", v.clone()),
+    ]).await;
+    app.ok(o.po, "mutation($pod: ID!, $s: ID!) { startSprint(podId: $pod, sprintId: $s) { sprint { status } } }", v.clone()).await;
+    all_forbidden(&app, "scope change", &[
+        (o.sm, "mutation($pod: ID!, $s: ID!, $i: ID!) { removeItemFromSprint(podId: $pod, sprintId: $s, itemId: $i, reason: {kind: TECHNICALLY_IMPOSSIBLE}) { sprint { id } } }", v.clone()),
+    ]).await;
+
+    // accept/decline delivery ownership; move own item: the named owner.
+    let other_item = app
+        .ok(o.po, "mutation($pod: ID!) { createItem(input: {podId: $pod, title: \"z\", outputCategory: \"ad\"}) { item { id } } }", v.clone())
+        .await["createItem"]["item"]["id"]
+        .clone();
+    app.ok(o.po, "mutation($pod: ID!, $i: ID!, $p: ID!) { declareDeliveryOwner(podId: $pod, itemId: $i, personId: $p) { item { id } } }", json!({"pod": pod, "i": other_item, "p": designer})).await;
+    let w = json!({"pod": pod, "i": other_item});
+    all_forbidden(&app, "the named owner", &[
+        (o.sm, "mutation($pod: ID!, $i: ID!) { acceptDeliveryOwnership(podId: $pod, itemId: $i) { item { id } } }", w.clone()),
+        (o.po, "mutation($pod: ID!, $i: ID!) { declineDeliveryOwnership(podId: $pod, itemId: $i) { item { id } } }", w.clone()),
+        (o.po, "mutation($pod: ID!, $i: ID!) { moveItem(podId: $pod, itemId: $i, status: IN_PROGRESS) { item { id } } }", v.clone()),
+    ]).await;
+    app.ok(o.designer, "mutation($pod: ID!, $i: ID!) { moveItem(podId: $pod, itemId: $i, status: IN_PROGRESS) { item { status } } }", v.clone()).await;
+
+    // raise a blocker: any pod member (not a stakeholder, not another pod's PO, not the admin).
+    let raise = "mutation($pod: ID!) { raiseBlocker(podId: $pod, category: APPROVAL, description: \"Legal review\") { blocker { id } } }";
+    all_forbidden(
+        &app,
+        "raise a blocker",
+        &[
+            (stakeholder, raise, v.clone()),
+            (other_po, raise, v.clone()),
+            (o.admin, raise, v.clone()),
+        ],
+    )
+    .await;
+    let blocker =
+        app.ok(o.designer, raise, v.clone()).await["raiseBlocker"]["blocker"]["id"].clone();
+
+    // escalate, resolve blockers; close sprint: the SM (the PO only when there is no SM).
+    let b = json!({"pod": pod, "b": blocker, "s": sprint});
+    all_forbidden(&app, "the pod's SM", &[
+        (o.designer, "mutation($pod: ID!, $b: ID!) { escalateBlocker(podId: $pod, blockerId: $b) { blocker { id } } }", b.clone()),
+        (o.po, "mutation($pod: ID!, $b: ID!) { resolveBlocker(podId: $pod, blockerId: $b) { blocker { id } } }", b.clone()),
+        (o.po, "mutation($pod: ID!, $s: ID!) { closeSprint(podId: $pod, sprintId: $s) { sprint { id } } }", b.clone()),
+    ]).await;
+
+    // record a KPI reading: the KPI's owner or a service token for that pod — not another pod's.
+    let kpi = app
+        .ok(o.po, "mutation($pod: ID!, $p: ID!) { defineKpi(podId: $pod, name: \"Signups\", unit: \"n\", direction: INCREASE, target: 10, cadence: WEEKLY, ownerId: $p) { kpi { id } } }", v.clone())
+        .await["defineKpi"]["kpi"]["id"]
+        .clone();
+    let other_pod_uuid = from_id(
+        "Pod",
+        &async_graphql::ID(other_pod.as_str().unwrap().into()),
+        "pod",
+    )
+    .unwrap();
+    let foreign_service = app.auth.mint_service(
+        app.org,
+        podledger_domain::ids::ServiceId(Uuid::now_v7()),
+        &[podledger_domain::ids::PodId(other_pod_uuid)],
+        chrono::Duration::minutes(5),
+    );
+    let (_, body) = app
+        .post(Some(&foreign_service), "mutation($k: ID!) { recordKpiReading(kpiId: $k, value: 3, observedAt: \"2026-03-03T10:00:00Z\") { position } }", json!({"k": kpi}))
+        .await;
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"], "FORBIDDEN",
+        "{body}"
+    );
+    all_forbidden(
+        &app,
+        "KPI owner",
+        &[(
+            o.sm,
+            "mutation($k: ID!, $p: ID!) { assignKpiOwner(kpiId: $k, ownerId: $p) { kpi { id } } }",
+            json!({"k": kpi, "p": person_id(o.sm)}),
+        )],
+    )
+    .await;
+
+    // read pods, boards, metrics: any member (stakeholders included); the audit log: not them.
+    let read = app
+        .ok(stakeholder, "query($pod: ID!) { pod(id: $pod) { currentSprint { items { nodes { title } } } intake { totalCount nodes { status itemId } } } }", v.clone())
+        .await;
+    let intake = &read["pod"]["intake"];
+    assert_eq!(intake["totalCount"], 2);
+    assert_eq!(intake["nodes"][0]["status"], "ACCEPTED");
+    assert!(intake["nodes"][0]["itemId"].is_string());
+    let audit = app
+        .err(
+            stakeholder,
+            "{ auditLog { nodes { position } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(audit["extensions"]["code"], "FORBIDDEN");
+}

@@ -8,7 +8,7 @@
 use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, NaiveDate, Utc};
 use podledger_domain::Command;
-use podledger_domain::ids::{BlockerId, ItemId, KpiId, PersonId, PodId, SprintId};
+use podledger_domain::ids::{BlockerId, IntakeId, ItemId, KpiId, PersonId, PodId, SprintId};
 use podledger_domain::kpi::KpiCommand;
 use podledger_domain::org::OrgCommand;
 use podledger_domain::pod::{PodCommand, ScopeChangeReason, WorkStatus};
@@ -178,6 +178,44 @@ fn read_kpi(ctx: &Context<'_>, kpi: KpiId) -> Option<objects::Kpi> {
 
 fn read_person(ctx: &Context<'_>, person: PersonId) -> Option<objects::Person> {
     objects::Person::of(&state(ctx).projections.org(org_uuid(ctx)?)?, person)
+}
+
+/// The result of an intake mutation.
+#[derive(SimpleObject, Debug)]
+pub struct IntakePayload {
+    /// Position.
+    pub position: Option<String>,
+    /// The request as it is now.
+    pub request: Option<objects::IntakeRequest>,
+    /// The backlog item it became, once accepted.
+    pub item: Option<Item>,
+}
+
+async fn intake_mutation(
+    ctx: &Context<'_>,
+    pod: PodId,
+    request: IntakeId,
+    command: PodCommand,
+    options: Option<CommandOptions>,
+) -> ApiResult<IntakePayload> {
+    let outcome = run(
+        ctx,
+        Command::Pod {
+            pod_id: pod,
+            command,
+        },
+        options,
+    )
+    .await?;
+    let scope = org_uuid(ctx).and_then(|org| live_scope(ctx, org, pod));
+    let view = scope
+        .as_ref()
+        .and_then(|s| Some((s, s.view.intake.iter().find(|r| r.id == request)?)));
+    Ok(IntakePayload {
+        position: outcome.position,
+        request: view.map(|(s, r)| objects::intake_request(s, r)),
+        item: view.and_then(|(s, r)| Item::of(s, r.item?)),
+    })
 }
 
 /// The result of a KPI mutation.
@@ -913,6 +951,61 @@ impl MutationRoot {
             options,
         )
         .await?)
+    }
+
+    /// Any person of the organisation (a stakeholder, a member of any pod) asks a pod for work;
+    /// it reaches the backlog only when the pod's PO accepts it.
+    async fn submit_intake_request(
+        &self,
+        ctx: &Context<'_>,
+        pod_id: ID,
+        title: String,
+        description: Option<String>,
+        output_category: String,
+        options: Option<CommandOptions>,
+    ) -> Result<IntakePayload, async_graphql::Error> {
+        let pod = pod_id!(pod_id);
+        let request_id = IntakeId(Uuid::now_v7());
+        let command = PodCommand::SubmitIntakeRequest {
+            request_id,
+            title,
+            description,
+            output_category,
+        };
+        Ok(intake_mutation(ctx, pod, request_id, command, options).await?)
+    }
+
+    /// PO: accepts an open intake request; it becomes a backlog item (at the bottom of the
+    /// backlog) whose requester is the submitter.
+    async fn accept_intake_request(
+        &self,
+        ctx: &Context<'_>,
+        pod_id: ID,
+        request_id: ID,
+        options: Option<CommandOptions>,
+    ) -> Result<IntakePayload, async_graphql::Error> {
+        let pod = pod_id!(pod_id);
+        let request_id = IntakeId(from_id("IntakeRequest", &request_id, "requestId")?);
+        let command = PodCommand::AcceptIntakeRequest {
+            request_id,
+            item_id: ItemId(Uuid::now_v7()),
+        };
+        Ok(intake_mutation(ctx, pod, request_id, command, options).await?)
+    }
+
+    /// PO: declines an open intake request, saying why.
+    async fn decline_intake_request(
+        &self,
+        ctx: &Context<'_>,
+        pod_id: ID,
+        request_id: ID,
+        reason: String,
+        options: Option<CommandOptions>,
+    ) -> Result<IntakePayload, async_graphql::Error> {
+        let pod = pod_id!(pod_id);
+        let request_id = IntakeId(from_id("IntakeRequest", &request_id, "requestId")?);
+        let command = PodCommand::DeclineIntakeRequest { request_id, reason };
+        Ok(intake_mutation(ctx, pod, request_id, command, options).await?)
     }
 
     /// PO: defines a KPI of the pod and names its performance owner (a pod member).

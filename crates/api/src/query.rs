@@ -47,7 +47,13 @@ impl QueryRoot {
     }
 
     /// Any object of the caller's organisation by its global id (Relay), as it is now.
-    async fn node(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Node>> {
+    async fn node(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        min_position: Option<String>,
+    ) -> async_graphql::Result<Option<Node>> {
+        wait_min(ctx, min_position.as_deref()).await?;
         let p = require_reader(ctx)?;
         let org = p.org.as_uuid();
         let bad = || ApiError::bad_input("id", "not a global id");
@@ -88,6 +94,13 @@ impl QueryRoot {
                     .iter()
                     .find(|b| b.id == BlockerId(uuid))
                     .map(|b| Node::Blocker(objects::blocker(b)))
+            }),
+            "IntakeRequest" => in_pods(&|s| {
+                s.view
+                    .intake
+                    .iter()
+                    .find(|r| r.id.as_uuid() == uuid)
+                    .map(|r| Node::IntakeRequest(objects::intake_request(s, r)))
             }),
             _ => return Err(bad().into()),
         })

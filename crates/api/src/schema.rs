@@ -62,7 +62,9 @@ pub struct Api {
 
 impl std::fmt::Debug for Api {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Api").field("state", &self.state).finish()
+        f.debug_struct("Api")
+            .field("state", &self.state)
+            .finish_non_exhaustive()
     }
 }
 

@@ -79,3 +79,7 @@ id_type!(
     /// An integration acting with a service token.
     ServiceId
 );
+id_type!(
+    /// A request submitted to a pod's intake.
+    IntakeId
+);

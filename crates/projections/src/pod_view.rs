@@ -5,9 +5,9 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use podledger_domain::ids::{BlockerId, ItemId, PersonId, SprintId};
+use podledger_domain::ids::{BlockerId, IntakeId, ItemId, PersonId, SprintId};
 use podledger_domain::pod::{
-    BlockerCategory, ItemStatus, PodEvent, ScopeChangeReason, SprintStatus,
+    BlockerCategory, IntakeStatus, ItemStatus, PodEvent, ScopeChangeReason, SprintStatus,
 };
 use serde::{Deserialize, Serialize};
 
@@ -167,6 +167,34 @@ pub struct BlockerView {
     pub resolution: Option<String>,
 }
 
+/// A request submitted to the pod's intake.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IntakeView {
+    /// Id.
+    pub id: IntakeId,
+    /// Who asked.
+    pub requester: PersonId,
+    /// What is asked for.
+    pub title: String,
+    /// Context.
+    pub description: Option<String>,
+    /// Output category.
+    pub output_category: String,
+    /// Submitted at.
+    pub submitted_at: DateTime<Utc>,
+    /// Where it stands.
+    pub status: IntakeStatus,
+    /// The backlog item it became, once accepted.
+    pub item: Option<ItemId>,
+    /// Accepted or declined at.
+    pub decided_at: Option<DateTime<Utc>>,
+    /// Why it was declined.
+    pub decline_reason: Option<String>,
+    /// Pod stream version of its last change.
+    pub version: u64,
+}
+
 /// Everything about one pod's work.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -183,6 +211,9 @@ pub struct PodView {
     pub sprints: Vec<SprintView>,
     /// Blockers in raise order.
     pub blockers: Vec<BlockerView>,
+    /// Intake requests in submission order.
+    #[serde(default)]
+    pub intake: Vec<IntakeView>,
 }
 
 impl PodView {
@@ -557,6 +588,50 @@ impl PodView {
                 if let Some(b) = self.blockers.iter_mut().find(|b| b.id == *blocker_id) {
                     b.resolved_at = Some(*resolved);
                     b.resolution.clone_from(resolution);
+                }
+            }
+            PodEvent::IntakeRequestSubmitted {
+                request_id,
+                requester,
+                title,
+                description,
+                output_category,
+                at: submitted,
+            } => self.intake.push(IntakeView {
+                id: *request_id,
+                requester: *requester,
+                title: title.clone(),
+                description: description.clone(),
+                output_category: output_category.clone(),
+                submitted_at: *submitted,
+                status: IntakeStatus::Open,
+                item: None,
+                decided_at: None,
+                decline_reason: None,
+                version,
+            }),
+            PodEvent::IntakeRequestAccepted {
+                request_id,
+                item_id,
+                at: decided,
+            } => {
+                if let Some(r) = self.intake.iter_mut().find(|r| r.id == *request_id) {
+                    r.status = IntakeStatus::Accepted;
+                    r.item = Some(*item_id);
+                    r.decided_at = Some(*decided);
+                    r.version = version;
+                }
+            }
+            PodEvent::IntakeRequestDeclined {
+                request_id,
+                reason,
+                at: decided,
+            } => {
+                if let Some(r) = self.intake.iter_mut().find(|r| r.id == *request_id) {
+                    r.status = IntakeStatus::Declined;
+                    r.decline_reason = Some(reason.clone());
+                    r.decided_at = Some(*decided);
+                    r.version = version;
                 }
             }
         }

@@ -273,3 +273,59 @@ fn health_reports_size_capabilities_spread_insertions_and_old_blockers() {
             .any(|f| matches!(f, Finding::BlockerOpenPast48h { .. }))
     );
 }
+
+#[test]
+fn intake_requests_keep_their_requester_decision_and_the_item_they_became() {
+    use podledger_domain::ids::IntakeId;
+    use podledger_domain::pod::IntakeStatus;
+    let (accepted, declined) = (IntakeId(id(60)), IntakeId(id(61)));
+    let submit = |request_id| PodEvent::IntakeRequestSubmitted {
+        request_id,
+        requester: OWNER,
+        title: "Webinar page".into(),
+        description: None,
+        output_category: "landing page".into(),
+        at: h(1),
+    };
+    let mut s = Script::new();
+    s.at(1).pod(submit(accepted)).pod(submit(declined));
+    s.at(5)
+        .pod(PodEvent::ItemCreated {
+            item_id: item_id('w'),
+            title: "Webinar page".into(),
+            description: None,
+            output_category: "landing page".into(),
+            acceptance_criteria: None,
+            estimate: None,
+            parent_epic: None,
+            requester: Some(OWNER),
+        })
+        .pod(PodEvent::IntakeRequestAccepted {
+            request_id: accepted,
+            item_id: item_id('w'),
+            at: h(5),
+        })
+        .pod(PodEvent::IntakeRequestDeclined {
+            request_id: declined,
+            reason: "Duplicate".into(),
+            at: h(6),
+        });
+    let [a, d] = &s.pod.intake[..] else {
+        panic!("two requests expected: {:?}", s.pod.intake)
+    };
+    assert_eq!(
+        (a.status, a.item, a.decided_at),
+        (IntakeStatus::Accepted, Some(item_id('w')), Some(h(5)))
+    );
+    assert_eq!(a.requester, OWNER);
+    assert_eq!(
+        (d.status, d.decline_reason.as_deref(), d.item),
+        (IntakeStatus::Declined, Some("Duplicate"), None)
+    );
+    assert_eq!(
+        s.pod.backlog,
+        vec![item_id('w')],
+        "accepted: in the backlog"
+    );
+    assert_eq!(s.pod.items[&item_id('w')].requester, Some(OWNER));
+}

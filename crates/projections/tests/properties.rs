@@ -9,7 +9,7 @@ use std::time::Duration;
 use chrono::{Days, NaiveDate, Utc};
 use common::{World, new_id};
 use podledger_domain::Command;
-use podledger_domain::ids::{BlockerId, ItemId, KpiId, PersonId, SprintId};
+use podledger_domain::ids::{BlockerId, IntakeId, ItemId, KpiId, PersonId, SprintId};
 use podledger_domain::kpi::{Direction, KpiCommand, ReportingCadence};
 use podledger_domain::pod::{
     BlockerCategory, ItemStatus, PodCommand, ScopeChangeReason, SprintStatus, WorkStatus,
@@ -41,6 +41,7 @@ struct Known {
     items: Vec<ItemId>,
     sprints: Vec<SprintId>,
     blockers: Vec<BlockerId>,
+    intake: Vec<IntakeId>,
     kpi: KpiId,
 }
 
@@ -85,6 +86,39 @@ fn random_command(rng: &mut Rng, w: &World, k: &mut Known, view: &PodView) -> (P
         command,
     };
     match rng.below(19) {
+        0 if rng.chance(40) => match (rng.below(3), rng.pick(&k.intake)) {
+            (0, Some(request_id)) => {
+                let item_id = ItemId(new_id());
+                k.items.push(item_id);
+                (
+                    w.po,
+                    pod(PodCommand::AcceptIntakeRequest {
+                        request_id,
+                        item_id,
+                    }),
+                )
+            }
+            (1, Some(request_id)) => (
+                w.po,
+                pod(PodCommand::DeclineIntakeRequest {
+                    request_id,
+                    reason: "not now".into(),
+                }),
+            ),
+            _ => {
+                let request_id = IntakeId(new_id());
+                k.intake.push(request_id);
+                (
+                    person,
+                    pod(PodCommand::SubmitIntakeRequest {
+                        request_id,
+                        title: "asked".into(),
+                        description: None,
+                        output_category: "page".into(),
+                    }),
+                )
+            }
+        },
         0..=2 => {
             let item_id = ItemId(new_id());
             k.items.push(item_id);
@@ -321,6 +355,7 @@ async fn rebuild_equals_live_and_as_of_equals_the_past_live_state() {
             items: Vec::new(),
             sprints: Vec::new(),
             blockers: Vec::new(),
+            intake: Vec::new(),
             kpi: KpiId(new_id()),
         };
         let mut captured = Vec::new();

@@ -148,3 +148,25 @@ pub enum KpiStatus {
     /// Below 0.9.
     OffTrack,
 }
+
+/// Where an intake request stands.
+#[derive(Enum, Copy, Clone, Debug, Eq, PartialEq)]
+pub enum IntakeStatus {
+    /// Awaiting the PO.
+    Open,
+    /// Became a backlog item.
+    Accepted,
+    /// Declined by the PO.
+    Declined,
+}
+
+impl From<podledger_domain::pod::IntakeStatus> for IntakeStatus {
+    fn from(s: podledger_domain::pod::IntakeStatus) -> Self {
+        use podledger_domain::pod::IntakeStatus as D;
+        match s {
+            D::Open => Self::Open,
+            D::Accepted => Self::Accepted,
+            D::Declined => Self::Declined,
+        }
+    }
+}

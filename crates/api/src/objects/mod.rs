@@ -1,8 +1,12 @@
 //! GraphQL output objects. Each holds the views it reads (shared `Arc`s, never copies) and
 //! resolves its fields on demand, so a query pays only for what it selects.
 
+// Field resolvers are `async fn` by async-graphql's convention, whether or not they await.
+#![allow(clippy::unused_async)]
+
 mod blocker;
 mod enums;
+mod intake;
 mod item;
 mod kpi;
 mod ledger;
@@ -16,8 +20,10 @@ mod sprint;
 
 pub use blocker::{Blocker, blocker};
 pub use enums::{
-    BlockerCategory, Direction, ItemStatus, KpiStatus, OrgRole, ReportingCadence, SprintStatus,
+    BlockerCategory, Direction, IntakeStatus, ItemStatus, KpiStatus, OrgRole, ReportingCadence,
+    SprintStatus,
 };
+pub use intake::{IntakeRequest, intake_request};
 pub use item::Item;
 pub use kpi::{Kpi, KpiReading};
 pub use ledger::OwnershipChange;

@@ -3,7 +3,7 @@
 
 use async_graphql::{ID, Interface};
 
-use super::{Blocker, Item, Kpi, Organisation, Person, Pod, Sprint};
+use super::{Blocker, IntakeRequest, Item, Kpi, Organisation, Person, Pod, Sprint};
 
 /// An object with an opaque global id.
 #[derive(Interface, Debug)]
@@ -23,4 +23,6 @@ pub enum Node {
     Kpi(Kpi),
     /// A blocker.
     Blocker(Blocker),
+    /// An intake request.
+    IntakeRequest(IntakeRequest),
 }

@@ -7,6 +7,7 @@ use async_graphql::{Context, ID, Object};
 use podledger_domain::roles::PodFocus;
 
 use super::blocker::{Blocker, blocker};
+use super::intake::{IntakeRequest, intake_request};
 use super::kpi::Kpi;
 use super::ledger::{OwnershipChange, ledger_page};
 use super::metrics::PodMetrics;
@@ -183,6 +184,29 @@ impl Pod {
             blockers.len(),
             &PageArgs::new(after, before, first, last),
             |i| blocker(&blockers[i]),
+        )?)
+    }
+
+    /// Requests submitted to the pod's intake, in submission order (`status` filters).
+    async fn intake(
+        &self,
+        status: Option<super::IntakeStatus>,
+        after: Option<String>,
+        before: Option<String>,
+        first: Option<i32>,
+        last: Option<i32>,
+    ) -> async_graphql::Result<Page<IntakeRequest>> {
+        let requests = self
+            .scope
+            .view
+            .intake
+            .iter()
+            .map(|r| intake_request(&self.scope, r))
+            .filter(|r| status.is_none_or(|s| r.status == s))
+            .collect();
+        Ok(page_of(
+            requests,
+            &PageArgs::new(after, before, first, last),
         )?)
     }
 

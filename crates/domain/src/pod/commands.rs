@@ -3,7 +3,7 @@
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
-use crate::ids::{BlockerId, ItemId, PersonId, SprintId};
+use crate::ids::{BlockerId, IntakeId, ItemId, PersonId, SprintId};
 
 use super::{BlockerCategory, ScopeChangeReason, WorkStatus};
 
@@ -169,5 +169,31 @@ pub enum PodCommand {
         blocker_id: BlockerId,
         /// How it was resolved.
         resolution: Option<String>,
+    },
+    /// Any person of the organisation (members of any pod, stakeholders, oversight) submits a
+    /// request to the pod's intake; it reaches the backlog only when the PO accepts it.
+    SubmitIntakeRequest {
+        /// New id, chosen by the caller.
+        request_id: IntakeId,
+        /// What is asked for.
+        title: String,
+        /// Context.
+        description: Option<String>,
+        /// Output category.
+        output_category: String,
+    },
+    /// PO: accepts an open request; it becomes a backlog item whose requester is the submitter.
+    AcceptIntakeRequest {
+        /// The request.
+        request_id: IntakeId,
+        /// New id of the item, chosen by the caller.
+        item_id: ItemId,
+    },
+    /// PO: declines an open request, saying why.
+    DeclineIntakeRequest {
+        /// The request.
+        request_id: IntakeId,
+        /// Why (shown to the requester).
+        reason: String,
     },
 }

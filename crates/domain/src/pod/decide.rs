@@ -7,7 +7,9 @@ use crate::ids::PodId;
 use crate::org::OrgState;
 use crate::permissions::check_expected_version;
 
-use super::{PodCommand, PodEvent, PodState, decide_backlog, decide_blocker, decide_sprint};
+use super::{
+    PodCommand, PodEvent, PodState, decide_backlog, decide_blocker, decide_intake, decide_sprint,
+};
 
 /// Decides what a pod command changes.
 pub fn decide(
@@ -47,6 +49,9 @@ pub fn decide(
         PodCommand::RaiseBlocker { .. }
         | PodCommand::EscalateBlocker { .. }
         | PodCommand::ResolveBlocker { .. } => decide_blocker::decide(&pod_ctx, command),
+        PodCommand::SubmitIntakeRequest { .. }
+        | PodCommand::AcceptIntakeRequest { .. }
+        | PodCommand::DeclineIntakeRequest { .. } => decide_intake::decide(&pod_ctx, command),
     }
 }
 
@@ -82,7 +87,13 @@ fn target_version(pod: &PodState, command: &PodCommand) -> u64 {
         C::EscalateBlocker { blocker_id, .. } | C::ResolveBlocker { blocker_id, .. } => {
             pod.blockers.get(blocker_id).map(|b| b.version)
         }
-        C::CreateItem { .. } | C::PlanSprint { .. } | C::RaiseBlocker { .. } => None,
+        C::AcceptIntakeRequest { request_id, .. } | C::DeclineIntakeRequest { request_id, .. } => {
+            pod.intake.get(request_id).map(|r| r.version)
+        }
+        C::CreateItem { .. }
+        | C::PlanSprint { .. }
+        | C::RaiseBlocker { .. }
+        | C::SubmitIntakeRequest { .. } => None,
     };
     found.unwrap_or(pod.version)
 }

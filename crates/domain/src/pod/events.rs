@@ -3,7 +3,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::ids::{BlockerId, ItemId, PersonId, SprintId};
+use crate::ids::{BlockerId, IntakeId, ItemId, PersonId, SprintId};
 
 use super::{BlockerCategory, ItemStatus, ScopeChangeReason};
 
@@ -227,6 +227,39 @@ pub enum PodEvent {
         blocker_id: BlockerId,
         /// How.
         resolution: Option<String>,
+        /// When.
+        at: DateTime<Utc>,
+    },
+    /// A request was submitted to the pod's intake.
+    IntakeRequestSubmitted {
+        /// The request.
+        request_id: IntakeId,
+        /// Who asked.
+        requester: PersonId,
+        /// What is asked for.
+        title: String,
+        /// Context.
+        description: Option<String>,
+        /// Output category.
+        output_category: String,
+        /// When.
+        at: DateTime<Utc>,
+    },
+    /// The PO accepted a request; the item created with it (same command) is `item_id`.
+    IntakeRequestAccepted {
+        /// The request.
+        request_id: IntakeId,
+        /// The backlog item it became.
+        item_id: ItemId,
+        /// When.
+        at: DateTime<Utc>,
+    },
+    /// The PO declined a request.
+    IntakeRequestDeclined {
+        /// The request.
+        request_id: IntakeId,
+        /// Why.
+        reason: String,
         /// When.
         at: DateTime<Utc>,
     },

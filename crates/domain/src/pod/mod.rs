@@ -1,10 +1,11 @@
-//! The pod aggregate: backlog items, delivery ownership, sprints and blockers of one pod
+//! The pod aggregate: intake, backlog items, delivery ownership, sprints and blockers of one pod
 //! (stream `pod-<id>`). The pod is the consistency boundary for sprint work.
 
 mod commands;
 mod decide;
 mod decide_backlog;
 mod decide_blocker;
+mod decide_intake;
 mod decide_sprint;
 mod events;
 mod state;
@@ -13,12 +14,17 @@ mod tests_backlog;
 #[cfg(test)]
 mod tests_blocker;
 #[cfg(test)]
+mod tests_intake;
+#[cfg(test)]
 mod tests_sprint;
 
 pub use commands::PodCommand;
 pub use decide::decide;
 pub use events::{CommittedItem, PodEvent};
-pub use state::{Blocker, Item, ItemStatus, PodState, Sprint, SprintStatus, readiness_gaps};
+pub use state::{
+    Blocker, IntakeRequest, IntakeStatus, Item, ItemStatus, PodState, Sprint, SprintStatus,
+    readiness_gaps,
+};
 
 use serde::{Deserialize, Serialize};
 

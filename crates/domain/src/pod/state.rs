@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::ids::{BlockerId, ItemId, PersonId, PodId, SprintId};
+use crate::ids::{BlockerId, IntakeId, ItemId, PersonId, PodId, SprintId};
 use crate::org::OrgState;
 
 use super::{BlockerCategory, PodEvent};
@@ -137,6 +137,35 @@ impl Sprint {
     }
 }
 
+/// Where an intake request stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum IntakeStatus {
+    /// Awaiting the PO.
+    Open,
+    /// Became a backlog item.
+    Accepted,
+    /// Declined by the PO.
+    Declined,
+}
+
+/// A request submitted to the pod's intake.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IntakeRequest {
+    /// Who asked.
+    pub requester: PersonId,
+    /// What is asked for.
+    pub title: String,
+    /// Context.
+    pub description: Option<String>,
+    /// Output category.
+    pub output_category: String,
+    /// Where it stands.
+    pub status: IntakeStatus,
+    /// Pod stream version of the last event that changed this request (R12).
+    pub version: u64,
+}
+
 /// A blocker.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Blocker {
@@ -169,6 +198,8 @@ pub struct PodState {
     pub active_sprint: Option<SprintId>,
     /// Blockers by id.
     pub blockers: HashMap<BlockerId, Blocker>,
+    /// Intake requests by id.
+    pub intake: HashMap<IntakeId, IntakeRequest>,
 }
 
 impl PodState {
@@ -405,6 +436,39 @@ impl PodState {
                     b.version = version;
                 }
             }
+            PodEvent::IntakeRequestSubmitted {
+                request_id,
+                requester,
+                title,
+                description,
+                output_category,
+                ..
+            } => {
+                self.intake.insert(
+                    *request_id,
+                    IntakeRequest {
+                        requester: *requester,
+                        title: title.clone(),
+                        description: description.clone(),
+                        output_category: output_category.clone(),
+                        status: IntakeStatus::Open,
+                        version,
+                    },
+                );
+            }
+            PodEvent::IntakeRequestAccepted { request_id, .. } => {
+                self.decide_intake(*request_id, IntakeStatus::Accepted, version);
+            }
+            PodEvent::IntakeRequestDeclined { request_id, .. } => {
+                self.decide_intake(*request_id, IntakeStatus::Declined, version);
+            }
+        }
+    }
+
+    fn decide_intake(&mut self, id: IntakeId, status: IntakeStatus, version: u64) {
+        if let Some(r) = self.intake.get_mut(&id) {
+            r.status = status;
+            r.version = version;
         }
     }
 

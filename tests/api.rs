@@ -531,6 +531,7 @@ async fn the_demo_organisation_has_three_pods_with_history_an_active_sprint_and_
         .ok(admin, "{ organisation { name pods { totalCount nodes { name members { totalCount } currentSprint { number status goal }
             sprints { nodes { status metrics { velocity commitmentReliability scopeChurn goalMet } } }
             metrics { averageVelocity goalCompletionRate goalsWithoutEscalation blockerMedianHours }
+            intake { nodes { status } }
             kpis { nodes { name latest { value status } } } } } } }", json!({}))
         .await;
     let org = &data["organisation"];

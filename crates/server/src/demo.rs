@@ -4,7 +4,7 @@
 //! with readings. Ids are derived from names, so running it again changes nothing.
 
 use chrono::{DateTime, Days, Duration, NaiveDate, TimeZone, Utc};
-use podledger_domain::ids::{BlockerId, ItemId, KpiId, OrgId, PersonId, PodId, SprintId};
+use podledger_domain::ids::{BlockerId, IntakeId, ItemId, KpiId, OrgId, PersonId, PodId, SprintId};
 use podledger_domain::kpi::{Direction, KpiCommand, ReportingCadence};
 use podledger_domain::org::OrgCommand;
 use podledger_domain::pod::{BlockerCategory, PodCommand, ScopeChangeReason, WorkStatus};
@@ -505,5 +505,61 @@ pub async fn seed(handler: &CommandHandler) -> Result<u32, HandleError> {
             }
         }
     }
+    seed_intake(&mut s, first_start + Days::new(14 * 6 + 2)).await?;
     Ok(s.commands)
+}
+
+/// The stakeholder's requests to each pod's intake during the active sprint: one accepted
+/// into the backlog, one declined, one still open. (Seeded after everything else, so that the
+/// commands before keep their idempotency keys.)
+async fn seed_intake(s: &mut Seeder<'_>, on: NaiveDate) -> Result<(), HandleError> {
+    let sam = PersonId(uuid("Sam Sales"));
+    for plan in pods() {
+        let pod = PodId(uuid(plan.name));
+        let po = PersonId(uuid(plan.people[0].0));
+        let asks = [
+            ("Case study for the enterprise deal", "case study"),
+            ("Battlecard refresh before QBR", "battlecard"),
+            ("Webinar follow-up sequence", "email"),
+        ];
+        let ids: Vec<IntakeId> = asks
+            .iter()
+            .map(|(title, _)| IntakeId(uuid(&format!("{} intake {title}", plan.name))))
+            .collect();
+        for ((title, category), id) in asks.iter().zip(&ids) {
+            s.pod(
+                sam,
+                day(on, 10),
+                pod,
+                PodCommand::SubmitIntakeRequest {
+                    request_id: *id,
+                    title: (*title).into(),
+                    description: Some(format!("Requested by Sales for the {} pod", plan.name)),
+                    output_category: (*category).into(),
+                },
+            )
+            .await?;
+        }
+        s.pod(
+            po,
+            day(on, 15),
+            pod,
+            PodCommand::AcceptIntakeRequest {
+                request_id: ids[0],
+                item_id: ItemId(uuid(&format!("{} intake item", plan.name))),
+            },
+        )
+        .await?;
+        s.pod(
+            po,
+            day(on, 15),
+            pod,
+            PodCommand::DeclineIntakeRequest {
+                request_id: ids[1],
+                reason: "The current battlecards were refreshed last month".into(),
+            },
+        )
+        .await?;
+    }
+    Ok(())
 }

@@ -22,6 +22,7 @@ fmt:
 bench:
     cargo bench -p podledger-eventstore --bench append
     cargo bench -p podledger-projections --bench rebuild
+    cargo bench -p podledger-server --bench http
 
 # The SIGKILL tests with 100 cycles (CI runs 20 for the store, 5 for the projections).
 soak:

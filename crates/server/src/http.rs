@@ -125,8 +125,55 @@ async fn graphiql() -> HttpResponse {
         .body(GraphiQLSource::build().endpoint("/graphql").finish())
 }
 
-/// Refuses bodies over [`MAX_BODY`] by their declared length before anything reads them.
-async fn limit_body(
+async fn health() -> HttpResponse {
+    HttpResponse::Ok().body("ok")
+}
+
+/// The routes of the API (`/graphql`, `/health`, and `/graphiql` with `dev`), for an actix
+/// `App` — `serve` mounts them; benchmarks mount them beside a baseline handler.
+pub fn routes(
+    api: Api,
+    auth: AuthConfig,
+    dev: bool,
+) -> impl Fn(&mut web::ServiceConfig) + Clone + Send + 'static {
+    let api = web::Data::new(api);
+    let auth = web::Data::new(auth);
+    move |cfg: &mut web::ServiceConfig| {
+        cfg.app_data(api.clone())
+            .app_data(auth.clone())
+            .app_data(web::PayloadConfig::new(MAX_BODY))
+            .route("/graphql", web::post().to(graphql))
+            .route("/graphql", web::get().to(graphql))
+            .route("/health", web::get().to(health));
+        if dev {
+            cfg.route("/graphiql", web::get().to(graphiql));
+        }
+    }
+}
+
+/// Binds and returns the server future (not yet running) with its address.
+pub fn serve(
+    listen: &str,
+    api: Api,
+    auth: AuthConfig,
+    dev: bool,
+) -> std::io::Result<(SocketAddr, ServerHandle, Server)> {
+    let routes = routes(api, auth, dev);
+    let server = actix_web::HttpServer::new(move || {
+        actix_web::App::new()
+            .wrap(actix_web::middleware::from_fn(limit_body))
+            .configure(routes.clone())
+    })
+    .workers(2)
+    .bind(listen)?;
+    let addr = server.addrs()[0];
+    let server = server.run();
+    Ok((addr, server.handle(), server))
+}
+
+/// Refuses bodies over [`MAX_BODY`] by their declared length before anything reads them (wrap
+/// an `App` mounting [`routes`] with `actix_web::middleware::from_fn(limit_body)`).
+pub async fn limit_body(
     request: actix_web::dev::ServiceRequest,
     next: actix_web::middleware::Next<impl actix_web::body::MessageBody + 'static>,
 ) -> Result<actix_web::dev::ServiceResponse<actix_web::body::BoxBody>, actix_web::Error> {
@@ -144,38 +191,4 @@ async fn limit_body(
         return Ok(request.into_response(response));
     }
     Ok(next.call(request).await?.map_into_boxed_body())
-}
-
-async fn health() -> HttpResponse {
-    HttpResponse::Ok().body("ok")
-}
-
-/// Binds and returns the server future (not yet running) with its address.
-pub fn serve(
-    listen: &str,
-    api: Api,
-    auth: AuthConfig,
-    dev: bool,
-) -> std::io::Result<(SocketAddr, ServerHandle, Server)> {
-    let api = web::Data::new(api);
-    let auth = web::Data::new(auth);
-    let server = actix_web::HttpServer::new(move || {
-        let mut app = actix_web::App::new()
-            .wrap(actix_web::middleware::from_fn(limit_body))
-            .app_data(api.clone())
-            .app_data(auth.clone())
-            .app_data(web::PayloadConfig::new(MAX_BODY))
-            .route("/graphql", web::post().to(graphql))
-            .route("/graphql", web::get().to(graphql))
-            .route("/health", web::get().to(health));
-        if dev {
-            app = app.route("/graphiql", web::get().to(graphiql));
-        }
-        app
-    })
-    .workers(2)
-    .bind(listen)?;
-    let addr = server.addrs()[0];
-    let server = server.run();
-    Ok((addr, server.handle(), server))
 }

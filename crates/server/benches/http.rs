@@ -1,0 +1,457 @@
+//! `just bench` (HTTP part): the sprint-board GraphQL query against a raw actix-web handler that
+//! returns the same JSON payload, in one server process (this binary re-run as a child, demo
+//! data seeded), driven from this process: first the maximum rate of each (closed loop), then a
+//! fixed rate of 70 % of the GraphQL maximum for both (open loop, latency measured from each
+//! request's scheduled time, so a stall is not hidden by the load generator waiting for it).
+//!
+//! The raw handler does what a hand-written REST endpoint would: verifies the same bearer token,
+//! reads the request body and the pod id in it, reads the same live views, computes the same sprint metrics and serialises the same JSON —
+//! everything but GraphQL parsing, validation and execution. The bench checks that both bodies
+//! are equal before measuring.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use podledger_api::ids::to_id;
+use podledger_api::{Api, ApiState, AuthConfig};
+use podledger_domain::Actor;
+use podledger_domain::ids::PodId;
+use podledger_domain::pod::ItemStatus;
+use podledger_eventstore::{CommandHandler, SqliteConfig, SqliteEventStore};
+use podledger_projections::Projections;
+use podledger_projections::metrics::sprint_metrics;
+use podledger_server::{demo, http};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+const CHILD: &str = "PODLEDGER_BENCH_HTTP_SERVE";
+const SECRET: &[u8] = b"bench-secret-bench-secret-bench-secret";
+const QUERY: &str = "query($pod: ID!) { pod(id: $pod) { currentSprint { id number status goal \
+    goalItemIds items { nodes { id title status estimate ownerId } } \
+    metrics { committedPoints additions removals } } } }";
+
+fn auth() -> AuthConfig {
+    AuthConfig::new(SECRET.to_vec(), "podledger", "podledger")
+}
+
+fn acquisition() -> PodId {
+    PodId(Uuid::new_v5(
+        &Uuid::from_u128(0x6f2c_1b7e_4d3a_4e8f_9a51_0c3d_2b1e_7a90),
+        b"Acquisition",
+    ))
+}
+
+/// The raw baseline: the same board as the GraphQL query, built by hand.
+async fn raw_board(
+    projections: web::Data<Projections>,
+    auth: web::Data<AuthConfig>,
+    request: HttpRequest,
+    body: web::Json<Value>,
+) -> HttpResponse {
+    let header = request
+        .headers()
+        .get(actix_web::http::header::AUTHORIZATION)
+        .and_then(|h| h.to_str().ok());
+    let Ok(principal) = auth.verify_header(header) else {
+        return HttpResponse::Unauthorized().finish();
+    };
+    let org_id = principal.org.as_uuid();
+    let Some(org) = projections.org(org_id) else {
+        return HttpResponse::Forbidden().finish();
+    };
+    if let Actor::Member { person } = &principal.actor
+        && !org.state.people.contains_key(person)
+    {
+        return HttpResponse::Forbidden().finish();
+    }
+    // The pod named in the request, as the GraphQL variables name it.
+    let Some(pod_id) = body["variables"]["pod"]
+        .as_str()
+        .and_then(|id| podledger_api::ids::from_id("Pod", &async_graphql::ID(id.into()), "pod").ok())
+        .map(PodId)
+    else {
+        return HttpResponse::BadRequest().finish();
+    };
+    let Some(pod) = projections.pod(org_id, pod_id) else {
+        return HttpResponse::NotFound().finish();
+    };
+    let board = pod.current_sprint().map(|s| {
+        let metrics = sprint_metrics(&pod, s);
+        let items: Vec<Value> = s
+            .items
+            .iter()
+            .filter_map(|i| pod.items.get(i))
+            .map(|i| {
+                let ready = i.status == ItemStatus::New
+                    && podledger_domain::pod::readiness_gaps(
+                        i.acceptance_criteria.is_some(),
+                        i.estimate.is_some(),
+                        i.owner.is_some_and(|o| org.state.is_member_of(o, pod_id)),
+                    )
+                    .is_empty();
+                json!({
+                    "id": to_id("Item", i.id.as_uuid()).0,
+                    "title": i.title,
+                    "status": if ready { json!("READY") } else { json!(i.status) },
+                    "estimate": i.estimate,
+                    "ownerId": i.owner.map(|o| to_id("Person", o.as_uuid()).0),
+                })
+            })
+            .collect();
+        json!({
+            "id": to_id("Sprint", s.id.as_uuid()).0,
+            "number": s.number,
+            "status": s.status,
+            "goal": s.goal,
+            "goalItemIds": s.goal_items.iter().map(|i| to_id("Item", i.as_uuid()).0).collect::<Vec<_>>(),
+            "items": { "nodes": items },
+            "metrics": {
+                "committedPoints": metrics.committed_points,
+                "additions": metrics.additions,
+                "removals": metrics.removals,
+            },
+        })
+    });
+    HttpResponse::Ok().json(json!({"data": {"pod": {"currentSprint": board}}}))
+}
+
+/// The child: the real API and the raw handler in one actix server over a seeded database.
+async fn serve(dir: &str) -> anyhow::Result<()> {
+    let store = SqliteEventStore::open(SqliteConfig::from_url(&format!(
+        "sqlite://{dir}/bench.db"
+    )))
+    .await?;
+    let projections = Projections::start(store.clone()).await?;
+    let handler = Arc::new(CommandHandler::new(Arc::new(store)));
+    demo::seed(&handler).await?;
+    let api = Api::new(ApiState {
+        handler,
+        projections: projections.clone(),
+        consistency_timeout: Duration::from_secs(5),
+    });
+    let routes = http::routes(api, auth(), false);
+    let (projections, auth) = (web::Data::new(projections), web::Data::new(auth()));
+    let server = actix_web::HttpServer::new(move || {
+        actix_web::App::new()
+            .wrap(actix_web::middleware::from_fn(http::limit_body))
+            .configure(routes.clone())
+            .app_data(projections.clone())
+            .app_data(auth.clone())
+            .route("/raw/board", web::post().to(raw_board))
+    })
+    .workers(2)
+    .bind("127.0.0.1:0")?;
+    println!("LISTEN {}", server.addrs()[0]);
+    server.run().await?;
+    Ok(())
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Target {
+    GraphQl,
+    Raw,
+}
+
+impl Target {
+    fn name(self) -> &'static str {
+        match self {
+            Self::GraphQl => "GraphQL sprint board",
+            Self::Raw => "raw actix handler",
+        }
+    }
+}
+
+/// A lean HTTP/1.1 keep-alive client (one request at a time per connection, the request bytes
+/// built once): on a 2-core machine the load generator shares the CPU with the server, so it
+/// must cost as little as possible — a general-purpose client takes more CPU than the handler.
+struct Conn {
+    addr: SocketAddr,
+    stream: tokio::net::TcpStream,
+    buf: Vec<u8>,
+}
+
+/// How many times the server closed a kept-alive connection (the client then reconnects).
+static RECONNECTS: AtomicU64 = AtomicU64::new(0);
+
+impl Conn {
+    async fn open(addr: SocketAddr) -> Self {
+        let stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+        stream.set_nodelay(true).expect("nodelay");
+        Self {
+            addr,
+            stream,
+            buf: Vec::with_capacity(8192),
+        }
+    }
+
+    /// Sends `request` and returns the response body (the status must be 200); when the
+    /// server has closed the idle connection, reconnects and sends again.
+    async fn call(&mut self, request: &[u8]) -> &[u8] {
+        if !self.exchange(request).await {
+            RECONNECTS.fetch_add(1, Ordering::Relaxed);
+            *self = Self::open(self.addr).await;
+            assert!(self.exchange(request).await, "server closed a fresh connection");
+        }
+        let head_end = self.buf.windows(4).position(|w| w == b"\r\n\r\n").expect("head") + 4;
+        &self.buf[head_end..]
+    }
+
+    /// One request/response; `false` if the connection was closed before the response.
+    async fn exchange(&mut self, request: &[u8]) -> bool {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        if self.stream.write_all(request).await.is_err() {
+            return false;
+        }
+        self.buf.clear();
+        let mut chunk = [0u8; 8192];
+        let (head_end, length) = loop {
+            let n = self.stream.read(&mut chunk).await.unwrap_or(0);
+            if n == 0 {
+                return false;
+            }
+            self.buf.extend_from_slice(&chunk[..n]);
+            if let Some(end) = self.buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                let head = std::str::from_utf8(&self.buf[..end]).expect("ascii head");
+                assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+                let length = head
+                    .lines()
+                    .find_map(|l| {
+                        let (k, v) = l.split_once(':')?;
+                        k.eq_ignore_ascii_case("content-length")
+                            .then(|| v.trim().parse::<usize>().ok())?
+                    })
+                    .expect("content-length");
+                break (end + 4, length);
+            }
+        };
+        while self.buf.len() < head_end + length {
+            let n = self.stream.read(&mut chunk).await.unwrap_or(0);
+            if n == 0 {
+                return false;
+            }
+            self.buf.extend_from_slice(&chunk[..n]);
+        }
+        self.buf.truncate(head_end + length);
+        true
+    }
+}
+
+struct Load {
+    addr: SocketAddr,
+    graphql: Vec<u8>,
+    raw: Vec<u8>,
+}
+
+impl Load {
+    fn new(addr: SocketAddr, token: &str, body: &Value) -> Self {
+        let body = serde_json::to_string(body).expect("json");
+        let request = |path: &str| {
+            format!(
+                "POST {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\n\
+                 Content-Type: application/json\r\nAccept: application/json\r\n\
+                 Content-Length: {}\r\n\r\n{body}",
+                body.len()
+            )
+            .into_bytes()
+        };
+        Self {
+            addr,
+            graphql: request("/graphql"),
+            raw: request("/raw/board"),
+        }
+    }
+
+    fn request(&self, target: Target) -> &[u8] {
+        match target {
+            Target::GraphQl => &self.graphql,
+            Target::Raw => &self.raw,
+        }
+    }
+
+    async fn once(&self, target: Target) -> Value {
+        let mut conn = Conn::open(self.addr).await;
+        serde_json::from_slice(conn.call(self.request(target)).await).expect("json body")
+    }
+
+    /// Closed loop: `workers` connections, one request in flight each, for `secs`; req/s.
+    async fn max_rate(self: &Arc<Self>, target: Target, workers: usize, secs: u64) -> f64 {
+        let done = Arc::new(AtomicU64::new(0));
+        let stop = Arc::new(AtomicBool::new(false));
+        let started = Instant::now();
+        let tasks: Vec<_> = (0..workers)
+            .map(|_| {
+                let (load, done, stop) = (self.clone(), done.clone(), stop.clone());
+                tokio::spawn(async move {
+                    let mut conn = Conn::open(load.addr).await;
+                    while !stop.load(Ordering::Relaxed) {
+                        conn.call(load.request(target)).await;
+                        done.fetch_add(1, Ordering::Relaxed);
+                    }
+                })
+            })
+            .collect();
+        tokio::time::sleep(Duration::from_secs(secs)).await;
+        stop.store(true, Ordering::Relaxed);
+        let n = done.load(Ordering::Relaxed);
+        let elapsed = started.elapsed().as_secs_f64();
+        for t in tasks {
+            t.await.expect("worker");
+        }
+        n as f64 / elapsed
+    }
+
+    /// Open loop at `rate` requests/s for `secs` over `conns` connections: request k is due at
+    /// start + k/rate and taken by the next free connection; its latency runs from when it was
+    /// due (µs), so time spent waiting for a free connection counts.
+    async fn fixed_rate(
+        self: &Arc<Self>,
+        target: Target,
+        rate: f64,
+        secs: u64,
+        conns: usize,
+    ) -> Vec<u64> {
+        let total = (rate * secs as f64) as u64;
+        let next = Arc::new(AtomicU64::new(0));
+        let start = Instant::now() + Duration::from_millis(100);
+        let tasks: Vec<_> = (0..conns)
+            .map(|_| {
+                let (load, next) = (self.clone(), next.clone());
+                tokio::spawn(async move {
+                    let mut conn = Conn::open(load.addr).await;
+                    let mut latencies = Vec::new();
+                    loop {
+                        let k = next.fetch_add(1, Ordering::Relaxed);
+                        if k >= total {
+                            break latencies;
+                        }
+                        let due = start + Duration::from_secs_f64(k as f64 / rate);
+                        tokio::time::sleep_until(due.into()).await;
+                        conn.call(load.request(target)).await;
+                        latencies.push(due.elapsed().as_micros() as u64);
+                    }
+                })
+            })
+            .collect();
+        let mut latencies = Vec::with_capacity(total as usize);
+        for t in tasks {
+            latencies.extend(t.await.expect("connection"));
+        }
+        latencies.sort_unstable();
+        latencies
+    }
+}
+
+fn percentile(sorted: &[u64], p: f64) -> u64 {
+    let rank = ((p * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
+    sorted[rank - 1]
+}
+
+fn median(mut xs: Vec<f64>) -> f64 {
+    xs.sort_by(f64::total_cmp);
+    xs[xs.len() / 2]
+}
+
+fn env(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn main() -> anyhow::Result<()> {
+    if let Ok(dir) = std::env::var(CHILD) {
+        return actix_web::rt::System::new().block_on(serve(&dir));
+    }
+    let dir = tempfile::tempdir()?;
+    let mut child = std::process::Command::new(std::env::current_exe()?)
+        .env(CHILD, dir.path())
+        .stdout(std::process::Stdio::piped())
+        .spawn()?;
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(child.stdout.take().expect("stdout")),
+        &mut line,
+    )?;
+    let addr: SocketAddr = line
+        .trim()
+        .strip_prefix("LISTEN ")
+        .ok_or_else(|| anyhow::anyhow!("child said {line:?}"))?
+        .parse()?;
+    let result = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?
+        .block_on(measure(addr));
+    child.kill()?;
+    child.wait()?;
+    result
+}
+
+async fn measure(addr: SocketAddr) -> anyhow::Result<()> {
+    let (secs, rounds, workers) = (
+        env("BENCH_SECS", 5),
+        env("BENCH_ROUNDS", 3),
+        env("BENCH_WORKERS", 32) as usize,
+    );
+    let (_, _, admin) = demo::key_people()[0];
+    let load = Arc::new(Load::new(
+        addr,
+        &auth().mint_member(demo::org_id(), admin, chrono::Duration::hours(1)),
+        &json!({"query": QUERY, "variables": {"pod": to_id("Pod", acquisition().as_uuid()).0}}),
+    ));
+    let (graphql, raw) = (load.once(Target::GraphQl).await, load.once(Target::Raw).await);
+    anyhow::ensure!(graphql == raw, "payloads differ:\n{graphql}\n{raw}");
+    anyhow::ensure!(
+        graphql["data"]["pod"]["currentSprint"]["items"]["nodes"]
+            .as_array()
+            .is_some_and(|items| !items.is_empty()),
+        "the board is empty: {graphql}"
+    );
+    let size = serde_json::to_vec(&graphql)?.len();
+    println!("same payload from both ({size} bytes); {workers} workers, {secs} s per run, {rounds} rounds");
+    // Warm up both.
+    load.max_rate(Target::GraphQl, workers, 1).await;
+    load.max_rate(Target::Raw, workers, 1).await;
+
+    let mut max = [Vec::new(), Vec::new()];
+    for round in 0..rounds {
+        // Alternate the order so that neither always runs on a warmer machine.
+        let order = if round % 2 == 0 {
+            [Target::GraphQl, Target::Raw]
+        } else {
+            [Target::Raw, Target::GraphQl]
+        };
+        for target in order {
+            let rate = load.max_rate(target, workers, secs).await;
+            println!("  round {round}: {:<22} {rate:>8.0} req/s", target.name());
+            max[usize::from(target == Target::Raw)].push(rate);
+        }
+    }
+    let (ours, raw) = (median(max[0].clone()), median(max[1].clone()));
+    println!("\n| endpoint | max req/s (median of {rounds}) | vs raw |");
+    println!("|---|---:|---:|");
+    println!("| {} | {ours:.0} | {:.2} |", Target::GraphQl.name(), ours / raw);
+    println!("| {} | {raw:.0} | 1.00 |", Target::Raw.name());
+
+    println!("(server-closed connections, reconnected: {})", RECONNECTS.load(Ordering::Relaxed));
+    let rate = (0.7 * ours).floor();
+    println!("\nfixed rate {rate:.0} req/s (70 % of the GraphQL maximum), {secs} s each:\n");
+    println!("| endpoint | requests | p50 ms | p99 ms | max ms |");
+    println!("|---|---:|---:|---:|---:|");
+    for target in [Target::GraphQl, Target::Raw] {
+        let lat = load.fixed_rate(target, rate, secs, workers).await;
+        let ms = |us: u64| us as f64 / 1000.0;
+        println!(
+            "| {} | {} | {:.2} | {:.2} | {:.2} |",
+            target.name(),
+            lat.len(),
+            ms(percentile(&lat, 0.50)),
+            ms(percentile(&lat, 0.99)),
+            ms(*lat.last().expect("requests")),
+        );
+    }
+    Ok(())
+}

@@ -70,7 +70,9 @@ async fn raw_board(
     // The pod named in the request, as the GraphQL variables name it.
     let Some(pod_id) = body["variables"]["pod"]
         .as_str()
-        .and_then(|id| podledger_api::ids::from_id("Pod", &async_graphql::ID(id.into()), "pod").ok())
+        .and_then(|id| {
+            podledger_api::ids::from_id("Pod", &async_graphql::ID(id.into()), "pod").ok()
+        })
         .map(PodId)
     else {
         return HttpResponse::BadRequest().finish();
@@ -120,10 +122,8 @@ async fn raw_board(
 
 /// The child: the real API and the raw handler in one actix server over a seeded database.
 async fn serve(dir: &str) -> anyhow::Result<()> {
-    let store = SqliteEventStore::open(SqliteConfig::from_url(&format!(
-        "sqlite://{dir}/bench.db"
-    )))
-    .await?;
+    let store =
+        SqliteEventStore::open(SqliteConfig::from_url(&format!("sqlite://{dir}/bench.db"))).await?;
     let projections = Projections::start(store.clone()).await?;
     let handler = Arc::new(CommandHandler::new(Arc::new(store)));
     demo::seed(&handler).await?;
@@ -193,9 +193,17 @@ impl Conn {
         if !self.exchange(request).await {
             RECONNECTS.fetch_add(1, Ordering::Relaxed);
             *self = Self::open(self.addr).await;
-            assert!(self.exchange(request).await, "server closed a fresh connection");
+            assert!(
+                self.exchange(request).await,
+                "server closed a fresh connection"
+            );
         }
-        let head_end = self.buf.windows(4).position(|w| w == b"\r\n\r\n").expect("head") + 4;
+        let head_end = self
+            .buf
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .expect("head")
+            + 4;
         &self.buf[head_end..]
     }
 
@@ -402,7 +410,10 @@ async fn measure(addr: SocketAddr) -> anyhow::Result<()> {
         &auth().mint_member(demo::org_id(), admin, chrono::Duration::hours(1)),
         &json!({"query": QUERY, "variables": {"pod": to_id("Pod", acquisition().as_uuid()).0}}),
     ));
-    let (graphql, raw) = (load.once(Target::GraphQl).await, load.once(Target::Raw).await);
+    let (graphql, raw) = (
+        load.once(Target::GraphQl).await,
+        load.once(Target::Raw).await,
+    );
     anyhow::ensure!(graphql == raw, "payloads differ:\n{graphql}\n{raw}");
     anyhow::ensure!(
         graphql["data"]["pod"]["currentSprint"]["items"]["nodes"]
@@ -411,7 +422,9 @@ async fn measure(addr: SocketAddr) -> anyhow::Result<()> {
         "the board is empty: {graphql}"
     );
     let size = serde_json::to_vec(&graphql)?.len();
-    println!("same payload from both ({size} bytes); {workers} workers, {secs} s per run, {rounds} rounds");
+    println!(
+        "same payload from both ({size} bytes); {workers} workers, {secs} s per run, {rounds} rounds"
+    );
     // Warm up both.
     load.max_rate(Target::GraphQl, workers, 1).await;
     load.max_rate(Target::Raw, workers, 1).await;
@@ -433,10 +446,17 @@ async fn measure(addr: SocketAddr) -> anyhow::Result<()> {
     let (ours, raw) = (median(max[0].clone()), median(max[1].clone()));
     println!("\n| endpoint | max req/s (median of {rounds}) | vs raw |");
     println!("|---|---:|---:|");
-    println!("| {} | {ours:.0} | {:.2} |", Target::GraphQl.name(), ours / raw);
+    println!(
+        "| {} | {ours:.0} | {:.2} |",
+        Target::GraphQl.name(),
+        ours / raw
+    );
     println!("| {} | {raw:.0} | 1.00 |", Target::Raw.name());
 
-    println!("(server-closed connections, reconnected: {})", RECONNECTS.load(Ordering::Relaxed));
+    println!(
+        "(server-closed connections, reconnected: {})",
+        RECONNECTS.load(Ordering::Relaxed)
+    );
     let rate = (0.7 * ours).floor();
     println!("\nfixed rate {rate:.0} req/s (70 % of the GraphQL maximum), {secs} s each:\n");
     println!("| endpoint | requests | p50 ms | p99 ms | max ms |");

@@ -23,6 +23,21 @@ use crate::objects::{self, Item, Kpi, Node, Organisation, Person, Pod, Sprint};
 #[derive(Debug)]
 pub struct QueryRoot;
 
+/// The organisation with its pods as the live views have them now.
+fn live_organisation(
+    ctx: &Context<'_>,
+    org: uuid::Uuid,
+    view: std::sync::Arc<podledger_projections::org_view::OrgView>,
+) -> Organisation {
+    let pods: BTreeMap<_, _> = view
+        .state
+        .pods
+        .keys()
+        .filter_map(|id| Some((*id, live_scope(ctx, org, *id)?)))
+        .collect();
+    Organisation::new(org, view, pods)
+}
+
 #[Object]
 impl QueryRoot {
     /// The caller's organisation: pods, people, roles, health findings.
@@ -37,13 +52,7 @@ impl QueryRoot {
         let view = state(ctx).projections.org(org).ok_or_else(|| {
             ApiError::Domain(DomainError::not_found("orgId", "organisation", &p.org))
         })?;
-        let pods: BTreeMap<_, _> = view
-            .state
-            .pods
-            .keys()
-            .filter_map(|id| Some((*id, live_scope(ctx, org, *id)?)))
-            .collect();
-        Ok(Organisation::new(org, view, pods))
+        Ok(live_organisation(ctx, org, view))
     }
 
     /// Any object of the caller's organisation by its global id (Relay), as it is now.
@@ -71,14 +80,10 @@ impl QueryRoot {
                 .find_map(|scope| found(&scope))
         };
         Ok(match kind.as_str() {
-            "Organisation" if uuid == org => Some(Node::Organisation(Organisation::new(
+            "Organisation" if uuid == org => Some(Node::Organisation(live_organisation(
+                ctx,
                 org,
                 view.clone(),
-                view.state
-                    .pods
-                    .keys()
-                    .filter_map(|id| Some((*id, live_scope(ctx, org, *id)?)))
-                    .collect(),
             ))),
             "Organisation" => None,
             "Pod" => live_scope(ctx, org, PodId(uuid)).map(|s| Node::Pod(Pod::new(s))),

@@ -697,6 +697,24 @@ async fn graphql_over_http_media_types_status_codes_and_body_limit() {
     .await
     .unwrap();
     assert_eq!(fine.status().as_u16(), 200);
+
+    let not_json = send("application/json", "{ organisation".to_owned())
+        .await
+        .unwrap();
+    assert_eq!(not_json.status().as_u16(), 400, "a body that is not JSON");
+    let body: Value = not_json.json().await.unwrap();
+    assert_eq!(body["errors"][0]["extensions"]["code"], "BAD_REQUEST");
+
+    let form = app
+        .client
+        .post(&app.url)
+        .bearer_auth(&token)
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body("query=%7B__typename%7D")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(form.status().as_u16(), 415, "only application/json bodies");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -9,6 +9,7 @@
 pub mod auth;
 pub mod connection;
 pub mod context;
+pub mod document_cache;
 pub mod error;
 pub mod ids;
 pub mod loaders;

@@ -3,12 +3,13 @@
 
 use std::time::Duration;
 
-use async_graphql::{EmptySubscription, Schema};
+use async_graphql::{EmptySubscription, Schema, ValidationMode};
 use podledger_eventstore::CommandHandler;
 use podledger_projections::Projections;
 use std::sync::Arc;
 
 use crate::auth::Principal;
+use crate::document_cache::DocumentCache;
 use crate::loaders::Loaders;
 use crate::mutation::MutationRoot;
 use crate::query::QueryRoot;
@@ -29,8 +30,13 @@ pub type PodledgerSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
 
 /// Builds the schema over `state`.
 pub fn build_schema(state: ApiState) -> PodledgerSchema {
+    build_schema_validating(state, ValidationMode::Strict)
+}
+
+fn build_schema_validating(state: ApiState, mode: ValidationMode) -> PodledgerSchema {
     Schema::build(QueryRoot, MutationRoot, EmptySubscription)
         .data(state)
+        .validation_mode(mode)
         .limit_depth(16)
         .limit_complexity(5_000)
         .finish()
@@ -57,7 +63,11 @@ pub fn authorised(
 #[derive(Clone)]
 pub struct Api {
     schema: PodledgerSchema,
+    /// The same schema validating only depth and complexity: for requests that passed the full
+    /// validation before (see `document_cache`).
+    revalidating: PodledgerSchema,
     state: ApiState,
+    documents: DocumentCache,
 }
 
 impl std::fmt::Debug for Api {
@@ -73,7 +83,9 @@ impl Api {
     pub fn new(state: ApiState) -> Self {
         Self {
             schema: build_schema(state.clone()),
+            revalidating: build_schema_validating(state.clone(), ValidationMode::Fast),
             state,
+            documents: DocumentCache::default(),
         }
     }
 
@@ -83,9 +95,17 @@ impl Api {
         request: async_graphql::Request,
         principal: Principal,
     ) -> async_graphql::Response {
-        self.schema
-            .execute(authorised(request, principal, &self.state))
-            .await
+        let mut request = request;
+        let (key, validated_before) = self.documents.prepare(&mut request);
+        let request = authorised(request, principal, &self.state);
+        if validated_before {
+            return self.revalidating.execute(request).await;
+        }
+        let response = self.schema.execute(request).await;
+        if let Some(key) = key {
+            self.documents.record(key, &response);
+        }
+        response
     }
 
     /// The schema.

@@ -20,7 +20,7 @@ pub mod runner;
 pub mod views;
 
 pub use history::AsOf;
-pub use runner::{ProjectionError, ProjectionOptions, Projections};
+pub use runner::{Applied, ProjectionError, ProjectionOptions, Projections};
 pub use views::{ViewKey, Views};
 
 #[cfg(test)]

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use futures_util::{FutureExt, StreamExt};
 use podledger_domain::ids::{KpiId, PodId};
 use podledger_eventstore::{EventStore, SqliteEventStore, StoreError};
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{broadcast, mpsc, oneshot, watch};
 use uuid::Uuid;
 
 use crate::envelope::Envelope;
@@ -22,6 +22,30 @@ use crate::views::{ViewKey, Views};
 
 /// Most events applied under one write lock.
 const BATCH: usize = 1_000;
+/// Announcements a slow listener may fall behind by before it is told it lagged.
+const ANNOUNCED: usize = 1_024;
+
+/// What one batch of the runner changed, announced once the views reflect it (live feeds
+/// listen to this: one store subscription per process feeds every subscriber).
+#[derive(Clone, Debug)]
+pub struct Applied {
+    /// The position the views reached.
+    pub position: u64,
+    /// The views the batch changed, each with its organisation, in order of first change.
+    pub changed: Vec<(Uuid, ViewKey)>,
+}
+
+impl Applied {
+    /// Whether the batch changed `key`.
+    pub fn touches(&self, key: ViewKey) -> bool {
+        self.changed.iter().any(|(_, k)| *k == key)
+    }
+
+    /// Whether the batch changed anything of organisation `org`.
+    pub fn touches_org(&self, org: Uuid) -> bool {
+        self.changed.iter().any(|(o, _)| *o == org)
+    }
+}
 /// How the runner persists.
 #[derive(Clone, Copy, Debug)]
 pub struct ProjectionOptions {
@@ -70,6 +94,7 @@ struct Shared {
     position: watch::Receiver<u64>,
     control: mpsc::Sender<Control>,
     replays: AtomicU64,
+    announce: broadcast::Sender<Arc<Applied>>,
 }
 
 /// The live views and the runner that keeps them current.
@@ -106,6 +131,7 @@ impl Projections {
             position: position_rx,
             control: control_tx,
             replays: AtomicU64::new(0),
+            announce: broadcast::channel(ANNOUNCED).0,
         });
         let subscription = store.subscribe(from);
         tokio::spawn(follow(
@@ -152,6 +178,11 @@ impl Projections {
                 waited: started.elapsed(),
             }),
         }
+    }
+
+    /// Announcements of what each applied batch changed, from now on.
+    pub fn changes(&self) -> broadcast::Receiver<Arc<Applied>> {
+        self.shared.announce.subscribe()
     }
 
     /// Persists every changed view now.
@@ -279,11 +310,17 @@ async fn follow(
                 }
             }
         }
+        let announce = shared.announce.receiver_count() > 0;
+        let mut changed: Vec<(Uuid, ViewKey)> = Vec::new();
         {
             let mut views = shared.views.write().expect("views lock");
             for envelope in &envelopes {
                 if let Some(key) = views.apply(envelope) {
                     dirty.insert(key);
+                    let entry = (envelope.meta.org_id, key);
+                    if announce && !changed.contains(&entry) {
+                        changed.push(entry);
+                    }
                 }
             }
             if let Some(last) = last {
@@ -292,6 +329,13 @@ async fn follow(
         }
         if let Some(last) = last {
             position.send_replace(last);
+            if announce {
+                // No listener is not an error.
+                let _ = shared.announce.send(Arc::new(Applied {
+                    position: last,
+                    changed,
+                }));
+            }
         }
         if !dirty.is_empty() && last_flush.elapsed() >= options.flush_every {
             if let Err(error) = flush(&shared, &mut conn, &mut dirty, &mut persisted).await {

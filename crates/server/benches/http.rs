@@ -352,6 +352,100 @@ impl Load {
     }
 }
 
+/// The open loop: `rate` requests/s to each endpoint, `rounds` times alternating, p50/p99 from
+/// each request's scheduled time.
+async fn latency_at(
+    load: &Arc<Load>,
+    server: u32,
+    rate: f64,
+    (secs, rounds, open_conns): (u64, u64, usize),
+) {
+    let mut latencies = [Vec::new(), Vec::new()];
+    for round in 0..rounds {
+        let order = if round % 2 == 0 {
+            [Target::GraphQl, Target::Raw]
+        } else {
+            [Target::Raw, Target::GraphQl]
+        };
+        for target in order {
+            let cpu = Cpu::start(server);
+            let lat = load.fixed_rate(target, rate, secs, open_conns).await;
+            let used = cpu.report();
+            let ms = |us: u64| us as f64 / 1000.0;
+            let row = (
+                lat.len() as f64,
+                ms(percentile(&lat, 0.50)),
+                ms(percentile(&lat, 0.99)),
+                ms(*lat.last().expect("requests")),
+            );
+            println!(
+                "  round {round}: {:<22} p50 {:.2} ms, p99 {:.2} ms   {used}",
+                target.name(),
+                row.1,
+                row.2
+            );
+            latencies[usize::from(target == Target::Raw)].push(row);
+        }
+    }
+    println!(
+        "\n| endpoint | requests per run | p50 ms | p99 ms (median of {rounds}) | worst p99 ms |"
+    );
+    println!("|---|---:|---:|---:|---:|");
+    for target in [Target::GraphQl, Target::Raw] {
+        let rows = &latencies[usize::from(target == Target::Raw)];
+        let pick = |f: fn(&(f64, f64, f64, f64)) -> f64| median(rows.iter().map(f).collect());
+        println!(
+            "| {} | {:.0} | {:.2} | {:.2} | {:.2} |",
+            target.name(),
+            pick(|r| r.0),
+            pick(|r| r.1),
+            pick(|r| r.2),
+            rows.iter().map(|r| r.2).fold(0.0, f64::max),
+        );
+    }
+}
+
+/// CPU time of the server process and of this one (the load generator) over a run, from
+/// `/proc`: on 2 shared cores, whether a run saturated the machine shows here.
+struct Cpu {
+    server: u32,
+    at: Instant,
+    ticks: (u64, u64),
+}
+
+impl Cpu {
+    fn ticks(pid: &str) -> u64 {
+        std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .ok()
+            .and_then(|stat| {
+                // Fields after the command name (which may hold spaces): utime is the 14th.
+                let rest = stat.rsplit_once(')')?.1;
+                let fields: Vec<&str> = rest.split_whitespace().collect();
+                Some(fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?)
+            })
+            .unwrap_or(0)
+    }
+
+    fn start(server: u32) -> Self {
+        Self {
+            server,
+            at: Instant::now(),
+            ticks: (Self::ticks(&server.to_string()), Self::ticks("self")),
+        }
+    }
+
+    /// "server N % + load generator M % CPU" (100 % = one core; clock ticks of 10 ms).
+    fn report(&self) -> String {
+        let secs = self.at.elapsed().as_secs_f64();
+        let pct = |t: u64| t as f64 / secs; // 100 ticks per second = one core = 100 %
+        format!(
+            "server {:.0} % + load generator {:.0} % CPU",
+            pct(Self::ticks(&self.server.to_string()) - self.ticks.0),
+            pct(Self::ticks("self") - self.ticks.1)
+        )
+    }
+}
+
 fn percentile(sorted: &[u64], p: f64) -> u64 {
     let rank = ((p * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
     sorted[rank - 1]
@@ -392,13 +486,13 @@ fn main() -> anyhow::Result<()> {
         .worker_threads(2)
         .enable_all()
         .build()?
-        .block_on(measure(addr));
+        .block_on(measure(addr, child.id()));
     child.kill()?;
     child.wait()?;
     result
 }
 
-async fn measure(addr: SocketAddr) -> anyhow::Result<()> {
+async fn measure(addr: SocketAddr, server: u32) -> anyhow::Result<()> {
     let (secs, rounds, workers) = (
         env("BENCH_SECS", 5),
         env("BENCH_ROUNDS", 3),
@@ -430,6 +524,7 @@ async fn measure(addr: SocketAddr) -> anyhow::Result<()> {
     load.max_rate(Target::Raw, workers, 1).await;
 
     let mut max = [Vec::new(), Vec::new()];
+    let mut ratios = Vec::new();
     for round in 0..rounds {
         // Alternate the order so that neither always runs on a warmer machine.
         let order = if round % 2 == 0 {
@@ -438,10 +533,16 @@ async fn measure(addr: SocketAddr) -> anyhow::Result<()> {
             [Target::Raw, Target::GraphQl]
         };
         for target in order {
+            let cpu = Cpu::start(server);
             let rate = load.max_rate(target, workers, secs).await;
-            println!("  round {round}: {:<22} {rate:>8.0} req/s", target.name());
+            println!(
+                "  round {round}: {:<22} {rate:>8.0} req/s   {}",
+                target.name(),
+                cpu.report()
+            );
             max[usize::from(target == Target::Raw)].push(rate);
         }
+        ratios.push(max[0][round as usize] / max[1][round as usize]);
     }
     let (ours, raw) = (median(max[0].clone()), median(max[1].clone()));
     println!("\n| endpoint | max req/s (median of {rounds}) | vs raw |");
@@ -452,26 +553,22 @@ async fn measure(addr: SocketAddr) -> anyhow::Result<()> {
         ours / raw
     );
     println!("| {} | {raw:.0} | 1.00 |", Target::Raw.name());
+    println!(
+        "median of the {rounds} side-by-side ratios: {:.2}",
+        median(ratios)
+    );
 
     println!(
         "(server-closed connections, reconnected: {})",
         RECONNECTS.load(Ordering::Relaxed)
     );
     let rate = (0.7 * ours).floor();
-    println!("\nfixed rate {rate:.0} req/s (70 % of the GraphQL maximum), {secs} s each:\n");
-    println!("| endpoint | requests | p50 ms | p99 ms | max ms |");
-    println!("|---|---:|---:|---:|---:|");
-    for target in [Target::GraphQl, Target::Raw] {
-        let lat = load.fixed_rate(target, rate, secs, workers).await;
-        let ms = |us: u64| us as f64 / 1000.0;
-        println!(
-            "| {} | {} | {:.2} | {:.2} | {:.2} |",
-            target.name(),
-            lat.len(),
-            ms(percentile(&lat, 0.50)),
-            ms(percentile(&lat, 0.99)),
-            ms(*lat.last().expect("requests")),
-        );
-    }
+    // Enough connections that in-flight requests never wait for a free one (Little's law: 20k
+    // req/s at 2 ms is 40 in flight), so a late response is the server's, not the generator's.
+    let open_conns = env("BENCH_OPEN_CONNECTIONS", 256) as usize;
+    println!(
+        "\nfixed rate {rate:.0} req/s (70 % of the GraphQL maximum) over {open_conns} connections, {secs} s per run, {rounds} rounds:\n"
+    );
+    latency_at(&load, server, rate, (secs, rounds, open_conns)).await;
     Ok(())
 }

@@ -12,7 +12,6 @@ use actix_web::dev::{Server, ServerHandle};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use async_graphql::http::GraphiQLSource;
-use async_graphql_actix_web::GraphQLRequest;
 use podledger_api::{Api, AuthConfig};
 
 /// Largest request body accepted (bytes).
@@ -64,7 +63,7 @@ async fn graphql(
     api: web::Data<Api>,
     auth: web::Data<AuthConfig>,
     http: HttpRequest,
-    request: GraphQLRequest,
+    body: Result<web::Bytes, actix_web::Error>,
 ) -> HttpResponse {
     let header = http
         .headers()
@@ -88,7 +87,10 @@ async fn graphql(
             );
         }
     };
-    let request = request.into_inner();
+    let request = match read_request(&http, body) {
+        Ok(request) => request,
+        Err(response) => return response,
+    };
     if http.method() == actix_web::http::Method::GET && is_mutation(&request.query) {
         return error_body(
             StatusCode::METHOD_NOT_ALLOWED,
@@ -109,6 +111,50 @@ async fn graphql(
     HttpResponse::build(status)
         .content_type(media)
         .json(response)
+}
+
+/// The GraphQL request: from the query string of a GET, or the JSON body of a POST (400 when
+/// it is not a GraphQL request, 413 past [`MAX_BODY`], 415 for another media type).
+#[allow(clippy::result_large_err)]
+fn read_request(
+    http: &HttpRequest,
+    body: Result<web::Bytes, actix_web::Error>,
+) -> Result<async_graphql::Request, HttpResponse> {
+    let bad = |message: String| error_body(StatusCode::BAD_REQUEST, "BAD_REQUEST", &message);
+    if http.method() == actix_web::http::Method::GET {
+        return async_graphql::http::parse_query_string(http.query_string())
+            .map_err(|e| bad(format!("not a GraphQL request: {e}")));
+    }
+    let content_type = http
+        .headers()
+        .get(actix_web::http::header::CONTENT_TYPE)
+        .and_then(|h| h.to_str().ok())
+        .map(|h| {
+            h.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        });
+    if content_type.is_some_and(|media| media != JSON) {
+        return Err(error_body(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "UNSUPPORTED_MEDIA_TYPE",
+            "send the request as application/json",
+        ));
+    }
+    let body = body.map_err(|e| {
+        if e.as_response_error().status_code() == StatusCode::PAYLOAD_TOO_LARGE {
+            error_body(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "PAYLOAD_TOO_LARGE",
+                &format!("request bodies are limited to {MAX_BODY} bytes"),
+            )
+        } else {
+            bad("the request body could not be read".to_owned())
+        }
+    })?;
+    serde_json::from_slice(&body).map_err(|e| bad(format!("not a GraphQL request: {e}")))
 }
 
 fn is_mutation(query: &str) -> bool {

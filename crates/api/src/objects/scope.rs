@@ -6,7 +6,7 @@ use std::sync::{Arc, OnceLock};
 use podledger_domain::ids::PodId;
 use podledger_domain::org::Pod as PodSummary;
 use podledger_projections::kpi_view::KpiView;
-use podledger_projections::metrics::{PodMetrics, SprintMetrics, pod_metrics};
+use podledger_projections::metrics::{PodMetrics, SprintMetrics, pod_metrics, sprint_metrics};
 use podledger_projections::org_view::OrgView;
 use podledger_projections::pod_view::PodView;
 
@@ -23,6 +23,8 @@ pub struct PodScope {
     /// them on demand, batched across pods (see `loaders`).
     pub past_kpis: Option<Vec<Arc<KpiView>>>,
     metrics: OnceLock<PodMetrics>,
+    /// One sprint's metrics, when the pod's were not needed (a board needs only its sprint's).
+    sprint_metrics: Vec<OnceLock<SprintMetrics>>,
 }
 
 impl PodScope {
@@ -37,6 +39,7 @@ impl PodScope {
             Arc::new(Self {
                 org,
                 id,
+                sprint_metrics: view.sprints.iter().map(|_| OnceLock::new()).collect(),
                 view,
                 past_kpis,
                 metrics: OnceLock::new(),
@@ -56,6 +59,10 @@ impl PodScope {
 
     /// The metrics of the sprint at `index` in plan order.
     pub fn sprint_metrics(&self, index: usize) -> &SprintMetrics {
-        &self.metrics().sprints[index]
+        if let Some(pod) = self.metrics.get() {
+            return &pod.sprints[index];
+        }
+        self.sprint_metrics[index]
+            .get_or_init(|| sprint_metrics(&self.view, &self.view.sprints[index]))
     }
 }

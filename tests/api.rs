@@ -39,6 +39,7 @@ async fn spawn_app_with(demo: bool) -> TestApp {
         auth: auth.clone(),
         dev: false,
         demo,
+        ws: podledger_server::ws::WsConfig::default(),
     })
     .await
     .unwrap();

@@ -7,7 +7,7 @@ use async_graphql::{Context, InputObject};
 use chrono::{DateTime, Utc};
 use podledger_domain::Actor;
 use podledger_domain::ids::PodId;
-use podledger_projections::AsOf;
+use podledger_projections::{AsOf, Projections};
 use uuid::Uuid;
 
 use crate::auth::Principal;
@@ -41,9 +41,14 @@ pub fn position(text: &str, field: &str) -> ApiResult<u64> {
 /// Reading needs a person of the organisation (or a service token of it).
 pub fn require_reader(ctx: &Context<'_>) -> ApiResult<Principal> {
     let p = principal(ctx)?.clone();
+    check_reader(&p, &state(ctx).projections)?;
+    Ok(p)
+}
+
+/// The rule of [`require_reader`], for callers without a request context (live feeds).
+pub fn check_reader(p: &Principal, projections: &Projections) -> ApiResult<()> {
     if let Actor::Member { person } = &p.actor {
-        let known = state(ctx)
-            .projections
+        let known = projections
             .org(p.org.as_uuid())
             .is_some_and(|o| o.state.people.contains_key(person));
         if !known {
@@ -52,7 +57,7 @@ pub fn require_reader(ctx: &Context<'_>) -> ApiResult<Principal> {
             ));
         }
     }
-    Ok(p)
+    Ok(())
 }
 
 /// Waits until the read models reach `minPosition`, if given (the consistency token).

@@ -12,11 +12,13 @@ pub mod context;
 pub mod document_cache;
 pub mod error;
 pub mod ids;
+pub mod live;
 pub mod loaders;
 pub mod mutation;
 pub mod objects;
 pub mod query;
 pub mod schema;
+pub mod subscription;
 
 pub use auth::{AuthConfig, AuthError, Principal};
 pub use schema::{Api, ApiState, PodledgerSchema, authorised, build_schema, sdl};

@@ -237,23 +237,11 @@ impl QueryRoot {
         let has_next_page = entries.len() > limit;
         entries.truncate(limit);
         let mut connection = Connection::new(after > 0, has_next_page);
-        connection.edges.extend(entries.into_iter().map(|e| {
-            Edge::new(
-                PositionCursor(e.position),
-                AuditEntry {
-                    position: e.position.to_string(),
-                    event_id: e.event_id.to_string(),
-                    stream: e.stream,
-                    event_type: e.event_type,
-                    actor: e.actor,
-                    recorded_at: e.recorded_at,
-                    correlation_id: e.correlation_id.to_string(),
-                    payload: async_graphql::Json(
-                        serde_json::from_str(&e.payload).unwrap_or_default(),
-                    ),
-                },
-            )
-        }));
+        connection.edges.extend(
+            entries
+                .into_iter()
+                .map(|e| Edge::new(PositionCursor(e.position), AuditEntry::from(e))),
+        );
         Ok(connection)
     }
 }
@@ -302,4 +290,19 @@ pub struct AuditEntry {
     pub correlation_id: String,
     /// The event's fields.
     pub payload: async_graphql::Json<serde_json::Value>,
+}
+
+impl From<podledger_projections::audit::AuditEntry> for AuditEntry {
+    fn from(e: podledger_projections::audit::AuditEntry) -> Self {
+        Self {
+            position: e.position.to_string(),
+            event_id: e.event_id.to_string(),
+            stream: e.stream,
+            event_type: e.event_type,
+            actor: e.actor,
+            recorded_at: e.recorded_at,
+            correlation_id: e.correlation_id.to_string(),
+            payload: async_graphql::Json(serde_json::from_str(&e.payload).unwrap_or_default()),
+        }
+    }
 }

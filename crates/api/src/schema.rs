@@ -3,16 +3,18 @@
 
 use std::time::Duration;
 
-use async_graphql::{EmptySubscription, Schema, ValidationMode};
+use async_graphql::{Schema, ValidationMode};
 use podledger_eventstore::CommandHandler;
 use podledger_projections::Projections;
 use std::sync::Arc;
 
 use crate::auth::Principal;
 use crate::document_cache::DocumentCache;
+use crate::live::{self, Hub, LiveMessage};
 use crate::loaders::Loaders;
 use crate::mutation::MutationRoot;
 use crate::query::QueryRoot;
+use crate::subscription::SubscriptionRoot;
 
 /// What resolvers share.
 #[derive(Clone, Debug)]
@@ -26,7 +28,7 @@ pub struct ApiState {
 }
 
 /// The schema type.
-pub type PodledgerSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
+pub type PodledgerSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
 
 /// Builds the schema over `state`.
 pub fn build_schema(state: ApiState) -> PodledgerSchema {
@@ -34,7 +36,7 @@ pub fn build_schema(state: ApiState) -> PodledgerSchema {
 }
 
 fn build_schema_validating(state: ApiState, mode: ValidationMode) -> PodledgerSchema {
-    Schema::build(QueryRoot, MutationRoot, EmptySubscription)
+    Schema::build(QueryRoot, MutationRoot, SubscriptionRoot)
         .data(state)
         .validation_mode(mode)
         .limit_depth(16)
@@ -44,7 +46,7 @@ fn build_schema_validating(state: ApiState, mode: ValidationMode) -> PodledgerSc
 
 /// The SDL of the schema (what `schema/schema.graphql` holds).
 pub fn sdl() -> String {
-    Schema::build(QueryRoot, MutationRoot, EmptySubscription)
+    Schema::build(QueryRoot, MutationRoot, SubscriptionRoot)
         .finish()
         .sdl()
 }
@@ -68,6 +70,7 @@ pub struct Api {
     revalidating: PodledgerSchema,
     state: ApiState,
     documents: DocumentCache,
+    hub: Arc<Hub>,
 }
 
 impl std::fmt::Debug for Api {
@@ -86,6 +89,7 @@ impl Api {
             revalidating: build_schema_validating(state.clone(), ValidationMode::Fast),
             state,
             documents: DocumentCache::default(),
+            hub: Arc::default(),
         }
     }
 
@@ -106,6 +110,26 @@ impl Api {
             self.documents.record(key, &response);
         }
         response
+    }
+
+    /// Runs an operation of an authenticated caller as a stream of messages (subscriptions;
+    /// a query or mutation gives one): see [`crate::live`].
+    pub fn subscribe(
+        &self,
+        request: async_graphql::Request,
+        principal: Principal,
+    ) -> futures_util::stream::BoxStream<'static, LiveMessage> {
+        live::subscribe(&self.schema, &self.state, &self.hub, request, principal)
+    }
+
+    /// The shared live executions.
+    pub fn hub(&self) -> &Hub {
+        &self.hub
+    }
+
+    /// The read models.
+    pub fn projections(&self) -> &Projections {
+        &self.state.projections
     }
 
     /// The schema.

@@ -49,6 +49,13 @@ pub enum Command {
         /// Seed the demo organisation first (idempotent) and print tokens for it.
         #[arg(long, env = "PODLEDGER_DEMO")]
         demo: bool,
+        /// Origins allowed to open a WebSocket (comma-separated; default: the server's own).
+        #[arg(
+            long = "allowed-origin",
+            env = "PODLEDGER_ALLOWED_ORIGINS",
+            value_delimiter = ','
+        )]
+        allowed_origins: Vec<String>,
         /// Token settings.
         #[command(flatten)]
         tokens: TokenSettings,

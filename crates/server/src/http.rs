@@ -1,5 +1,6 @@
-//! HTTP: `POST /graphql` and `GET /graphql` (queries only), bearer authentication, `/health`,
-//! and GraphiQL at `/graphiql` with `--dev`.
+//! HTTP: `POST /graphql` and `GET /graphql` (queries only; with `Upgrade: websocket`,
+//! subscriptions — see `ws`), bearer authentication, `/health`, and GraphiQL at `/graphiql`
+//! with `--dev`.
 //!
 //! GraphQL over HTTP: the response media type follows `Accept` —
 //! `application/graphql-response+json` (then a request that fails before execution, such as a
@@ -13,6 +14,8 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use async_graphql::http::GraphiQLSource;
 use podledger_api::{Api, AuthConfig};
+
+use crate::ws::WsConfig;
 
 /// Largest request body accepted (bytes).
 pub const MAX_BODY: usize = 256 * 1024;
@@ -181,14 +184,23 @@ pub fn routes(
     api: Api,
     auth: AuthConfig,
     dev: bool,
+    ws: WsConfig,
 ) -> impl Fn(&mut web::ServiceConfig) + Clone + Send + 'static {
     let api = web::Data::new(api);
     let auth = web::Data::new(auth);
+    let ws = web::Data::new(ws);
     move |cfg: &mut web::ServiceConfig| {
         cfg.app_data(api.clone())
             .app_data(auth.clone())
+            .app_data(ws.clone())
             .app_data(web::PayloadConfig::new(MAX_BODY))
             .route("/graphql", web::post().to(graphql))
+            .route(
+                "/graphql",
+                web::get()
+                    .guard(actix_web::guard::fn_guard(crate::ws::is_upgrade))
+                    .to(crate::ws::upgrade),
+            )
             .route("/graphql", web::get().to(graphql))
             .route("/health", web::get().to(health));
         if dev {
@@ -203,8 +215,9 @@ pub fn serve(
     api: Api,
     auth: AuthConfig,
     dev: bool,
+    ws: WsConfig,
 ) -> std::io::Result<(SocketAddr, ServerHandle, Server)> {
-    let routes = routes(api, auth, dev);
+    let routes = routes(api, auth, dev, ws);
     let server = actix_web::HttpServer::new(move || {
         actix_web::App::new()
             .wrap(actix_web::middleware::from_fn(limit_body))

@@ -3,6 +3,7 @@
 
 pub mod demo;
 pub mod http;
+pub mod ws;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -27,6 +28,8 @@ pub struct ServerConfig {
     pub dev: bool,
     /// Seed the demo organisation before serving (idempotent).
     pub demo: bool,
+    /// WebSocket limits and allowed origins.
+    pub ws: ws::WsConfig,
 }
 
 /// A running server.
@@ -40,6 +43,8 @@ pub struct Running {
     pub server: tokio::task::JoinHandle<std::io::Result<()>>,
     /// The read models it serves (for operators' tooling and tests).
     pub projections: Projections,
+    /// The API it serves.
+    pub api: Api,
 }
 
 /// Opens the store (migrating it), starts the projections and the HTTP server.
@@ -63,12 +68,19 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<Running> {
         projections: projections.clone(),
         consistency_timeout: Duration::from_secs(5),
     });
-    let (addr, handle, server) = http::serve(&config.listen, api, config.auth, config.dev)?;
+    let (addr, handle, server) = http::serve(
+        &config.listen,
+        api.clone(),
+        config.auth,
+        config.dev,
+        config.ws,
+    )?;
     Ok(Running {
         addr,
         handle,
         server: tokio::spawn(server),
         projections,
+        api,
     })
 }
 

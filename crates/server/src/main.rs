@@ -57,6 +57,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             listen,
             dev,
             demo: with_demo,
+            allowed_origins,
             tokens,
         } => {
             let auth = auth(&cli.database_url, &tokens)?;
@@ -66,6 +67,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 listen,
                 dev,
                 demo: with_demo,
+                ws: podledger_server::ws::WsConfig {
+                    allowed_origins,
+                    ..Default::default()
+                },
             })
             .await?;
             if with_demo {

@@ -31,7 +31,7 @@ pub struct KpiReading {
     pub position: String,
 }
 
-fn judged(j: Judged) -> KpiReading {
+pub(crate) fn judged(j: Judged) -> KpiReading {
     KpiReading {
         value: j.reading.value,
         observed_at: j.reading.observed_at,

@@ -25,6 +25,7 @@ pub use enums::{
 };
 pub use intake::{IntakeRequest, intake_request};
 pub use item::Item;
+pub(crate) use kpi::judged;
 pub use kpi::{Kpi, KpiReading};
 pub use ledger::OwnershipChange;
 pub use metrics::{BlockerCount, PodMetrics, SprintMetrics, VelocityByCause};

@@ -629,3 +629,57 @@ async fn a_client_that_stops_reading_is_disconnected_as_a_slow_consumer() {
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert_eq!(ws.close_code().await, 1008);
 }
+
+/// `npm ci` in `tests/node` when its modules are missing (a fresh clone), then the path of the
+/// script. Fails loudly without Node and npm: this suite must run.
+fn node_client() -> std::path::PathBuf {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/node");
+    if !dir.join("node_modules/graphql-ws").exists() {
+        let status = std::process::Command::new("npm")
+            .args(["ci", "--no-audit", "--no-fund"])
+            .current_dir(&dir)
+            .status()
+            .expect("npm is needed to run the graphql-ws client test");
+        assert!(status.success(), "npm ci in tests/node failed");
+    }
+    dir.join("subscribe.mjs")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_npm_graphql_ws_client_receives_a_mutations_change() {
+    use tokio::io::AsyncBufReadExt;
+
+    let app = spawn_app(WsConfig::default()).await;
+    let pod = to_id("Pod", acquisition().as_uuid());
+    let mut node = tokio::process::Command::new("node")
+        .arg(node_client())
+        .args([app.url(), app.token(admin()), pod.0.clone()])
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("node is needed to run the graphql-ws client test");
+    let mut lines = tokio::io::BufReader::new(node.stdout.take().unwrap()).lines();
+    let mut next_line = async || {
+        tokio::time::timeout(Duration::from_secs(30), lines.next_line())
+            .await
+            .expect("the client speaks within 30 s")
+            .unwrap()
+            .expect("a line from the client")
+    };
+    let ready = next_line().await;
+    let board: Value = serde_json::from_str(ready.strip_prefix("READY ").expect(&ready)).unwrap();
+    let item = board["data"]["sprintBoard"]["items"]["nodes"][0]["id"].clone();
+    app.graphql(
+        "mutation($pod: ID!, $item: ID!) { editItem(podId: $pod, itemId: $item, title: \"Seen by graphql-ws\") { position } }",
+        json!({"pod": pod.0, "item": item}),
+    )
+    .await;
+    let change = next_line().await;
+    let change: Value =
+        serde_json::from_str(change.strip_prefix("CHANGE ").expect(&change)).unwrap();
+    assert_eq!(
+        change["data"]["sprintBoard"]["items"]["nodes"][0]["title"],
+        "Seen by graphql-ws"
+    );
+    assert!(node.wait().await.unwrap().success());
+}

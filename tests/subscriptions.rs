@@ -597,7 +597,6 @@ async fn the_event_feed_delivers_every_event_exactly_once_in_order_across_random
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_that_stops_reading_is_disconnected_as_a_slow_consumer() {
     let app = spawn_app(WsConfig {
-        outbound_buffer: 4,
         send_timeout: Duration::from_millis(300),
         ..WsConfig::default()
     })

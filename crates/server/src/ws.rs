@@ -7,9 +7,9 @@
 //!
 //! Limits: an `Origin` allow-list on upgrade (403), a largest frame and message (1009), at
 //! most [`WsConfig::max_subscriptions`] operations per connection (an `error` for the one past
-//! it), and a bounded outbound queue per connection: a client that does not read fast enough
-//! (a shared feed's buffer overtook it, or the queue stayed full for the send timeout) is
-//! disconnected with 1008 "slow consumer", so memory never grows with a slow reader.
+//! it), and bounded buffers: a client that does not read fast enough (a shared feed's buffer
+//! overtook it, or its outbound buffer stayed full for the send timeout) is disconnected with
+//! 1008 "slow consumer", so memory never grows with a slow reader.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -43,11 +43,9 @@ pub struct WsConfig {
     pub max_message: usize,
     /// Most operations running at once on one connection.
     pub max_subscriptions: usize,
-    /// Messages queued for one connection (an operation waits for room: a catch-up feed goes
-    /// at the client's pace).
-    pub outbound_buffer: usize,
-    /// How long an operation may wait for room in that queue before the client counts as a
-    /// slow consumer (1008).
+    /// How long a message may wait for room in the connection's outbound buffer (actix-ws
+    /// holds 32 frames, then the socket's buffers) before the client counts as a slow consumer
+    /// (1008). Operations wait for room, so a catch-up feed goes at the client's pace.
     pub send_timeout: Duration,
 }
 
@@ -58,7 +56,6 @@ impl Default for WsConfig {
             init_timeout: Duration::from_secs(10),
             max_message: 64 * 1024,
             max_subscriptions: 100,
-            outbound_buffer: 256,
             send_timeout: Duration::from_secs(10),
         }
     }
@@ -217,13 +214,25 @@ struct Live {
     principal: Option<(Principal, Instant)>,
     operations: HashMap<String, (u64, tokio::task::AbortHandle)>,
     generation: u64,
-    out: mpsc::Sender<String>,
+    outbound: Outbound,
     events: mpsc::UnboundedSender<Event>,
 }
 
-impl Live {
-    fn queue(&self, text: String) -> Result<(), Closing> {
-        self.out.try_send(text).map_err(|_| slow())
+/// Writes to the client: every message goes straight into the session (no queue of our own
+/// between a subscription and the socket).
+#[derive(Clone)]
+struct Outbound {
+    session: Session,
+    timeout: Duration,
+}
+
+impl Outbound {
+    async fn send(&self, text: String) -> Result<(), Closing> {
+        match tokio::time::timeout(self.timeout, self.session.clone().text(text)).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(_)) => Err((1000, String::new())),
+            Err(_) => Err(slow()),
+        }
     }
 }
 
@@ -243,16 +252,7 @@ impl Connection {
             self.close(4406, "Subprotocol not acceptable").await;
             return;
         }
-        let (out, mut queued) = mpsc::channel::<String>(self.config.outbound_buffer);
         let (events_tx, mut events) = mpsc::unbounded_channel::<Event>();
-        let mut writer_session = self.session.clone();
-        let writer = actix_web::rt::spawn(async move {
-            while let Some(text) = queued.recv().await {
-                if writer_session.text(text).await.is_err() {
-                    break;
-                }
-            }
-        });
         let init_deadline = Instant::now() + self.config.init_timeout;
         let far = Instant::now() + Duration::from_secs(100 * 365 * 24 * 3600);
         let mut live = Live {
@@ -260,7 +260,10 @@ impl Connection {
             principal: None,
             operations: HashMap::new(),
             generation: 0,
-            out,
+            outbound: Outbound {
+                session: self.session.clone(),
+                timeout: self.config.send_timeout,
+            },
             events: events_tx,
         };
         let closing: Closing = loop {
@@ -290,7 +293,6 @@ impl Connection {
         for (_, task) in live.operations.into_values() {
             task.abort();
         }
-        writer.abort();
         if closing.0 == 1000 {
             let _ = tokio::time::timeout(CLOSE_GRACE, self.session.close(None)).await;
         } else {
@@ -305,7 +307,7 @@ impl Connection {
     ) -> Result<(), Closing> {
         match frame {
             None | Some(Ok(AggregatedMessage::Close(_))) => Err((1000, String::new())),
-            Some(Ok(AggregatedMessage::Text(text))) => self.on_message(live, &text),
+            Some(Ok(AggregatedMessage::Text(text))) => self.on_message(live, &text).await,
             Some(Ok(AggregatedMessage::Ping(bytes))) => {
                 let _ = self.session.clone().pong(&bytes).await;
                 Ok(())
@@ -323,7 +325,7 @@ impl Connection {
         }
     }
 
-    fn on_message(&self, live: &mut Live, text: &str) -> Result<(), Closing> {
+    async fn on_message(&self, live: &mut Live, text: &str) -> Result<(), Closing> {
         let Ok(message) = serde_json::from_str::<ClientMessage>(text) else {
             return Err((4400, "Invalid message received".into()));
         };
@@ -340,11 +342,13 @@ impl Connection {
                 let left = p.expires_at - chrono::Utc::now().timestamp();
                 let at = Instant::now() + Duration::from_secs(u64::try_from(left).unwrap_or(0));
                 live.principal = Some((p, at));
-                live.queue(r#"{"type":"connection_ack"}"#.into())
+                live.outbound
+                    .send(r#"{"type":"connection_ack"}"#.into())
+                    .await
             }
-            ClientMessage::Ping { .. } => live.queue(r#"{"type":"pong"}"#.into()),
+            ClientMessage::Ping { .. } => live.outbound.send(r#"{"type":"pong"}"#.into()).await,
             ClientMessage::Pong { .. } => Ok(()),
-            ClientMessage::Subscribe { id, payload } => self.on_subscribe(live, id, payload),
+            ClientMessage::Subscribe { id, payload } => self.on_subscribe(live, id, payload).await,
             ClientMessage::Complete { id } => {
                 if let Some((_, task)) = live.operations.remove(&id) {
                     task.abort();
@@ -354,7 +358,7 @@ impl Connection {
         }
     }
 
-    fn on_subscribe(
+    async fn on_subscribe(
         &self,
         live: &mut Live,
         id: String,
@@ -368,10 +372,13 @@ impl Connection {
         }
         let id_json = serde_json::to_string(&id).unwrap_or_default();
         if live.operations.len() >= self.config.max_subscriptions {
-            return live.queue(format!(
-                r#"{{"id":{id_json},"type":"error","payload":[{{"message":"at most {} operations per connection","extensions":{{"code":"TOO_MANY_SUBSCRIPTIONS"}}}}]}}"#,
-                self.config.max_subscriptions
-            ));
+            return live
+                .outbound
+                .send(format!(
+                    r#"{{"id":{id_json},"type":"error","payload":[{{"message":"at most {} operations per connection","extensions":{{"code":"TOO_MANY_SUBSCRIPTIONS"}}}}]}}"#,
+                    self.config.max_subscriptions
+                ))
+                .await;
         }
         let mut request = async_graphql::Request::new(payload.query);
         request.operation_name = payload.operation_name;
@@ -383,7 +390,7 @@ impl Connection {
         let task = tokio::spawn(forward(
             stream,
             id_json,
-            (live.out.clone(), self.config.send_timeout),
+            live.outbound.clone(),
             live.events.clone(),
             (id.clone(), live.generation),
         ));
@@ -393,23 +400,18 @@ impl Connection {
     }
 }
 
-/// Sends an operation's messages to the connection's queue until it ends (`complete`), fails
-/// (`error`), or the client falls behind: a shared feed it lagged behind, or no room in the
-/// queue within the send timeout.
+/// Sends an operation's messages to the client until it ends (`complete`), fails (`error`), or
+/// the client falls behind: a shared feed it lagged behind, or no room within the send timeout.
 async fn forward(
     mut stream: futures_util::stream::BoxStream<'static, LiveMessage>,
     id_json: String,
-    (out, send_timeout): (mpsc::Sender<String>, Duration),
+    outbound: Outbound,
     events: mpsc::UnboundedSender<Event>,
     (id, generation): (String, u64),
 ) {
-    let send = |text: String| {
-        let out = out.clone();
-        async move {
-            matches!(
-                tokio::time::timeout(send_timeout, out.send(text)).await,
-                Ok(Ok(()))
-            )
+    let gone = |closing: Closing| {
+        if closing.0 != 1000 {
+            let _ = events.send(Event::Slow);
         }
     };
     while let Some(message) = stream.next().await {
@@ -422,23 +424,21 @@ async fn forward(
                 format!(r#"{{"id":{id_json},"type":"error","payload":{errors}}}"#),
                 true,
             ),
-            LiveMessage::Lagged => {
-                let _ = events.send(Event::Slow);
-                return;
-            }
+            LiveMessage::Lagged => return gone(slow()),
         };
-        if !send(text).await {
-            let _ = events.send(Event::Slow);
-            return;
+        if let Err(closing) = outbound.send(text).await {
+            return gone(closing);
         }
         if last {
             let _ = events.send(Event::Ended { id, generation });
             return;
         }
     }
-    if !send(format!(r#"{{"id":{id_json},"type":"complete"}}"#)).await {
-        let _ = events.send(Event::Slow);
-        return;
+    if let Err(closing) = outbound
+        .send(format!(r#"{{"id":{id_json},"type":"complete"}}"#))
+        .await
+    {
+        return gone(closing);
     }
     let _ = events.send(Event::Ended { id, generation });
 }

@@ -1,0 +1,320 @@
+//! `just bench` (subscriptions part): 1,000, 5,000 and 10,000 concurrent graphql-transport-ws
+//! subscribers on one pod's sprint board while the pod's product owner edits a board item at a
+//! fixed rate; append → client-receipt latency (p50/p99) and the server's memory per idle
+//! connection.
+//!
+//! The server is this binary re-run as a child (`podledger_server::start`, demo data seeded,
+//! the real routes); the subscribers and the writer run in this process. Latency runs from the
+//! moment the writer sends the mutation (so it includes the HTTP request, the fsync'd commit,
+//! the projection and the fan-out — an upper bound on commit → receipt) to the moment a
+//! subscriber has read the message that shows it. Memory is the server's resident set growth
+//! divided by the connections added (each connected, acknowledged and subscribed).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use futures_util::{SinkExt, StreamExt};
+use podledger_api::AuthConfig;
+use podledger_api::ids::to_id;
+use podledger_domain::ids::PodId;
+use podledger_server::ws::WsConfig;
+use podledger_server::{ServerConfig, demo, start};
+use serde_json::{Value, json};
+use std::sync::Mutex;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use uuid::Uuid;
+
+const CHILD: &str = "PODLEDGER_BENCH_LIVE_SERVE";
+const SECRET: &[u8] = b"bench-secret-bench-secret-bench-secret";
+const BOARD: &str =
+    "subscription($pod: ID!) { sprintBoard(podId: $pod) { items { nodes { id title status } } } }";
+/// Marks a title written by the bench: `bench-<sequence>-`.
+const MARK: &str = "bench-";
+
+fn auth() -> AuthConfig {
+    AuthConfig::new(SECRET.to_vec(), "podledger", "podledger")
+}
+
+fn acquisition() -> PodId {
+    PodId(Uuid::new_v5(
+        &Uuid::from_u128(0x6f2c_1b7e_4d3a_4e8f_9a51_0c3d_2b1e_7a90),
+        b"Acquisition",
+    ))
+}
+
+fn env(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// The child: the real server over a seeded database.
+async fn serve(dir: &str) -> anyhow::Result<()> {
+    let running = start(ServerConfig {
+        database_url: format!("sqlite://{dir}/bench.db"),
+        listen: "127.0.0.1:0".into(),
+        auth: auth(),
+        dev: false,
+        demo: true,
+        ws: WsConfig {
+            // A bench client connects thousands of sockets in bursts.
+            init_timeout: Duration::from_secs(60),
+            ..WsConfig::default()
+        },
+    })
+    .await?;
+    println!("LISTEN {}", running.addr);
+    running.server.await??;
+    Ok(())
+}
+
+fn rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kib| kib.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+/// When each edit was sent (µs since `epoch`), by sequence number.
+struct Sent {
+    epoch: Instant,
+    at: Vec<AtomicU64>,
+}
+
+/// One subscriber: connects, acknowledges, subscribes, waits for the first board, then records
+/// the latency of every bench edit it sees until told to stop.
+async fn subscriber(
+    addr: SocketAddr,
+    token: String,
+    pod: String,
+    sent: Arc<Sent>,
+    latencies: Arc<Mutex<Vec<u64>>>,
+    ready: tokio::sync::mpsc::Sender<()>,
+) {
+    let mut request = format!("ws://{addr}/graphql")
+        .into_client_request()
+        .unwrap();
+    request.headers_mut().insert(
+        "Sec-WebSocket-Protocol",
+        "graphql-transport-ws".parse().unwrap(),
+    );
+    let mut socket = loop {
+        match tokio_tungstenite::connect_async(request.clone()).await {
+            Ok((socket, _)) => break socket,
+            Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+        }
+    };
+    socket
+        .send(Message::text(
+            json!({"type": "connection_init", "payload": {"token": token}}).to_string(),
+        ))
+        .await
+        .unwrap();
+    socket
+        .send(Message::text(
+            json!({"id": "b", "type": "subscribe", "payload": {"query": BOARD, "variables": {"pod": pod}}})
+                .to_string(),
+        ))
+        .await
+        .unwrap();
+    let mut seen_first = false;
+    let mut last_seq = None;
+    while let Some(Ok(frame)) = socket.next().await {
+        let Message::Text(text) = frame else { continue };
+        if !text.contains("\"next\"") {
+            continue;
+        }
+        let now = sent.epoch.elapsed().as_micros() as u64;
+        if !seen_first {
+            seen_first = true;
+            let _ = ready.send(()).await;
+        }
+        // The newest bench title on the board is the edit this message shows.
+        let seq = text
+            .match_indices(MARK)
+            .filter_map(|(i, _)| {
+                text[i + MARK.len()..]
+                    .split('-')
+                    .next()
+                    .and_then(|n| n.parse::<usize>().ok())
+            })
+            .max();
+        if let Some(seq) = seq
+            && last_seq != Some(seq)
+        {
+            last_seq = Some(seq);
+            let at = sent.at[seq].load(Ordering::Acquire);
+            if at > 0 {
+                latencies
+                    .lock()
+                    .expect("latencies")
+                    .push(now.saturating_sub(at));
+            }
+        }
+    }
+}
+
+fn percentile(sorted: &[u64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let rank = ((p * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
+    sorted[rank - 1] as f64 / 1000.0
+}
+
+async fn graphql(client: &reqwest::Client, addr: SocketAddr, token: &str, body: Value) -> Value {
+    client
+        .post(format!("http://{addr}/graphql"))
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+#[allow(clippy::too_many_lines)]
+async fn measure(addr: SocketAddr, server: u32) -> anyhow::Result<()> {
+    let levels: Vec<usize> = std::env::var("BENCH_SUBSCRIBERS")
+        .unwrap_or_else(|_| "1000,5000,10000".into())
+        .split(',')
+        .filter_map(|n| n.trim().parse().ok())
+        .collect();
+    let rate = env("BENCH_RATE", 5);
+    let secs = env("BENCH_SECS", 10);
+    let key = demo::key_people();
+    let (admin, po) = (key[0].2, key[2].2);
+    let reader = auth().mint_member(demo::org_id(), admin, chrono::Duration::hours(2));
+    let writer = auth().mint_member(demo::org_id(), po, chrono::Duration::hours(2));
+    let pod = to_id("Pod", acquisition().as_uuid()).0;
+    let client = reqwest::Client::new();
+    let board = graphql(
+        &client,
+        addr,
+        &reader,
+        json!({"query": "query($pod: ID!) { pod(id: $pod) { currentSprint { items { nodes { id } } } } }", "variables": {"pod": pod}}),
+    )
+    .await;
+    let item = board["data"]["pod"]["currentSprint"]["items"]["nodes"][0]["id"].clone();
+    anyhow::ensure!(item.is_string(), "no board item: {board}");
+
+    let edits_per_level = (rate * secs) as usize;
+    let sent = Arc::new(Sent {
+        epoch: Instant::now(),
+        at: (0..=(edits_per_level * levels.len()))
+            .map(|_| AtomicU64::new(0))
+            .collect(),
+    });
+    let baseline = rss_kib(server);
+    println!(
+        "server RSS before any connection: {:.1} MiB; {rate} edits/s for {secs} s per level\n",
+        baseline as f64 / 1024.0
+    );
+    println!(
+        "| subscribers | messages received | p50 ms | p99 ms | max ms | server RSS MiB | KiB per connection |"
+    );
+    println!("|---:|---:|---:|---:|---:|---:|---:|");
+    let mut tasks = Vec::new();
+    let latencies = Arc::new(Mutex::new(Vec::new()));
+    let mut seq = 0usize;
+    for &level in &levels {
+        let (ready_tx, mut ready_rx) = tokio::sync::mpsc::channel(1024);
+        let adding = level.saturating_sub(tasks.len());
+        for _ in 0..adding {
+            tasks.push(tokio::spawn(subscriber(
+                addr,
+                reader.clone(),
+                pod.clone(),
+                sent.clone(),
+                latencies.clone(),
+                ready_tx.clone(),
+            )));
+            if tasks.len() % 200 == 0 {
+                tokio::task::yield_now().await;
+            }
+        }
+        drop(ready_tx);
+        for _ in 0..adding {
+            ready_rx.recv().await;
+        }
+        // Idle a moment so the server's allocations settle.
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let rss = rss_kib(server);
+        latencies.lock().expect("latencies").clear();
+        let started = Instant::now();
+        for n in 0..edits_per_level {
+            let due = started + Duration::from_secs_f64(n as f64 / rate as f64);
+            tokio::time::sleep_until(due.into()).await;
+            seq += 1;
+            sent.at[seq].store(sent.epoch.elapsed().as_micros() as u64, Ordering::Release);
+            let title = format!("{MARK}{seq}-");
+            let client = client.clone();
+            let writer = writer.clone();
+            let (pod, item) = (pod.clone(), item.clone());
+            tokio::spawn(async move {
+                let response = graphql(&client, addr, &writer, json!({
+                    "query": "mutation($pod: ID!, $item: ID!, $t: String!) { editItem(podId: $pod, itemId: $item, title: $t) { position } }",
+                    "variables": {"pod": pod, "item": item, "t": title}})).await;
+                assert!(response["errors"].is_null(), "{response}");
+            });
+        }
+        // Let the last messages arrive.
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        let mut lat = std::mem::take(&mut *latencies.lock().expect("latencies"));
+        lat.sort_unstable();
+        println!(
+            "| {level} | {} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} |",
+            lat.len(),
+            percentile(&lat, 0.50),
+            percentile(&lat, 0.99),
+            percentile(&lat, 1.0),
+            rss as f64 / 1024.0,
+            rss.saturating_sub(baseline) as f64 / level as f64,
+        );
+    }
+    for t in tasks {
+        t.abort();
+    }
+    Ok(())
+}
+
+fn main() -> anyhow::Result<()> {
+    if let Ok(dir) = std::env::var(CHILD) {
+        return actix_web::rt::System::new().block_on(serve(&dir));
+    }
+    let dir = tempfile::tempdir()?;
+    let mut child = std::process::Command::new(std::env::current_exe()?)
+        .env(CHILD, dir.path())
+        .stdout(std::process::Stdio::piped())
+        .spawn()?;
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(child.stdout.take().expect("stdout")),
+        &mut line,
+    )?;
+    let addr: SocketAddr = line
+        .trim()
+        .strip_prefix("LISTEN ")
+        .ok_or_else(|| anyhow::anyhow!("child said {line:?}"))?
+        .parse()?;
+    let result = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?
+        .block_on(measure(addr, child.id()));
+    child.kill()?;
+    child.wait()?;
+    result
+}

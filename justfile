@@ -18,11 +18,17 @@ fmt:
     cargo fmt --all
 
 # Benchmarks: append vs raw INSERT (1, 8, 64 writers), read-all scan, projection rebuild of
-# 1,000,000 events vs a raw scan, time travel. Record figures in BENCHMARKS.md.
+# 1,000,000 events vs a raw scan, time travel, the GraphQL sprint board vs a raw handler, and
+# 1k/5k/10k live subscribers. Record figures in BENCHMARKS.md.
 bench:
     cargo bench -p podledger-eventstore --bench append
     cargo bench -p podledger-projections --bench rebuild
     cargo bench -p podledger-server --bench http
+    cargo bench -p podledger-server --bench live
+
+# The server on the embedded default with the demo organisation and GraphiQL.
+demo:
+    cargo run -p podledger-server -- serve --demo --dev
 
 # The SIGKILL tests with 100 cycles (CI runs 20 for the store, 5 for the projections).
 soak:

@@ -11,7 +11,7 @@
 //! more on the sprint-board bench than validating does (see BENCHMARKS.md).
 
 use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, RwLock};
 
 use async_graphql::parser::types::ExecutableDocument;
 use async_graphql::{Request, Response};
@@ -31,7 +31,7 @@ pub struct Validated {
 
 #[derive(Debug, Default)]
 struct Entries {
-    parsed: HashMap<String, ExecutableDocument>,
+    parsed: HashMap<String, Arc<ExecutableDocument>>,
     validated: HashSet<Validated>,
 }
 
@@ -47,12 +47,19 @@ fn bounded_insert<K: Clone + Eq + std::hash::Hash, V>(map: &mut HashMap<K, V>, k
 /// Parsed documents by query text, and the requests known to pass validation.
 #[derive(Clone, Debug, Default)]
 pub struct DocumentCache {
-    entries: Arc<Mutex<Entries>>,
+    entries: Arc<RwLock<Entries>>,
 }
 
 impl DocumentCache {
-    fn lock(&self) -> std::sync::MutexGuard<'_, Entries> {
-        self.entries.lock().expect("document cache")
+    // Hits only read, and under a read lock, so the server's workers never wait for each
+    // other there (a worker holding a mutex while descheduled stalls the others for a time
+    // slice); the copy of a document is made after the lock is released.
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Entries> {
+        self.entries.read().expect("document cache")
+    }
+
+    fn lock(&self) -> std::sync::RwLockWriteGuard<'_, Entries> {
+        self.entries.write().expect("document cache")
     }
 
     /// Gives `request` its parsed document, from the cache or parsed now (a query that does not
@@ -66,14 +73,14 @@ impl DocumentCache {
         };
         let key = (key.query.len() + key.variables.len() <= MAX_KEY).then_some(key);
         let (cached, known) = {
-            let entries = self.lock();
+            let entries = self.read();
             (
                 entries.parsed.get(&request.query).cloned(),
                 key.as_ref().is_some_and(|k| entries.validated.contains(k)),
             )
         };
         if let Some(document) = cached {
-            request.set_parsed_query(document);
+            request.set_parsed_query(ExecutableDocument::clone(&document));
             return (key, known);
         }
         let Ok(document) = async_graphql::parser::parse_query(&request.query) else {
@@ -83,7 +90,7 @@ impl DocumentCache {
             bounded_insert(
                 &mut self.lock().parsed,
                 request.query.clone(),
-                document.clone(),
+                Arc::new(document.clone()),
             );
         }
         request.set_parsed_query(document);
@@ -106,7 +113,7 @@ impl DocumentCache {
 
     /// How many documents are cached.
     pub fn len(&self) -> usize {
-        self.lock().parsed.len()
+        self.read().parsed.len()
     }
 
     /// Whether nothing is cached.
@@ -182,7 +189,7 @@ mod tests {
             assert!(wrong.errors[0].path.is_empty(), "a request error");
         }
         assert_eq!(cache.len(), 1);
-        assert_eq!(cache.lock().validated.len(), 1, "only the valid request");
+        assert_eq!(cache.read().validated.len(), 1, "only the valid request");
     }
 
     #[tokio::test]

@@ -682,3 +682,57 @@ async fn the_npm_graphql_ws_client_receives_a_mutations_change() {
     );
     assert!(node.wait().await.unwrap().success());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kpi_readings_of_a_pod_arrive_each_with_its_attainment_and_only_that_pods() {
+    let app = spawn_app(WsConfig::default()).await;
+    let org = demo::org_id().as_uuid();
+    let mine: std::collections::HashSet<String> = app
+        .running
+        .projections
+        .kpis_of_pod(org, acquisition())
+        .iter()
+        .map(|k| to_id("Kpi", k.id.as_uuid()).0)
+        .collect();
+    assert!(!mine.is_empty());
+    let pod = to_id("Pod", acquisition().as_uuid());
+    let mut ws = app.ready().await;
+    ws.send(json!({"id": "kpi", "type": "subscribe", "payload": {
+        "query": "subscription($pod: ID!) { kpiReadings(podId: $pod) { kpi { id } reading { value attainment status position } } }",
+        "variables": {"pod": pod.0}}}))
+        .await;
+    // Nothing is replayed: only readings recorded from now on.
+    ws.quiet(Duration::from_millis(300)).await;
+    // One reading for every KPI of every pod.
+    let all: usize = app
+        .running
+        .projections
+        .org(org)
+        .unwrap()
+        .state
+        .pods
+        .keys()
+        .map(|p| app.running.projections.kpis_of_pod(org, *p).len())
+        .sum();
+    record_readings(&app, all).await;
+    let mut got = std::collections::HashSet::new();
+    let mut last_position = 0u64;
+    for _ in 0..mine.len() {
+        let message = ws.next().await;
+        let added = &message["payload"]["data"]["kpiReadings"];
+        let kpi = added["kpi"]["id"].as_str().unwrap().to_owned();
+        assert!(mine.contains(&kpi), "a KPI of another pod: {message}");
+        assert!(got.insert(kpi), "one message per reading");
+        let reading = &added["reading"];
+        assert_eq!(reading["value"], 0.0);
+        let position: u64 = reading["position"].as_str().unwrap().parse().unwrap();
+        assert!(position > last_position, "in recording order");
+        last_position = position;
+        // A reading of 0 attains 0 of an INCREASE target and is undefined for a DECREASE one.
+        assert!(
+            reading["attainment"] == json!(0.0) || reading["attainment"].is_null(),
+            "{reading}"
+        );
+    }
+    ws.quiet(Duration::from_millis(300)).await;
+}

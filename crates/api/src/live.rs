@@ -174,6 +174,8 @@ pub fn subscribe(
         return joined.boxed();
     }
     let group = start(schema, state, request, principal, replay);
+    // Forget the keys of executions that ended or lost their last subscriber.
+    groups.retain(|_, g| g.strong_count() > 0);
     groups.insert(key, Arc::downgrade(&group));
     drop(groups);
     join(group).expect("a new group has not ended").boxed()

@@ -567,12 +567,14 @@ async fn measure(addr: SocketAddr, server: u32) -> anyhow::Result<()> {
         "(server-closed connections, reconnected: {})",
         RECONNECTS.load(Ordering::Relaxed)
     );
-    let rate = (0.7 * ours).floor();
+    // 70 % by default (the operating point); BENCH_OPEN_PERCENT finds the knee.
+    let percent = env("BENCH_OPEN_PERCENT", 70);
+    let rate = (ours * percent as f64 / 100.0).floor();
     // Enough connections that in-flight requests never wait for a free one (Little's law: 20k
     // req/s at 2 ms is 40 in flight), so a late response is the server's, not the generator's.
     let open_conns = env("BENCH_OPEN_CONNECTIONS", 256) as usize;
     println!(
-        "\nfixed rate {rate:.0} req/s (70 % of the GraphQL maximum) over {open_conns} connections, {secs} s per run, {rounds} rounds:\n"
+        "\nfixed rate {rate:.0} req/s ({percent} % of the GraphQL maximum) over {open_conns} connections, {secs} s per run, {rounds} rounds:\n"
     );
     latency_at(&load, server, rate, (secs, rounds, open_conns)).await;
     Ok(())

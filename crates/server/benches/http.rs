@@ -9,6 +9,8 @@
 //! everything but GraphQL parsing, validation and execution. The bench checks that both bodies
 //! are equal before measuring.
 
+mod support;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -25,6 +27,7 @@ use podledger_projections::Projections;
 use podledger_projections::metrics::sprint_metrics;
 use podledger_server::{demo, http};
 use serde_json::{Value, json};
+use support::Cpu;
 use uuid::Uuid;
 
 const CHILD: &str = "PODLEDGER_BENCH_HTTP_SERVE";
@@ -407,47 +410,6 @@ async fn latency_at(
             pick(|r| r.2),
             rows.iter().map(|r| r.2).fold(0.0, f64::max),
         );
-    }
-}
-
-/// CPU time of the server process and of this one (the load generator) over a run, from
-/// `/proc`: on 2 shared cores, whether a run saturated the machine shows here.
-struct Cpu {
-    server: u32,
-    at: Instant,
-    ticks: (u64, u64),
-}
-
-impl Cpu {
-    fn ticks(pid: &str) -> u64 {
-        std::fs::read_to_string(format!("/proc/{pid}/stat"))
-            .ok()
-            .and_then(|stat| {
-                // Fields after the command name (which may hold spaces): utime is the 14th.
-                let rest = stat.rsplit_once(')')?.1;
-                let fields: Vec<&str> = rest.split_whitespace().collect();
-                Some(fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?)
-            })
-            .unwrap_or(0)
-    }
-
-    fn start(server: u32) -> Self {
-        Self {
-            server,
-            at: Instant::now(),
-            ticks: (Self::ticks(&server.to_string()), Self::ticks("self")),
-        }
-    }
-
-    /// "server N % + load generator M % CPU" (100 % = one core; clock ticks of 10 ms).
-    fn report(&self) -> String {
-        let secs = self.at.elapsed().as_secs_f64();
-        let pct = |t: u64| t as f64 / secs; // 100 ticks per second = one core = 100 %
-        format!(
-            "server {:.0} % + load generator {:.0} % CPU",
-            pct(Self::ticks(&self.server.to_string()) - self.ticks.0),
-            pct(Self::ticks("self") - self.ticks.1)
-        )
     }
 }
 

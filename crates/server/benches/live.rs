@@ -10,6 +10,8 @@
 //! subscriber has read the message that shows it. Memory is the server's resident set growth
 //! divided by the connections added (each connected, acknowledged and subscribed).
 
+mod support;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -23,8 +25,11 @@ use podledger_server::ws::WsConfig;
 use podledger_server::{ServerConfig, demo, start};
 use serde_json::{Value, json};
 use std::sync::Mutex;
+use support::Cpu;
+use tokio_tungstenite::MaybeTlsStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use uuid::Uuid;
 
 const CHILD: &str = "PODLEDGER_BENCH_LIVE_SERVE";
@@ -109,7 +114,12 @@ async fn subscriber(
         "graphql-transport-ws".parse().unwrap(),
     );
     let mut socket = loop {
-        match tokio_tungstenite::connect_async(request.clone()).await {
+        // tungstenite zeroes its whole read buffer (128 KiB by default) on every read; with
+        // 10,000 sockets that memset alone was a sixth of the machine. A board is ~2 KiB.
+        let config = WebSocketConfig::default().read_buffer_size(8 * 1024);
+        match tokio_tungstenite::connect_async_with_config(request.clone(), Some(config), true)
+            .await
+        {
             Ok((socket, _)) => break socket,
             Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
         }
@@ -127,26 +137,36 @@ async fn subscriber(
         ))
         .await
         .unwrap();
-    let mut seen_first = false;
-    let mut last_seq = None;
+    // The handshake and the first board go through tungstenite; after that the server sends
+    // nothing until an edit, so nothing is buffered and the frames can be read off the socket
+    // directly — a general-purpose client cost more CPU per message than the server's send.
     while let Some(Ok(frame)) = socket.next().await {
-        let Message::Text(text) = frame else { continue };
-        if !text.contains("\"next\"") {
-            continue;
+        if let Message::Text(text) = frame
+            && text.contains("\"next\"")
+        {
+            break;
         }
+    }
+    let _ = ready.send(()).await;
+    let MaybeTlsStream::Plain(mut tcp) = socket.into_inner() else {
+        unreachable!("ws:// is plain TCP")
+    };
+    let mut frames = Frames::default();
+    let mut last_seq = None;
+    loop {
+        let Some(payload) = frames.next(&mut tcp).await else {
+            return;
+        };
         let now = sent.epoch.elapsed().as_micros() as u64;
-        if !seen_first {
-            seen_first = true;
-            let _ = ready.send(()).await;
-        }
         // The newest bench title on the board is the edit this message shows.
-        let seq = text
-            .match_indices(MARK)
-            .filter_map(|(i, _)| {
-                text[i + MARK.len()..]
-                    .split('-')
-                    .next()
-                    .and_then(|n| n.parse::<usize>().ok())
+        let seq = memchr::memmem::find_iter(payload, MARK.as_bytes())
+            .filter_map(|i| {
+                let digits = &payload[i + MARK.len()..];
+                let end = digits.iter().position(|b| !b.is_ascii_digit())?;
+                std::str::from_utf8(&digits[..end])
+                    .ok()?
+                    .parse::<usize>()
+                    .ok()
             })
             .max();
         if let Some(seq) = seq
@@ -161,6 +181,73 @@ async fn subscriber(
                     .push(now.saturating_sub(at));
             }
         }
+    }
+}
+
+/// A minimal reader of server-to-client WebSocket frames (unmasked, RFC 6455 §5.2): the
+/// payload of each data frame; `None` at a close frame or the end of the stream.
+#[derive(Default)]
+struct Frames {
+    buffer: Vec<u8>,
+    start: usize,
+    end: usize,
+}
+
+impl Frames {
+    async fn next(&mut self, tcp: &mut tokio::net::TcpStream) -> Option<&[u8]> {
+        use tokio::io::AsyncReadExt;
+        // Drop the frame returned last time.
+        loop {
+            if let Some((header, length, opcode)) = frame_at(&self.buffer[self.start..self.end])
+                && self.end - self.start >= header + length
+            {
+                let payload = self.start + header..self.start + header + length;
+                self.start = payload.end;
+                match opcode {
+                    0x8 => return None,
+                    0x1 | 0x2 | 0x0 => return Some(&self.buffer[payload]),
+                    _ => continue,
+                }
+            }
+            if self.start == self.end {
+                (self.start, self.end) = (0, 0);
+            }
+            if self.buffer.len() - self.end < 4096 {
+                self.buffer.copy_within(self.start..self.end, 0);
+                (self.start, self.end) = (0, self.end - self.start);
+                if self.buffer.len() - self.end < 4096 {
+                    self.buffer.resize(self.end + 4096, 0);
+                }
+            }
+            let read = tcp.read(&mut self.buffer[self.end..]).await.ok()?;
+            if read == 0 {
+                return None;
+            }
+            self.end += read;
+        }
+    }
+}
+
+/// Header length, payload length and opcode of the frame at the start of `bytes`, once its
+/// header is complete.
+fn frame_at(bytes: &[u8]) -> Option<(usize, usize, u8)> {
+    let (&first, &second) = (bytes.first()?, bytes.get(1)?);
+    let opcode = first & 0x0f;
+    match second & 0x7f {
+        126 => Some((
+            4,
+            usize::from(u16::from_be_bytes([*bytes.get(2)?, *bytes.get(3)?])),
+            opcode,
+        )),
+        127 => {
+            let length: [u8; 8] = bytes.get(2..10)?.try_into().ok()?;
+            Some((
+                10,
+                usize::try_from(u64::from_be_bytes(length)).ok()?,
+                opcode,
+            ))
+        }
+        short => Some((2, usize::from(short), opcode)),
     }
 }
 
@@ -223,9 +310,9 @@ async fn measure(addr: SocketAddr, server: u32) -> anyhow::Result<()> {
         baseline as f64 / 1024.0
     );
     println!(
-        "| subscribers | messages received | p50 ms | p99 ms | max ms | server RSS MiB | KiB per connection |"
+        "| subscribers | messages received | p50 ms | p99 ms | max ms | server RSS MiB | KiB per connection | server µs/message user + kernel | client µs/message user + kernel |"
     );
-    println!("|---:|---:|---:|---:|---:|---:|---:|");
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     let mut tasks = Vec::new();
     let latencies = Arc::new(Mutex::new(Vec::new()));
     let mut seq = 0usize;
@@ -253,6 +340,7 @@ async fn measure(addr: SocketAddr, server: u32) -> anyhow::Result<()> {
         tokio::time::sleep(Duration::from_secs(1)).await;
         let rss = rss_kib(server);
         latencies.lock().expect("latencies").clear();
+        let cpu = Cpu::start(server);
         let started = Instant::now();
         for n in 0..edits_per_level {
             let due = started + Duration::from_secs_f64(n as f64 / rate as f64);
@@ -274,14 +362,21 @@ async fn measure(addr: SocketAddr, server: u32) -> anyhow::Result<()> {
         tokio::time::sleep(Duration::from_secs(3)).await;
         let mut lat = std::mem::take(&mut *latencies.lock().expect("latencies"));
         lat.sort_unstable();
+        let (server_cpu, client_cpu) = cpu.used();
+        // Clock ticks are 10 ms = 10,000 µs.
+        let per = |t: u64| t as f64 * 10_000.0 / lat.len().max(1) as f64;
         println!(
-            "| {level} | {} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} |",
+            "| {level} | {} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} + {:.1} | {:.1} + {:.1} |",
             lat.len(),
             percentile(&lat, 0.50),
             percentile(&lat, 0.99),
             percentile(&lat, 1.0),
             rss as f64 / 1024.0,
             rss.saturating_sub(baseline) as f64 / level as f64,
+            per(server_cpu.user),
+            per(server_cpu.kernel),
+            per(client_cpu.user),
+            per(client_cpu.kernel),
         );
     }
     for t in tasks {
@@ -310,7 +405,7 @@ fn main() -> anyhow::Result<()> {
         .ok_or_else(|| anyhow::anyhow!("child said {line:?}"))?
         .parse()?;
     let result = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+        .worker_threads(usize::try_from(env("BENCH_CLIENT_THREADS", 1)).unwrap_or(1))
         .enable_all()
         .build()?
         .block_on(measure(addr, child.id()));

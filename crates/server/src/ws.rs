@@ -219,7 +219,8 @@ struct Live {
 }
 
 /// Writes to the client: every message goes straight into the session (no queue of our own
-/// between a subscription and the socket).
+/// between a subscription and the socket). Each operation's task holds its own handle, so a
+/// send is a push onto the session's channel, with no per-message clone of the sender.
 #[derive(Clone)]
 struct Outbound {
     session: Session,
@@ -227,8 +228,8 @@ struct Outbound {
 }
 
 impl Outbound {
-    async fn send(&self, text: String) -> Result<(), Closing> {
-        match tokio::time::timeout(self.timeout, self.session.clone().text(text)).await {
+    async fn send(&mut self, text: String) -> Result<(), Closing> {
+        match tokio::time::timeout(self.timeout, self.session.text(text)).await {
             Ok(Ok(())) => Ok(()),
             Ok(Err(_)) => Err((1000, String::new())),
             Err(_) => Err(slow()),
@@ -405,7 +406,7 @@ impl Connection {
 async fn forward(
     mut stream: futures_util::stream::BoxStream<'static, LiveMessage>,
     id_json: String,
-    outbound: Outbound,
+    mut outbound: Outbound,
     events: mpsc::UnboundedSender<Event>,
     (id, generation): (String, u64),
 ) {

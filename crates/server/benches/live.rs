@@ -205,7 +205,7 @@ impl Frames {
                 self.start = payload.end;
                 match opcode {
                     0x8 => return None,
-                    0x1 | 0x2 | 0x0 => return Some(&self.buffer[payload]),
+                    0x0..=0x2 => return Some(&self.buffer[payload]),
                     _ => continue,
                 }
             }

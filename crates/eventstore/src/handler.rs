@@ -301,12 +301,11 @@ impl CommandHandler {
 
 /// Reads a stored domain event.
 pub fn decode(recorded: &RecordedEvent) -> Result<Event, DecodeError> {
-    let payload = serde_json::from_str(&recorded.payload).unwrap_or(serde_json::Value::Null);
-    Event::decode(
+    Event::decode_str(
         &recorded.stream,
         &recorded.event_type,
         recorded.schema_version,
-        payload,
+        &recorded.payload,
     )
 }
 

@@ -41,15 +41,21 @@ pub struct Envelope {
 impl Envelope {
     /// Decodes a stored event.
     pub fn decode(recorded: &RecordedEvent) -> Result<Self, DecodeError> {
+        Self::decode_owned(recorded.clone())
+    }
+
+    /// Decodes a stored event, taking its strings rather than copying them (the runner's path:
+    /// two allocations fewer per event).
+    pub fn decode_owned(recorded: RecordedEvent) -> Result<Self, DecodeError> {
         Ok(Self {
-            event: decode(recorded)?,
+            event: decode(&recorded)?,
             meta: Meta {
                 position: recorded.position,
                 event_id: recorded.event_id,
-                stream: recorded.stream.clone(),
+                stream: recorded.stream,
                 stream_version: recorded.stream_version,
                 recorded_at: recorded.recorded_at,
-                actor: recorded.metadata.actor.clone(),
+                actor: recorded.metadata.actor,
                 correlation_id: recorded.metadata.correlation_id,
                 org_id: recorded.metadata.org_id,
             },

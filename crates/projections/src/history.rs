@@ -57,15 +57,16 @@ impl Projections {
             let mut after = 0;
             'pages: loop {
                 let page = store.read_stream(&stream, after, PAGE).await?;
-                for recorded in &page {
+                let full = page.len() == PAGE;
+                for recorded in page {
                     if recorded.position > position {
                         break 'pages;
                     }
-                    let envelope = Envelope::decode(recorded).map_err(StoreError::backend)?;
-                    views.apply(&envelope);
                     after = recorded.stream_version;
+                    let envelope = Envelope::decode_owned(recorded).map_err(StoreError::backend)?;
+                    views.apply(&envelope);
                 }
-                if page.len() < PAGE {
+                if !full {
                     break;
                 }
             }

@@ -1,8 +1,6 @@
 //! Persistence of the views in the store's SQLite file: the dirty views and the checkpoint are
 //! written in one transaction, so the documents always reflect exactly the checkpoint.
 
-use std::collections::HashSet;
-
 use podledger_eventstore::StoreError;
 use sqlx::sqlite::{Sqlite, SqliteConnection, SqlitePool};
 use sqlx::{QueryBuilder, Row};
@@ -53,23 +51,42 @@ pub struct Document {
     body: String,
 }
 
-/// Serialises the dirty views (do this outside any lock on the live views' writers).
-pub fn documents<S: std::hash::BuildHasher>(
-    views: &Views,
-    dirty: &HashSet<ViewKey, S>,
-) -> Vec<Document> {
-    dirty
-        .iter()
-        .filter_map(|key| {
-            let (position, body) = views.body(*key)?;
-            Some(Document {
-                key: *key,
-                org: views.org_of(*key).unwrap_or_default(),
-                position,
-                body,
+/// Serialises the views named by `keys`, on up to as many threads as there are cores (a
+/// blocking call: run it off the async workers).
+pub fn documents(views: &Views, keys: &[ViewKey]) -> Vec<Document> {
+    let serialise = |keys: &[ViewKey]| -> Vec<Document> {
+        keys.iter()
+            .filter_map(|key| {
+                let (position, body) = views.body(*key)?;
+                Some(Document {
+                    key: *key,
+                    org: views.org_of(*key).unwrap_or_default(),
+                    position,
+                    body,
+                })
             })
-        })
-        .collect()
+            .collect()
+    };
+    let threads = std::thread::available_parallelism().map_or(1, usize::from);
+    if threads < 2 || keys.len() < 2 {
+        return serialise(keys);
+    }
+    // Interleaved, so the large views (pods) spread over the threads.
+    let n = threads.min(keys.len());
+    let mut shares = vec![Vec::new(); n];
+    for (i, key) in keys.iter().enumerate() {
+        shares[i % n].push(*key);
+    }
+    std::thread::scope(|scope| {
+        let parts: Vec<_> = shares
+            .iter()
+            .map(|share| scope.spawn(move || serialise(share)))
+            .collect();
+        parts
+            .into_iter()
+            .flat_map(|part| part.join().expect("serialising a view panicked"))
+            .collect()
+    })
 }
 
 /// Writes documents and the checkpoint in one transaction.

@@ -301,8 +301,9 @@ async fn follow(
         let mut last = None;
         for recorded in batch {
             match recorded.map_err(|e| e.to_string()).and_then(|r| {
-                last = Some(r.position);
-                Envelope::decode(&r).map_err(|e| format!("position {}: {e}", r.position))
+                let position = r.position;
+                last = Some(position);
+                Envelope::decode_owned(r).map_err(|e| format!("position {position}: {e}"))
             }) {
                 Ok(envelope) => envelopes.push(envelope),
                 Err(error) => {
@@ -355,10 +356,14 @@ async fn flush(
     dirty: &mut HashSet<ViewKey>,
     persisted: &mut u64,
 ) -> Result<(), StoreError> {
-    let (documents, checkpoint) = {
-        let views = shared.views.read().expect("views lock");
-        (persist::documents(&views, dirty), views.position)
-    };
+    // A copy of the views is a copy of `Arc`s; serialising them (seconds for a large
+    // organisation after a rebuild) runs off the async workers, on every core.
+    let views = shared.views.read().expect("views lock").clone();
+    let checkpoint = views.position;
+    let keys: Vec<ViewKey> = dirty.iter().copied().collect();
+    let documents = tokio::task::spawn_blocking(move || persist::documents(&views, &keys))
+        .await
+        .map_err(|e| StoreError::backend(std::io::Error::other(e.to_string())))?;
     if documents.is_empty() && checkpoint == *persisted {
         return Ok(());
     }

@@ -10,6 +10,12 @@
 //! as its first subscriber. Each subscriber reads through a bounded buffer of
 //! [`SHARED_BUFFER`] messages; one that falls behind it gets [`LiveMessage::Lagged`] and the
 //! transport disconnects it, so memory never grows with a slow reader.
+//!
+//! Fan-out goes through one relay per thread: the execution wakes one relay task on each
+//! thread that has subscribers, and the relay wakes that thread's subscribers. A wake-up
+//! across threads costs a system call (the other thread's event loop is signalled), one within
+//! a thread does not — with 10,000 subscribers over two workers this is 2 signals per message
+//! instead of 5,000, and the wake-ups run on both threads at once.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, Weak};
@@ -77,13 +83,17 @@ struct Key {
 
 #[derive(Clone, Debug)]
 enum Shared {
-    Message(LiveMessage),
+    /// The `n`-th message of the execution (from 1).
+    Message(u64, LiveMessage),
     End,
+    /// A relay fell behind the execution: every subscriber behind it did.
+    Lagged,
 }
 
 #[derive(Debug, Default)]
 struct Latest {
-    message: Option<LiveMessage>,
+    /// The last message and its number.
+    message: Option<(u64, LiveMessage)>,
     ended: bool,
 }
 
@@ -93,6 +103,8 @@ struct Group {
     latest: Arc<Mutex<Latest>>,
     replay: bool,
     task: tokio::task::AbortHandle,
+    /// Tells the relays apart in the per-thread registry.
+    id: u64,
 }
 
 impl Drop for Group {
@@ -100,6 +112,67 @@ impl Drop for Group {
         // The last subscriber left: stop resolving for nobody.
         self.task.abort();
     }
+}
+
+/// One thread's share of a group: a task on this thread that takes each message from the
+/// execution and hands it to this thread's subscribers.
+#[derive(Debug)]
+struct Relay {
+    sender: broadcast::Sender<Shared>,
+    task: tokio::task::AbortHandle,
+    /// Keeps the execution running while this thread has subscribers.
+    _group: Arc<Group>,
+}
+
+impl Drop for Relay {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+thread_local! {
+    /// This thread's relays, by group.
+    static RELAYS: std::cell::RefCell<HashMap<u64, Weak<Relay>>> =
+        std::cell::RefCell::new(HashMap::new());
+}
+
+static GROUP_IDS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
+/// This thread's relay of `group`, started if there is none. Call it with the group's
+/// `latest` lock held, so that no message falls between the caller's replay and the relay.
+fn relay(group: &Arc<Group>) -> Arc<Relay> {
+    RELAYS.with_borrow_mut(|relays| {
+        if let Some(relay) = relays.get(&group.id).and_then(Weak::upgrade) {
+            return relay;
+        }
+        let (sender, _) = broadcast::channel(SHARED_BUFFER);
+        let mut upstream = group.sender.subscribe();
+        let task = tokio::spawn({
+            let sender = sender.clone();
+            async move {
+                loop {
+                    let shared = match upstream.recv().await {
+                        Ok(shared) => shared,
+                        Err(RecvError::Closed) => Shared::End,
+                        Err(RecvError::Lagged(_)) => Shared::Lagged,
+                    };
+                    let last = !matches!(shared, Shared::Message(..));
+                    let _ = sender.send(shared);
+                    if last {
+                        return;
+                    }
+                }
+            }
+        });
+        let relay = Arc::new(Relay {
+            sender,
+            task: task.abort_handle(),
+            _group: group.clone(),
+        });
+        relays.retain(|_, r| r.strong_count() > 0);
+        relays.insert(group.id, Arc::downgrade(&relay));
+        relay
+    })
 }
 
 /// The shared executions, by key.
@@ -169,7 +242,7 @@ pub fn subscribe(
     };
     let mut groups = hub.groups.lock().expect("live hub");
     if let Some(group) = groups.get(&key).and_then(Weak::upgrade)
-        && let Some(joined) = join(group)
+        && let Some(joined) = join(&group)
     {
         return joined.boxed();
     }
@@ -178,7 +251,7 @@ pub fn subscribe(
     groups.retain(|_, g| g.strong_count() > 0);
     groups.insert(key, Arc::downgrade(&group));
     drop(groups);
-    join(group).expect("a new group has not ended").boxed()
+    join(&group).expect("a new group has not ended").boxed()
 }
 
 fn start(
@@ -194,11 +267,13 @@ fn start(
     let task = tokio::spawn({
         let (sender, latest) = (sender.clone(), latest.clone());
         async move {
+            let mut n = 0;
             while let Some(response) = responses.next().await {
                 let message = LiveMessage::of(&response);
+                n += 1;
                 let mut latest = latest.lock().expect("live group");
-                latest.message = Some(message.clone());
-                let _ = sender.send(Shared::Message(message));
+                latest.message = Some((n, message.clone()));
+                let _ = sender.send(Shared::Message(n, message));
             }
             latest.lock().expect("live group").ended = true;
             let _ = sender.send(Shared::End);
@@ -209,13 +284,14 @@ fn start(
         latest,
         replay,
         task: task.abort_handle(),
+        id: GROUP_IDS.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
     })
 }
 
 /// A subscriber's view of a group: its latest message first (state feeds), then each new one;
 /// `None` when the group has ended (the caller starts a new one).
-fn join(group: Arc<Group>) -> Option<impl Stream<Item = LiveMessage>> {
-    let (receiver, first) = {
+fn join(group: &Arc<Group>) -> Option<impl Stream<Item = LiveMessage> + use<>> {
+    let (receiver, first, relay) = {
         let latest = group.latest.lock().expect("live group");
         if latest.ended {
             return None;
@@ -225,18 +301,113 @@ fn join(group: Arc<Group>) -> Option<impl Stream<Item = LiveMessage>> {
         } else {
             None
         };
-        (group.sender.subscribe(), first)
+        let relay = relay(group);
+        (relay.sender.subscribe(), first, relay)
     };
+    // A message the relay had not passed on yet when this subscriber replayed it comes again
+    // through the relay: skip what was seen.
+    let seen = first.as_ref().map_or(0, |(n, _)| *n);
     let rest = stream::unfold(
-        (receiver, Some(group)),
-        |(mut receiver, group)| async move {
-            let group = group?;
-            match receiver.recv().await {
-                Ok(Shared::Message(message)) => Some((message, (receiver, Some(group)))),
-                Ok(Shared::End) | Err(RecvError::Closed) => None,
-                Err(RecvError::Lagged(_)) => Some((LiveMessage::Lagged, (receiver, None))),
+        (receiver, Some(relay), seen),
+        |(mut receiver, relay, seen)| async move {
+            let relay = relay?;
+            loop {
+                match receiver.recv().await {
+                    Ok(Shared::Message(n, _)) if n <= seen => {}
+                    Ok(Shared::Message(n, message)) => {
+                        return Some((message, (receiver, Some(relay), n)));
+                    }
+                    Ok(Shared::End) | Err(RecvError::Closed) => return None,
+                    Ok(Shared::Lagged) | Err(RecvError::Lagged(_)) => {
+                        return Some((LiveMessage::Lagged, (receiver, None, seen)));
+                    }
+                }
             }
         },
     );
-    Some(stream::iter(first).chain(rest))
+    Some(stream::iter(first.map(|(_, message)| message)).chain(rest))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(text: &str) -> LiveMessage {
+        LiveMessage::Next(text.into())
+    }
+
+    fn texts(messages: &[LiveMessage]) -> Vec<String> {
+        messages
+            .iter()
+            .map(|m| match m {
+                LiveMessage::Next(t) | LiveMessage::Error(t) => t.to_string(),
+                LiveMessage::Lagged => "lagged".into(),
+            })
+            .collect()
+    }
+
+    /// A group whose execution is driven by hand: `publish` is what the execution task does.
+    fn group(replay: bool) -> Arc<Group> {
+        let (sender, _) = broadcast::channel(SHARED_BUFFER);
+        let idle = tokio::spawn(std::future::pending::<()>());
+        Arc::new(Group {
+            sender,
+            latest: Arc::new(Mutex::new(Latest::default())),
+            replay,
+            task: idle.abort_handle(),
+            id: GROUP_IDS.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+        })
+    }
+
+    fn publish(group: &Group, n: u64, text: &str) {
+        group.latest.lock().unwrap().message = Some((n, message(text)));
+        let _ = group.sender.send(Shared::Message(n, message(text)));
+    }
+
+    fn end(group: &Group) {
+        group.latest.lock().unwrap().ended = true;
+        let _ = group.sender.send(Shared::End);
+    }
+
+    #[tokio::test]
+    async fn given_a_message_the_relay_has_not_passed_on_when_a_subscriber_joins_then_it_arrives_once()
+     {
+        let group = group(true);
+        let first = join(&group).unwrap();
+        // The execution publishes; this thread's relay has not run yet.
+        publish(&group, 1, "board 1");
+        let late = join(&group).unwrap();
+        publish(&group, 2, "board 2");
+        end(&group);
+        let (first, late): (Vec<_>, Vec<_>) = tokio::join!(first.collect(), late.collect());
+        assert_eq!(texts(&first), ["board 1", "board 2"]);
+        assert_eq!(texts(&late), ["board 1", "board 2"]);
+    }
+
+    #[tokio::test]
+    async fn given_subscribers_on_one_thread_then_they_share_one_relay_which_stops_with_the_last() {
+        let group = group(false);
+        let a = join(&group).unwrap();
+        let b = join(&group).unwrap();
+        let relays = RELAYS.with_borrow(|r| r.get(&group.id).map_or(0, Weak::strong_count));
+        assert_eq!(relays, 2, "both subscribers hold the same relay");
+        drop((a, b));
+        let alive = RELAYS.with_borrow(|r| r.get(&group.id).is_some_and(|w| w.strong_count() > 0));
+        assert!(!alive, "the relay went with its last subscriber");
+        // The relay held the group: only this test's handle is left.
+        assert_eq!(Arc::strong_count(&group), 1);
+    }
+
+    #[tokio::test]
+    async fn given_a_relay_that_fell_behind_the_execution_then_its_subscribers_are_told_they_lagged()
+     {
+        let group = group(false);
+        let subscriber = join(&group).unwrap();
+        for n in 1..=(SHARED_BUFFER as u64 + 10) {
+            publish(&group, n, "reading");
+        }
+        end(&group);
+        let received: Vec<_> = subscriber.collect().await;
+        assert_eq!(texts(&received), ["lagged"]);
+    }
 }

@@ -90,11 +90,18 @@ fn rss_kib(pid: u32) -> u64 {
         .unwrap_or(0)
 }
 
-/// When each edit was sent (µs since `epoch`), by sequence number.
+/// When each edit was sent (µs since `epoch`) and the position of its event, by sequence
+/// number.
 struct Sent {
     epoch: Instant,
+    /// The wall clock at `epoch`, µs since 1970 (commit times are wall-clock times).
+    epoch_wall: i64,
     at: Vec<AtomicU64>,
+    position: Vec<AtomicU64>,
 }
+
+/// Which edit a subscriber saw, and when (µs since `epoch`).
+type Receipts = Arc<Mutex<Vec<(usize, u64)>>>;
 
 /// One subscriber: connects, acknowledges, subscribes, waits for the first board, then records
 /// the latency of every bench edit it sees until told to stop.
@@ -103,7 +110,7 @@ async fn subscriber(
     token: String,
     pod: String,
     sent: Arc<Sent>,
-    latencies: Arc<Mutex<Vec<u64>>>,
+    receipts: Receipts,
     ready: tokio::sync::mpsc::Sender<()>,
 ) {
     let mut request = format!("ws://{addr}/graphql")
@@ -173,12 +180,8 @@ async fn subscriber(
             && last_seq != Some(seq)
         {
             last_seq = Some(seq);
-            let at = sent.at[seq].load(Ordering::Acquire);
-            if at > 0 {
-                latencies
-                    .lock()
-                    .expect("latencies")
-                    .push(now.saturating_sub(at));
+            if sent.at[seq].load(Ordering::Acquire) > 0 {
+                receipts.lock().expect("receipts").push((seq, now));
             }
         }
     }
@@ -272,8 +275,26 @@ async fn graphql(client: &reqwest::Client, addr: SocketAddr, token: &str, body: 
         .unwrap()
 }
 
+/// The commit time (µs since 1970) of each event at `positions`, read from the server's file.
+async fn commit_times(
+    db: &sqlx::SqlitePool,
+    positions: &[u64],
+) -> anyhow::Result<std::collections::HashMap<u64, i64>> {
+    let (low, high) = (
+        positions.iter().min().copied().unwrap_or(0),
+        positions.iter().max().copied().unwrap_or(0),
+    );
+    let rows: Vec<(i64, i64)> =
+        sqlx::query_as("SELECT position, recorded_at FROM events WHERE position BETWEEN ?1 AND ?2")
+            .bind(low as i64)
+            .bind(high as i64)
+            .fetch_all(db)
+            .await?;
+    Ok(rows.into_iter().map(|(p, at)| (p as u64, at)).collect())
+}
+
 #[allow(clippy::too_many_lines)]
-async fn measure(addr: SocketAddr, server: u32) -> anyhow::Result<()> {
+async fn measure(addr: SocketAddr, server: u32, dir: &std::path::Path) -> anyhow::Result<()> {
     let levels: Vec<usize> = std::env::var("BENCH_SUBSCRIBERS")
         .unwrap_or_else(|_| "1000,5000,10000".into())
         .split(',')
@@ -298,23 +319,29 @@ async fn measure(addr: SocketAddr, server: u32) -> anyhow::Result<()> {
     anyhow::ensure!(item.is_string(), "no board item: {board}");
 
     let edits_per_level = (rate * secs) as usize;
+    let edits = edits_per_level * levels.len();
     let sent = Arc::new(Sent {
         epoch: Instant::now(),
-        at: (0..=(edits_per_level * levels.len()))
-            .map(|_| AtomicU64::new(0))
-            .collect(),
+        epoch_wall: chrono::Utc::now().timestamp_micros(),
+        at: (0..=edits).map(|_| AtomicU64::new(0)).collect(),
+        position: (0..=edits).map(|_| AtomicU64::new(0)).collect(),
     });
+    let db = sqlx::SqlitePool::connect(&format!(
+        "sqlite://{}?mode=ro",
+        dir.join("bench.db").display()
+    ))
+    .await?;
     let baseline = rss_kib(server);
     println!(
         "server RSS before any connection: {:.1} MiB; {rate} edits/s for {secs} s per level\n",
         baseline as f64 / 1024.0
     );
     println!(
-        "| subscribers | messages received | p50 ms | p99 ms | max ms | server RSS MiB | KiB per connection | server µs/message user + kernel | client µs/message user + kernel |"
+        "| subscribers | messages received | p50 ms | p99 ms | max ms | p99 ms from the mutation's send | server RSS MiB | KiB per connection | server µs/message user + kernel | client µs/message user + kernel |"
     );
-    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     let mut tasks = Vec::new();
-    let latencies = Arc::new(Mutex::new(Vec::new()));
+    let receipts: Receipts = Arc::new(Mutex::new(Vec::new()));
     let mut seq = 0usize;
     for &level in &levels {
         let (ready_tx, mut ready_rx) = tokio::sync::mpsc::channel(1024);
@@ -325,7 +352,7 @@ async fn measure(addr: SocketAddr, server: u32) -> anyhow::Result<()> {
                 reader.clone(),
                 pod.clone(),
                 sent.clone(),
-                latencies.clone(),
+                receipts.clone(),
                 ready_tx.clone(),
             )));
             if tasks.len() % 200 == 0 {
@@ -339,7 +366,8 @@ async fn measure(addr: SocketAddr, server: u32) -> anyhow::Result<()> {
         // Idle a moment so the server's allocations settle.
         tokio::time::sleep(Duration::from_secs(1)).await;
         let rss = rss_kib(server);
-        latencies.lock().expect("latencies").clear();
+        receipts.lock().expect("receipts").clear();
+        let first_seq = seq + 1;
         let cpu = Cpu::start(server);
         let started = Instant::now();
         for n in 0..edits_per_level {
@@ -351,26 +379,55 @@ async fn measure(addr: SocketAddr, server: u32) -> anyhow::Result<()> {
             let client = client.clone();
             let writer = writer.clone();
             let (pod, item) = (pod.clone(), item.clone());
+            let sent = sent.clone();
             tokio::spawn(async move {
                 let response = graphql(&client, addr, &writer, json!({
                     "query": "mutation($pod: ID!, $item: ID!, $t: String!) { editItem(podId: $pod, itemId: $item, title: $t) { position } }",
                     "variables": {"pod": pod, "item": item, "t": title}})).await;
                 assert!(response["errors"].is_null(), "{response}");
+                let position = response["data"]["editItem"]["position"]
+                    .as_str()
+                    .and_then(|p| p.parse().ok())
+                    .expect("the mutation's position");
+                sent.position[seq].store(position, Ordering::Release);
             });
         }
         // Let the last messages arrive.
         tokio::time::sleep(Duration::from_secs(3)).await;
-        let mut lat = std::mem::take(&mut *latencies.lock().expect("latencies"));
+        let seen = std::mem::take(&mut *receipts.lock().expect("receipts"));
+        let positions: Vec<u64> = (first_seq..=seq)
+            .map(|s| sent.position[s].load(Ordering::Acquire))
+            .collect();
+        anyhow::ensure!(
+            !positions.contains(&0),
+            "an edit did not return its position"
+        );
+        let committed = commit_times(&db, &positions).await?;
+        // From the commit (the time the store recorded for the event) to the receipt: what
+        // the issue names. From the send: the same plus the HTTP request and the decision.
+        let mut lat: Vec<u64> = seen
+            .iter()
+            .map(|&(s, at)| {
+                let commit = committed[&sent.position[s].load(Ordering::Acquire)];
+                u64::try_from(sent.epoch_wall + at as i64 - commit).unwrap_or(0)
+            })
+            .collect();
         lat.sort_unstable();
+        let mut from_send: Vec<u64> = seen
+            .iter()
+            .map(|&(s, at)| at.saturating_sub(sent.at[s].load(Ordering::Acquire)))
+            .collect();
+        from_send.sort_unstable();
         let (server_cpu, client_cpu) = cpu.used();
         // Clock ticks are 10 ms = 10,000 µs.
         let per = |t: u64| t as f64 * 10_000.0 / lat.len().max(1) as f64;
         println!(
-            "| {level} | {} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} + {:.1} | {:.1} + {:.1} |",
+            "| {level} | {} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} + {:.1} | {:.1} + {:.1} |",
             lat.len(),
             percentile(&lat, 0.50),
             percentile(&lat, 0.99),
             percentile(&lat, 1.0),
+            percentile(&from_send, 0.99),
             rss as f64 / 1024.0,
             rss.saturating_sub(baseline) as f64 / level as f64,
             per(server_cpu.user),
@@ -408,7 +465,7 @@ fn main() -> anyhow::Result<()> {
         .worker_threads(usize::try_from(env("BENCH_CLIENT_THREADS", 1)).unwrap_or(1))
         .enable_all()
         .build()?
-        .block_on(measure(addr, child.id()));
+        .block_on(measure(addr, child.id(), dir.path()));
     child.kill()?;
     child.wait()?;
     result

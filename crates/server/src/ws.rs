@@ -229,11 +229,16 @@ struct Outbound {
 
 impl Outbound {
     async fn send(&mut self, text: String) -> Result<(), Closing> {
-        match tokio::time::timeout(self.timeout, self.session.text(text)).await {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(_)) => Err((1000, String::new())),
-            Err(_) => Err(slow()),
-        }
+        let mut pending = std::pin::pin!(self.session.text(text));
+        // Most sends find room at once: those need no timer.
+        let outcome = match futures_util::FutureExt::now_or_never(pending.as_mut()) {
+            Some(outcome) => outcome,
+            None => match tokio::time::timeout(self.timeout, pending).await {
+                Ok(outcome) => outcome,
+                Err(_) => return Err(slow()),
+            },
+        };
+        outcome.map_err(|_| (1000, String::new()))
     }
 }
 

@@ -40,6 +40,7 @@ async fn spawn_app_with(demo: bool) -> TestApp {
         dev: false,
         demo,
         ws: podledger_server::ws::WsConfig::default(),
+        workers: 2,
     })
     .await
     .unwrap();

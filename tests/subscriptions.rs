@@ -40,6 +40,7 @@ async fn spawn_app(ws: WsConfig) -> App {
         dev: false,
         demo: true,
         ws,
+        workers: 2,
     })
     .await
     .unwrap();

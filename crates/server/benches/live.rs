@@ -70,6 +70,8 @@ async fn serve(dir: &str) -> anyhow::Result<()> {
             init_timeout: Duration::from_secs(60),
             ..WsConfig::default()
         },
+        // 0: one per core, the server's default.
+        workers: usize::try_from(env("BENCH_SERVER_WORKERS", 0)).unwrap_or(0),
     })
     .await?;
     println!("LISTEN {}", running.addr);

@@ -56,6 +56,9 @@ pub enum Command {
             value_delimiter = ','
         )]
         allowed_origins: Vec<String>,
+        /// HTTP worker threads (0: one per core).
+        #[arg(long, env = "PODLEDGER_WORKERS", default_value_t = 0)]
+        workers: usize,
         /// Token settings.
         #[command(flatten)]
         tokens: TokenSettings,

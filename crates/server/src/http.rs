@@ -216,6 +216,7 @@ pub fn serve(
     auth: AuthConfig,
     dev: bool,
     ws: WsConfig,
+    workers: usize,
 ) -> std::io::Result<(SocketAddr, ServerHandle, Server)> {
     let routes = routes(api, auth, dev, ws);
     let server = actix_web::HttpServer::new(move || {
@@ -223,7 +224,11 @@ pub fn serve(
             .wrap(actix_web::middleware::from_fn(limit_body))
             .configure(routes.clone())
     })
-    .workers(2)
+    .workers(if workers == 0 {
+        std::thread::available_parallelism().map_or(1, usize::from)
+    } else {
+        workers
+    })
     .bind(listen)?;
     let addr = server.addrs()[0];
     let server = server.run();

@@ -30,6 +30,10 @@ pub struct ServerConfig {
     pub demo: bool,
     /// WebSocket limits and allowed origins.
     pub ws: ws::WsConfig,
+    /// HTTP worker threads, each its own event loop owning its connections; 0: one per core.
+    /// More workers than cores lets the kernel move work between cores when connections are
+    /// unevenly busy (a large subscription fan-out), at the cost of more context switches.
+    pub workers: usize,
 }
 
 /// A running server.
@@ -74,6 +78,7 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<Running> {
         config.auth,
         config.dev,
         config.ws,
+        config.workers,
     )?;
     Ok(Running {
         addr,

@@ -58,6 +58,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             dev,
             demo: with_demo,
             allowed_origins,
+            workers,
             tokens,
         } => {
             let auth = auth(&cli.database_url, &tokens)?;
@@ -71,6 +72,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     allowed_origins,
                     ..Default::default()
                 },
+                workers,
             })
             .await?;
             if with_demo {

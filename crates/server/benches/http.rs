@@ -150,7 +150,11 @@ async fn serve(dir: &str) -> anyhow::Result<()> {
             .app_data(auth.clone())
             .route("/raw/board", web::post().to(raw_board))
     })
-    .workers(2)
+    // The server's default: one per core (BENCH_SERVER_WORKERS overrides).
+    .workers(match env("BENCH_SERVER_WORKERS", 0) {
+        0 => std::thread::available_parallelism().map_or(1, usize::from),
+        n => usize::try_from(n).unwrap_or(1),
+    })
     .bind("127.0.0.1:0")?;
     println!("LISTEN {}", server.addrs()[0]);
     server.run().await?;

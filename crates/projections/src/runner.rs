@@ -358,12 +358,18 @@ async fn flush(
 ) -> Result<(), StoreError> {
     // A copy of the views is a copy of `Arc`s; serialising them (seconds for a large
     // organisation after a rebuild) runs off the async workers, on every core.
-    let views = shared.views.read().expect("views lock").clone();
-    let checkpoint = views.position;
-    let keys: Vec<ViewKey> = dirty.iter().copied().collect();
-    let documents = tokio::task::spawn_blocking(move || persist::documents(&views, &keys))
-        .await
-        .map_err(|e| StoreError::backend(std::io::Error::other(e.to_string())))?;
+    let (views, checkpoint) = {
+        let live = shared.views.read().expect("views lock");
+        ((!dirty.is_empty()).then(|| live.clone()), live.position)
+    };
+    let documents = if let Some(views) = views {
+        let keys: Vec<ViewKey> = dirty.iter().copied().collect();
+        tokio::task::spawn_blocking(move || persist::documents(&views, &keys))
+            .await
+            .map_err(|e| StoreError::backend(std::io::Error::other(e.to_string())))?
+    } else {
+        Vec::new()
+    };
     if documents.is_empty() && checkpoint == *persisted {
         return Ok(());
     }

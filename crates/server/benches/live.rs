@@ -1,14 +1,15 @@
 //! `just bench` (subscriptions part): 1,000, 5,000 and 10,000 concurrent graphql-transport-ws
 //! subscribers on one pod's sprint board while the pod's product owner edits a board item at a
-//! fixed rate; append → client-receipt latency (p50/p99) and the server's memory per idle
-//! connection.
+//! fixed rate; commit → client-receipt latency (p50/p99), the server's memory per idle
+//! connection, and the CPU each message costs the server and the client.
 //!
 //! The server is this binary re-run as a child (`podledger_server::start`, demo data seeded,
 //! the real routes); the subscribers and the writer run in this process. Latency runs from the
-//! moment the writer sends the mutation (so it includes the HTTP request, the fsync'd commit,
-//! the projection and the fan-out — an upper bound on commit → receipt) to the moment a
-//! subscriber has read the message that shows it. Memory is the server's resident set growth
-//! divided by the connections added (each connected, acknowledged and subscribed).
+//! event's commit (the time the store recorded for it, read from the database after each level;
+//! the fsync comes after it, so it is inside the figure) to the moment a subscriber has read the
+//! frame that shows the edit; the p99 from the moment the writer sent the mutation is printed
+//! beside it. Memory is the server's resident set growth divided by the connections added (each
+//! connected, acknowledged and subscribed).
 
 mod support;
 

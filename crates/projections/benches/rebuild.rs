@@ -357,7 +357,7 @@ fn main() {
             let Some(last) = page.last() else { break };
             after = last.position;
             let d = Instant::now();
-            let envelopes: Vec<_> = page.iter().map(|r| podledger_projections::envelope::Envelope::decode(r).unwrap()).collect();
+            let envelopes: Vec<_> = page.into_iter().map(|r| podledger_projections::envelope::Envelope::decode(r).unwrap()).collect();
             decode_time += d.elapsed();
             for e in &envelopes {
                 views.apply(e);

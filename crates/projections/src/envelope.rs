@@ -39,14 +39,8 @@ pub struct Envelope {
 }
 
 impl Envelope {
-    /// Decodes a stored event.
-    pub fn decode(recorded: &RecordedEvent) -> Result<Self, DecodeError> {
-        Self::decode_owned(recorded.clone())
-    }
-
-    /// Decodes a stored event, taking its strings rather than copying them (the runner's path:
-    /// two allocations fewer per event).
-    pub fn decode_owned(recorded: RecordedEvent) -> Result<Self, DecodeError> {
+    /// Decodes a stored event, keeping its strings (stream, actor) rather than copying them.
+    pub fn decode(recorded: RecordedEvent) -> Result<Self, DecodeError> {
         Ok(Self {
             event: decode(&recorded)?,
             meta: Meta {

@@ -63,7 +63,7 @@ impl Projections {
                         break 'pages;
                     }
                     after = recorded.stream_version;
-                    let envelope = Envelope::decode_owned(recorded).map_err(StoreError::backend)?;
+                    let envelope = Envelope::decode(recorded).map_err(StoreError::backend)?;
                     views.apply(&envelope);
                 }
                 if !full {

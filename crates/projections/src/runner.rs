@@ -303,7 +303,7 @@ async fn follow(
             match recorded.map_err(|e| e.to_string()).and_then(|r| {
                 let position = r.position;
                 last = Some(position);
-                Envelope::decode_owned(r).map_err(|e| format!("position {position}: {e}"))
+                Envelope::decode(r).map_err(|e| format!("position {position}: {e}"))
             }) {
                 Ok(envelope) => envelopes.push(envelope),
                 Err(error) => {

@@ -142,20 +142,19 @@ async fn serve(dir: &str) -> anyhow::Result<()> {
         podledger_server::ws::WsConfig::default(),
     );
     let (projections, auth) = (web::Data::new(projections), web::Data::new(auth()));
-    let server = actix_web::HttpServer::new(move || {
+    let mut server = actix_web::HttpServer::new(move || {
         actix_web::App::new()
             .wrap(actix_web::middleware::from_fn(http::limit_body))
             .configure(routes.clone())
             .app_data(projections.clone())
             .app_data(auth.clone())
             .route("/raw/board", web::post().to(raw_board))
-    })
-    // The server's default: one per core (BENCH_SERVER_WORKERS overrides).
-    .workers(match env("BENCH_SERVER_WORKERS", 0) {
-        0 => std::thread::available_parallelism().map_or(1, usize::from),
-        n => usize::try_from(n).unwrap_or(1),
-    })
-    .bind("127.0.0.1:0")?;
+    });
+    // As the server: actix's default of one per core unless BENCH_SERVER_WORKERS says.
+    if let Ok(workers @ 1..) = usize::try_from(env("BENCH_SERVER_WORKERS", 0)) {
+        server = server.workers(workers);
+    }
+    let server = server.bind("127.0.0.1:0")?;
     println!("LISTEN {}", server.addrs()[0]);
     server.run().await?;
     Ok(())

@@ -202,7 +202,6 @@ struct Frames {
 impl Frames {
     async fn next(&mut self, tcp: &mut tokio::net::TcpStream) -> Option<&[u8]> {
         use tokio::io::AsyncReadExt;
-        // Drop the frame returned last time.
         loop {
             if let Some((header, length, opcode)) = frame_at(&self.buffer[self.start..self.end])
                 && self.end - self.start >= header + length

@@ -56,9 +56,10 @@ pub enum Command {
             value_delimiter = ','
         )]
         allowed_origins: Vec<String>,
-        /// HTTP worker threads (0: one per core).
-        #[arg(long, env = "PODLEDGER_WORKERS", default_value_t = 0)]
-        workers: usize,
+        /// HTTP worker threads (0: one per core; at most 512).
+        #[arg(long, env = "PODLEDGER_WORKERS", default_value_t = 0,
+              value_parser = clap::value_parser!(u16).range(0..=512))]
+        workers: u16,
         /// Token settings.
         #[command(flatten)]
         tokens: TokenSettings,

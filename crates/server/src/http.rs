@@ -219,17 +219,16 @@ pub fn serve(
     workers: usize,
 ) -> std::io::Result<(SocketAddr, ServerHandle, Server)> {
     let routes = routes(api, auth, dev, ws);
-    let server = actix_web::HttpServer::new(move || {
+    let mut server = actix_web::HttpServer::new(move || {
         actix_web::App::new()
             .wrap(actix_web::middleware::from_fn(limit_body))
             .configure(routes.clone())
-    })
-    .workers(if workers == 0 {
-        std::thread::available_parallelism().map_or(1, usize::from)
-    } else {
-        workers
-    })
-    .bind(listen)?;
+    });
+    // 0 keeps actix's default: one worker per core.
+    if workers > 0 {
+        server = server.workers(workers);
+    }
+    let server = server.bind(listen)?;
     let addr = server.addrs()[0];
     let server = server.run();
     Ok((addr, server.handle(), server))

@@ -72,7 +72,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     allowed_origins,
                     ..Default::default()
                 },
-                workers,
+                workers: workers.into(),
             })
             .await?;
             if with_demo {

@@ -9,6 +9,7 @@ use crate::command::StreamCategory;
 use crate::kpi::KpiEvent;
 use crate::org::OrgEvent;
 use crate::pod::PodEvent;
+use crate::tagged::from_tag_and_payload;
 
 /// Any event of the domain: one enum per aggregate.
 #[derive(Clone, Debug, PartialEq)]
@@ -111,19 +112,21 @@ impl Event {
         }
         let category = StreamCategory::of(stream)
             .ok_or_else(|| DecodeError::UnknownStream(stream.to_owned()))?;
-        let tagged = format!(
-            r#"{{"type":{},"data":{payload}}}"#,
-            Value::String(event_type.to_owned())
-        );
         let shape = |source| DecodeError::Shape {
             event_type: event_type.to_owned(),
             version,
             source,
         };
         Ok(match category {
-            StreamCategory::Org => Self::Org(serde_json::from_str(&tagged).map_err(shape)?),
-            StreamCategory::Pod => Self::Pod(serde_json::from_str(&tagged).map_err(shape)?),
-            StreamCategory::Kpi => Self::Kpi(serde_json::from_str(&tagged).map_err(shape)?),
+            StreamCategory::Org => {
+                Self::Org(from_tag_and_payload(event_type, payload).map_err(shape)?)
+            }
+            StreamCategory::Pod => {
+                Self::Pod(from_tag_and_payload(event_type, payload).map_err(shape)?)
+            }
+            StreamCategory::Kpi => {
+                Self::Kpi(from_tag_and_payload(event_type, payload).map_err(shape)?)
+            }
         })
     }
 
@@ -274,6 +277,26 @@ mod tests {
             })
         ));
         assert!(Event::decode_str("pod-x", "ItemEstimated", 1, "{").is_err());
+    }
+
+    #[test]
+    fn decoding_from_text_refuses_an_unknown_type_trailing_text_and_a_foreign_stream() {
+        let text = r#"{"itemId":"00000000-0000-0000-0000-000000000009","estimate":5,"previous":null}"#;
+        assert!(Event::decode_str("pod-x", "ItemEstimated", 1, text).is_ok());
+        for (stream, event_type, payload) in [
+            ("pod-x", "ItemVanished", text),
+            ("pod-x", "ItemEstimated", &format!("{text} {{}}")),
+            ("org-x", "ItemEstimated", text),
+            ("pod-x", "ItemEstimated", r#"{"itemId":"nope","estimate":5,"previous":null}"#),
+        ] {
+            assert!(
+                matches!(
+                    Event::decode_str(stream, event_type, 1, payload),
+                    Err(DecodeError::Shape { .. })
+                ),
+                "{stream} {event_type} {payload}"
+            );
+        }
     }
 
     #[test]

@@ -14,6 +14,7 @@ pub mod org;
 pub mod permissions;
 pub mod pod;
 pub mod roles;
+mod tagged;
 pub mod validate;
 
 #[cfg(test)]

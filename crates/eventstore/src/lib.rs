@@ -12,7 +12,7 @@ pub mod store;
 mod subscription;
 
 pub use handler::{CommandHandler, Executed, HandleError, RequestMeta};
-pub use sqlite::{SqliteConfig, SqliteEventStore};
+pub use sqlite::{ScannedEvent, SqliteConfig, SqliteEventStore};
 pub use store::{
     AppendOutcome, EventMetadata, EventStore, EventStream, ExpectedVersion, NewEvent,
     RecordedEvent, StoreError, StreamWrite,

@@ -20,7 +20,7 @@ use podledger_eventstore::{
     StreamWrite,
 };
 use podledger_projections::metrics::sprint_metrics;
-use podledger_projections::{AsOf, Projections};
+use podledger_projections::{AsOf, ProjectionOptions, Projections};
 use sqlx::Row;
 use uuid::Uuid;
 
@@ -297,6 +297,112 @@ async fn generate(store: &SqliteEventStore, total: u64) -> (OrgId, Vec<PodId>) {
     (org, pods)
 }
 
+/// What `Projections::rebuild` does — forget the persisted views, fold the log, persist every
+/// view — timed in two parts: returns the projections, the seconds to reach the head, and the
+/// seconds in all.
+async fn rebuild(store: &SqliteEventStore, head: u64) -> (Projections, f64, f64) {
+    let mut conn = store.connect().await.unwrap();
+    podledger_projections::persist::clear(&mut conn)
+        .await
+        .unwrap();
+    drop(conn);
+    let t = Instant::now();
+    let options = ProjectionOptions {
+        catch_up_from: 1,
+        ..ProjectionOptions::default()
+    };
+    let projections = Projections::start_with(store.clone(), options)
+        .await
+        .unwrap();
+    projections
+        .wait_for(head, Duration::from_secs(3_600))
+        .await
+        .unwrap();
+    let fold = t.elapsed().as_secs_f64();
+    projections.flush().await.unwrap();
+    (projections, fold, t.elapsed().as_secs_f64())
+}
+
+/// Every column of every event, row by row, straight from SQLite on one thread: the floor.
+fn raw_sqlite(path: &std::path::Path) -> f64 {
+    let t = Instant::now();
+    let conn =
+        rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .unwrap();
+    conn.pragma_update(None, "mmap_size", 268_435_456).unwrap();
+    let mut statement = conn.prepare("SELECT position, event_id, stream_id, stream_version, event_type, schema_version, payload, org_id, actor, correlation_id, causation_id, recorded_at FROM events ORDER BY position").unwrap();
+    let mut rows = statement.query([]).unwrap();
+    let mut sum = 0usize;
+    while let Some(row) = rows.next().unwrap() {
+        for i in 0..12 {
+            sum += match row.get_ref(i).unwrap() {
+                rusqlite::types::ValueRef::Text(t) | rusqlite::types::ValueRef::Blob(t) => t.len(),
+                rusqlite::types::ValueRef::Integer(n) => n as usize & 1,
+                _ => 0,
+            };
+        }
+    }
+    std::hint::black_box(sum);
+    t.elapsed().as_secs_f64()
+}
+
+/// Every column of every event, row by row, through sqlx; returns the seconds and the bytes
+/// of payload.
+async fn raw_sqlx(store: &SqliteEventStore) -> (f64, usize) {
+    let t = Instant::now();
+    let mut bytes = 0usize;
+    let mut rows = sqlx::query("SELECT position, event_id, stream_id, stream_version, event_type, schema_version, payload, org_id, actor, correlation_id, causation_id, recorded_at FROM events ORDER BY position")
+        .fetch(store.reader_pool());
+    while let Some(row) = rows.try_next().await.unwrap() {
+        bytes += row.get::<&str, _>(6).len();
+    }
+    (t.elapsed().as_secs_f64(), bytes)
+}
+
+/// `read_all` in pages of 1,000, events per second.
+async fn read_all(store: &SqliteEventStore) -> f64 {
+    let t = Instant::now();
+    let (mut after, mut n) = (0, 0);
+    loop {
+        let page = store.read_all(after, 1_000).await.unwrap();
+        let Some(last) = page.last() else { break };
+        after = last.position;
+        n += page.len();
+    }
+    n as f64 / t.elapsed().as_secs_f64()
+}
+
+/// The old single-threaded path, in memory: `read_all`, decode, fold; prints its rates.
+async fn in_memory(store: &SqliteEventStore, head: u64) {
+    let t = Instant::now();
+    let (mut after, mut views) = (0, podledger_projections::Views::default());
+    let mut decode_time = Duration::ZERO;
+    loop {
+        let page = store.read_all(after, 1_000).await.unwrap();
+        let Some(last) = page.last() else { break };
+        after = last.position;
+        let d = Instant::now();
+        let envelopes: Vec<_> = page
+            .into_iter()
+            .map(|r| podledger_projections::envelope::Envelope::decode(r).unwrap())
+            .collect();
+        decode_time += d.elapsed();
+        for e in &envelopes {
+            views.apply(e);
+        }
+    }
+    let fold_all = head as f64 / t.elapsed().as_secs_f64();
+    println!(
+        "(one thread, read_all + decode + fold in memory: {fold_all:.0} events/s; decode alone {:.0} events/s)",
+        head as f64 / decode_time.as_secs_f64()
+    );
+}
+
+fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len()) - 1]
 }
@@ -312,6 +418,14 @@ fn main() {
         .build()
         .unwrap();
     rt.block_on(async {
+        if let Ok(db) = std::env::var("BENCH_DB") {
+            // Rebuild an existing database (one kept with BENCH_KEEP) and stop: for profiling.
+            let store = SqliteEventStore::open(SqliteConfig::new(db)).await.unwrap();
+            let head = store.head().await.unwrap();
+            let (_, fold, all) = rebuild(&store, head).await;
+            println!("rebuild of {head} events: {:.0} events/s ({fold:.2} s to the head, {:.2} s persisting)", head as f64 / all, all - fold);
+            return;
+        }
         let base = std::env::var("BENCH_DIR").map_or_else(|_| std::env::temp_dir(), Into::into);
         let dir = tempfile::tempdir_in(base).unwrap();
         let config = SqliteConfig::new(dir.path().join("org.db"));
@@ -321,69 +435,42 @@ fn main() {
         let head = store.head().await.unwrap();
         println!("generated an organisation of {head} events ({PODS} pods) in {:.1} s\n", t.elapsed().as_secs_f64());
 
+        if std::env::var("BENCH_KEEP").is_ok() {
+            // Keep the generated database (BENCH_DB=<it> rebuilds it again without generating).
+            println!("kept: {}", dir.path().join("org.db").display());
+            std::mem::forget(dir);
+        }
         if std::env::var("BENCH_REBUILD_ONLY").is_ok() {
-            // For profiling the rebuild alone.
-            let t = Instant::now();
-            Projections::rebuild(store.clone()).await.unwrap();
-            println!("rebuild: {:.0} events/s", head as f64 / t.elapsed().as_secs_f64());
+            let (_, fold, all) = rebuild(&store, head).await;
+            println!("rebuild: {:.0} events/s ({fold:.2} s to the head, {:.2} s persisting)", head as f64 / all, all - fold);
             return;
         }
-        // Raw scan: every column of every event through sqlx, row by row.
-        let t = Instant::now();
-        let mut bytes = 0usize;
-        let mut rows = sqlx::query("SELECT position, event_id, stream_id, stream_version, event_type, schema_version, payload, org_id, actor, correlation_id, causation_id, recorded_at FROM events ORDER BY position")
-            .fetch(store.reader_pool());
-        while let Some(row) = rows.try_next().await.unwrap() {
-            bytes += row.get::<&str, _>(6).len();
-        }
-        drop(rows);
-        let raw = head as f64 / t.elapsed().as_secs_f64();
+        let (sqlx_secs, bytes) = raw_sqlx(&store).await;
+        let read_all = read_all(&store).await;
+        in_memory(&store, head).await;
 
-        let t = Instant::now();
-        let (mut after, mut n) = (0, 0);
-        loop {
-            let page = store.read_all(after, 1_000).await.unwrap();
-            let Some(last) = page.last() else { break };
-            after = last.position;
-            n += page.len();
+        // Rounds, side by side: the raw SQLite scan, then the rebuild.
+        let rounds: usize = std::env::var("BENCH_ROUNDS").ok().and_then(|s| s.parse().ok()).unwrap_or(3);
+        let (mut raws, mut rebuilds, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+        let mut projections = None;
+        for round in 0..rounds {
+            let raw = head as f64 / raw_sqlite(store.path());
+            let (p, fold, all) = rebuild(&store, head).await;
+            let rate = head as f64 / all;
+            println!("round {round}: raw scan {raw:.0}/s, rebuild {rate:.0}/s ({fold:.2} s to the head, {:.2} s persisting), ratio {:.2}", all - fold, rate / raw);
+            raws.push(raw);
+            rebuilds.push(rate);
+            ratios.push(rate / raw);
+            projections = Some(p);
         }
-        let read_all = n as f64 / t.elapsed().as_secs_f64();
-
-        let t = Instant::now();
-        let (mut after, mut views) = (0, podledger_projections::Views::default());
-        let mut decode_time = Duration::ZERO;
-        loop {
-            let page = store.read_all(after, 1_000).await.unwrap();
-            let Some(last) = page.last() else { break };
-            after = last.position;
-            let d = Instant::now();
-            let envelopes: Vec<_> = page.into_iter().map(|r| podledger_projections::envelope::Envelope::decode(r).unwrap()).collect();
-            decode_time += d.elapsed();
-            for e in &envelopes {
-                views.apply(e);
-            }
-        }
-        let fold_all = head as f64 / t.elapsed().as_secs_f64();
-        println!("(read + decode + fold in memory: {fold_all:.0} events/s; decode alone {:.0} events/s)", head as f64 / decode_time.as_secs_f64());
-
-        // What `Projections::rebuild` does on a database with no persisted views (this one),
-        // timed in two parts: following the store to its head, then persisting every view.
-        let t = Instant::now();
-        let projections = Projections::start(store.clone()).await.unwrap();
-        projections.wait_for(head, Duration::from_secs(3_600)).await.unwrap();
-        let fold_secs = t.elapsed().as_secs_f64();
-        projections.flush().await.unwrap();
-        let rebuild_secs = t.elapsed().as_secs_f64();
-        let rebuild = head as f64 / rebuild_secs;
-        println!(
-            "(rebuild: {fold_secs:.1} s following the store to its head, {:.1} s persisting every view)",
-            rebuild_secs - fold_secs
-        );
-        println!("| what | events/s | vs raw scan |");
+        let raw = median(&mut raws);
+        println!("\n| what | events/s | vs raw scan |");
         println!("|---|---:|---:|");
-        println!("| raw scan (sqlx rows, all columns; {} MB of payload) | {raw:.0} | 1.00 |", bytes / 1_000_000);
-        println!("| `read_all` (pages of 1,000) | {read_all:.0} | {:.2} |", read_all / raw);
-        println!("| rebuild every view from 0 and persist ({rebuild_secs:.1} s) | {rebuild:.0} | {:.2} |", rebuild / raw);
+        println!("| raw scan: SQLite rows, all columns, one thread (rusqlite; {} MB of payload), median | {raw:.0} | 1.00 |", bytes / 1_000_000);
+        println!("| raw scan through sqlx rows | {:.0} | {:.2} |", head as f64 / sqlx_secs, head as f64 / sqlx_secs / raw);
+        println!("| `read_all` (pages of 1,000, sqlx) | {read_all:.0} | {:.2} |", read_all / raw);
+        println!("| **rebuild** every view from 0 and persist, median of {rounds} | {:.0} | {:.2} (median of the rounds' ratios) |", median(&mut rebuilds), median(&mut ratios));
+        let projections = projections.expect("at least one round");
 
         // Time travel: a pod's board and sprint metrics as of random past positions.
         let mut latencies = Vec::new();

@@ -8,6 +8,7 @@
 //! whether folded live, rebuilt from position 0, or replayed up to a past position.
 
 pub mod audit;
+pub mod catch_up;
 pub mod envelope;
 pub mod history;
 pub mod kpi_view;

@@ -1,5 +1,7 @@
 //! Persistence of the views in the store's SQLite file: the dirty views and the checkpoint are
-//! written in one transaction, so the documents always reflect exactly the checkpoint.
+//! written in one transaction, so the documents always reflect exactly the checkpoint. A view is
+//! stored as LZ4-compressed JSON (a large pod's view is megabytes of repetitive JSON: compressed,
+//! a fraction of the bytes to write and sync).
 
 use podledger_eventstore::StoreError;
 use sqlx::sqlite::{Sqlite, SqliteConnection, SqlitePool};
@@ -29,7 +31,8 @@ pub async fn load(pool: &SqlitePool) -> Result<Views, StoreError> {
         let kind: String = row.try_get(0).map_err(StoreError::backend)?;
         let id: Uuid = row.try_get(1).map_err(StoreError::backend)?;
         let org: Uuid = row.try_get(2).map_err(StoreError::backend)?;
-        let body: String = row.try_get(3).map_err(StoreError::backend)?;
+        let body: Vec<u8> = row.try_get(3).map_err(StoreError::backend)?;
+        let body = lz4_flex::decompress_size_prepended(&body).map_err(StoreError::backend)?;
         let key = match kind.as_str() {
             "org" => ViewKey::Org(id),
             "pod" => ViewKey::Pod(id.into()),
@@ -48,21 +51,23 @@ pub struct Document {
     key: ViewKey,
     org: Uuid,
     position: u64,
-    body: String,
+    /// Compressed JSON.
+    body: Vec<u8>,
 }
 
 /// Serialises the views named by `keys`, on up to as many threads as there are cores (a
 /// blocking call: run it off the async workers).
 pub fn documents(views: &Views, keys: &[ViewKey]) -> Vec<Document> {
     let serialise = |keys: &[ViewKey]| -> Vec<Document> {
+        let mut json = Vec::new();
         keys.iter()
             .filter_map(|key| {
-                let (position, body) = views.body(*key)?;
+                let position = views.write_json(*key, &mut json)?;
                 Some(Document {
                     key: *key,
                     org: views.org_of(*key).unwrap_or_default(),
                     position,
-                    body,
+                    body: lz4_flex::compress_prepend_size(&json),
                 })
             })
             .collect()
@@ -106,7 +111,7 @@ pub async fn save(
                     .push_bind(d.key.id())
                     .push_bind(d.org)
                     .push_bind(d.position as i64)
-                    .push_bind(d.body.as_str());
+                    .push_bind(d.body.as_slice());
             });
             qb.push(
                 " ON CONFLICT (kind, id) DO UPDATE SET org_id = excluded.org_id, \

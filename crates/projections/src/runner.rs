@@ -13,6 +13,7 @@ use podledger_eventstore::{EventStore, SqliteEventStore, StoreError};
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 use uuid::Uuid;
 
+use crate::catch_up::catch_up;
 use crate::envelope::Envelope;
 use crate::kpi_view::KpiView;
 use crate::org_view::OrgView;
@@ -53,12 +54,17 @@ pub struct ProjectionOptions {
     /// documents, so persisting costs in proportion to their size, not to the events since the
     /// last time; after a crash, the runner replays only the events after the checkpoint.
     pub flush_every: Duration,
+    /// When the views start this many events (or more) behind the head, the runner first folds
+    /// the gap on every core ([`crate::catch_up`]) and only then follows the subscription;
+    /// below it, the subscription alone is as quick.
+    pub catch_up_from: u64,
 }
 
 impl Default for ProjectionOptions {
     fn default() -> Self {
         Self {
             flush_every: Duration::from_secs(30),
+            catch_up_from: 10_000,
         }
     }
 }
@@ -133,10 +139,9 @@ impl Projections {
             replays: AtomicU64::new(0),
             announce: broadcast::channel(ANNOUNCED).0,
         });
-        let subscription = store.subscribe(from);
         tokio::spawn(follow(
             Arc::clone(&shared),
-            subscription,
+            store.clone(),
             conn,
             position_tx,
             control_rx,
@@ -145,12 +150,17 @@ impl Projections {
         Ok(Self { shared, store })
     }
 
-    /// Forgets the persisted views and starts over from position 0 (`podledger rebuild`).
+    /// Forgets the persisted views and starts over from position 0 (`podledger rebuild`),
+    /// folding the whole log on every core.
     pub async fn rebuild(store: SqliteEventStore) -> Result<Self, ProjectionError> {
         let mut conn = store.connect().await?;
         persist::clear(&mut conn).await?;
         drop(conn);
-        let projections = Self::start(store.clone()).await?;
+        let options = ProjectionOptions {
+            catch_up_from: 1,
+            ..ProjectionOptions::default()
+        };
+        let projections = Self::start_with(store.clone(), options).await?;
         let head = store.head().await?;
         projections
             .wait_for(head, Duration::from_secs(3_600))
@@ -268,16 +278,73 @@ impl Projections {
     }
 }
 
+/// Folds the events between the views and the head with [`catch_up`] (when there are many),
+/// installs the result and announces it; returns the views it changed. On failure the
+/// subscription takes over from where the views are.
+async fn catch_up_on_every_core(
+    shared: &Shared,
+    store: &SqliteEventStore,
+    position: &watch::Sender<u64>,
+    threshold: u64,
+) -> Vec<ViewKey> {
+    let from = *position.borrow();
+    let head = match store.head().await {
+        Ok(head) if head >= from.saturating_add(threshold.max(1)) => head,
+        Ok(_) => return Vec::new(),
+        Err(error) => {
+            tracing::error!(%error, "reading the head before catching up failed");
+            return Vec::new();
+        }
+    };
+    let base = shared.views.read().expect("views lock").clone();
+    let scan = store.clone();
+    let caught = tokio::task::spawn_blocking(move || catch_up(&scan, &base, head)).await;
+    let caught = match caught {
+        Ok(Ok(caught)) => caught,
+        Ok(Err(error)) => {
+            tracing::error!(%error, "catching up failed; following the subscription instead");
+            return Vec::new();
+        }
+        Err(error) => {
+            tracing::error!(%error, "catching up panicked; following the subscription instead");
+            return Vec::new();
+        }
+    };
+    let reached = caught.views.position;
+    tracing::info!(
+        from,
+        reached,
+        events = caught.scanned,
+        skipped = caught.skipped,
+        "projections caught up"
+    );
+    *shared.views.write().expect("views lock") = caught.views;
+    position.send_replace(reached);
+    let keys = caught.changed.iter().map(|(_, key)| *key).collect();
+    if shared.announce.receiver_count() > 0 {
+        let _ = shared.announce.send(Arc::new(Applied {
+            position: reached,
+            changed: caught.changed,
+        }));
+    }
+    keys
+}
+
 async fn follow(
     shared: Arc<Shared>,
-    mut events: podledger_eventstore::EventStream,
+    store: SqliteEventStore,
     mut conn: sqlx::SqliteConnection,
     position: watch::Sender<u64>,
     mut control: mpsc::Receiver<Control>,
     options: ProjectionOptions,
 ) {
-    let mut dirty: HashSet<ViewKey> = HashSet::new();
     let mut persisted = *position.borrow();
+    let mut dirty: HashSet<ViewKey> =
+        catch_up_on_every_core(&shared, &store, &position, options.catch_up_from)
+            .await
+            .into_iter()
+            .collect();
+    let mut events = store.subscribe(*position.borrow());
     let mut last_flush = Instant::now();
     loop {
         let first = tokio::select! {

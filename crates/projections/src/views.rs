@@ -82,9 +82,16 @@ pub struct Views {
 impl Views {
     /// Folds one event into its view; returns the view it changed.
     pub fn apply(&mut self, envelope: &Envelope) -> Option<ViewKey> {
+        self.position = self.position.max(envelope.meta.position);
+        let key = ViewKey::of_stream(&envelope.meta.stream)?;
+        self.apply_to(key, envelope)
+    }
+
+    /// [`Views::apply`] for an event whose view is already known (`key` is the view of its
+    /// stream).
+    pub fn apply_to(&mut self, key: ViewKey, envelope: &Envelope) -> Option<ViewKey> {
         let meta = &envelope.meta;
         self.position = self.position.max(meta.position);
-        let key = ViewKey::of_stream(&meta.stream)?;
         self.owners.entry(key).or_insert(meta.org_id);
         match (&envelope.event, key) {
             (Event::Org(e), ViewKey::Org(id)) => {
@@ -104,6 +111,38 @@ impl Views {
             _ => return None,
         }
         Some(key)
+    }
+
+    /// Takes `base`'s copy of view `key` (if it has one) before folding more events into it.
+    pub fn adopt(&mut self, key: ViewKey, base: &Self) {
+        let Some(org) = base.org_of(key) else { return };
+        self.owners.insert(key, org);
+        match key {
+            ViewKey::Org(id) => {
+                if let Some(v) = base.orgs.get(&id) {
+                    self.orgs.insert(id, Arc::clone(v));
+                }
+            }
+            ViewKey::Pod(id) => {
+                if let Some(v) = base.pods.get(&id) {
+                    self.pods.insert(id, Arc::clone(v));
+                }
+            }
+            ViewKey::Kpi(id) => {
+                if let Some(v) = base.kpis.get(&id) {
+                    self.kpis.insert(id, Arc::clone(v));
+                }
+            }
+        }
+    }
+
+    /// Takes every view of `other` in place of its own copy (views folded apart, joined).
+    pub fn absorb(&mut self, other: Self) {
+        self.position = self.position.max(other.position);
+        self.orgs.extend(other.orgs);
+        self.pods.extend(other.pods);
+        self.kpis.extend(other.kpis);
+        self.owners.extend(other.owners);
     }
 
     /// The organisation a view belongs to.
@@ -132,13 +171,16 @@ impl Views {
         by_pod
     }
 
-    /// Serialises one view (for persistence).
-    pub fn body(&self, key: ViewKey) -> Option<(u64, String)> {
+    /// Writes one view as JSON into `out` (cleared first; a buffer reused across views grows
+    /// once, not once per view) and returns its position; `None` if there is no such view.
+    pub fn write_json(&self, key: ViewKey, out: &mut Vec<u8>) -> Option<u64> {
+        out.clear();
         match key {
-            ViewKey::Org(id) => self.orgs.get(&id).map(|v| (v.position, to_json(&**v))),
-            ViewKey::Pod(id) => self.pods.get(&id).map(|v| (v.position, to_json(&**v))),
-            ViewKey::Kpi(id) => self.kpis.get(&id).map(|v| (v.position, to_json(&**v))),
+            ViewKey::Org(id) => self.orgs.get(&id).map(|v| (v.position, to_json(&**v, out))),
+            ViewKey::Pod(id) => self.pods.get(&id).map(|v| (v.position, to_json(&**v, out))),
+            ViewKey::Kpi(id) => self.kpis.get(&id).map(|v| (v.position, to_json(&**v, out))),
         }
+        .map(|(position, ())| position)
     }
 
     /// Restores one persisted view.
@@ -146,17 +188,20 @@ impl Views {
         &mut self,
         key: ViewKey,
         org: Uuid,
-        body: &str,
+        body: &[u8],
     ) -> Result<(), serde_json::Error> {
         match key {
             ViewKey::Org(id) => {
-                self.orgs.insert(id, Arc::new(serde_json::from_str(body)?));
+                self.orgs
+                    .insert(id, Arc::new(serde_json::from_slice(body)?));
             }
             ViewKey::Pod(id) => {
-                self.pods.insert(id, Arc::new(serde_json::from_str(body)?));
+                self.pods
+                    .insert(id, Arc::new(serde_json::from_slice(body)?));
             }
             ViewKey::Kpi(id) => {
-                self.kpis.insert(id, Arc::new(serde_json::from_str(body)?));
+                self.kpis
+                    .insert(id, Arc::new(serde_json::from_slice(body)?));
             }
         }
         self.owners.insert(key, org);
@@ -164,6 +209,6 @@ impl Views {
     }
 }
 
-fn to_json<T: serde::Serialize>(view: &T) -> String {
-    serde_json::to_string(view).expect("views always serialise")
+fn to_json<T: serde::Serialize>(view: &T, out: &mut Vec<u8>) {
+    serde_json::to_writer(out, view).expect("views always serialise");
 }

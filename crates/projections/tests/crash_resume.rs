@@ -25,6 +25,7 @@ async fn projection_child() {
         w.store.clone(),
         ProjectionOptions {
             flush_every: Duration::from_millis(5),
+            ..ProjectionOptions::default()
         },
     )
     .await
@@ -76,7 +77,15 @@ async fn projections_resume_exactly_after_sigkill() {
             .unwrap();
         store.integrity_check().await.unwrap();
         let head = store.head().await.unwrap();
-        let resumed = Projections::start(store.clone()).await.unwrap();
+        // Resume through the subscription, or (odd cycles) by catching up on every core from
+        // the persisted views.
+        let options = ProjectionOptions {
+            catch_up_from: if cycle % 2 == 0 { u64::MAX } else { 1 },
+            ..ProjectionOptions::default()
+        };
+        let resumed = Projections::start_with(store.clone(), options)
+            .await
+            .unwrap();
         let checkpoint = resumed.position();
         assert!(
             checkpoint <= head,

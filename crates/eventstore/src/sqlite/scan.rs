@@ -1,0 +1,106 @@
+//! The sequential scan for rebuilds and catch-up: one read-only SQLite connection (rusqlite, on
+//! the calling thread) steps through the log in position order and lends each row to a callback,
+//! without the async driver's per-row messaging or the page strings of [`super::rows`].
+
+use std::path::Path;
+
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, OpenFlags, Row};
+use uuid::Uuid;
+
+use crate::store::StoreError;
+
+/// One stored event as the scan sees it: borrowed from SQLite's row, valid during the callback.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ScannedEvent<'a> {
+    /// Global position.
+    pub position: u64,
+    /// Event id.
+    pub event_id: Uuid,
+    /// Stream name.
+    pub stream: &'a str,
+    /// Version of the stream after this event.
+    pub stream_version: u64,
+    /// Stable type name.
+    pub event_type: &'a str,
+    /// Schema version.
+    pub schema_version: u32,
+    /// JSON text.
+    pub payload: &'a str,
+    /// The organisation.
+    pub org_id: Uuid,
+    /// `member:<id>` or `service:<id>`.
+    pub actor: &'a str,
+    /// The request.
+    pub correlation_id: Uuid,
+    /// The message that caused it.
+    pub causation_id: Option<Uuid>,
+    /// When the store committed it.
+    pub recorded_at: DateTime<Utc>,
+}
+
+fn uuid(row: &Row<'_>, i: usize) -> rusqlite::Result<Uuid> {
+    let bytes = row.get_ref(i)?.as_blob()?;
+    Uuid::from_slice(bytes).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Blob, Box::new(e))
+    })
+}
+
+fn text<'r>(row: &'r Row<'_>, i: usize) -> rusqlite::Result<&'r str> {
+    Ok(row.get_ref(i)?.as_str()?)
+}
+
+fn number(row: &Row<'_>, i: usize) -> rusqlite::Result<u64> {
+    Ok(row.get_ref(i)?.as_i64()? as u64)
+}
+
+/// Every event with `after < position <= upto`, in order, one read transaction (so one
+/// consistent snapshot); returns how many were scanned. Blocking: run it off the async workers.
+pub(super) fn scan(
+    path: &Path,
+    after: u64,
+    upto: u64,
+    mut each: impl FnMut(&ScannedEvent<'_>),
+) -> Result<u64, StoreError> {
+    let mut run = || -> rusqlite::Result<u64> {
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        // Memory-mapped reads and a page cache of 64 MiB, as the store's own readers.
+        conn.pragma_update(None, "mmap_size", 268_435_456)?;
+        conn.pragma_update(None, "cache_size", -65_536)?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        let mut statement = conn.prepare(
+            "SELECT position, event_id, stream_id, stream_version, event_type, schema_version, \
+             payload, org_id, actor, correlation_id, causation_id, recorded_at \
+             FROM events WHERE position > ?1 AND position <= ?2 ORDER BY position",
+        )?;
+        let mut rows = statement.query([after as i64, upto.min(i64::MAX as u64) as i64])?;
+        let mut n = 0;
+        while let Some(row) = rows.next()? {
+            let causation = row.get_ref(10)?;
+            let at = row.get_ref(11)?.as_i64()?;
+            each(&ScannedEvent {
+                position: number(row, 0)?,
+                event_id: uuid(row, 1)?,
+                stream: text(row, 2)?,
+                stream_version: number(row, 3)?,
+                event_type: text(row, 4)?,
+                schema_version: number(row, 5)? as u32,
+                payload: text(row, 6)?,
+                org_id: uuid(row, 7)?,
+                actor: text(row, 8)?,
+                correlation_id: uuid(row, 9)?,
+                causation_id: match causation {
+                    rusqlite::types::ValueRef::Null => None,
+                    _ => Some(uuid(row, 10)?),
+                },
+                recorded_at: DateTime::from_timestamp_micros(at).unwrap_or_default(),
+            });
+            n += 1;
+        }
+        Ok(n)
+    };
+    run().map_err(StoreError::backend)
+}

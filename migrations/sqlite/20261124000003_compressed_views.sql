@@ -1,5 +1,5 @@
--- Persisted views become LZ4-compressed JSON: a large pod's view is megabytes of repetitive
--- JSON, and writing it (twice: WAL, then checkpoint) was most of a rebuild's time.
+-- Persisted views become compressed binary: a large pod's view is megabytes of JSON text, and
+-- writing it (twice: WAL, then checkpoint) was most of a rebuild's time.
 -- Persisted views are a cache of the events: the old ones are dropped with their checkpoint,
 -- and the next start folds the log again (on every core, see projections' `catch_up`).
 DROP TABLE read_models;
@@ -8,7 +8,7 @@ CREATE TABLE read_models (
     id       BLOB    NOT NULL,   -- 16-byte UUID of the org, pod or KPI
     org_id   BLOB    NOT NULL,
     position INTEGER NOT NULL,   -- last global position applied to this view
-    body     BLOB    NOT NULL,   -- JSON, LZ4 block format, uncompressed size first (u32 LE)
+    body     BLOB    NOT NULL,   -- the view encoded and compressed (see projections' `persist`)
     PRIMARY KEY (kind, id)
 ) STRICT;
 DELETE FROM projection_checkpoints;

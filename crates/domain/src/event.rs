@@ -281,13 +281,18 @@ mod tests {
 
     #[test]
     fn decoding_from_text_refuses_an_unknown_type_trailing_text_and_a_foreign_stream() {
-        let text = r#"{"itemId":"00000000-0000-0000-0000-000000000009","estimate":5,"previous":null}"#;
+        let text =
+            r#"{"itemId":"00000000-0000-0000-0000-000000000009","estimate":5,"previous":null}"#;
         assert!(Event::decode_str("pod-x", "ItemEstimated", 1, text).is_ok());
         for (stream, event_type, payload) in [
             ("pod-x", "ItemVanished", text),
             ("pod-x", "ItemEstimated", &format!("{text} {{}}")),
             ("org-x", "ItemEstimated", text),
-            ("pod-x", "ItemEstimated", r#"{"itemId":"nope","estimate":5,"previous":null}"#),
+            (
+                "pod-x",
+                "ItemEstimated",
+                r#"{"itemId":"nope","estimate":5,"previous":null}"#,
+            ),
         ] {
             assert!(
                 matches!(

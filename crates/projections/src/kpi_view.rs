@@ -17,6 +17,7 @@ pub struct Reading {
     /// Value.
     pub value: f64,
     /// Business time.
+    #[serde(with = "crate::stamp")]
     pub observed_at: DateTime<Utc>,
     /// Source.
     pub source: Option<String>,

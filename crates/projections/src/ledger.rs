@@ -11,11 +11,9 @@ use crate::envelope::Meta;
 
 /// What happened to ownership.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(
-    tag = "kind",
-    rename_all = "SCREAMING_SNAKE_CASE",
-    rename_all_fields = "camelCase"
-)]
+// Externally tagged (serde's default): views persist in postcard, which has no self-describing
+// input to read an internal tag from.
+#[serde(rename_all = "SCREAMING_SNAKE_CASE", rename_all_fields = "camelCase")]
 pub enum LedgerChange {
     /// The PO named a delivery owner; the current owner stays until acceptance.
     Declared {
@@ -73,6 +71,7 @@ pub struct LedgerEntry {
     /// Who did it (`member:<id>`).
     pub actor: String,
     /// When.
+    #[serde(with = "crate::stamp")]
     pub at: DateTime<Utc>,
     /// The request.
     pub correlation_id: Uuid,

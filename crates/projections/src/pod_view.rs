@@ -43,10 +43,13 @@ pub struct ItemView {
     /// Requester.
     pub requester: Option<PersonId>,
     /// When created.
+    #[serde(with = "crate::stamp")]
     pub created_at: DateTime<Utc>,
     /// Status changes over time (for "open at time T").
+    #[serde(with = "crate::stamp::log")]
     pub status_log: Vec<(DateTime<Utc>, ItemStatus)>,
     /// When it was re-ranked.
+    #[serde(with = "crate::stamp::list")]
     pub ranked_at: Vec<DateTime<Utc>>,
     /// Delivery-ownership ledger of this item.
     pub ledger: Vec<LedgerEntry>,
@@ -88,6 +91,7 @@ pub struct ScopeChange {
     /// Why.
     pub reason: ScopeChangeReason,
     /// When.
+    #[serde(with = "crate::stamp")]
     pub at: DateTime<Utc>,
 }
 
@@ -124,8 +128,10 @@ pub struct SprintView {
     /// Items in the sprint now.
     pub items: Vec<ItemId>,
     /// t0.
+    #[serde(with = "crate::stamp::option")]
     pub started_at: Option<DateTime<Utc>>,
     /// t1.
+    #[serde(with = "crate::stamp::option")]
     pub closed_at: Option<DateTime<Utc>>,
     /// C with estimates at t0.
     pub committed: Vec<(ItemId, u32)>,
@@ -158,10 +164,13 @@ pub struct BlockerView {
     /// Who raised it.
     pub raised_by: PersonId,
     /// Raised at.
+    #[serde(with = "crate::stamp")]
     pub raised_at: DateTime<Utc>,
     /// Escalated at.
+    #[serde(with = "crate::stamp::option")]
     pub escalated_at: Option<DateTime<Utc>>,
     /// Resolved at.
+    #[serde(with = "crate::stamp::option")]
     pub resolved_at: Option<DateTime<Utc>>,
     /// Resolution.
     pub resolution: Option<String>,
@@ -182,12 +191,14 @@ pub struct IntakeView {
     /// Output category.
     pub output_category: String,
     /// Submitted at.
+    #[serde(with = "crate::stamp")]
     pub submitted_at: DateTime<Utc>,
     /// Where it stands.
     pub status: IntakeStatus,
     /// The backlog item it became, once accepted.
     pub item: Option<ItemId>,
     /// Accepted or declined at.
+    #[serde(with = "crate::stamp::option")]
     pub decided_at: Option<DateTime<Utc>>,
     /// Why it was declined.
     pub decline_reason: Option<String>,

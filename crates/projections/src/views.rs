@@ -171,37 +171,29 @@ impl Views {
         by_pod
     }
 
-    /// Writes one view as JSON into `out` (cleared first; a buffer reused across views grows
-    /// once, not once per view) and returns its position; `None` if there is no such view.
-    pub fn write_json(&self, key: ViewKey, out: &mut Vec<u8>) -> Option<u64> {
+    /// Writes one view in postcard into `out` (cleared first; a buffer reused across views
+    /// grows once, not once per view) and returns its position; `None` if there is no such view.
+    pub fn write_body(&self, key: ViewKey, out: &mut Vec<u8>) -> Option<u64> {
         out.clear();
         match key {
-            ViewKey::Org(id) => self.orgs.get(&id).map(|v| (v.position, to_json(&**v, out))),
-            ViewKey::Pod(id) => self.pods.get(&id).map(|v| (v.position, to_json(&**v, out))),
-            ViewKey::Kpi(id) => self.kpis.get(&id).map(|v| (v.position, to_json(&**v, out))),
+            ViewKey::Org(id) => self.orgs.get(&id).map(|v| (v.position, encode(&**v, out))),
+            ViewKey::Pod(id) => self.pods.get(&id).map(|v| (v.position, encode(&**v, out))),
+            ViewKey::Kpi(id) => self.kpis.get(&id).map(|v| (v.position, encode(&**v, out))),
         }
         .map(|(position, ())| position)
     }
 
     /// Restores one persisted view.
-    pub fn restore(
-        &mut self,
-        key: ViewKey,
-        org: Uuid,
-        body: &[u8],
-    ) -> Result<(), serde_json::Error> {
+    pub fn restore(&mut self, key: ViewKey, org: Uuid, body: &[u8]) -> Result<(), postcard::Error> {
         match key {
             ViewKey::Org(id) => {
-                self.orgs
-                    .insert(id, Arc::new(serde_json::from_slice(body)?));
+                self.orgs.insert(id, Arc::new(postcard::from_bytes(body)?));
             }
             ViewKey::Pod(id) => {
-                self.pods
-                    .insert(id, Arc::new(serde_json::from_slice(body)?));
+                self.pods.insert(id, Arc::new(postcard::from_bytes(body)?));
             }
             ViewKey::Kpi(id) => {
-                self.kpis
-                    .insert(id, Arc::new(serde_json::from_slice(body)?));
+                self.kpis.insert(id, Arc::new(postcard::from_bytes(body)?));
             }
         }
         self.owners.insert(key, org);
@@ -209,6 +201,6 @@ impl Views {
     }
 }
 
-fn to_json<T: serde::Serialize>(view: &T, out: &mut Vec<u8>) {
-    serde_json::to_writer(out, view).expect("views always serialise");
+fn encode<T: serde::Serialize>(view: &T, out: &mut Vec<u8>) {
+    *out = postcard::to_extend(view, std::mem::take(out)).expect("views always serialise");
 }

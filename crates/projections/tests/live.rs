@@ -104,6 +104,34 @@ async fn views_survive_a_restart_and_resume_from_their_checkpoint() {
 }
 
 #[tokio::test]
+async fn a_view_that_cannot_be_read_back_makes_the_restart_fold_the_log_again() {
+    let w = World::new().await;
+    let (_, closed) = w.worked_example().await;
+    w.settle(&closed).await;
+    w.projections.flush().await.unwrap();
+    let before = w.projections.snapshot();
+    let mut conn = w.store.connect().await.unwrap();
+    sqlx::query("UPDATE read_models SET body = x'0badf00d' WHERE kind = 'pod'")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let restarted = Projections::start(w.store.clone()).await.unwrap();
+    restarted
+        .wait_for(before.position, Duration::from_secs(10))
+        .await
+        .unwrap();
+    assert_eq!(restarted.snapshot(), before, "folded again from position 0");
+    restarted.flush().await.unwrap();
+    let again = Projections::start(w.store.clone()).await.unwrap();
+    assert_eq!(
+        again.position(),
+        before.position,
+        "the flush stored readable views"
+    );
+    assert_eq!(again.snapshot(), before);
+}
+
+#[tokio::test]
 async fn waiting_for_a_position_never_reached_times_out_clearly() {
     let w = World::new().await;
     let far = w.projections.position() + 1_000;

@@ -68,7 +68,7 @@ pub(super) fn scan(
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )?;
         // Memory-mapped reads and a page cache of 64 MiB, as the store's own readers.
-        conn.pragma_update(None, "mmap_size", 268_435_456)?;
+        conn.pragma_update(None, "mmap_size", 1_i64 << 40)?;
         conn.pragma_update(None, "cache_size", -65_536)?;
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
         let mut statement = conn.prepare(

@@ -52,13 +52,22 @@ struct Row {
     actor: Range<usize>,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Batch {
     text: String,
     rows: Vec<Row>,
 }
 
 impl Batch {
+    /// An empty batch with room for a typical one (growing it row by row costs more than the
+    /// rows).
+    fn new() -> Self {
+        Self {
+            text: String::with_capacity(BATCH * 384),
+            rows: Vec::with_capacity(BATCH),
+        }
+    }
+
     fn push_text(&mut self, s: &str) -> Range<usize> {
         let start = self.text.len();
         self.text.push_str(s);
@@ -147,7 +156,6 @@ struct Router {
     load: Vec<u64>,
     changed: Vec<(Uuid, ViewKey)>,
     last: Option<(String, ViewKey)>,
-    reached: u64,
 }
 
 impl Router {
@@ -157,14 +165,12 @@ impl Router {
             load: vec![0; workers],
             changed: Vec::new(),
             last: None,
-            reached: 0,
         }
     }
 
     /// The view and worker of an event, and whether it is the view's first event here;
     /// `None` for a stream that feeds no view.
     fn route(&mut self, e: &ScannedEvent<'_>) -> Option<(ViewKey, usize, bool)> {
-        self.reached = e.position;
         // Events of one stream often come in runs: skip parsing the same name again.
         let key = match &self.last {
             Some((stream, key)) if stream == e.stream => *key,
@@ -196,7 +202,7 @@ pub fn catch_up(store: &SqliteEventStore, base: &Views, upto: u64) -> Result<Cau
     let mut router = Router::new(workers);
     let (shares, scanned) = if workers == 1 {
         let mut share = Share::default();
-        let mut batch = Batch::default();
+        let mut batch = Batch::new();
         let scanned = store.scan(base.position, upto, |e| {
             if let Some((key, _, first)) = router.route(e) {
                 batch.push(key, first, e);
@@ -228,9 +234,9 @@ pub fn catch_up(store: &SqliteEventStore, base: &Views, upto: u64) -> Result<Cau
                     share
                 }));
             }
-            let mut pending: Vec<Batch> = (0..workers).map(|_| Batch::default()).collect();
+            let mut pending: Vec<Batch> = (0..workers).map(|_| Batch::new()).collect();
             let send = |worker: usize, pending: &mut Vec<Batch>| {
-                let fresh = recycle.try_recv().unwrap_or_default();
+                let fresh = recycle.try_recv().unwrap_or_else(|_| Batch::new());
                 let full = std::mem::replace(&mut pending[worker], fresh);
                 // A worker only stops by panicking, which the join below reports.
                 let _ = queues[worker].send(full);
@@ -262,11 +268,12 @@ pub fn catch_up(store: &SqliteEventStore, base: &Views, upto: u64) -> Result<Cau
         skipped += share.skipped;
         views.absorb(share.views);
     }
-    views.position = views.position.max(router.reached);
+    let reached = scanned.unwrap_or(base.position);
+    views.position = views.position.max(reached);
     Ok(CaughtUp {
         views,
         changed: router.changed,
-        scanned,
+        scanned: reached - base.position,
         skipped,
     })
 }

@@ -167,15 +167,15 @@ impl SqliteEventStore {
     }
 
     /// Lends every event with `after < position <= upto` to `each`, in position order, from one
-    /// consistent snapshot; returns how many. The fast path for rebuilds and catch-up (millions
-    /// of rows per second): a dedicated read-only connection stepping rows on the calling
-    /// thread. Blocking: run it off the async workers.
+    /// consistent snapshot; returns the position of the last one, if any. The fast path for
+    /// rebuilds and catch-up (millions of rows per second): a dedicated read-only connection
+    /// stepping rows on the calling thread. Blocking: run it off the async workers.
     pub fn scan(
         &self,
         after: u64,
         upto: u64,
         each: impl FnMut(&ScannedEvent<'_>),
-    ) -> Result<u64, StoreError> {
+    ) -> Result<Option<u64>, StoreError> {
         scan::scan(&self.inner.path, after, upto, each)
     }
 

@@ -54,15 +54,16 @@ fn number(row: &Row<'_>, i: usize) -> rusqlite::Result<u64> {
     Ok(row.get_ref(i)?.as_i64()? as u64)
 }
 
-/// Every event with `after < position <= upto`, in order, one read transaction (so one
-/// consistent snapshot); returns how many were scanned. Blocking: run it off the async workers.
+/// Every event with `after < position <= upto`, in order, in one read transaction (so one
+/// consistent snapshot); returns the position of the last one, if any. Blocking: run it off the
+/// async workers.
 pub(super) fn scan(
     path: &Path,
     after: u64,
     upto: u64,
     mut each: impl FnMut(&ScannedEvent<'_>),
-) -> Result<u64, StoreError> {
-    let mut run = || -> rusqlite::Result<u64> {
+) -> Result<Option<u64>, StoreError> {
+    let mut run = || -> rusqlite::Result<Option<u64>> {
         let conn = Connection::open_with_flags(
             path,
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
@@ -77,12 +78,14 @@ pub(super) fn scan(
              FROM events WHERE position > ?1 AND position <= ?2 ORDER BY position",
         )?;
         let mut rows = statement.query([after as i64, upto.min(i64::MAX as u64) as i64])?;
-        let mut n = 0;
+        let mut last = None;
         while let Some(row) = rows.next()? {
+            let position = number(row, 0)?;
+            last = Some(position);
             let causation = row.get_ref(10)?;
             let at = row.get_ref(11)?.as_i64()?;
             each(&ScannedEvent {
-                position: number(row, 0)?,
+                position,
                 event_id: uuid(row, 1)?,
                 stream: text(row, 2)?,
                 stream_version: number(row, 3)?,
@@ -98,9 +101,8 @@ pub(super) fn scan(
                 },
                 recorded_at: DateTime::from_timestamp_micros(at).unwrap_or_default(),
             });
-            n += 1;
         }
-        Ok(n)
+        Ok(last)
     };
     run().map_err(StoreError::backend)
 }

@@ -333,9 +333,15 @@ fn rebuild_in_child(db: &std::path::Path) -> (f64, f64) {
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    let line = stdout.lines().find_map(|l| l.strip_prefix("REBUILD ")).unwrap_or_else(|| {
-        panic!("the rebuild child failed: {stdout}{}", String::from_utf8_lossy(&out.stderr))
-    });
+    let line = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("REBUILD "))
+        .unwrap_or_else(|| {
+            panic!(
+                "the rebuild child failed: {stdout}{}",
+                String::from_utf8_lossy(&out.stderr)
+            )
+        });
     let mut numbers = line.split(' ').map(|n| n.parse::<f64>().unwrap());
     (numbers.next().unwrap(), numbers.next().unwrap())
 }

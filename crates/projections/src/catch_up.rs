@@ -1,11 +1,18 @@
 //! Catch-up on every core: a rebuild from position 0, or a start far behind the head, folds the
-//! stored events with one thread scanning the store and workers that each decode and fold a
-//! disjoint set of views (a view folds one stream, so views never wait on each other). The
-//! runner then takes the result and follows the live subscription from where it ends.
+//! stored events with scanner threads reading the log and worker threads that each decode and
+//! fold a disjoint set of views (a view folds one stream, so views never wait on each other).
+//! The runner then takes the joined result and follows the live subscription from where it ends.
+//!
+//! The log is read in chunks of positions dealt to the scanners in turn (scanner `s` reads
+//! chunks `s`, `s + S`, …, each on its own connection), and every worker takes the chunks in
+//! order: each view still sees its events in position order, and no single thread has to read
+//! the whole log.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::ops::Range;
-use std::sync::mpsc;
+use std::sync::Mutex;
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
 use chrono::{DateTime, Utc};
 use podledger_domain::Event;
@@ -17,15 +24,17 @@ use crate::views::{ViewKey, Views};
 
 /// Events handed to a worker at a time.
 const BATCH: usize = 1_024;
-/// Batches a worker may have queued before the scan waits for it.
-const QUEUED: usize = 4;
+/// Positions per chunk.
+pub const CHUNK: u64 = 65_536;
+/// Batches a scanner may have queued for one worker before it waits for that worker.
+const QUEUED: usize = 16;
 
 /// What a catch-up produced.
 #[derive(Debug)]
 pub struct CaughtUp {
     /// Every view: the ones the events changed, and the untouched ones of the base.
     pub views: Views,
-    /// The views the events changed, each with its organisation, in order of first change.
+    /// The views the events changed, each with its organisation.
     pub changed: Vec<(Uuid, ViewKey)>,
     /// Events scanned.
     pub scanned: u64,
@@ -37,8 +46,6 @@ pub struct CaughtUp {
 #[derive(Debug)]
 struct Row {
     key: ViewKey,
-    /// The first event of this view in the catch-up: the worker adopts the base's view first.
-    first: bool,
     position: u64,
     event_id: Uuid,
     stream_version: u64,
@@ -52,10 +59,12 @@ struct Row {
     actor: Range<usize>,
 }
 
+/// Rows of one chunk for one worker; the last batch of a chunk says so.
 #[derive(Debug)]
 struct Batch {
     text: String,
     rows: Vec<Row>,
+    ends_chunk: bool,
 }
 
 impl Batch {
@@ -65,6 +74,7 @@ impl Batch {
         Self {
             text: String::with_capacity(BATCH * 384),
             rows: Vec::with_capacity(BATCH),
+            ends_chunk: false,
         }
     }
 
@@ -74,14 +84,13 @@ impl Batch {
         start..self.text.len()
     }
 
-    fn push(&mut self, key: ViewKey, first: bool, e: &ScannedEvent<'_>) {
+    fn push(&mut self, key: ViewKey, e: &ScannedEvent<'_>) {
         let stream = self.push_text(e.stream);
         let event_type = self.push_text(e.event_type);
         let payload = self.push_text(e.payload);
         let actor = self.push_text(e.actor);
         self.rows.push(Row {
             key,
-            first,
             position: e.position,
             event_id: e.event_id,
             stream_version: e.stream_version,
@@ -95,25 +104,23 @@ impl Batch {
             actor,
         });
     }
-
-    fn clear(&mut self) {
-        self.text.clear();
-        self.rows.clear();
-    }
 }
 
-/// A worker's share: the views it folds, and how many events it could not read.
+/// A worker's share: the views it folds, and what it saw.
 #[derive(Debug, Default)]
 struct Share {
     views: Views,
+    changed: Vec<(Uuid, ViewKey)>,
     skipped: u64,
 }
 
 impl Share {
     fn fold(&mut self, base: &Views, batch: &Batch) {
         for row in &batch.rows {
-            if row.first {
+            if !self.views.owners.contains_key(&row.key) {
+                // The first event of this view here: continue from the base's copy, if any.
                 self.views.adopt(row.key, base);
+                self.changed.push((row.org_id, row.key));
             }
             let text = |r: &Range<usize>| &batch.text[r.clone()];
             let stream = text(&row.stream);
@@ -148,132 +155,224 @@ impl Share {
     }
 }
 
-/// Which worker folds which view: each new view goes to the worker with the fewest events so
-/// far, so that a few large pods spread over the cores.
+/// Which worker folds which view, decided by whichever scanner meets the view first: views of
+/// each kind (organisations, pods, KPIs) are dealt out in turn, so that the many similar pods
+/// spread evenly.
 #[derive(Debug)]
-struct Router {
-    assigned: HashMap<ViewKey, usize>,
-    load: Vec<u64>,
-    changed: Vec<(Uuid, ViewKey)>,
-    last: Option<(String, ViewKey)>,
+struct Deal {
+    workers: usize,
+    dealt: Mutex<(HashMap<ViewKey, usize>, [usize; 3])>,
 }
 
-impl Router {
-    fn new(workers: usize) -> Self {
-        Self {
-            assigned: HashMap::new(),
-            load: vec![0; workers],
-            changed: Vec::new(),
-            last: None,
+impl Deal {
+    fn worker_of(&self, key: ViewKey) -> usize {
+        let mut dealt = self.dealt.lock().expect("deal lock");
+        let (owners, turns) = &mut *dealt;
+        *owners.entry(key).or_insert_with(|| {
+            let kind = match key {
+                ViewKey::Org(_) => 0,
+                ViewKey::Pod(_) => 1,
+                ViewKey::Kpi(_) => 2,
+            };
+            let worker = turns[kind] % self.workers;
+            turns[kind] += 1;
+            worker
+        })
+    }
+}
+
+/// A scanner's memory of where views go (the shared deal is asked once per view).
+#[derive(Debug, Default)]
+struct Routes {
+    known: HashMap<ViewKey, usize>,
+    /// Events of one stream often come in runs: the last stream's view and worker.
+    last: Option<(String, Option<(ViewKey, usize)>)>,
+}
+
+impl Routes {
+    fn route(&mut self, deal: &Deal, stream: &str) -> Option<(ViewKey, usize)> {
+        if let Some((name, routed)) = &self.last
+            && name == stream
+        {
+            return *routed;
+        }
+        let routed = ViewKey::of_stream(stream).map(|key| {
+            let worker = *self.known.entry(key).or_insert_with(|| deal.worker_of(key));
+            (key, worker)
+        });
+        self.last = Some((stream.to_owned(), routed));
+        routed
+    }
+}
+
+/// The positions of chunk `c`, as (after, upto).
+fn chunk(after: u64, upto: u64, size: u64, c: u64) -> (u64, u64) {
+    let from = after + c * size;
+    (from, (from + size).min(upto))
+}
+
+/// Scanner `me` of `scanners`: reads its chunks and sends each worker its rows, every chunk
+/// closed by a batch that says so; returns the last position it read.
+fn scan(
+    store: &SqliteEventStore,
+    (after, upto, size, chunks): (u64, u64, u64, u64),
+    (me, scanners): (u64, u64),
+    deal: &Deal,
+    queues: &[SyncSender<Batch>],
+    spare: &Mutex<Vec<Batch>>,
+) -> Result<Option<u64>, StoreError> {
+    let fresh = || {
+        spare
+            .lock()
+            .expect("spare lock")
+            .pop()
+            .unwrap_or_else(Batch::new)
+    };
+    let mut routes = Routes::default();
+    let pending: RefCell<Vec<Batch>> = RefCell::new(queues.iter().map(|_| fresh()).collect());
+    let send = |worker: usize, ends_chunk: bool| {
+        let mut pending = pending.borrow_mut();
+        let mut full = std::mem::replace(&mut pending[worker], fresh());
+        full.ends_chunk = ends_chunk;
+        // A worker only stops early by panicking, which the join reports.
+        let _ = queues[worker].send(full);
+    };
+    let mut reached = None;
+    let mut c = me;
+    while c < chunks {
+        let (from, to) = chunk(after, upto, size, c);
+        let last = store.scan(from, to, |e| {
+            if let Some((key, worker)) = routes.route(deal, e.stream) {
+                let full = {
+                    let mut pending = pending.borrow_mut();
+                    pending[worker].push(key, e);
+                    pending[worker].rows.len() == BATCH
+                };
+                if full {
+                    send(worker, false);
+                }
+            }
+        })?;
+        reached = reached.max(last);
+        for worker in 0..queues.len() {
+            send(worker, true);
+        }
+        c += scanners;
+    }
+    Ok(reached)
+}
+
+/// Worker: folds the batches of every chunk in order, chunk `c` from scanner `c % scanners`.
+fn work(
+    base: &Views,
+    chunks: u64,
+    inputs: &[Receiver<Batch>],
+    emptied: &Mutex<Vec<Batch>>,
+) -> Share {
+    let mut share = Share::default();
+    for c in 0..chunks {
+        let input = &inputs[(c % inputs.len() as u64) as usize];
+        // A scanner that failed stops sending: its error is reported after the join.
+        while let Ok(mut batch) = input.recv() {
+            share.fold(base, &batch);
+            let ends_chunk = batch.ends_chunk;
+            batch.text.clear();
+            batch.rows.clear();
+            emptied.lock().expect("spare lock").push(batch);
+            if ends_chunk {
+                break;
+            }
         }
     }
-
-    /// The view and worker of an event, and whether it is the view's first event here;
-    /// `None` for a stream that feeds no view.
-    fn route(&mut self, e: &ScannedEvent<'_>) -> Option<(ViewKey, usize, bool)> {
-        // Events of one stream often come in runs: skip parsing the same name again.
-        let key = match &self.last {
-            Some((stream, key)) if stream == e.stream => *key,
-            _ => {
-                let key = ViewKey::of_stream(e.stream)?;
-                self.last = Some((e.stream.to_owned(), key));
-                key
-            }
-        };
-        let mut first = false;
-        let worker = *self.assigned.entry(key).or_insert_with(|| {
-            first = true;
-            self.changed.push((e.org_id, key));
-            (0..self.load.len())
-                .min_by_key(|w| self.load[*w])
-                .unwrap_or(0)
-        });
-        self.load[worker] += 1;
-        Some((key, worker, first))
-    }
+    share
 }
 
 /// Folds every event with `base.position < position <= upto` into a copy of `base`, on up to
 /// as many threads as there are cores. Blocking: run it off the async workers.
 pub fn catch_up(store: &SqliteEventStore, base: &Views, upto: u64) -> Result<CaughtUp, StoreError> {
-    let workers = std::thread::available_parallelism()
+    catch_up_in_chunks(store, base, upto, CHUNK)
+}
+
+/// [`catch_up`] with chunks of `size` positions (tests use small ones, so that the scanners take
+/// turns many times).
+pub fn catch_up_in_chunks(
+    store: &SqliteEventStore,
+    base: &Views,
+    upto: u64,
+    size: u64,
+) -> Result<CaughtUp, StoreError> {
+    let size = size.max(1);
+    let cores = std::thread::available_parallelism()
         .map_or(1, usize::from)
         .clamp(1, 8);
-    let mut router = Router::new(workers);
-    let (shares, scanned) = if workers == 1 {
-        let mut share = Share::default();
-        let mut batch = Batch::new();
-        let scanned = store.scan(base.position, upto, |e| {
-            if let Some((key, _, first)) = router.route(e) {
-                batch.push(key, first, e);
-                if batch.rows.len() == BATCH {
-                    share.fold(base, &batch);
-                    batch.clear();
-                }
-            }
-        })?;
-        share.fold(base, &batch);
-        (vec![share], scanned)
-    } else {
-        std::thread::scope(|scope| -> Result<_, StoreError> {
-            let (recycle_tx, recycle) = mpsc::channel::<Batch>();
-            let mut queues = Vec::with_capacity(workers);
-            let mut handles = Vec::with_capacity(workers);
-            for _ in 0..workers {
-                let (tx, rx) = mpsc::sync_channel::<Batch>(QUEUED);
-                let recycle_tx = recycle_tx.clone();
-                queues.push(tx);
-                handles.push(scope.spawn(move || {
-                    let mut share = Share::default();
-                    for mut batch in rx {
-                        share.fold(base, &batch);
-                        batch.clear();
-                        // The scan may have finished; a batch nobody reuses is just dropped.
-                        let _ = recycle_tx.send(batch);
-                    }
-                    share
-                }));
-            }
-            let mut pending: Vec<Batch> = (0..workers).map(|_| Batch::new()).collect();
-            let send = |worker: usize, pending: &mut Vec<Batch>| {
-                let fresh = recycle.try_recv().unwrap_or_else(|_| Batch::new());
-                let full = std::mem::replace(&mut pending[worker], fresh);
-                // A worker only stops by panicking, which the join below reports.
-                let _ = queues[worker].send(full);
-            };
-            let scanned = store.scan(base.position, upto, |e| {
-                if let Some((key, worker, first)) = router.route(e) {
-                    pending[worker].push(key, first, e);
-                    if pending[worker].rows.len() == BATCH {
-                        send(worker, &mut pending);
-                    }
-                }
-            });
-            for worker in 0..workers {
-                if !pending[worker].rows.is_empty() {
-                    send(worker, &mut pending);
-                }
-            }
-            drop(queues);
-            let shares = handles
-                .into_iter()
-                .map(|h| h.join().expect("a catch-up worker panicked"))
-                .collect::<Vec<_>>();
-            Ok((shares, scanned?))
-        })?
+    let (workers, scanners) = (cores, cores.min(2) as u64);
+    let after = base.position;
+    let chunks = upto.saturating_sub(after).div_ceil(size);
+    let deal = Deal {
+        workers,
+        dealt: Mutex::new((HashMap::new(), [0; 3])),
     };
+    let spare = Mutex::new(Vec::new());
+    // queues[s][w]: scanner s to worker w.
+    let (senders, receivers): (Vec<Vec<_>>, Vec<Vec<_>>) = (0..scanners)
+        .map(|_| (0..workers).map(|_| sync_channel::<Batch>(QUEUED)).unzip())
+        .unzip();
+    let mut by_worker: Vec<Vec<Receiver<Batch>>> = (0..workers).map(|_| Vec::new()).collect();
+    for row in receivers {
+        for (w, receiver) in row.into_iter().enumerate() {
+            by_worker[w].push(receiver);
+        }
+    }
+    let (shares, reached) = std::thread::scope(|scope| {
+        let (deal, spare) = (&deal, &spare);
+        let folding: Vec<_> = by_worker
+            .into_iter()
+            .map(|inputs| scope.spawn(move || work(base, chunks, &inputs, spare)))
+            .collect();
+        let scanning: Vec<_> = senders
+            .into_iter()
+            .enumerate()
+            .map(|(s, queues)| {
+                scope.spawn(move || {
+                    scan(
+                        store,
+                        (after, upto, size, chunks),
+                        (s as u64, scanners),
+                        deal,
+                        &queues,
+                        spare,
+                    )
+                })
+            })
+            .collect();
+        let reached = scanning
+            .into_iter()
+            .map(|h| h.join().expect("a catch-up scanner panicked"))
+            .collect::<Result<Vec<_>, _>>();
+        let shares: Vec<Share> = folding
+            .into_iter()
+            .map(|h| h.join().expect("a catch-up worker panicked"))
+            .collect();
+        (shares, reached)
+    });
+    let reached = reached?
+        .into_iter()
+        .flatten()
+        .max()
+        .unwrap_or(after)
+        .max(after);
     let mut views = base.clone();
-    let mut skipped = 0;
+    let (mut changed, mut skipped) = (Vec::new(), 0);
     for share in shares {
         skipped += share.skipped;
+        changed.extend(share.changed);
         views.absorb(share.views);
     }
-    let reached = scanned.unwrap_or(base.position);
     views.position = views.position.max(reached);
     Ok(CaughtUp {
         views,
-        changed: router.changed,
-        scanned: reached - base.position,
+        changed,
+        scanned: reached - after,
         skipped,
     })
 }

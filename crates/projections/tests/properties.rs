@@ -15,7 +15,7 @@ use podledger_domain::kpi::{Direction, KpiCommand, ReportingCadence};
 use podledger_domain::pod::{
     BlockerCategory, ItemStatus, PodCommand, ScopeChangeReason, SprintStatus, WorkStatus,
 };
-use podledger_projections::catch_up::catch_up;
+use podledger_projections::catch_up::{CHUNK, catch_up_in_chunks};
 use podledger_projections::pod_view::PodView;
 use podledger_projections::{AsOf, Projections, ViewKey, Views};
 
@@ -411,13 +411,19 @@ async fn rebuild_equals_live_and_as_of_equals_the_past_live_state() {
         // Catching up on every core from views persisted at an earlier position gives the
         // live views too.
         let head = live.position;
-        for (position, then) in captured.iter().step_by(9) {
-            let caught = tokio::task::block_in_place(|| catch_up(&w.store, then, head)).unwrap();
+        for ((position, then), chunk) in captured
+            .iter()
+            .step_by(9)
+            .zip([1, 7, 64, CHUNK].iter().cycle())
+        {
+            let caught =
+                tokio::task::block_in_place(|| catch_up_in_chunks(&w.store, then, head, *chunk))
+                    .unwrap();
             assert_eq!(caught.skipped, 0);
             assert_eq!(caught.scanned, head - position);
             assert_eq!(
                 caught.views, live,
-                "seed {seed:x}: catching up from {position} differs from live"
+                "seed {seed:x}: catching up from {position} in chunks of {chunk} differs from live"
             );
         }
 

@@ -230,13 +230,16 @@ pub struct PodView {
 impl PodView {
     /// The sprint with this id.
     pub fn sprint(&self, id: SprintId) -> Option<&SprintView> {
-        self.sprints.iter().find(|s| s.id == id)
+        // Searched from the end: the sprint asked for is nearly always one of the last.
+        self.sprints.iter().rev().find(|s| s.id == id)
     }
 
     /// The ACTIVE sprint, or else the next PLANNED one.
     pub fn current_sprint(&self) -> Option<&SprintView> {
+        // At most one sprint is ACTIVE, nearly always one of the last.
         self.sprints
             .iter()
+            .rev()
             .find(|s| s.status == SprintStatus::Active)
             .or_else(|| {
                 self.sprints
@@ -248,13 +251,21 @@ impl PodView {
     fn active_mut(&mut self) -> Option<&mut SprintView> {
         self.sprints
             .iter_mut()
+            .rev()
             .find(|s| s.status == SprintStatus::Active)
     }
 
     fn sprint_mut(&mut self, id: SprintId, version: u64) -> Option<&mut SprintView> {
-        let sprint = self.sprints.iter_mut().find(|s| s.id == id)?;
+        let sprint = self.sprints.iter_mut().rev().find(|s| s.id == id)?;
         sprint.version = version;
         Some(sprint)
+    }
+
+    /// Takes an item out of the backlog (it is there at most once).
+    fn unrank(&mut self, id: ItemId) {
+        if let Some(index) = self.backlog.iter().position(|b| *b == id) {
+            self.backlog.remove(index);
+        }
     }
 
     fn item_mut(&mut self, id: ItemId, version: u64) -> Option<&mut ItemView> {
@@ -353,7 +364,7 @@ impl PodView {
                 if let Some(item) = self.item_mut(*item_id, version) {
                     item.ranked_at.push(at);
                 }
-                self.backlog.retain(|id| id != item_id);
+                self.unrank(*item_id);
                 let index = before
                     .and_then(|b| self.backlog.iter().position(|id| *id == b))
                     .unwrap_or(self.backlog.len());
@@ -364,7 +375,7 @@ impl PodView {
                 if let Some(item) = self.item_mut(*item_id, version) {
                     item.sprint = None;
                 }
-                self.backlog.retain(|id| id != item_id);
+                self.unrank(*item_id);
             }
             PodEvent::DeliveryOwnerDeclared {
                 item_id,
@@ -559,7 +570,16 @@ impl PodView {
                 for id in done {
                     self.item_mut(*id, version);
                 }
-                self.backlog.retain(|id| !done.contains(id));
+                // Stop comparing once every done item is out of the backlog.
+                let mut left = done.len();
+                self.backlog.retain(|id| {
+                    if left > 0 && done.contains(id) {
+                        left -= 1;
+                        false
+                    } else {
+                        true
+                    }
+                });
             }
             PodEvent::BlockerRaised {
                 blocker_id,
@@ -584,7 +604,7 @@ impl PodView {
                 at: escalated,
                 ..
             } => {
-                if let Some(b) = self.blockers.iter_mut().find(|b| b.id == *blocker_id) {
+                if let Some(b) = self.blockers.iter_mut().rev().find(|b| b.id == *blocker_id) {
                     b.escalated_at = Some(*escalated);
                 }
                 if let Some(active) = self.active_mut() {
@@ -596,7 +616,7 @@ impl PodView {
                 resolution,
                 at: resolved,
             } => {
-                if let Some(b) = self.blockers.iter_mut().find(|b| b.id == *blocker_id) {
+                if let Some(b) = self.blockers.iter_mut().rev().find(|b| b.id == *blocker_id) {
                     b.resolved_at = Some(*resolved);
                     b.resolution.clone_from(resolution);
                 }
@@ -626,7 +646,7 @@ impl PodView {
                 item_id,
                 at: decided,
             } => {
-                if let Some(r) = self.intake.iter_mut().find(|r| r.id == *request_id) {
+                if let Some(r) = self.intake.iter_mut().rev().find(|r| r.id == *request_id) {
                     r.status = IntakeStatus::Accepted;
                     r.item = Some(*item_id);
                     r.decided_at = Some(*decided);
@@ -638,7 +658,7 @@ impl PodView {
                 reason,
                 at: decided,
             } => {
-                if let Some(r) = self.intake.iter_mut().find(|r| r.id == *request_id) {
+                if let Some(r) = self.intake.iter_mut().rev().find(|r| r.id == *request_id) {
                     r.status = IntakeStatus::Declined;
                     r.decline_reason = Some(reason.clone());
                     r.decided_at = Some(*decided);

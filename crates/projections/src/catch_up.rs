@@ -9,10 +9,10 @@
 //! the whole log.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::ops::Range;
-use std::sync::Mutex;
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
 use podledger_domain::Event;
@@ -112,6 +112,37 @@ struct Share {
     views: Views,
     changed: Vec<(Uuid, ViewKey)>,
     skipped: u64,
+    names: Names,
+}
+
+/// Stream names and actors, one shared copy of each: every event carries both, and they repeat
+/// (one name per stream, a handful of actors), so an event costs a reference count, not an
+/// allocation.
+#[derive(Debug, Default)]
+struct Names {
+    known: HashSet<Arc<str>>,
+    /// The last two handed out (an event's stream, then its actor): runs of one stream by one
+    /// actor are common, and a comparison is cheaper than a hash.
+    recent: [Option<Arc<str>>; 2],
+}
+
+impl Names {
+    fn get(&mut self, name: &str, slot: usize) -> Arc<str> {
+        if let Some(recent) = &self.recent[slot]
+            && **recent == *name
+        {
+            return Arc::clone(recent);
+        }
+        let shared = if let Some(known) = self.known.get(name) {
+            Arc::clone(known)
+        } else {
+            let new: Arc<str> = name.into();
+            self.known.insert(Arc::clone(&new));
+            new
+        };
+        self.recent[slot] = Some(Arc::clone(&shared));
+        shared
+    }
 }
 
 impl Share {
@@ -141,10 +172,10 @@ impl Share {
                 meta: Meta {
                     position: row.position,
                     event_id: row.event_id,
-                    stream: stream.to_owned(),
+                    stream: self.names.get(stream, 0),
                     stream_version: row.stream_version,
                     recorded_at: row.recorded_at,
-                    actor: text(&row.actor).to_owned(),
+                    actor: self.names.get(text(&row.actor), 1),
                     correlation_id: row.correlation_id,
                     org_id: row.org_id,
                 },

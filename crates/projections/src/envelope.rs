@@ -1,5 +1,7 @@
 //! An event together with the metadata projections need (position, time, actor, correlation).
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 use podledger_domain::{DecodeError, Event};
 use podledger_eventstore::RecordedEvent;
@@ -15,14 +17,14 @@ pub struct Meta {
     pub position: u64,
     /// Event id.
     pub event_id: Uuid,
-    /// Stream.
-    pub stream: String,
+    /// Stream (shared: a catch-up hands the same name to every event of the stream).
+    pub stream: Arc<str>,
     /// Version of the stream after the event.
     pub stream_version: u64,
     /// Server time of the commit.
     pub recorded_at: DateTime<Utc>,
-    /// `member:<id>` or `service:<id>`.
-    pub actor: String,
+    /// `member:<id>` or `service:<id>` (shared, as the stream).
+    pub actor: Arc<str>,
     /// The request.
     pub correlation_id: Uuid,
     /// The organisation.
@@ -39,17 +41,17 @@ pub struct Envelope {
 }
 
 impl Envelope {
-    /// Decodes a stored event, keeping its strings (stream, actor) rather than copying them.
+    /// Decodes a stored event.
     pub fn decode(recorded: RecordedEvent) -> Result<Self, DecodeError> {
         Ok(Self {
             event: decode(&recorded)?,
             meta: Meta {
                 position: recorded.position,
                 event_id: recorded.event_id,
-                stream: recorded.stream,
+                stream: recorded.stream.into(),
                 stream_version: recorded.stream_version,
                 recorded_at: recorded.recorded_at,
-                actor: recorded.metadata.actor,
+                actor: recorded.metadata.actor.into(),
                 correlation_id: recorded.metadata.correlation_id,
                 org_id: recorded.metadata.org_id,
             },

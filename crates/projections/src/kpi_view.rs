@@ -1,6 +1,8 @@
 //! The KPI read model: definition, performance-owner ledger, readings, and performance per
 //! sprint (SPEC §6).
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 use podledger_domain::ids::{KpiId, PersonId, PodId, SprintId};
 use podledger_domain::kpi::{Direction, KpiEvent, KpiStatus, ReportingCadence, attainment};
@@ -22,7 +24,7 @@ pub struct Reading {
     /// Source.
     pub source: Option<String>,
     /// Recorded by.
-    pub actor: String,
+    pub actor: Arc<str>,
     /// Global position.
     pub position: u64,
 }

@@ -2,6 +2,8 @@
 //! backlog, delivery and performance ownership, with actor, time and correlation id — and
 //! "who owned X at time T".
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 use podledger_domain::ids::PersonId;
 use serde::{Deserialize, Serialize};
@@ -69,7 +71,7 @@ pub struct LedgerEntry {
     /// The change.
     pub change: LedgerChange,
     /// Who did it (`member:<id>`).
-    pub actor: String,
+    pub actor: Arc<str>,
     /// When.
     #[serde(with = "crate::stamp")]
     pub at: DateTime<Utc>,

@@ -37,7 +37,7 @@ fn change(e: &LedgerEntry) -> OwnershipChange {
     OwnershipChange {
         kind: kind.into(),
         person_id: to_id("Person", person.as_uuid()),
-        actor: e.actor.clone(),
+        actor: e.actor.to_string(),
         at: e.at,
         correlation_id: e.correlation_id.to_string(),
         position: e.position.to_string(),

@@ -181,7 +181,7 @@ impl Share {
                 },
                 event,
             };
-            self.views.apply_to(row.key, &envelope);
+            self.views.apply_to(row.key, envelope);
         }
     }
 }

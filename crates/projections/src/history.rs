@@ -64,7 +64,7 @@ impl Projections {
                     }
                     after = recorded.stream_version;
                     let envelope = Envelope::decode(recorded).map_err(StoreError::backend)?;
-                    views.apply(&envelope);
+                    views.apply(envelope);
                 }
                 if !full {
                     break;

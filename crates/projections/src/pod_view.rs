@@ -283,7 +283,7 @@ impl PodView {
 
     /// Folds one pod event.
     #[allow(clippy::too_many_lines)] // one arm per event type reads best as one match
-    pub fn apply(&mut self, meta: &Meta, event: &PodEvent) {
+    pub fn apply(&mut self, meta: &Meta, event: PodEvent) {
         self.position = meta.position;
         self.version = meta.stream_version;
         let (at, version) = (meta.recorded_at, meta.stream_version);
@@ -299,20 +299,20 @@ impl PodView {
                 requester,
             } => {
                 self.items.insert(
-                    *item_id,
+                    item_id,
                     ItemView {
-                        id: *item_id,
-                        title: title.clone(),
-                        description: description.clone(),
-                        output_category: output_category.clone(),
-                        acceptance_criteria: acceptance_criteria.clone(),
-                        estimate: *estimate,
+                        id: item_id,
+                        title,
+                        description,
+                        output_category,
+                        acceptance_criteria,
+                        estimate,
                         status: ItemStatus::New,
                         owner: None,
                         pending_owner: None,
                         sprint: None,
-                        parent_epic: *parent_epic,
-                        requester: *requester,
+                        parent_epic,
+                        requester,
                         created_at: at,
                         status_log: vec![(at, ItemStatus::New)],
                         ranked_at: Vec::new(),
@@ -320,7 +320,7 @@ impl PodView {
                         version,
                     },
                 );
-                self.backlog.push(*item_id);
+                self.backlog.push(item_id);
             }
             PodEvent::ItemEdited {
                 item_id,
@@ -329,18 +329,18 @@ impl PodView {
                 output_category,
                 acceptance_criteria,
             } => {
-                if let Some(item) = self.item_mut(*item_id, version) {
+                if let Some(item) = self.item_mut(item_id, version) {
                     if let Some(v) = title {
-                        item.title.clone_from(v);
+                        item.title = v;
                     }
                     if let Some(v) = description {
-                        item.description = Some(v.clone());
+                        item.description = Some(v);
                     }
                     if let Some(v) = output_category {
-                        item.output_category.clone_from(v);
+                        item.output_category = v;
                     }
                     if let Some(v) = acceptance_criteria {
-                        item.acceptance_criteria = Some(v.clone());
+                        item.acceptance_criteria = Some(v);
                     }
                 }
             }
@@ -349,8 +349,8 @@ impl PodView {
                 estimate,
                 previous,
             } => {
-                let sprint = self.item_mut(*item_id, version).and_then(|item| {
-                    item.estimate = Some(*estimate);
+                let sprint = self.item_mut(item_id, version).and_then(|item| {
+                    item.estimate = Some(estimate);
                     item.sprint
                 });
                 let delta = estimate.abs_diff(previous.unwrap_or(0));
@@ -361,33 +361,33 @@ impl PodView {
                 }
             }
             PodEvent::ItemRanked { item_id, before } => {
-                if let Some(item) = self.item_mut(*item_id, version) {
+                if let Some(item) = self.item_mut(item_id, version) {
                     item.ranked_at.push(at);
                 }
-                self.unrank(*item_id);
+                self.unrank(item_id);
                 let index = before
                     .and_then(|b| self.backlog.iter().position(|id| *id == b))
                     .unwrap_or(self.backlog.len());
-                self.backlog.insert(index, *item_id);
+                self.backlog.insert(index, item_id);
             }
             PodEvent::ItemDropped { item_id } => {
-                self.set_status(*item_id, ItemStatus::Dropped, at, version);
-                if let Some(item) = self.item_mut(*item_id, version) {
+                self.set_status(item_id, ItemStatus::Dropped, at, version);
+                if let Some(item) = self.item_mut(item_id, version) {
                     item.sprint = None;
                 }
-                self.unrank(*item_id);
+                self.unrank(item_id);
             }
             PodEvent::DeliveryOwnerDeclared {
                 item_id,
                 person_id,
                 current_owner,
             } => {
-                if let Some(item) = self.item_mut(*item_id, version) {
-                    item.pending_owner = Some(*person_id);
+                if let Some(item) = self.item_mut(item_id, version) {
+                    item.pending_owner = Some(person_id);
                     item.ledger.push(LedgerEntry::new(
                         LedgerChange::Declared {
-                            person: *person_id,
-                            current_owner: *current_owner,
+                            person: person_id,
+                            current_owner,
                         },
                         meta,
                     ));
@@ -398,13 +398,13 @@ impl PodView {
                 person_id,
                 previous_owner,
             } => {
-                if let Some(item) = self.item_mut(*item_id, version) {
-                    item.owner = Some(*person_id);
+                if let Some(item) = self.item_mut(item_id, version) {
+                    item.owner = Some(person_id);
                     item.pending_owner = None;
                     item.ledger.push(LedgerEntry::new(
                         LedgerChange::Accepted {
-                            person: *person_id,
-                            previous_owner: *previous_owner,
+                            person: person_id,
+                            previous_owner,
                         },
                         meta,
                     ));
@@ -415,19 +415,19 @@ impl PodView {
                 person_id,
                 reason,
             } => {
-                if let Some(item) = self.item_mut(*item_id, version) {
+                if let Some(item) = self.item_mut(item_id, version) {
                     item.pending_owner = None;
                     item.ledger.push(LedgerEntry::new(
                         LedgerChange::Declined {
-                            person: *person_id,
-                            reason: reason.clone(),
+                            person: person_id,
+                            reason,
                         },
                         meta,
                     ));
                 }
             }
             PodEvent::ItemStatusChanged { item_id, to, .. } => {
-                self.set_status(*item_id, *to, at, version);
+                self.set_status(item_id, to, at, version);
             }
             PodEvent::SprintPlanned {
                 sprint_id,
@@ -435,10 +435,10 @@ impl PodView {
                 start_date,
                 end_date,
             } => self.sprints.push(SprintView {
-                id: *sprint_id,
-                number: *number,
-                start_date: *start_date,
-                end_date: *end_date,
+                id: sprint_id,
+                number,
+                start_date,
+                end_date,
                 goal: None,
                 goal_items: Vec::new(),
                 status: SprintStatus::Planned,
@@ -458,9 +458,9 @@ impl PodView {
                 start_date,
                 end_date,
             } => {
-                if let Some(s) = self.sprint_mut(*sprint_id, version) {
-                    s.start_date = *start_date;
-                    s.end_date = *end_date;
+                if let Some(s) = self.sprint_mut(sprint_id, version) {
+                    s.start_date = start_date;
+                    s.end_date = end_date;
                 }
             }
             PodEvent::SprintGoalSet {
@@ -468,26 +468,26 @@ impl PodView {
                 goal,
                 goal_items,
             } => {
-                if let Some(s) = self.sprint_mut(*sprint_id, version) {
-                    s.goal = Some(goal.clone());
-                    s.goal_items.clone_from(goal_items);
+                if let Some(s) = self.sprint_mut(sprint_id, version) {
+                    s.goal = Some(goal);
+                    s.goal_items = goal_items;
                 }
             }
             PodEvent::ItemCommitted { sprint_id, item_id } => {
-                if let Some(s) = self.sprint_mut(*sprint_id, version) {
-                    s.items.push(*item_id);
+                if let Some(s) = self.sprint_mut(sprint_id, version) {
+                    s.items.push(item_id);
                 }
-                self.set_status(*item_id, ItemStatus::Committed, at, version);
-                if let Some(item) = self.item_mut(*item_id, version) {
-                    item.sprint = Some(*sprint_id);
+                self.set_status(item_id, ItemStatus::Committed, at, version);
+                if let Some(item) = self.item_mut(item_id, version) {
+                    item.sprint = Some(sprint_id);
                 }
             }
             PodEvent::ItemUncommitted { sprint_id, item_id } => {
-                if let Some(s) = self.sprint_mut(*sprint_id, version) {
-                    s.items.retain(|id| id != item_id);
+                if let Some(s) = self.sprint_mut(sprint_id, version) {
+                    s.items.retain(|id| *id != item_id);
                 }
-                self.set_status(*item_id, ItemStatus::New, at, version);
-                if let Some(item) = self.item_mut(*item_id, version) {
+                self.set_status(item_id, ItemStatus::New, at, version);
+                if let Some(item) = self.item_mut(item_id, version) {
                     item.sprint = None;
                 }
             }
@@ -496,9 +496,9 @@ impl PodView {
                 at: started,
                 committed,
             } => {
-                if let Some(s) = self.sprint_mut(*sprint_id, version) {
+                if let Some(s) = self.sprint_mut(sprint_id, version) {
                     s.status = SprintStatus::Active;
-                    s.started_at = Some(*started);
+                    s.started_at = Some(started);
                     s.committed = committed.iter().map(|c| (c.item_id, c.estimate)).collect();
                 }
             }
@@ -508,18 +508,18 @@ impl PodView {
                 reason,
                 estimate,
             } => {
-                if let Some(s) = self.sprint_mut(*sprint_id, version) {
-                    s.items.push(*item_id);
+                if let Some(s) = self.sprint_mut(sprint_id, version) {
+                    s.items.push(item_id);
                     s.added.push(ScopeChange {
-                        item: *item_id,
-                        estimate: *estimate,
-                        reason: reason.clone(),
+                        item: item_id,
+                        estimate,
+                        reason,
                         at,
                     });
                 }
-                self.set_status(*item_id, ItemStatus::Committed, at, version);
-                if let Some(item) = self.item_mut(*item_id, version) {
-                    item.sprint = Some(*sprint_id);
+                self.set_status(item_id, ItemStatus::Committed, at, version);
+                if let Some(item) = self.item_mut(item_id, version) {
+                    item.sprint = Some(sprint_id);
                 }
             }
             PodEvent::ItemRemovedFromSprint {
@@ -528,17 +528,17 @@ impl PodView {
                 reason,
                 estimate,
             } => {
-                if let Some(s) = self.sprint_mut(*sprint_id, version) {
-                    s.items.retain(|id| id != item_id);
+                if let Some(s) = self.sprint_mut(sprint_id, version) {
+                    s.items.retain(|id| *id != item_id);
                     s.removed.push(ScopeChange {
-                        item: *item_id,
-                        estimate: *estimate,
-                        reason: reason.clone(),
+                        item: item_id,
+                        estimate,
+                        reason,
                         at,
                     });
                 }
-                self.set_status(*item_id, ItemStatus::New, at, version);
-                if let Some(item) = self.item_mut(*item_id, version) {
+                self.set_status(item_id, ItemStatus::New, at, version);
+                if let Some(item) = self.item_mut(item_id, version) {
                     item.sprint = None;
                 }
             }
@@ -554,20 +554,20 @@ impl PodView {
                 let closing = Closing {
                     done: done.iter().map(|id| (*id, estimate(id))).collect(),
                     not_done: not_done.iter().map(|id| (*id, estimate(id))).collect(),
-                    goal_met: *goal_met,
+                    goal_met,
                 };
-                if let Some(s) = self.sprint_mut(*sprint_id, version) {
+                if let Some(s) = self.sprint_mut(sprint_id, version) {
                     s.status = SprintStatus::Closed;
-                    s.closed_at = Some(*closed);
+                    s.closed_at = Some(closed);
                     s.closing = Some(closing);
                 }
                 for id in not_done {
-                    self.set_status(*id, ItemStatus::New, at, version);
-                    if let Some(item) = self.item_mut(*id, version) {
+                    self.set_status(id, ItemStatus::New, at, version);
+                    if let Some(item) = self.item_mut(id, version) {
                         item.sprint = None;
                     }
                 }
-                for id in done {
+                for id in &done {
                     self.item_mut(*id, version);
                 }
                 // Stop comparing once every done item is out of the backlog.
@@ -589,12 +589,12 @@ impl PodView {
                 raised_by,
                 at: raised,
             } => self.blockers.push(BlockerView {
-                id: *blocker_id,
-                item: *item_id,
-                category: *category,
-                description: description.clone(),
-                raised_by: *raised_by,
-                raised_at: *raised,
+                id: blocker_id,
+                item: item_id,
+                category,
+                description,
+                raised_by,
+                raised_at: raised,
                 escalated_at: None,
                 resolved_at: None,
                 resolution: None,
@@ -604,8 +604,8 @@ impl PodView {
                 at: escalated,
                 ..
             } => {
-                if let Some(b) = self.blockers.iter_mut().rev().find(|b| b.id == *blocker_id) {
-                    b.escalated_at = Some(*escalated);
+                if let Some(b) = self.blockers.iter_mut().rev().find(|b| b.id == blocker_id) {
+                    b.escalated_at = Some(escalated);
                 }
                 if let Some(active) = self.active_mut() {
                     active.escalations += 1;
@@ -616,9 +616,9 @@ impl PodView {
                 resolution,
                 at: resolved,
             } => {
-                if let Some(b) = self.blockers.iter_mut().rev().find(|b| b.id == *blocker_id) {
-                    b.resolved_at = Some(*resolved);
-                    b.resolution.clone_from(resolution);
+                if let Some(b) = self.blockers.iter_mut().rev().find(|b| b.id == blocker_id) {
+                    b.resolved_at = Some(resolved);
+                    b.resolution = resolution;
                 }
             }
             PodEvent::IntakeRequestSubmitted {
@@ -629,12 +629,12 @@ impl PodView {
                 output_category,
                 at: submitted,
             } => self.intake.push(IntakeView {
-                id: *request_id,
-                requester: *requester,
-                title: title.clone(),
-                description: description.clone(),
-                output_category: output_category.clone(),
-                submitted_at: *submitted,
+                id: request_id,
+                requester,
+                title,
+                description,
+                output_category,
+                submitted_at: submitted,
                 status: IntakeStatus::Open,
                 item: None,
                 decided_at: None,
@@ -646,10 +646,10 @@ impl PodView {
                 item_id,
                 at: decided,
             } => {
-                if let Some(r) = self.intake.iter_mut().rev().find(|r| r.id == *request_id) {
+                if let Some(r) = self.intake.iter_mut().rev().find(|r| r.id == request_id) {
                     r.status = IntakeStatus::Accepted;
-                    r.item = Some(*item_id);
-                    r.decided_at = Some(*decided);
+                    r.item = Some(item_id);
+                    r.decided_at = Some(decided);
                     r.version = version;
                 }
             }
@@ -658,10 +658,10 @@ impl PodView {
                 reason,
                 at: decided,
             } => {
-                if let Some(r) = self.intake.iter_mut().rev().find(|r| r.id == *request_id) {
+                if let Some(r) = self.intake.iter_mut().rev().find(|r| r.id == request_id) {
                     r.status = IntakeStatus::Declined;
-                    r.decline_reason = Some(reason.clone());
-                    r.decided_at = Some(*decided);
+                    r.decline_reason = Some(reason);
+                    r.decided_at = Some(decided);
                     r.version = version;
                 }
             }

@@ -382,10 +382,11 @@ async fn follow(
         let mut changed: Vec<(Uuid, ViewKey)> = Vec::new();
         {
             let mut views = shared.views.write().expect("views lock");
-            for envelope in &envelopes {
+            for envelope in envelopes {
+                let org = envelope.meta.org_id;
                 if let Some(key) = views.apply(envelope) {
                     dirty.insert(key);
-                    let entry = (envelope.meta.org_id, key);
+                    let entry = (org, key);
                     if announce && !changed.contains(&entry) {
                         changed.push(entry);
                     }

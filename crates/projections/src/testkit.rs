@@ -72,7 +72,7 @@ impl Script {
     pub fn pod(&mut self, event: PodEvent) -> &mut Self {
         self.pod_version += 1;
         let meta = self.meta(self.pod_version);
-        self.pod.apply(&meta, &event);
+        self.pod.apply(&meta, event);
         self
     }
 

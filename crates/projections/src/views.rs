@@ -81,7 +81,7 @@ pub struct Views {
 
 impl Views {
     /// Folds one event into its view; returns the view it changed.
-    pub fn apply(&mut self, envelope: &Envelope) -> Option<ViewKey> {
+    pub fn apply(&mut self, envelope: Envelope) -> Option<ViewKey> {
         self.position = self.position.max(envelope.meta.position);
         let key = ViewKey::of_stream(&envelope.meta.stream)?;
         self.apply_to(key, envelope)
@@ -89,21 +89,21 @@ impl Views {
 
     /// [`Views::apply`] for an event whose view is already known (`key` is the view of its
     /// stream).
-    pub fn apply_to(&mut self, key: ViewKey, envelope: &Envelope) -> Option<ViewKey> {
+    pub fn apply_to(&mut self, key: ViewKey, envelope: Envelope) -> Option<ViewKey> {
         let meta = &envelope.meta;
         self.position = self.position.max(meta.position);
         self.owners.entry(key).or_insert(meta.org_id);
-        match (&envelope.event, key) {
+        match (envelope.event, key) {
             (Event::Org(e), ViewKey::Org(id)) => {
-                Arc::make_mut(self.orgs.entry(id).or_default()).apply(meta, e);
+                Arc::make_mut(self.orgs.entry(id).or_default()).apply(meta, &e);
             }
             (Event::Pod(e), ViewKey::Pod(id)) => {
                 Arc::make_mut(self.pods.entry(id).or_default()).apply(meta, e);
             }
             (Event::Kpi(e), ViewKey::Kpi(id)) => match self.kpis.get_mut(&id) {
-                Some(kpi) => Arc::make_mut(kpi).apply(meta, e),
+                Some(kpi) => Arc::make_mut(kpi).apply(meta, &e),
                 None => {
-                    if let Some(kpi) = KpiView::defined(id, meta, e) {
+                    if let Some(kpi) = KpiView::defined(id, meta, &e) {
                         self.kpis.insert(id, Arc::new(kpi));
                     }
                 }

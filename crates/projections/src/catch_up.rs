@@ -113,6 +113,9 @@ struct Share {
     changed: Vec<(Uuid, ViewKey)>,
     skipped: u64,
     names: Names,
+    /// The views met so far, and the last one (runs of one stream are common).
+    seen: HashSet<ViewKey>,
+    last: Option<ViewKey>,
 }
 
 /// Stream names and actors, one shared copy of each: every event carries both, and they repeat
@@ -148,10 +151,13 @@ impl Names {
 impl Share {
     fn fold(&mut self, base: &Views, batch: &Batch) {
         for row in &batch.rows {
-            if !self.views.owners.contains_key(&row.key) {
-                // The first event of this view here: continue from the base's copy, if any.
-                self.views.adopt(row.key, base);
-                self.changed.push((row.org_id, row.key));
+            if self.last != Some(row.key) {
+                if self.seen.insert(row.key) {
+                    // The first event of this view here: continue from the base's copy, if any.
+                    self.views.adopt(row.key, base);
+                    self.changed.push((row.org_id, row.key));
+                }
+                self.last = Some(row.key);
             }
             let text = |r: &Range<usize>| &batch.text[r.clone()];
             let stream = text(&row.stream);

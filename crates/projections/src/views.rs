@@ -92,18 +92,32 @@ impl Views {
     pub fn apply_to(&mut self, key: ViewKey, envelope: Envelope) -> Option<ViewKey> {
         let meta = &envelope.meta;
         self.position = self.position.max(meta.position);
-        self.owners.entry(key).or_insert(meta.org_id);
+        // A view's organisation is recorded when the view is created (one lookup per event, not
+        // two).
+        let owners = &mut self.owners;
+        let mut created = || {
+            owners.insert(key, meta.org_id);
+        };
         match (envelope.event, key) {
             (Event::Org(e), ViewKey::Org(id)) => {
-                Arc::make_mut(self.orgs.entry(id).or_default()).apply(meta, &e);
+                let view = self.orgs.entry(id).or_insert_with(|| {
+                    created();
+                    Arc::default()
+                });
+                Arc::make_mut(view).apply(meta, &e);
             }
             (Event::Pod(e), ViewKey::Pod(id)) => {
-                Arc::make_mut(self.pods.entry(id).or_default()).apply(meta, e);
+                let view = self.pods.entry(id).or_insert_with(|| {
+                    created();
+                    Arc::default()
+                });
+                Arc::make_mut(view).apply(meta, e);
             }
             (Event::Kpi(e), ViewKey::Kpi(id)) => match self.kpis.get_mut(&id) {
                 Some(kpi) => Arc::make_mut(kpi).apply(meta, &e),
                 None => {
                     if let Some(kpi) = KpiView::defined(id, meta, &e) {
+                        created();
                         self.kpis.insert(id, Arc::new(kpi));
                     }
                 }

@@ -2,7 +2,7 @@
 //! what its metrics need (t0 estimates, scope changes, re-estimates, the state at t1), blockers,
 //! and the delivery-ownership ledger. A pure fold over the pod stream.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use podledger_domain::ids::{BlockerId, IntakeId, ItemId, PersonId, SprintId};
@@ -217,7 +217,9 @@ pub struct PodView {
     /// Items by id.
     pub items: BTreeMap<ItemId, ItemView>,
     /// Open items in rank order.
-    pub backlog: Vec<ItemId>,
+    /// (A deque: re-ranking usually moves an item to the top, which a `Vec` pays for by
+    /// shifting the whole backlog.)
+    pub backlog: VecDeque<ItemId>,
     /// Sprints in plan order.
     pub sprints: Vec<SprintView>,
     /// Blockers in raise order.
@@ -320,7 +322,7 @@ impl PodView {
                         version,
                     },
                 );
-                self.backlog.push(item_id);
+                self.backlog.push_back(item_id);
             }
             PodEvent::ItemEdited {
                 item_id,

@@ -316,9 +316,17 @@ impl PodView {
                         parent_epic,
                         requester,
                         created_at: at,
-                        status_log: vec![(at, ItemStatus::New)],
+                        // Room for the usual life of an item (new, committed, in progress,
+                        // in review, done; declared and accepted), allocated once: growing
+                        // these a push at a time reallocates and leaves spare capacity in
+                        // every item.
+                        status_log: {
+                            let mut log = Vec::with_capacity(6);
+                            log.push((at, ItemStatus::New));
+                            log
+                        },
                         ranked_at: Vec::new(),
-                        ledger: Vec::new(),
+                        ledger: Vec::with_capacity(2),
                         version,
                     },
                 );

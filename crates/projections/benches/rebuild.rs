@@ -466,11 +466,6 @@ fn main() {
             println!("kept: {}", dir.path().join("org.db").display());
             std::mem::forget(dir);
         }
-        if std::env::var("BENCH_REBUILD_ONLY").is_ok() {
-            let (_, fold, all) = rebuild(&store, head).await;
-            println!("rebuild: {:.0} events/s ({fold:.2} s to the head, {:.2} s persisting)", head as f64 / all, all - fold);
-            return;
-        }
         let (sqlx_secs, bytes) = raw_sqlx(&store).await;
         let read_all = read_all(&store).await;
         in_memory(&store, head).await;

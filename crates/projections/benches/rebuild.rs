@@ -450,6 +450,10 @@ fn main() {
             let (_, fold, all) = rebuild(&store, head).await;
             println!("rebuild of {head} events: {:.0} events/s ({fold:.2} s to the head, {:.2} s persisting)", head as f64 / all, all - fold);
             println!("REBUILD {fold} {all}");
+            if let Ok(status) = std::fs::read_to_string("/proc/self/status") {
+                let rss: Vec<&str> = status.lines().filter(|l| l.starts_with("Rss")).collect();
+                println!("memory after the rebuild: {}", rss.join(", ").split_whitespace().collect::<Vec<_>>().join(" "));
+            }
             return;
         }
         let base = std::env::var("BENCH_DIR").map_or_else(|_| std::env::temp_dir(), Into::into);

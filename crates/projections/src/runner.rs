@@ -32,7 +32,8 @@ const ANNOUNCED: usize = 1_024;
 pub struct Applied {
     /// The position the views reached.
     pub position: u64,
-    /// The views the batch changed, each with its organisation, in order of first change.
+    /// The views the batch changed, each with its organisation, in order of first change (after
+    /// a catch-up on every core: grouped by the thread that folded them).
     pub changed: Vec<(Uuid, ViewKey)>,
 }
 

@@ -16,8 +16,8 @@ use podledger_domain::pod::{
 };
 use podledger_domain::roles::{OrgRole, PodFocus, PodRole};
 use podledger_eventstore::{
-    EventMetadata, EventStore, ExpectedVersion, NewEvent, SqliteConfig, SqliteEventStore,
-    StreamWrite,
+    EventMetadata, EventStore, ExpectedVersion, NewEvent, RecordedEvent, SqliteConfig,
+    SqliteEventStore, StreamWrite,
 };
 use podledger_projections::metrics::sprint_metrics;
 use podledger_projections::{AsOf, ProjectionOptions, Projections};
@@ -346,6 +346,11 @@ fn rebuild_in_child(db: &std::path::Path) -> (f64, f64) {
     (numbers.next().unwrap(), numbers.next().unwrap())
 }
 
+/// Every column of every event in position order: what both raw scans read.
+const RAW_SCAN: &str = "SELECT position, event_id, stream_id, stream_version, event_type, \
+    schema_version, payload, org_id, actor, correlation_id, causation_id, recorded_at \
+    FROM events ORDER BY position";
+
 /// Every column of every event, row by row, straight from SQLite on one thread: the floor.
 fn raw_sqlite(path: &std::path::Path) -> f64 {
     let t = Instant::now();
@@ -355,7 +360,7 @@ fn raw_sqlite(path: &std::path::Path) -> f64 {
     )
     .unwrap();
     conn.pragma_update(None, "mmap_size", 268_435_456).unwrap();
-    let mut statement = conn.prepare("SELECT position, event_id, stream_id, stream_version, event_type, schema_version, payload, org_id, actor, correlation_id, causation_id, recorded_at FROM events ORDER BY position").unwrap();
+    let mut statement = conn.prepare(RAW_SCAN).unwrap();
     let mut rows = statement.query([]).unwrap();
     let mut sum = 0usize;
     while let Some(row) = rows.next().unwrap() {
@@ -376,36 +381,38 @@ fn raw_sqlite(path: &std::path::Path) -> f64 {
 async fn raw_sqlx(store: &SqliteEventStore) -> (f64, usize) {
     let t = Instant::now();
     let mut bytes = 0usize;
-    let mut rows = sqlx::query("SELECT position, event_id, stream_id, stream_version, event_type, schema_version, payload, org_id, actor, correlation_id, causation_id, recorded_at FROM events ORDER BY position")
-        .fetch(store.reader_pool());
+    let mut rows = sqlx::query(RAW_SCAN).fetch(store.reader_pool());
     while let Some(row) = rows.try_next().await.unwrap() {
         bytes += row.get::<&str, _>(6).len();
     }
     (t.elapsed().as_secs_f64(), bytes)
 }
 
-/// `read_all` in pages of 1,000, events per second.
-async fn read_all(store: &SqliteEventStore) -> f64 {
-    let t = Instant::now();
-    let (mut after, mut n) = (0, 0);
+/// Calls `each` with every page of 1,000 events of `read_all`, in order.
+async fn for_each_page(store: &SqliteEventStore, mut each: impl FnMut(Vec<RecordedEvent>)) {
+    let mut after = 0;
     loop {
         let page = store.read_all(after, 1_000).await.unwrap();
         let Some(last) = page.last() else { break };
         after = last.position;
-        n += page.len();
+        each(page);
     }
+}
+
+/// `read_all` in pages of 1,000, events per second.
+async fn read_all(store: &SqliteEventStore) -> f64 {
+    let t = Instant::now();
+    let mut n = 0;
+    for_each_page(store, |page| n += page.len()).await;
     n as f64 / t.elapsed().as_secs_f64()
 }
 
 /// The old single-threaded path, in memory: `read_all`, decode, fold; prints its rates.
 async fn in_memory(store: &SqliteEventStore, head: u64) {
     let t = Instant::now();
-    let (mut after, mut views) = (0, podledger_projections::Views::default());
+    let mut views = podledger_projections::Views::default();
     let mut decode_time = Duration::ZERO;
-    loop {
-        let page = store.read_all(after, 1_000).await.unwrap();
-        let Some(last) = page.last() else { break };
-        after = last.position;
+    for_each_page(store, |page| {
         let d = Instant::now();
         let envelopes: Vec<_> = page
             .into_iter()
@@ -415,7 +422,8 @@ async fn in_memory(store: &SqliteEventStore, head: u64) {
         for e in envelopes {
             views.apply(e);
         }
-    }
+    })
+    .await;
     let fold_all = head as f64 / t.elapsed().as_secs_f64();
     println!(
         "(one thread, read_all + decode + fold in memory: {fold_all:.0} events/s; decode alone {:.0} events/s)",

@@ -10,7 +10,7 @@ use podledger_domain::ids::{ItemId, PodId};
 use podledger_domain::pod::{PodCommand, SprintStatus};
 use podledger_projections::audit::{AuditFilter, audit_log};
 use podledger_projections::metrics::{pod_metrics, sprint_metrics};
-use podledger_projections::{AsOf, ProjectionError, Projections};
+use podledger_projections::{AsOf, ProjectionError, Projections, Views};
 
 #[tokio::test]
 async fn a_write_followed_by_wait_for_its_position_is_visible() {
@@ -68,13 +68,19 @@ async fn the_worked_example_through_real_commands() {
     assert_eq!(pm.goal_completion_rate, Some(1.0));
 }
 
-#[tokio::test]
-async fn views_survive_a_restart_and_resume_from_their_checkpoint() {
+/// A world that ran the worked example, with its views persisted; and those views.
+async fn persisted_worked_example() -> (World, Views) {
     let w = World::new().await;
     let (_, closed) = w.worked_example().await;
     w.settle(&closed).await;
     w.projections.flush().await.unwrap();
-    let before = w.projections.snapshot();
+    let views = w.projections.snapshot();
+    (w, views)
+}
+
+#[tokio::test]
+async fn views_survive_a_restart_and_resume_from_their_checkpoint() {
+    let (w, before) = persisted_worked_example().await;
     let restarted = Projections::start(w.store.clone()).await.unwrap();
     assert_eq!(
         restarted.position(),
@@ -105,11 +111,7 @@ async fn views_survive_a_restart_and_resume_from_their_checkpoint() {
 
 #[tokio::test]
 async fn a_view_that_cannot_be_read_back_makes_the_restart_fold_the_log_again() {
-    let w = World::new().await;
-    let (_, closed) = w.worked_example().await;
-    w.settle(&closed).await;
-    w.projections.flush().await.unwrap();
-    let before = w.projections.snapshot();
+    let (w, before) = persisted_worked_example().await;
     let mut conn = w.store.connect().await.unwrap();
     sqlx::query("UPDATE read_models SET body = x'0badf00d' WHERE kind = 'pod'")
         .execute(&mut conn)

@@ -106,14 +106,13 @@ struct Sent {
 /// Which edit a subscriber saw, and when (µs since `epoch`).
 type Receipts = Arc<Mutex<Vec<(usize, u64)>>>;
 
-/// One subscriber: connects, acknowledges, subscribes, waits for the first board, then records
-/// the latency of every bench edit it sees until told to stop.
+/// One subscriber: connects, acknowledges, subscribes, waits for the first board, then hands
+/// its socket to the reader thread ([`read_all`]), which records every bench edit it shows.
 async fn subscriber(
     addr: SocketAddr,
     token: String,
     pod: String,
-    sent: Arc<Sent>,
-    receipts: Receipts,
+    readers: std::sync::mpsc::Sender<std::net::TcpStream>,
     ready: tokio::sync::mpsc::Sender<()>,
 ) {
     let mut request = format!("ws://{addr}/graphql")
@@ -157,41 +156,116 @@ async fn subscriber(
             break;
         }
     }
-    let _ = ready.send(()).await;
-    let MaybeTlsStream::Plain(mut tcp) = socket.into_inner() else {
+    let MaybeTlsStream::Plain(tcp) = socket.into_inner() else {
         unreachable!("ws:// is plain TCP")
     };
-    let mut frames = Frames::default();
-    let mut last_seq = None;
+    readers
+        .send(tcp.into_std().expect("a plain socket"))
+        .expect("the reader thread");
+    let _ = ready.send(()).await;
+}
+
+/// The subscribers' sockets after their first board, all read by one thread (epoll,
+/// level-triggered): a socket with something to read is read until it has nothing, each data
+/// frame checked for the newest bench edit it shows. One thread and no task per socket: the
+/// client shares the 2 cores with the server, so it must cost as little per message as it can.
+fn read_all(
+    sockets: &std::sync::mpsc::Receiver<std::net::TcpStream>,
+    sent: &Sent,
+    receipts: &Receipts,
+) {
+    use rustix::event::epoll;
+    let poll = epoll::create(epoll::CreateFlags::CLOEXEC).expect("epoll");
+    let mut readers: Vec<Option<Reader>> = Vec::new();
+    let mut events = Vec::with_capacity(1024);
+    // New sockets are taken between waits: wait at most 10 ms while subscribers connect.
+    let wait = rustix::time::Timespec {
+        tv_sec: 0,
+        tv_nsec: 10_000_000,
+    };
     loop {
-        let Some(payload) = frames.next(&mut tcp).await else {
-            return;
-        };
-        let now = sent.epoch.elapsed().as_micros() as u64;
-        // The newest bench title on the board is the edit this message shows.
-        let seq = memchr::memmem::find_iter(payload, MARK.as_bytes())
-            .filter_map(|i| {
-                let digits = &payload[i + MARK.len()..];
-                let end = digits.iter().position(|b| !b.is_ascii_digit())?;
-                std::str::from_utf8(&digits[..end])
-                    .ok()?
-                    .parse::<usize>()
-                    .ok()
-            })
-            .max();
-        if let Some(seq) = seq
-            && last_seq != Some(seq)
-        {
-            last_seq = Some(seq);
-            if sent.at[seq].load(Ordering::Acquire) > 0 {
-                receipts.lock().expect("receipts").push((seq, now));
+        while let Ok(stream) = sockets.try_recv() {
+            epoll::add(
+                &poll,
+                &stream,
+                epoll::EventData::new_u64(readers.len() as u64),
+                epoll::EventFlags::IN,
+            )
+            .expect("epoll add");
+            readers.push(Some(Reader {
+                stream,
+                frames: Frames::default(),
+                last_seq: None,
+            }));
+        }
+        events.clear();
+        epoll::wait(
+            &poll,
+            rustix::buffer::spare_capacity(&mut events),
+            Some(&wait),
+        )
+        .expect("epoll wait");
+        for event in &events {
+            let index = event.data.u64() as usize;
+            let open = readers[index]
+                .as_mut()
+                .is_some_and(|reader| reader.take(sent, receipts));
+            if !open && let Some(reader) = readers[index].take() {
+                let _ = epoll::delete(&poll, &reader.stream);
             }
         }
     }
 }
 
-/// A minimal reader of server-to-client WebSocket frames (unmasked, RFC 6455 §5.2): the
-/// payload of each data frame; `None` at a close frame or the end of the stream.
+/// One subscriber's socket in the reader thread.
+struct Reader {
+    stream: std::net::TcpStream,
+    frames: Frames,
+    last_seq: Option<usize>,
+}
+
+impl Reader {
+    /// Reads what has arrived and records the bench edits it shows; `false` once closed.
+    fn take(&mut self, sent: &Sent, receipts: &Receipts) -> bool {
+        loop {
+            while let Some(frame) = self.frames.pop() {
+                let Frame::Data(payload) = frame else {
+                    return false;
+                };
+                let now = sent.epoch.elapsed().as_micros() as u64;
+                // The newest bench title on the board is the edit this message shows.
+                let seq = memchr::memmem::find_iter(payload, MARK.as_bytes())
+                    .filter_map(|i| {
+                        let digits = &payload[i + MARK.len()..];
+                        let end = digits.iter().position(|b| !b.is_ascii_digit())?;
+                        std::str::from_utf8(&digits[..end])
+                            .ok()?
+                            .parse::<usize>()
+                            .ok()
+                    })
+                    .max();
+                if let Some(seq) = seq
+                    && self.last_seq != Some(seq)
+                {
+                    self.last_seq = Some(seq);
+                    if sent.at[seq].load(Ordering::Acquire) > 0 {
+                        receipts.lock().expect("receipts").push((seq, now));
+                    }
+                }
+            }
+            match self.frames.fill(&mut self.stream) {
+                Ok(0) => return false,
+                Ok(_) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return true,
+                Err(_) => return false,
+            }
+        }
+    }
+}
+
+/// A minimal reader of server-to-client WebSocket frames (unmasked, RFC 6455 §5.2) from a
+/// non-blocking socket: [`Frames::fill`] reads what has arrived, [`Frames::pop`] hands out
+/// the complete frames.
 #[derive(Default)]
 struct Frames {
     buffer: Vec<u8>,
@@ -199,37 +273,47 @@ struct Frames {
     end: usize,
 }
 
+/// A frame the client acts on (pings and pongs are skipped).
+enum Frame<'a> {
+    /// The payload of a data frame.
+    Data(&'a [u8]),
+    Close,
+}
+
 impl Frames {
-    async fn next(&mut self, tcp: &mut tokio::net::TcpStream) -> Option<&[u8]> {
-        use tokio::io::AsyncReadExt;
+    /// The next complete frame; `None` when no complete frame is buffered.
+    fn pop(&mut self) -> Option<Frame<'_>> {
         loop {
-            if let Some((header, length, opcode)) = frame_at(&self.buffer[self.start..self.end])
-                && self.end - self.start >= header + length
-            {
-                let payload = self.start + header..self.start + header + length;
-                self.start = payload.end;
-                match opcode {
-                    0x8 => return None,
-                    0x0..=0x2 => return Some(&self.buffer[payload]),
-                    _ => continue,
-                }
-            }
-            if self.start == self.end {
-                (self.start, self.end) = (0, 0);
-            }
-            if self.buffer.len() - self.end < 4096 {
-                self.buffer.copy_within(self.start..self.end, 0);
-                (self.start, self.end) = (0, self.end - self.start);
-                if self.buffer.len() - self.end < 4096 {
-                    self.buffer.resize(self.end + 4096, 0);
-                }
-            }
-            let read = tcp.read(&mut self.buffer[self.end..]).await.ok()?;
-            if read == 0 {
+            let (header, length, opcode) = frame_at(&self.buffer[self.start..self.end])?;
+            if self.end - self.start < header + length {
                 return None;
             }
-            self.end += read;
+            let payload = self.start + header..self.start + header + length;
+            self.start = payload.end;
+            match opcode {
+                0x8 => return Some(Frame::Close),
+                0x0..=0x2 => return Some(Frame::Data(&self.buffer[payload])),
+                _ => {}
+            }
         }
+    }
+
+    /// Reads what the socket has into the buffer (making room first).
+    fn fill(&mut self, stream: &mut std::net::TcpStream) -> std::io::Result<usize> {
+        use std::io::Read;
+        if self.start == self.end {
+            (self.start, self.end) = (0, 0);
+        }
+        if self.buffer.len() - self.end < 4096 {
+            self.buffer.copy_within(self.start..self.end, 0);
+            (self.start, self.end) = (0, self.end - self.start);
+            if self.buffer.len() - self.end < 4096 {
+                self.buffer.resize(self.end + 4096, 0);
+            }
+        }
+        let read = stream.read(&mut self.buffer[self.end..])?;
+        self.end += read;
+        Ok(read)
     }
 }
 
@@ -344,6 +428,11 @@ async fn measure(addr: SocketAddr, server: u32, dir: &std::path::Path) -> anyhow
     println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     let mut tasks = Vec::new();
     let receipts: Receipts = Arc::new(Mutex::new(Vec::new()));
+    let (sockets, subscribed) = std::sync::mpsc::channel();
+    {
+        let (sent, receipts) = (sent.clone(), receipts.clone());
+        std::thread::spawn(move || read_all(&subscribed, &sent, &receipts));
+    }
     let mut seq = 0usize;
     for &level in &levels {
         let (ready_tx, mut ready_rx) = tokio::sync::mpsc::channel(1024);
@@ -353,8 +442,7 @@ async fn measure(addr: SocketAddr, server: u32, dir: &std::path::Path) -> anyhow
                 addr,
                 reader.clone(),
                 pod.clone(),
-                sent.clone(),
-                receipts.clone(),
+                sockets.clone(),
                 ready_tx.clone(),
             )));
             if tasks.len() % 200 == 0 {

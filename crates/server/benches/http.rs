@@ -323,10 +323,11 @@ impl Load {
     }
 
     /// Open loop at `rate` requests/s for `secs` over `conns` connections: a pacer releases
-    /// request k at start + k/rate (to within the timer's 50 µs slack, not tokio's 1 ms ticks,
+    /// request k at start + k/rate (to within its 100 µs tick, not tokio's 1 ms timer ticks,
     /// which would send the load in bursts of a millisecond's worth) and the next free
-    /// connection takes it; its latency runs from when it was due (µs), so time spent waiting
-    /// for a free connection counts.
+    /// connection takes it. Returns the latencies from when each was due and how late each was
+    /// sent (µs, sorted), so time spent waiting for a free connection or for the generator's
+    /// thread counts, and shows.
     async fn fixed_rate(
         self: &Arc<Self>,
         target: Target,

@@ -384,18 +384,25 @@ impl Load {
 /// Requests released by the pacer and not yet taken by a connection: their due times (ns).
 #[derive(Default)]
 struct Due {
-    queue: std::sync::Mutex<(std::collections::VecDeque<u64>, bool)>,
+    queue: std::sync::Mutex<Released>,
     ready: tokio::sync::Notify,
+}
+
+#[derive(Default)]
+struct Released {
+    waiting: std::collections::VecDeque<u64>,
+    /// The pacer has released the run's last request.
+    finished: bool,
 }
 
 impl Due {
     fn release(&self, at: u64) {
-        self.queue.lock().expect("queue").0.push_back(at);
+        self.queue.lock().expect("queue").waiting.push_back(at);
         self.ready.notify_one();
     }
 
     fn finish(&self) {
-        self.queue.lock().expect("queue").1 = true;
+        self.queue.lock().expect("queue").finished = true;
         self.ready.notify_waiters();
     }
 
@@ -405,10 +412,10 @@ impl Due {
             let ready = self.ready.notified();
             {
                 let mut queue = self.queue.lock().expect("queue");
-                if let Some(at) = queue.0.pop_front() {
+                if let Some(at) = queue.waiting.pop_front() {
                     return Some(at);
                 }
-                if queue.1 {
+                if queue.finished {
                     return None;
                 }
             }

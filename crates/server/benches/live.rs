@@ -209,7 +209,7 @@ fn read_all(
             let index = event.data.u64() as usize;
             let open = readers[index]
                 .as_mut()
-                .is_some_and(|reader| reader.take(sent, receipts));
+                .is_some_and(|reader| reader.read_ready(sent, receipts));
             if !open && let Some(reader) = readers[index].take() {
                 let _ = epoll::delete(&poll, &reader.stream);
             }
@@ -226,7 +226,7 @@ struct Reader {
 
 impl Reader {
     /// Reads what has arrived and records the bench edits it shows; `false` once closed.
-    fn take(&mut self, sent: &Sent, receipts: &Receipts) -> bool {
+    fn read_ready(&mut self, sent: &Sent, receipts: &Receipts) -> bool {
         loop {
             while let Some(frame) = self.frames.pop() {
                 let Frame::Data(payload) = frame else {
@@ -426,7 +426,8 @@ async fn measure(addr: SocketAddr, server: u32, dir: &std::path::Path) -> anyhow
         "| subscribers | messages received | p50 ms | p99 ms | max ms | p99 ms from the mutation's send | server RSS MiB | KiB per connection | server µs/message user + kernel | client µs/message user + kernel |"
     );
     println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
-    let mut tasks = Vec::new();
+    // Subscribers connected so far; each task ends once its socket is with the reader thread.
+    let mut connected = 0usize;
     let receipts: Receipts = Arc::new(Mutex::new(Vec::new()));
     let (sockets, subscribed) = std::sync::mpsc::channel();
     {
@@ -436,16 +437,17 @@ async fn measure(addr: SocketAddr, server: u32, dir: &std::path::Path) -> anyhow
     let mut seq = 0usize;
     for &level in &levels {
         let (ready_tx, mut ready_rx) = tokio::sync::mpsc::channel(1024);
-        let adding = level.saturating_sub(tasks.len());
+        let adding = level.saturating_sub(connected);
         for _ in 0..adding {
-            tasks.push(tokio::spawn(subscriber(
+            tokio::spawn(subscriber(
                 addr,
                 reader.clone(),
                 pod.clone(),
                 sockets.clone(),
                 ready_tx.clone(),
-            )));
-            if tasks.len() % 200 == 0 {
+            ));
+            connected += 1;
+            if connected.is_multiple_of(200) {
                 tokio::task::yield_now().await;
             }
         }
@@ -526,9 +528,6 @@ async fn measure(addr: SocketAddr, server: u32, dir: &std::path::Path) -> anyhow
             per(client_cpu.kernel),
         );
     }
-    for t in tasks {
-        t.abort();
-    }
     Ok(())
 }
 
@@ -551,6 +550,8 @@ fn main() -> anyhow::Result<()> {
         .strip_prefix("LISTEN ")
         .ok_or_else(|| anyhow::anyhow!("child said {line:?}"))?
         .parse()?;
+    // The runtime that connects the subscribers and sends the edits; one more thread reads
+    // every subscriber's socket after its first board (`read_all`).
     let result = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(usize::try_from(env("BENCH_CLIENT_THREADS", 1)).unwrap_or(1))
         .enable_all()

@@ -441,6 +441,105 @@ async fn limits_origins_message_size_operations_per_connection() {
     assert_eq!(ws.next().await["type"], "pong");
 }
 
+/// Sends `request` on a fresh TCP connection and returns the response's status and body.
+async fn raw_http(addr: std::net::SocketAddr, request: &str) -> (u16, Value) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut response))
+        .await
+        .expect("the server answers and closes")
+        .unwrap();
+    let response = String::from_utf8(response).unwrap();
+    let status = response[9..12].parse().unwrap();
+    let body = response.split_once("\r\n\r\n").unwrap().1;
+    (status, serde_json::from_str(body).unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_socket_layer_joins_fragments_answers_pings_and_refuses_what_is_not_a_handshake() {
+    use tungstenite::protocol::frame::Frame;
+    use tungstenite::protocol::frame::coding::{Data, OpCode};
+    let app = spawn_app(WsConfig {
+        max_message: 4 * 1024,
+        ..WsConfig::default()
+    })
+    .await;
+    let addr = app.running.addr;
+    let handshake = "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n";
+    let key = "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n";
+
+    // A WebSocket handshake anywhere but /graphql, or without its key, is refused in JSON.
+    let (status, body) = raw_http(
+        addr,
+        &format!("GET /elsewhere HTTP/1.1\r\nHost: {addr}\r\n{handshake}{key}\r\n"),
+    )
+    .await;
+    assert_eq!(
+        (status, &body["errors"][0]["extensions"]["code"]),
+        (404, &json!("NOT_FOUND"))
+    );
+    let (status, body) = raw_http(
+        addr,
+        &format!("GET /graphql HTTP/1.1\r\nHost: {addr}\r\n{handshake}\r\n"),
+    )
+    .await;
+    assert_eq!(
+        (status, &body["errors"][0]["extensions"]["code"]),
+        (400, &json!("BAD_REQUEST"))
+    );
+
+    // A message in three fragments is one message; a WebSocket ping gets its pong.
+    let mut ws = app.connect().await;
+    let init = json!({"type": "connection_init", "payload": {"token": app.token(admin())}})
+        .to_string()
+        .into_bytes();
+    let (a, rest) = init.split_at(10);
+    let (b, c) = rest.split_at(10);
+    for (piece, opcode, last) in [
+        (a, OpCode::Data(Data::Text), false),
+        (b, OpCode::Data(Data::Continue), false),
+        (c, OpCode::Data(Data::Continue), true),
+    ] {
+        ws.socket
+            .send(Message::Frame(Frame::message(piece.to_vec(), opcode, last)))
+            .await
+            .unwrap();
+    }
+    assert_eq!(ws.next().await["type"], "connection_ack");
+    ws.socket.send(Message::Ping("hi".into())).await.unwrap();
+    let pong = tokio::time::timeout(Duration::from_secs(10), ws.socket.next())
+        .await
+        .expect("a pong within 10 s");
+    assert!(
+        matches!(pong, Some(Ok(Message::Pong(ref p))) if p.as_ref() == b"hi"),
+        "{pong:?}"
+    );
+
+    // Fragments that together pass the largest message: 1009.
+    let piece = vec![b' '; 1500];
+    for (opcode, last) in [
+        (OpCode::Data(Data::Text), false),
+        (OpCode::Data(Data::Continue), false),
+        (OpCode::Data(Data::Continue), false),
+        (OpCode::Data(Data::Continue), true),
+    ] {
+        let sent = ws
+            .socket
+            .send(Message::Frame(Frame::message(piece.clone(), opcode, last)))
+            .await;
+        if sent.is_err() {
+            break;
+        }
+    }
+    assert_eq!(ws.close_code().await, 1009);
+
+    // Plain HTTP still works beside it.
+    let health = reqwest::get(format!("http://{addr}/health")).await.unwrap();
+    assert!(health.status().is_success());
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refused_subscription_is_an_error_message_and_never_crosses_organisations() {
     let app = spawn_app(WsConfig::default()).await;

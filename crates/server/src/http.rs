@@ -195,12 +195,6 @@ pub fn routes(
             .app_data(ws.clone())
             .app_data(web::PayloadConfig::new(MAX_BODY))
             .route("/graphql", web::post().to(graphql))
-            .route(
-                "/graphql",
-                web::get()
-                    .guard(actix_web::guard::fn_guard(crate::ws::is_upgrade))
-                    .to(crate::ws::upgrade),
-            )
             .route("/graphql", web::get().to(graphql))
             .route("/health", web::get().to(health));
         if dev {
@@ -209,7 +203,14 @@ pub fn routes(
     }
 }
 
+/// Connections queued for accepting per listener (actix-web's default).
+const BACKLOG: i32 = 1024;
+
 /// Binds and returns the server future (not yet running) with its address.
+///
+/// The HTTP service is actix-http's, with the actix-web `App` for requests and
+/// [`crate::ws::upgrade::upgrade`] for WebSocket handshakes (actix-web's `HttpServer` offers
+/// no way to take a connection's socket over).
 pub fn serve(
     listen: &str,
     api: Api,
@@ -218,20 +219,61 @@ pub fn serve(
     ws: WsConfig,
     workers: usize,
 ) -> std::io::Result<(SocketAddr, ServerHandle, Server)> {
+    let sockets = crate::ws::WsContext {
+        api: api.clone(),
+        auth: auth.clone(),
+        config: ws.clone(),
+    };
+    let sockets = std::sync::Arc::new(sockets);
     let routes = routes(api, auth, dev, ws);
-    let mut server = actix_web::HttpServer::new(move || {
-        actix_web::App::new()
-            .wrap(actix_web::middleware::from_fn(limit_body))
-            .configure(routes.clone())
-    });
+    let listener = listener(listen)?;
+    let addr = listener.local_addr()?;
+    let mut builder = actix_web::dev::Server::build();
     // 0 keeps actix's default: one worker per core.
     if workers > 0 {
-        server = server.workers(workers);
+        builder = builder.workers(workers);
     }
-    let server = server.bind(listen)?;
-    let addr = server.addrs()[0];
-    let server = server.run();
+    let server = builder
+        .listen("podledger", listener, move || {
+            let app = actix_web::App::new()
+                .wrap(actix_web::middleware::from_fn(limit_body))
+                .configure(routes.clone());
+            let sockets = sockets.clone();
+            actix_http::HttpService::build()
+                .client_disconnect_timeout(std::time::Duration::from_secs(1))
+                .local_addr(addr)
+                .upgrade(actix_service::fn_factory(move || {
+                    let sockets = sockets.clone();
+                    async move {
+                        Ok::<_, std::convert::Infallible>(actix_service::fn_service(move |parts| {
+                            crate::ws::upgrade::upgrade(sockets.clone(), parts)
+                        }))
+                    }
+                }))
+                .finish(actix_service::map_config(app, |()| {
+                    actix_web::dev::AppConfig::default()
+                }))
+                .tcp()
+        })?
+        .run();
     Ok((addr, server.handle(), server))
+}
+
+/// A listening socket on the first address `listen` resolves to.
+fn listener(listen: &str) -> std::io::Result<std::net::TcpListener> {
+    use std::net::ToSocketAddrs;
+    let addr = listen.to_socket_addrs()?.next().ok_or_else(|| {
+        std::io::Error::new(std::io::ErrorKind::InvalidInput, "no address to listen on")
+    })?;
+    let socket = socket2::Socket::new(
+        socket2::Domain::for_address(addr),
+        socket2::Type::STREAM,
+        Some(socket2::Protocol::TCP),
+    )?;
+    socket.set_reuse_address(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(BACKLOG)?;
+    Ok(socket.into())
 }
 
 /// Refuses bodies over [`MAX_BODY`] by their declared length before anything reads them (wrap

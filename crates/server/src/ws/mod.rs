@@ -7,22 +7,32 @@
 //!
 //! Limits: an `Origin` allow-list on upgrade (403), a largest frame and message (1009), at
 //! most [`WsConfig::max_subscriptions`] operations per connection (an `error` for the one past
-//! it), and bounded buffers: a client that does not read fast enough (a shared feed's buffer
-//! overtook it, or its outbound buffer stayed full for the send timeout) is disconnected with
-//! 1008 "slow consumer", so memory never grows with a slow reader.
+//! it), and a bounded outbound buffer: a client that does not read fast enough (a shared feed's
+//! buffer overtook it, or the connection's buffer stayed over [`WsConfig::max_buffered`] for the
+//! send timeout) is disconnected with 1008 "slow consumer", so memory never grows with a slow
+//! reader.
+//!
+//! The connection owns its socket (taken from actix-http at the upgrade, see [`upgrade`]):
+//! messages go from an operation straight into the socket ([`wire`]), frames come in through
+//! [`inbound`].
+
+pub mod inbound;
+pub mod upgrade;
+pub mod wire;
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
-use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse, web};
-use actix_ws::{AggregatedMessage, CloseCode, CloseReason, ProtocolError, Session};
 use futures_util::StreamExt;
 use podledger_api::live::LiveMessage;
 use podledger_api::{Api, AuthConfig, Principal};
 use serde::Deserialize;
 use tokio::sync::mpsc;
 use tokio::time::{Instant, sleep_until};
+
+use inbound::{Inbound, ReadError, Reader};
+use wire::{Refused, TEXT, Wire};
 
 /// The subprotocol.
 pub const PROTOCOL: &str = "graphql-transport-ws";
@@ -39,13 +49,15 @@ pub struct WsConfig {
     pub allowed_origins: Vec<String>,
     /// How long a client has to send `connection_init` (4408 after).
     pub init_timeout: Duration,
-    /// Largest frame and largest message (continuations aggregated), bytes (1009 past it).
+    /// Largest frame and largest message (continuations joined), bytes (1009 past it).
     pub max_message: usize,
     /// Most operations running at once on one connection.
     pub max_subscriptions: usize,
-    /// How long a message may wait for room in the connection's outbound buffer (actix-ws
-    /// holds 32 frames, then the socket's buffers) before the client counts as a slow consumer
-    /// (1008). Operations wait for room, so a catch-up feed goes at the client's pace.
+    /// Bytes a connection may hold for a client beyond what the socket's buffers took.
+    pub max_buffered: usize,
+    /// How long a message may wait for room in the connection's buffer before the client counts
+    /// as a slow consumer (1008). Operations wait for room, so a catch-up feed goes at the
+    /// client's pace.
     pub send_timeout: Duration,
 }
 
@@ -56,73 +68,18 @@ impl Default for WsConfig {
             init_timeout: Duration::from_secs(10),
             max_message: 64 * 1024,
             max_subscriptions: 100,
+            max_buffered: 256 * 1024,
             send_timeout: Duration::from_secs(10),
         }
     }
 }
 
-/// Whether a request asks for a WebSocket upgrade (routes it here rather than to GET queries).
-pub fn is_upgrade(ctx: &actix_web::guard::GuardContext<'_>) -> bool {
-    ctx.head()
-        .headers()
-        .get(actix_web::http::header::UPGRADE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.eq_ignore_ascii_case("websocket"))
-}
-
-fn origin_allowed(request: &HttpRequest, config: &WsConfig) -> bool {
-    let Some(origin) = request
-        .headers()
-        .get(actix_web::http::header::ORIGIN)
-        .and_then(|v| v.to_str().ok())
-    else {
-        return true;
-    };
-    if config.allowed_origins.is_empty() {
-        let host = request.connection_info().host().to_owned();
-        return origin
-            .split_once("://")
-            .is_some_and(|(_, rest)| rest.eq_ignore_ascii_case(&host));
-    }
-    config
-        .allowed_origins
-        .iter()
-        .any(|allowed| allowed.eq_ignore_ascii_case(origin))
-}
-
-/// `GET /graphql` with `Upgrade: websocket`.
-pub async fn upgrade(
-    api: web::Data<Api>,
-    auth: web::Data<AuthConfig>,
-    config: web::Data<WsConfig>,
-    request: HttpRequest,
-    body: web::Payload,
-) -> HttpResponse {
-    if !origin_allowed(&request, &config) {
-        return HttpResponse::build(StatusCode::FORBIDDEN).json(serde_json::json!({
-            "errors": [{ "message": "this origin may not open a WebSocket", "extensions": { "code": "FORBIDDEN" } }]
-        }));
-    }
-    let (response, session, messages) =
-        match actix_ws::handle_with_protocols(&request, body, &[PROTOCOL]) {
-            Ok(parts) => parts,
-            Err(e) => return e.error_response(),
-        };
-    let agreed = response
-        .headers()
-        .contains_key(actix_web::http::header::SEC_WEBSOCKET_PROTOCOL);
-    let messages = messages
-        .max_frame_size(config.max_message)
-        .aggregate_continuations()
-        .max_continuation_size(config.max_message);
-    let connection = Connection {
-        api: api.get_ref().clone(),
-        auth: auth.get_ref().clone(),
-        config: config.get_ref().clone(),
-        session,
-    };
-    actix_web::rt::spawn(connection.run(messages, agreed));
-    response
+/// What a connection needs from the server.
+#[derive(Clone, Debug)]
+pub struct WsContext {
+    pub api: Api,
+    pub auth: AuthConfig,
+    pub config: WsConfig,
 }
 
 #[derive(Deserialize)]
@@ -172,18 +129,10 @@ enum Event {
     Slow,
 }
 
+/// One connection: its socket's two halves and what the server gave it.
 struct Connection {
-    api: Api,
-    auth: AuthConfig,
-    config: WsConfig,
-    session: Session,
-}
-
-fn close_reason(code: u16, description: &str) -> CloseReason {
-    CloseReason {
-        code: CloseCode::from(code),
-        description: Some(description.to_owned()),
-    }
+    ctx: Arc<WsContext>,
+    wire: Arc<Wire>,
 }
 
 /// The bearer token in a `connection_init` payload: `{"token": "…"}` or
@@ -208,68 +157,50 @@ fn slow() -> Closing {
     (1008, "slow consumer: too many messages queued".into())
 }
 
+/// What a refused send means for the connection.
+fn closing(refused: &Refused) -> Closing {
+    match refused {
+        Refused::Full => slow(),
+        Refused::Gone => (1000, String::new()),
+    }
+}
+
 /// The protocol state of one connection.
 struct Live {
     init_received: bool,
     principal: Option<(Principal, Instant)>,
     operations: HashMap<String, (u64, tokio::task::AbortHandle)>,
     generation: u64,
-    outbound: Outbound,
     events: mpsc::UnboundedSender<Event>,
 }
 
-/// Writes to the client: every message goes straight into the session (no queue of our own
-/// between a subscription and the socket). Each operation's task holds its own handle, so a
-/// send is a push onto the session's channel, with no per-message clone of the sender.
-#[derive(Clone)]
-struct Outbound {
-    session: Session,
-    timeout: Duration,
-}
-
-impl Outbound {
-    async fn send(&mut self, text: String) -> Result<(), Closing> {
-        let mut pending = std::pin::pin!(self.session.text(text));
-        // Most sends find room at once: those need no timer.
-        let outcome = match futures_util::FutureExt::now_or_never(pending.as_mut()) {
-            Some(outcome) => outcome,
-            None => match tokio::time::timeout(self.timeout, pending).await {
-                Ok(outcome) => outcome,
-                Err(_) => return Err(slow()),
-            },
-        };
-        outcome.map_err(|_| (1000, String::new()))
-    }
-}
-
 impl Connection {
-    async fn close(self, code: u16, description: &str) {
-        // The close frame queues behind what the client has not read yet; one that reads nothing
-        // cannot take it: bounded wait, then the connection is dropped.
-        let _ = tokio::time::timeout(
-            CLOSE_GRACE,
-            self.session.close(Some(close_reason(code, description))),
-        )
-        .await;
+    async fn send(&self, text: &str) -> Result<(), Closing> {
+        self.wire
+            .send(TEXT, &[text.as_bytes()], self.ctx.config.send_timeout)
+            .await
+            .map_err(|refused| closing(&refused))
     }
 
-    async fn run(self, mut messages: actix_ws::AggregatedMessageStream, agreed: bool) {
-        if !agreed {
-            self.close(4406, "Subprotocol not acceptable").await;
-            return;
-        }
+    /// Runs the protocol until the connection ends, then closes it.
+    async fn run(self, mut reader: Reader, agreed: bool) {
+        let closing = if agreed {
+            self.serve(&mut reader).await
+        } else {
+            (4406, "Subprotocol not acceptable".into())
+        };
+        self.wire.close(closing.0, &closing.1, CLOSE_GRACE).await;
+    }
+
+    async fn serve(&self, reader: &mut Reader) -> Closing {
         let (events_tx, mut events) = mpsc::unbounded_channel::<Event>();
-        let init_deadline = Instant::now() + self.config.init_timeout;
+        let init_deadline = Instant::now() + self.ctx.config.init_timeout;
         let far = Instant::now() + Duration::from_secs(100 * 365 * 24 * 3600);
         let mut live = Live {
             init_received: false,
             principal: None,
             operations: HashMap::new(),
             generation: 0,
-            outbound: Outbound {
-                session: self.session.clone(),
-                timeout: self.config.send_timeout,
-            },
             events: events_tx,
         };
         let closing: Closing = loop {
@@ -290,7 +221,8 @@ impl Connection {
                     }
                     Event::Slow => Err(slow()),
                 },
-                message = messages.next() => self.on_frame(&mut live, message).await,
+                () = self.wire.drain() => Err((1000, String::new())),
+                message = reader.next() => self.on_frame(&mut live, message).await,
             };
             if let Err(closing) = step {
                 break closing;
@@ -299,35 +231,38 @@ impl Connection {
         for (_, task) in live.operations.into_values() {
             task.abort();
         }
-        if closing.0 == 1000 {
-            let _ = tokio::time::timeout(CLOSE_GRACE, self.session.close(None)).await;
-        } else {
-            self.close(closing.0, &closing.1).await;
-        }
+        closing
     }
 
     async fn on_frame(
         &self,
         live: &mut Live,
-        frame: Option<Result<AggregatedMessage, ProtocolError>>,
+        frame: Option<Result<Inbound, ReadError>>,
     ) -> Result<(), Closing> {
         match frame {
-            None | Some(Ok(AggregatedMessage::Close(_))) => Err((1000, String::new())),
-            Some(Ok(AggregatedMessage::Text(text))) => self.on_message(live, &text).await,
-            Some(Ok(AggregatedMessage::Ping(bytes))) => {
-                let _ = self.session.clone().pong(&bytes).await;
-                Ok(())
-            }
-            Some(Ok(AggregatedMessage::Pong(_))) => Ok(()),
-            Some(Ok(AggregatedMessage::Binary(_))) => Err((
+            None | Some(Ok(Inbound::Close)) => Err((1000, String::new())),
+            Some(Ok(Inbound::Text(text))) => match std::str::from_utf8(&text) {
+                Ok(text) => self.on_message(live, text).await,
+                Err(_) => Err((1007, "text frames must be UTF-8".into())),
+            },
+            Some(Ok(Inbound::Ping(bytes))) => self
+                .wire
+                .send(wire::PONG, &[&bytes], self.ctx.config.send_timeout)
+                .await
+                .map_err(|refused| closing(&refused)),
+            Some(Ok(Inbound::Pong)) => Ok(()),
+            Some(Ok(Inbound::Binary)) => Err((
                 4400,
                 "Invalid message received: binary frames are not part of the protocol".into(),
             )),
-            Some(Err(ProtocolError::Overflow)) => Err((
+            Some(Err(ReadError::Overflow)) => Err((
                 1009,
-                format!("messages are limited to {} bytes", self.config.max_message),
+                format!(
+                    "messages are limited to {} bytes",
+                    self.ctx.config.max_message
+                ),
             )),
-            Some(Err(_)) => Err((1002, "WebSocket protocol error".into())),
+            Some(Err(ReadError::Protocol)) => Err((1002, "WebSocket protocol error".into())),
         }
     }
 
@@ -341,18 +276,17 @@ impl Connection {
                     return Err((4429, "Too many initialisation requests".into()));
                 }
                 live.init_received = true;
-                let Some(p) = token_of(payload.as_ref()).and_then(|t| self.auth.verify(&t).ok())
+                let Some(p) =
+                    token_of(payload.as_ref()).and_then(|t| self.ctx.auth.verify(&t).ok())
                 else {
                     return Err((4403, "Forbidden".into()));
                 };
                 let left = p.expires_at - chrono::Utc::now().timestamp();
                 let at = Instant::now() + Duration::from_secs(u64::try_from(left).unwrap_or(0));
                 live.principal = Some((p, at));
-                live.outbound
-                    .send(r#"{"type":"connection_ack"}"#.into())
-                    .await
+                self.send(r#"{"type":"connection_ack"}"#).await
             }
-            ClientMessage::Ping { .. } => live.outbound.send(r#"{"type":"pong"}"#.into()).await,
+            ClientMessage::Ping { .. } => self.send(r#"{"type":"pong"}"#).await,
             ClientMessage::Pong { .. } => Ok(()),
             ClientMessage::Subscribe { id, payload } => self.on_subscribe(live, id, payload).await,
             ClientMessage::Complete { id } => {
@@ -377,12 +311,11 @@ impl Connection {
             return Err((4409, format!("Subscriber for {id} already exists")));
         }
         let id_json = serde_json::to_string(&id).unwrap_or_default();
-        if live.operations.len() >= self.config.max_subscriptions {
-            return live
-                .outbound
-                .send(format!(
+        if live.operations.len() >= self.ctx.config.max_subscriptions {
+            return self
+                .send(&format!(
                     r#"{{"id":{id_json},"type":"error","payload":[{{"message":"at most {} operations per connection","extensions":{{"code":"TOO_MANY_SUBSCRIPTIONS"}}}}]}}"#,
-                    self.config.max_subscriptions
+                    self.ctx.config.max_subscriptions
                 ))
                 .await;
         }
@@ -392,11 +325,12 @@ impl Connection {
             request = request.variables(async_graphql::Variables::from_json(variables));
         }
         live.generation += 1;
-        let stream = self.api.subscribe(request, p.clone());
+        let stream = self.ctx.api.subscribe(request, p.clone());
         let task = tokio::spawn(forward(
             stream,
-            id_json,
-            live.outbound.clone(),
+            Operation::new(&id_json),
+            self.wire.clone(),
+            self.ctx.config.send_timeout,
             live.events.clone(),
             (id.clone(), live.generation),
         ));
@@ -406,45 +340,59 @@ impl Connection {
     }
 }
 
+/// The fixed text around an operation's messages, built once per operation: a message is sent
+/// as `{prefix}{payload}}`, with no copy of the payload.
+struct Operation {
+    next: Box<str>,
+    error: Box<str>,
+    complete: Box<str>,
+}
+
+impl Operation {
+    fn new(id_json: &str) -> Self {
+        Self {
+            next: format!(r#"{{"id":{id_json},"type":"next","payload":"#).into(),
+            error: format!(r#"{{"id":{id_json},"type":"error","payload":"#).into(),
+            complete: format!(r#"{{"id":{id_json},"type":"complete"}}"#).into(),
+        }
+    }
+}
+
 /// Sends an operation's messages to the client until it ends (`complete`), fails (`error`), or
 /// the client falls behind: a shared feed it lagged behind, or no room within the send timeout.
 async fn forward(
     mut stream: futures_util::stream::BoxStream<'static, LiveMessage>,
-    id_json: String,
-    mut outbound: Outbound,
+    operation: Operation,
+    wire: Arc<Wire>,
+    timeout: Duration,
     events: mpsc::UnboundedSender<Event>,
     (id, generation): (String, u64),
 ) {
-    let gone = |closing: Closing| {
-        if closing.0 != 1000 {
+    let gone = |refused: &Refused| {
+        if *refused == Refused::Full {
             let _ = events.send(Event::Slow);
         }
     };
     while let Some(message) = stream.next().await {
-        let (text, last) = match message {
-            LiveMessage::Next(payload) => (
-                format!(r#"{{"id":{id_json},"type":"next","payload":{payload}}}"#),
-                false,
-            ),
-            LiveMessage::Error(errors) => (
-                format!(r#"{{"id":{id_json},"type":"error","payload":{errors}}}"#),
-                true,
-            ),
-            LiveMessage::Lagged => return gone(slow()),
+        let (prefix, payload, last) = match &message {
+            LiveMessage::Next(payload) => (&operation.next, payload, false),
+            LiveMessage::Error(errors) => (&operation.error, errors, true),
+            LiveMessage::Lagged => return gone(&Refused::Full),
         };
-        if let Err(closing) = outbound.send(text).await {
-            return gone(closing);
+        let parts: [&[u8]; 3] = [prefix.as_bytes(), payload.as_bytes(), b"}"];
+        if let Err(refused) = wire.send(TEXT, &parts, timeout).await {
+            return gone(&refused);
         }
         if last {
             let _ = events.send(Event::Ended { id, generation });
             return;
         }
     }
-    if let Err(closing) = outbound
-        .send(format!(r#"{{"id":{id_json},"type":"complete"}}"#))
+    if let Err(refused) = wire
+        .send(TEXT, &[operation.complete.as_bytes()], timeout)
         .await
     {
-        return gone(closing);
+        return gone(&refused);
     }
     let _ = events.send(Event::Ended { id, generation });
 }

@@ -729,6 +729,60 @@ async fn a_client_that_stops_reading_is_disconnected_as_a_slow_consumer() {
     assert_eq!(ws.close_code().await, 1008);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_board_subscriber_that_stops_reading_is_dropped_from_the_shared_feed_and_the_others_go_on()
+ {
+    let app = spawn_app(WsConfig {
+        max_buffered: 4 * 1024,
+        socket_send_buffer: Some(8 * 1024),
+        ..WsConfig::default()
+    })
+    .await;
+    let pod = to_id("Pod", acquisition().as_uuid());
+    let subscribe = json!({"id": "board", "type": "subscribe",
+        "payload": {"query": BOARD, "variables": {"pod": pod.0}}});
+    // The slow one: a small receive window, and it reads nothing after its first board.
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4 * 1024).unwrap();
+    let stream = socket.connect(app.running.addr).await.unwrap();
+    let mut request = app.url().into_client_request().unwrap();
+    request.headers_mut().insert(
+        "Sec-WebSocket-Protocol",
+        "graphql-transport-ws".parse().unwrap(),
+    );
+    let stream = tokio_tungstenite::MaybeTlsStream::Plain(stream);
+    let (socket, _) = tokio_tungstenite::client_async(request, stream)
+        .await
+        .unwrap();
+    let mut slow = Ws { socket };
+    slow.send(json!({"type": "connection_init", "payload": {"token": app.token(admin())}}))
+        .await;
+    assert_eq!(slow.next().await["type"], "connection_ack");
+    slow.send(subscribe.clone()).await;
+    let first = slow.next().await;
+    let item = first["payload"]["data"]["sprintBoard"]["items"]["nodes"][0]["id"].clone();
+    let mut reader = app.ready().await;
+    reader.send(subscribe).await;
+    reader.next().await;
+
+    // Far more boards than the window, the socket's buffers and the wire's 4 KiB take.
+    for n in 0..60 {
+        app.graphql(
+            "mutation($pod: ID!, $item: ID!, $title: String!) { editItem(podId: $pod, itemId: $item, title: $title) { position } }",
+            json!({"pod": pod.0, "item": item, "title": format!("Slow {n}")}),
+        )
+        .await;
+        let board = reader.next().await;
+        assert!(board.to_string().contains(&format!("Slow {n}")), "{board}");
+    }
+    assert_eq!(slow.close_code().await, 1008);
+    assert_eq!(
+        app.running.api.hub().shared_executions(),
+        1,
+        "the reader's feed runs on"
+    );
+}
+
 /// `npm ci` in `tests/node` when its modules are missing (a fresh clone), then the path of the
 /// script. Fails loudly without Node and npm: this suite must run.
 fn node_client() -> std::path::PathBuf {

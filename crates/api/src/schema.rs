@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use crate::auth::Principal;
 use crate::document_cache::DocumentCache;
-use crate::live::{self, Hub, LiveMessage};
+use crate::live::{self, Hub, Live, Subscriber};
 use crate::loaders::Loaders;
 use crate::mutation::MutationRoot;
 use crate::query::QueryRoot;
@@ -112,14 +112,23 @@ impl Api {
         response
     }
 
-    /// Runs an operation of an authenticated caller as a stream of messages (subscriptions;
-    /// a query or mutation gives one): see [`crate::live`].
+    /// Runs an operation of an authenticated caller: a shared feed delivers to `subscriber`,
+    /// anything else is a stream of messages (a query or mutation gives one) — see
+    /// [`crate::live`].
     pub fn subscribe(
         &self,
         request: async_graphql::Request,
         principal: Principal,
-    ) -> futures_util::stream::BoxStream<'static, LiveMessage> {
-        live::subscribe(&self.schema, &self.state, &self.hub, request, principal)
+        subscriber: Arc<dyn Subscriber>,
+    ) -> Live {
+        live::subscribe(
+            &self.schema,
+            &self.state,
+            &self.hub,
+            request,
+            principal,
+            subscriber,
+        )
     }
 
     /// The shared live executions.

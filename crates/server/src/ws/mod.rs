@@ -25,7 +25,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use podledger_api::live::LiveMessage;
+use podledger_api::live::{Live as Started, LiveMessage, Membership, Subscriber};
 use podledger_api::{Api, AuthConfig, Principal};
 use serde::Deserialize;
 use tokio::sync::mpsc;
@@ -55,6 +55,9 @@ pub struct WsConfig {
     pub max_subscriptions: usize,
     /// Bytes a connection may hold for a client beyond what the socket's buffers took.
     pub max_buffered: usize,
+    /// The kernel's send buffer of a WebSocket (`SO_SNDBUF`), bytes; `None` leaves it to the
+    /// kernel's autotuning (which lets it grow to megabytes for a client that does not read).
+    pub socket_send_buffer: Option<usize>,
     /// How long a message may wait for room in the connection's buffer before the client counts
     /// as a slow consumer (1008). Operations wait for room, so a catch-up feed goes at the
     /// client's pace.
@@ -69,6 +72,7 @@ impl Default for WsConfig {
             max_message: 64 * 1024,
             max_subscriptions: 100,
             max_buffered: 256 * 1024,
+            socket_send_buffer: None,
             send_timeout: Duration::from_secs(10),
         }
     }
@@ -165,11 +169,27 @@ fn closing(refused: &Refused) -> Closing {
     }
 }
 
+/// A running operation of a connection: its forwarding task, or its place on a shared feed.
+enum Running {
+    Task(tokio::task::AbortHandle),
+    Joined(Membership),
+}
+
+impl Running {
+    fn stop(self) {
+        match self {
+            Self::Task(task) => task.abort(),
+            // Dropping the membership leaves the feed.
+            Self::Joined(membership) => drop(membership),
+        }
+    }
+}
+
 /// The protocol state of one connection.
 struct Live {
     init_received: bool,
     principal: Option<(Principal, Instant)>,
-    operations: HashMap<String, (u64, tokio::task::AbortHandle)>,
+    operations: HashMap<String, (u64, Running)>,
     generation: u64,
     events: mpsc::UnboundedSender<Event>,
 }
@@ -228,8 +248,8 @@ impl Connection {
                 break closing;
             }
         };
-        for (_, task) in live.operations.into_values() {
-            task.abort();
+        for (_, running) in live.operations.into_values() {
+            running.stop();
         }
         closing
     }
@@ -290,8 +310,8 @@ impl Connection {
             ClientMessage::Pong { .. } => Ok(()),
             ClientMessage::Subscribe { id, payload } => self.on_subscribe(live, id, payload).await,
             ClientMessage::Complete { id } => {
-                if let Some((_, task)) = live.operations.remove(&id) {
-                    task.abort();
+                if let Some((_, running)) = live.operations.remove(&id) {
+                    running.stop();
                 }
                 Ok(())
             }
@@ -325,18 +345,86 @@ impl Connection {
             request = request.variables(async_graphql::Variables::from_json(variables));
         }
         live.generation += 1;
-        let stream = self.ctx.api.subscribe(request, p.clone());
-        let task = tokio::spawn(forward(
-            stream,
-            Operation::new(&id_json),
-            self.wire.clone(),
-            self.ctx.config.send_timeout,
-            live.events.clone(),
-            (id.clone(), live.generation),
-        ));
-        live.operations
-            .insert(id, (live.generation, task.abort_handle()));
+        let ending = (id.clone(), live.generation);
+        let on_feed = Arc::new(OnFeed {
+            operation: Operation::new(&id_json),
+            wire: self.wire.clone(),
+            events: live.events.clone(),
+            ending: ending.clone(),
+        });
+        let running = match self.ctx.api.subscribe(request, p.clone(), on_feed) {
+            Started::Joined(membership) => Running::Joined(membership),
+            Started::Stream(stream) => Running::Task(
+                tokio::spawn(forward(
+                    stream,
+                    Operation::new(&id_json),
+                    self.wire.clone(),
+                    self.ctx.config.send_timeout,
+                    live.events.clone(),
+                    ending,
+                ))
+                .abort_handle(),
+            ),
+        };
+        live.operations.insert(id, (live.generation, running));
         Ok(())
+    }
+}
+
+/// An operation on a shared feed: the relay hands it each message, which goes into the socket
+/// at once or into the connection's buffer — and when that is full, the client is too slow for
+/// a live feed and is disconnected (waiting would hold up every other subscriber).
+struct OnFeed {
+    operation: Operation,
+    wire: Arc<Wire>,
+    events: mpsc::UnboundedSender<Event>,
+    ending: (String, u64),
+}
+
+impl OnFeed {
+    fn ended(&self) {
+        let (id, generation) = self.ending.clone();
+        let _ = self.events.send(Event::Ended { id, generation });
+    }
+
+    fn refused(&self, refused: &Refused) {
+        if *refused == Refused::Full {
+            let _ = self.events.send(Event::Slow);
+        }
+    }
+}
+
+impl Subscriber for OnFeed {
+    fn deliver(&self, message: &LiveMessage) -> bool {
+        let (prefix, payload, last) = match message {
+            LiveMessage::Next(payload) => (&self.operation.next, payload, false),
+            LiveMessage::Error(errors) => (&self.operation.error, errors, true),
+            LiveMessage::Lagged => {
+                self.refused(&Refused::Full);
+                return false;
+            }
+        };
+        if let Err(refused) = self
+            .wire
+            .try_send(TEXT, &[prefix.as_bytes(), payload.as_bytes(), b"}"])
+        {
+            self.refused(&refused);
+            return false;
+        }
+        if last {
+            self.ended();
+        }
+        !last
+    }
+
+    fn end(&self) {
+        match self
+            .wire
+            .try_send(TEXT, &[self.operation.complete.as_bytes()])
+        {
+            Ok(()) => self.ended(),
+            Err(refused) => self.refused(&refused),
+        }
     }
 }
 

@@ -143,6 +143,9 @@ pub async fn upgrade(
     let actix_codec::FramedParts { io, read_buf, .. } = framed.into_parts();
     let stream = Arc::new(io);
     let _ = stream.set_nodelay(true);
+    if let Some(bytes) = ctx.config.socket_send_buffer {
+        let _ = socket2::SockRef::from(&*stream).set_send_buffer_size(bytes);
+    }
     let reader = Reader::new(stream.clone(), read_buf, ctx.config.max_message);
     let wire = Arc::new(Wire::new(stream, ctx.config.max_buffered));
     Connection { ctx, wire }.run(reader, agreed).await;

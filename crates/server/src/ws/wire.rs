@@ -111,13 +111,18 @@ impl Wire {
             for (slice, part) in slices[1..].iter_mut().zip(parts) {
                 *slice = IoSlice::new(part);
             }
-            match self
-                .stream
-                .try_write_vectored(&slices[..=parts.len().min(3)])
-            {
+            // One `sendmsg`, straight on the socket: tokio's readiness bookkeeping is not needed
+            // here (a refusal leaves the bytes to `drain`, which goes through tokio), and
+            // `sendmsg` skips the file layer `writev` goes through.
+            match rustix::net::sendmsg(
+                &*self.stream,
+                &slices[..=parts.len().min(3)],
+                &mut rustix::net::SendAncillaryBuffer::default(),
+                rustix::net::SendFlags::DONTWAIT | rustix::net::SendFlags::NOSIGNAL,
+            ) {
                 Ok(n) if n == header_len + len => return Ok(()),
                 Ok(n) => written = n,
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                Err(rustix::io::Errno::AGAIN | rustix::io::Errno::INTR) => {}
                 Err(_) => {
                     pending.closed = true;
                     self.room.notify_waiters();

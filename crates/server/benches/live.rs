@@ -227,6 +227,9 @@ struct Reader {
 impl Reader {
     /// Reads what has arrived and records the bench edits it shows; `false` once closed.
     fn read_ready(&mut self, sent: &Sent, receipts: &Receipts) -> bool {
+        // A read that left room in the buffer took all there was: epoll (level-triggered) says
+        // when more comes, so no second read is spent to hear "would block".
+        let mut drained = false;
         loop {
             while let Some(frame) = self.frames.pop() {
                 let Frame::Data(payload) = frame else {
@@ -253,9 +256,12 @@ impl Reader {
                     }
                 }
             }
+            if drained {
+                return true;
+            }
             match self.frames.fill(&mut self.stream) {
-                Ok(0) => return false,
-                Ok(_) => {}
+                Ok((0, _)) => return false,
+                Ok((read, room)) => drained = read < room,
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return true,
                 Err(_) => return false,
             }
@@ -298,8 +304,9 @@ impl Frames {
         }
     }
 
-    /// Reads what the socket has into the buffer (making room first).
-    fn fill(&mut self, stream: &mut std::net::TcpStream) -> std::io::Result<usize> {
+    /// Reads what the socket has into the buffer (making room first): bytes read, and the room
+    /// there was.
+    fn fill(&mut self, stream: &mut std::net::TcpStream) -> std::io::Result<(usize, usize)> {
         use std::io::Read;
         if self.start == self.end {
             (self.start, self.end) = (0, 0);
@@ -311,9 +318,10 @@ impl Frames {
                 self.buffer.resize(self.end + 4096, 0);
             }
         }
+        let room = self.buffer.len() - self.end;
         let read = stream.read(&mut self.buffer[self.end..])?;
         self.end += read;
-        Ok(read)
+        Ok((read, room))
     }
 }
 
@@ -429,11 +437,16 @@ async fn measure(addr: SocketAddr, server: u32, dir: &std::path::Path) -> anyhow
     // Subscribers connected so far; each task ends once its socket is with the reader thread.
     let mut connected = 0usize;
     let receipts: Receipts = Arc::new(Mutex::new(Vec::new()));
-    let (sockets, subscribed) = std::sync::mpsc::channel();
-    {
-        let (sent, receipts) = (sent.clone(), receipts.clone());
-        std::thread::spawn(move || read_all(&subscribed, &sent, &receipts));
-    }
+    // The reader threads, each with its share of the sockets.
+    let readers = usize::try_from(env("BENCH_READERS", 1)).unwrap_or(1).max(1);
+    let sockets: Vec<_> = (0..readers)
+        .map(|_| {
+            let (sockets, subscribed) = std::sync::mpsc::channel();
+            let (sent, receipts) = (sent.clone(), receipts.clone());
+            std::thread::spawn(move || read_all(&subscribed, &sent, &receipts));
+            sockets
+        })
+        .collect();
     let mut seq = 0usize;
     for &level in &levels {
         let (ready_tx, mut ready_rx) = tokio::sync::mpsc::channel(1024);
@@ -443,7 +456,7 @@ async fn measure(addr: SocketAddr, server: u32, dir: &std::path::Path) -> anyhow
                 addr,
                 reader.clone(),
                 pod.clone(),
-                sockets.clone(),
+                sockets[connected % readers].clone(),
                 ready_tx.clone(),
             ));
             connected += 1;

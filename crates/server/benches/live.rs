@@ -194,7 +194,12 @@ fn read_all(
             .expect("epoll add");
             readers.push(Some(Reader {
                 stream,
-                frames: Frames::default(),
+                // Its buffer allocated and touched now: faulting in 10,000 fresh pages on
+                // the first edit's messages would be the client's cost, not the server's.
+                frames: Frames {
+                    buffer: vec![0; 4096],
+                    ..Frames::default()
+                },
                 last_seq: None,
             }));
         }
@@ -510,14 +515,36 @@ async fn measure(addr: SocketAddr, server: u32, dir: &std::path::Path) -> anyhow
         let committed = commit_times(&db, &positions).await?;
         // From the commit (the time the store recorded for the event) to the receipt: what
         // the issue names. From the send: the same plus the HTTP request and the decision.
-        let mut lat: Vec<u64> = seen
-            .iter()
-            .map(|&(s, at)| {
-                let commit = committed[&sent.position[s].load(Ordering::Acquire)];
-                u64::try_from(sent.epoch_wall + at as i64 - commit).unwrap_or(0)
-            })
-            .collect();
+        let since_commit = |s: usize, at: u64| {
+            let commit = committed[&sent.position[s].load(Ordering::Acquire)];
+            u64::try_from(sent.epoch_wall + at as i64 - commit).unwrap_or(0)
+        };
+        let mut lat: Vec<u64> = seen.iter().map(|&(s, at)| since_commit(s, at)).collect();
         lat.sort_unstable();
+        // BENCH_CDF: where the p99 comes from — the distribution, and each edit's own p99 (one
+        // slow edit of fifty decides the p99 of all messages).
+        if std::env::var_os("BENCH_CDF").is_some() {
+            let cdf: Vec<String> = [0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99]
+                .iter()
+                .map(|p| format!("p{}={:.1}", p * 100.0, percentile(&lat, *p)))
+                .collect();
+            eprintln!("CDF {}", cdf.join(" "));
+            let mut by_edit = std::collections::BTreeMap::<usize, Vec<u64>>::new();
+            for &(s, at) in &seen {
+                by_edit.entry(s).or_default().push(since_commit(s, at));
+            }
+            let p99s: Vec<u64> = by_edit
+                .values_mut()
+                .map(|v| {
+                    v.sort_unstable();
+                    v[v.len() * 99 / 100]
+                })
+                .collect();
+            eprintln!(
+                "each edit's p99, ms, in order: {:?}",
+                p99s.iter().map(|m| m / 1000).collect::<Vec<_>>()
+            );
+        }
         let mut from_send: Vec<u64> = seen
             .iter()
             .map(|&(s, at)| at.saturating_sub(sent.at[s].load(Ordering::Acquire)))

@@ -155,9 +155,10 @@ impl Feed {
         })
     }
 
-    fn begin(&self, latest: &Latest, what: What) {
-        // Under the `latest` lock, like joining: a member is in this round or has its message.
-        let _ = latest;
+    /// Begins a round. `_latest` is the caller's proof that it holds the `latest` lock, as
+    /// joining does: a member either joined before the round (and is in it) or after (and has
+    /// its message, or did not want it).
+    fn begin(&self, _latest: &Latest, what: What) {
         let _ = self.sender.send(Arc::new(Round {
             what,
             total: self.members.count(),
@@ -310,7 +311,8 @@ fn relay(group: &Arc<Group>) -> Arc<Relay> {
 
 /// A subscriber's place on a shared feed; dropping it leaves the feed.
 pub struct Membership {
-    place: Place,
+    /// `None` when the replayed message was its last.
+    place: Option<Place>,
     id: u64,
     relay: Arc<Relay>,
 }
@@ -325,7 +327,9 @@ impl std::fmt::Debug for Membership {
 
 impl Drop for Membership {
     fn drop(&mut self) {
-        self.relay.group.feed.members.remove(self.place, self.id);
+        if let Some(place) = self.place {
+            self.relay.group.feed.members.remove(place, self.id);
+        }
     }
 }
 
@@ -337,18 +341,22 @@ pub(super) fn join(group: &Arc<Group>, subscriber: Arc<dyn Subscriber>) -> Optio
         return None;
     }
     let mut seen = 0;
+    let mut stays = true;
     if let Some((n, message)) = &latest.message {
         seen = *n;
         if group.replay {
-            subscriber.deliver(message);
+            // Refused (its buffer is full) or final (an error): nothing more goes to it.
+            stays = subscriber.deliver(message);
         }
     }
     let relay = relay(group);
     let id = MEMBER_IDS.fetch_add(1, Ordering::Relaxed);
-    let place = group.feed.members.insert(Member {
-        id,
-        seen,
-        subscriber,
+    let place = stays.then(|| {
+        group.feed.members.insert(Member {
+            id,
+            seen,
+            subscriber,
+        })
     });
     drop(latest);
     Some(Membership { place, id, relay })
@@ -479,6 +487,21 @@ mod tests {
             2,
             "the newcomer in the freed slot stays"
         );
+    }
+
+    #[tokio::test]
+    async fn given_a_latest_message_that_is_an_error_when_a_subscriber_joins_then_it_gets_only_that()
+     {
+        let group = group(true);
+        group
+            .feed
+            .publish(LiveMessage::Error("[{\"message\":\"gone\"}]".into()));
+        let recorder = Recorder::new(10);
+        let _member = join(&group, subscriber(&recorder)).unwrap();
+        group.feed.publish(message("never"));
+        group.feed.end();
+        settle().await;
+        assert_eq!(recorder.texts(), [r#"[{"message":"gone"}]"#]);
     }
 
     #[tokio::test]

@@ -133,7 +133,7 @@ enum Event {
     Slow,
 }
 
-/// One connection: its socket's two halves and what the server gave it.
+/// One connection: what the server gave it, and the writer of its socket (`run` holds the reader).
 struct Connection {
     ctx: Arc<WsContext>,
     wire: Arc<Wire>,

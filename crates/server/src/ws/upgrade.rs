@@ -63,7 +63,7 @@ async fn refuse(
     let mut response = actix_http::Response::build(status);
     response
         .insert_header((header::CONTENT_TYPE, "application/json"))
-        .insert_header((header::CONNECTION, "close"));
+        .force_close();
     if status == StatusCode::METHOD_NOT_ALLOWED {
         response.insert_header((header::ALLOW, "GET"));
     }

@@ -7,10 +7,10 @@
 //!
 //! Limits: an `Origin` allow-list on upgrade (403), a largest frame and message (1009), at
 //! most [`WsConfig::max_subscriptions`] operations per connection (an `error` for the one past
-//! it), and a bounded outbound buffer: a client that does not read fast enough (a shared feed's
-//! buffer overtook it, or the connection's buffer stayed over [`WsConfig::max_buffered`] for the
-//! send timeout) is disconnected with 1008 "slow consumer", so memory never grows with a slow
-//! reader.
+//! it), and a bounded outbound buffer: a client that does not read fast enough is disconnected
+//! with 1008 "slow consumer" — at once when a shared feed's message finds its buffer over
+//! [`WsConfig::max_buffered`] (a live feed waits for nobody), after the send timeout when a
+//! streamed operation does — so memory never grows with a slow reader.
 //!
 //! The connection owns its socket (taken from actix-http at the upgrade, see [`upgrade`]):
 //! messages go from an operation straight into the socket ([`wire`]), frames come in through

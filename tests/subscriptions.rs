@@ -112,6 +112,28 @@ impl App {
         ws
     }
 
+    /// A connection past `connection_ack` whose socket has a 4 KiB receive window, so the
+    /// kernel does not absorb a whole feed for a client that stops reading.
+    async fn ready_with_a_small_window(&self) -> Ws {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.set_recv_buffer_size(4 * 1024).unwrap();
+        let stream = socket.connect(self.running.addr).await.unwrap();
+        let mut request = self.url().into_client_request().unwrap();
+        request.headers_mut().insert(
+            "Sec-WebSocket-Protocol",
+            "graphql-transport-ws".parse().unwrap(),
+        );
+        let stream = tokio_tungstenite::MaybeTlsStream::Plain(stream);
+        let (socket, _) = tokio_tungstenite::client_async(request, stream)
+            .await
+            .unwrap();
+        let mut ws = Ws { socket };
+        ws.send(json!({"type": "connection_init", "payload": {"token": self.token(admin())}}))
+            .await;
+        assert_eq!(ws.next().await["type"], "connection_ack");
+        ws
+    }
+
     async fn graphql(&self, query: &str, variables: Value) -> Value {
         let response: Value = reqwest::Client::new()
             .post(format!("http://{}/graphql", self.running.addr))
@@ -701,23 +723,7 @@ async fn a_client_that_stops_reading_is_disconnected_as_a_slow_consumer() {
         ..WsConfig::default()
     })
     .await;
-    // A small receive window, so the kernel does not absorb the whole feed for the client.
-    let socket = tokio::net::TcpSocket::new_v4().unwrap();
-    socket.set_recv_buffer_size(4 * 1024).unwrap();
-    let stream = socket.connect(app.running.addr).await.unwrap();
-    let mut request = app.url().into_client_request().unwrap();
-    request.headers_mut().insert(
-        "Sec-WebSocket-Protocol",
-        "graphql-transport-ws".parse().unwrap(),
-    );
-    let stream = tokio_tungstenite::MaybeTlsStream::Plain(stream);
-    let (socket, _) = tokio_tungstenite::client_async(request, stream)
-        .await
-        .unwrap();
-    let mut ws = Ws { socket };
-    ws.send(json!({"type": "connection_init", "payload": {"token": app.token(admin())}}))
-        .await;
-    assert_eq!(ws.next().await["type"], "connection_ack");
+    let mut ws = app.ready_with_a_small_window().await;
     // The whole demo history fifty times over, with every field: far more than the window, the
     // kernel's buffers and the queue.
     for n in 0..50 {
@@ -741,23 +747,8 @@ async fn a_board_subscriber_that_stops_reading_is_dropped_from_the_shared_feed_a
     let pod = to_id("Pod", acquisition().as_uuid());
     let subscribe = json!({"id": "board", "type": "subscribe",
         "payload": {"query": BOARD, "variables": {"pod": pod.0}}});
-    // The slow one: a small receive window, and it reads nothing after its first board.
-    let socket = tokio::net::TcpSocket::new_v4().unwrap();
-    socket.set_recv_buffer_size(4 * 1024).unwrap();
-    let stream = socket.connect(app.running.addr).await.unwrap();
-    let mut request = app.url().into_client_request().unwrap();
-    request.headers_mut().insert(
-        "Sec-WebSocket-Protocol",
-        "graphql-transport-ws".parse().unwrap(),
-    );
-    let stream = tokio_tungstenite::MaybeTlsStream::Plain(stream);
-    let (socket, _) = tokio_tungstenite::client_async(request, stream)
-        .await
-        .unwrap();
-    let mut slow = Ws { socket };
-    slow.send(json!({"type": "connection_init", "payload": {"token": app.token(admin())}}))
-        .await;
-    assert_eq!(slow.next().await["type"], "connection_ack");
+    // The slow one: it reads nothing after its first board.
+    let mut slow = app.ready_with_a_small_window().await;
     slow.send(subscribe.clone()).await;
     let first = slow.next().await;
     let item = first["payload"]["data"]["sprintBoard"]["items"]["nodes"][0]["id"].clone();

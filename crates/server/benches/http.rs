@@ -135,12 +135,7 @@ async fn serve(dir: &str) -> anyhow::Result<()> {
         projections: projections.clone(),
         consistency_timeout: Duration::from_secs(5),
     });
-    let routes = http::routes(
-        api,
-        auth(),
-        false,
-        podledger_server::ws::WsConfig::default(),
-    );
+    let routes = http::routes(api, auth(), false);
     let (projections, auth) = (web::Data::new(projections), web::Data::new(auth()));
     let mut server = actix_web::HttpServer::new(move || {
         actix_web::App::new()

@@ -165,10 +165,11 @@ async fn subscriber(
     let _ = ready.send(()).await;
 }
 
-/// The subscribers' sockets after their first board, all read by one thread (epoll,
-/// level-triggered): a socket with something to read is read until it has nothing, each data
-/// frame checked for the newest bench edit it shows. One thread and no task per socket: the
-/// client shares the 2 cores with the server, so it must cost as little per message as it can.
+/// One reader thread's share of the subscribers' sockets after their first board (one thread
+/// reads them all unless `BENCH_READERS` says otherwise), polled with epoll, level-triggered: a
+/// socket with something to read is read until it has nothing, each data frame checked for the
+/// newest bench edit it shows. No task per socket: the client shares the 2 cores with the
+/// server, so it must cost as little per message as it can.
 fn read_all(
     sockets: &std::sync::mpsc::Receiver<std::net::TcpStream>,
     sent: &Sent,

@@ -1,5 +1,5 @@
-//! HTTP: `POST /graphql` and `GET /graphql` (queries only; with `Upgrade: websocket`,
-//! subscriptions — see `ws`), bearer authentication, `/health`, and GraphiQL at `/graphiql`
+//! HTTP: `POST /graphql` and `GET /graphql` (queries only; a WebSocket handshake never reaches
+//! the `App`: [`serve`] hands it to `ws::upgrade`), bearer authentication, `/health`, and GraphiQL at `/graphiql`
 //! with `--dev`.
 //!
 //! GraphQL over HTTP: the response media type follows `Accept` —
@@ -184,15 +184,12 @@ pub fn routes(
     api: Api,
     auth: AuthConfig,
     dev: bool,
-    ws: WsConfig,
 ) -> impl Fn(&mut web::ServiceConfig) + Clone + Send + 'static {
     let api = web::Data::new(api);
     let auth = web::Data::new(auth);
-    let ws = web::Data::new(ws);
     move |cfg: &mut web::ServiceConfig| {
         cfg.app_data(api.clone())
             .app_data(auth.clone())
-            .app_data(ws.clone())
             .app_data(web::PayloadConfig::new(MAX_BODY))
             .route("/graphql", web::post().to(graphql))
             .route("/graphql", web::get().to(graphql))
@@ -219,13 +216,12 @@ pub fn serve(
     ws: WsConfig,
     workers: usize,
 ) -> std::io::Result<(SocketAddr, ServerHandle, Server)> {
-    let sockets = crate::ws::WsContext {
-        api: api.clone(),
-        auth: auth.clone(),
-        config: ws.clone(),
-    };
-    let sockets = std::sync::Arc::new(sockets);
-    let routes = routes(api, auth, dev, ws);
+    let routes = routes(api.clone(), auth.clone(), dev);
+    let sockets = std::sync::Arc::new(crate::ws::WsContext {
+        api,
+        auth,
+        config: ws,
+    });
     let listener = listener(listen)?;
     let addr = listener.local_addr()?;
     let mut builder = actix_web::dev::Server::build();

@@ -49,15 +49,16 @@ struct Members {
 }
 
 impl Members {
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Vec<Arc<Chunk>>> {
+        self.chunks.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
     fn chunk(&self, index: usize) -> Arc<Chunk> {
-        self.chunks.read().unwrap_or_else(PoisonError::into_inner)[index].clone()
+        self.read()[index].clone()
     }
 
     fn count(&self) -> usize {
-        self.chunks
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .len()
+        self.read().len()
     }
 
     fn insert(&self, member: Member) -> Place {
@@ -94,8 +95,7 @@ impl Members {
     /// How many subscribers (tests).
     #[cfg(test)]
     fn len(&self) -> usize {
-        let chunks = self.chunks.read().unwrap();
-        chunks
+        self.read()
             .iter()
             .map(|c| lock(c).iter().filter(|m| m.is_some()).count())
             .sum()

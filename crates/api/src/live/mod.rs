@@ -47,7 +47,8 @@ pub enum LiveMessage {
     /// The operation failed as a whole (validation, authorisation, a bad argument), as a JSON
     /// array of errors: graphql-transport-ws `error`. Nothing follows it.
     Error(Arc<str>),
-    /// The subscriber fell more than [`SHARED_BUFFER`] messages behind.
+    /// The subscriber missed a message of a shared feed (its relays fell more than
+    /// [`SHARED_BUFFER`] messages behind): nothing follows it.
     Lagged,
 }
 
@@ -109,6 +110,7 @@ impl std::fmt::Debug for Live {
     }
 }
 
+/// The shared executions, by key.
 #[derive(Debug, Default)]
 pub struct Hub {
     groups: Mutex<HashMap<Key, Weak<Group>>>,

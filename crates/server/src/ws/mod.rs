@@ -345,25 +345,21 @@ impl Connection {
             request = request.variables(async_graphql::Variables::from_json(variables));
         }
         live.generation += 1;
-        let ending = (id.clone(), live.generation);
-        let on_feed = Arc::new(OnFeed {
-            operation: Operation::new(&id_json),
+        let operation = Arc::new(Operation {
+            text: Framing::new(&id_json),
             wire: self.wire.clone(),
             events: live.events.clone(),
-            ending: ending.clone(),
+            ending: (id.clone(), live.generation),
         });
-        let running = match self.ctx.api.subscribe(request, p.clone(), on_feed) {
+        let running = match self
+            .ctx
+            .api
+            .subscribe(request, p.clone(), operation.clone())
+        {
             Started::Joined(membership) => Running::Joined(membership),
             Started::Stream(stream) => Running::Task(
-                tokio::spawn(forward(
-                    stream,
-                    Operation::new(&id_json),
-                    self.wire.clone(),
-                    self.ctx.config.send_timeout,
-                    live.events.clone(),
-                    ending,
-                ))
-                .abort_handle(),
+                tokio::spawn(operation.forward(stream, self.ctx.config.send_timeout))
+                    .abort_handle(),
             ),
         };
         live.operations.insert(id, (live.generation, running));
@@ -371,17 +367,48 @@ impl Connection {
     }
 }
 
-/// An operation on a shared feed: the relay hands it each message, which goes into the socket
-/// at once or into the connection's buffer — and when that is full, the client is too slow for
-/// a live feed and is disconnected (waiting would hold up every other subscriber).
-struct OnFeed {
-    operation: Operation,
+/// The fixed text around an operation's messages, built once per operation: a message is sent
+/// as `{prefix}{payload}}`, with no copy of the payload.
+struct Framing {
+    next: Box<str>,
+    error: Box<str>,
+    complete: Box<str>,
+}
+
+impl Framing {
+    fn new(id_json: &str) -> Self {
+        Self {
+            next: format!(r#"{{"id":{id_json},"type":"next","payload":"#).into(),
+            error: format!(r#"{{"id":{id_json},"type":"error","payload":"#).into(),
+            complete: format!(r#"{{"id":{id_json},"type":"complete"}}"#).into(),
+        }
+    }
+}
+
+/// One running operation's way to its client. On a shared feed the fan-out hands it each
+/// message ([`Subscriber`]), which goes into the socket at once or into the connection's buffer
+/// — and when that is full the client is too slow for a live feed and is disconnected (waiting
+/// would hold up every other subscriber). Any other operation is [`Operation::forward`]ed at
+/// the client's pace, waiting up to the send timeout for room.
+struct Operation {
+    text: Framing,
     wire: Arc<Wire>,
     events: mpsc::UnboundedSender<Event>,
     ending: (String, u64),
 }
 
-impl OnFeed {
+impl Operation {
+    /// The pieces of `message`'s frame and whether it is the operation's last; `None` for
+    /// [`LiveMessage::Lagged`], which ends the connection.
+    fn frame<'a>(&'a self, message: &'a LiveMessage) -> Option<([&'a [u8]; 3], bool)> {
+        let (prefix, payload, last) = match message {
+            LiveMessage::Next(payload) => (&self.text.next, payload, false),
+            LiveMessage::Error(errors) => (&self.text.error, errors, true),
+            LiveMessage::Lagged => return None,
+        };
+        Some(([prefix.as_bytes(), payload.as_bytes(), b"}"], last))
+    }
+
     fn ended(&self) {
         let (id, generation) = self.ending.clone();
         let _ = self.events.send(Event::Ended { id, generation });
@@ -392,22 +419,43 @@ impl OnFeed {
             let _ = self.events.send(Event::Slow);
         }
     }
+
+    /// Sends a stream's messages until it ends (`complete`), fails (`error`), or the client
+    /// falls behind (no room within `timeout`).
+    async fn forward(
+        self: Arc<Self>,
+        mut stream: futures_util::stream::BoxStream<'static, LiveMessage>,
+        timeout: Duration,
+    ) {
+        while let Some(message) = stream.next().await {
+            let Some((parts, last)) = self.frame(&message) else {
+                return self.refused(&Refused::Full);
+            };
+            if let Err(refused) = self.wire.send(TEXT, &parts, timeout).await {
+                return self.refused(&refused);
+            }
+            if last {
+                return self.ended();
+            }
+        }
+        match self
+            .wire
+            .send(TEXT, &[self.text.complete.as_bytes()], timeout)
+            .await
+        {
+            Ok(()) => self.ended(),
+            Err(refused) => self.refused(&refused),
+        }
+    }
 }
 
-impl Subscriber for OnFeed {
+impl Subscriber for Operation {
     fn deliver(&self, message: &LiveMessage) -> bool {
-        let (prefix, payload, last) = match message {
-            LiveMessage::Next(payload) => (&self.operation.next, payload, false),
-            LiveMessage::Error(errors) => (&self.operation.error, errors, true),
-            LiveMessage::Lagged => {
-                self.refused(&Refused::Full);
-                return false;
-            }
+        let Some((parts, last)) = self.frame(message) else {
+            self.refused(&Refused::Full);
+            return false;
         };
-        if let Err(refused) = self
-            .wire
-            .try_send(TEXT, &[prefix.as_bytes(), payload.as_bytes(), b"}"])
-        {
+        if let Err(refused) = self.wire.try_send(TEXT, &parts) {
             self.refused(&refused);
             return false;
         }
@@ -418,69 +466,9 @@ impl Subscriber for OnFeed {
     }
 
     fn end(&self) {
-        match self
-            .wire
-            .try_send(TEXT, &[self.operation.complete.as_bytes()])
-        {
+        match self.wire.try_send(TEXT, &[self.text.complete.as_bytes()]) {
             Ok(()) => self.ended(),
             Err(refused) => self.refused(&refused),
         }
     }
-}
-
-/// The fixed text around an operation's messages, built once per operation: a message is sent
-/// as `{prefix}{payload}}`, with no copy of the payload.
-struct Operation {
-    next: Box<str>,
-    error: Box<str>,
-    complete: Box<str>,
-}
-
-impl Operation {
-    fn new(id_json: &str) -> Self {
-        Self {
-            next: format!(r#"{{"id":{id_json},"type":"next","payload":"#).into(),
-            error: format!(r#"{{"id":{id_json},"type":"error","payload":"#).into(),
-            complete: format!(r#"{{"id":{id_json},"type":"complete"}}"#).into(),
-        }
-    }
-}
-
-/// Sends an operation's messages to the client until it ends (`complete`), fails (`error`), or
-/// the client falls behind: a shared feed it lagged behind, or no room within the send timeout.
-async fn forward(
-    mut stream: futures_util::stream::BoxStream<'static, LiveMessage>,
-    operation: Operation,
-    wire: Arc<Wire>,
-    timeout: Duration,
-    events: mpsc::UnboundedSender<Event>,
-    (id, generation): (String, u64),
-) {
-    let gone = |refused: &Refused| {
-        if *refused == Refused::Full {
-            let _ = events.send(Event::Slow);
-        }
-    };
-    while let Some(message) = stream.next().await {
-        let (prefix, payload, last) = match &message {
-            LiveMessage::Next(payload) => (&operation.next, payload, false),
-            LiveMessage::Error(errors) => (&operation.error, errors, true),
-            LiveMessage::Lagged => return gone(&Refused::Full),
-        };
-        let parts: [&[u8]; 3] = [prefix.as_bytes(), payload.as_bytes(), b"}"];
-        if let Err(refused) = wire.send(TEXT, &parts, timeout).await {
-            return gone(&refused);
-        }
-        if last {
-            let _ = events.send(Event::Ended { id, generation });
-            return;
-        }
-    }
-    if let Err(refused) = wire
-        .send(TEXT, &[operation.complete.as_bytes()], timeout)
-        .await
-    {
-        return gone(&refused);
-    }
-    let _ = events.send(Event::Ended { id, generation });
 }

@@ -188,20 +188,23 @@ impl Wire {
         Ok(true)
     }
 
+    /// Writes the buffer out, waiting for room in the socket as needed; `Err` if it failed.
+    async fn flush(&self) -> Result<(), Refused> {
+        while !self.write_pending()? {
+            self.stream.writable().await.map_err(|_| Refused::Gone)?;
+        }
+        Ok(())
+    }
+
     /// Drains the buffer whenever the socket has room; returns only if the socket failed. Run by
     /// the connection beside everything else it waits for (cancel-safe: the state is here).
     pub async fn drain(&self) {
         loop {
             let work = self.work.notified();
-            match self.write_pending() {
-                Ok(true) => work.await,
-                Ok(false) => {
-                    if self.stream.writable().await.is_err() {
-                        return;
-                    }
-                }
-                Err(_) => return,
+            if self.flush().await.is_err() {
+                return;
             }
+            work.await;
         }
     }
 
@@ -225,19 +228,7 @@ impl Wire {
             pending.closed = true;
         }
         self.room.notify_waiters();
-        let _ = tokio::time::timeout(grace, async {
-            loop {
-                match self.write_pending() {
-                    Ok(false) => {
-                        if self.stream.writable().await.is_err() {
-                            return;
-                        }
-                    }
-                    Ok(true) | Err(_) => return,
-                }
-            }
-        })
-        .await;
+        let _ = tokio::time::timeout(grace, self.flush()).await;
         let _ = socket2::SockRef::from(&*self.stream).shutdown(std::net::Shutdown::Both);
     }
 }

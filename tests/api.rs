@@ -38,6 +38,7 @@ async fn spawn_app_with(demo: bool) -> TestApp {
         listen: "127.0.0.1:0".into(),
         auth: auth.clone(),
         dev: false,
+        policy: podledger_api::Policy::default(),
         demo,
         ws: podledger_server::ws::WsConfig::default(),
         workers: 2,
@@ -203,7 +204,7 @@ async fn no_token_or_a_bad_token_is_401_unauthenticated() {
     let expired = app.auth.mint_member(
         app.org,
         PersonId(Uuid::now_v7()),
-        chrono::Duration::seconds(-10),
+        chrono::Duration::seconds(-120),
     );
     let (status, _) = app
         .post(Some(&expired), "{ organisation { name } }", json!({}))

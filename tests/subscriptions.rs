@@ -38,6 +38,7 @@ async fn spawn_app(ws: WsConfig) -> App {
         listen: "127.0.0.1:0".into(),
         auth: auth.clone(),
         dev: false,
+        policy: podledger_api::Policy::default(),
         demo: true,
         ws,
         workers: 2,

@@ -1,5 +1,10 @@
 //! Bearer JWTs (HS256): identity and organisation only. Pod roles never come from a token: the
 //! domain reads them from the organisation's events.
+//!
+//! A token is refused unverified when it is longer than [`MAX_TOKEN_BYTES`]; the algorithm is
+//! pinned (a token naming another, `none` included, is refused); `exp`, `iss`, `aud` and `sub`
+//! are required; `nbf` and `iat`, when present, must not lie in the future. Clocks may differ by
+//! [`AuthConfig::leeway`].
 
 use chrono::{Duration, Utc};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
@@ -7,6 +12,9 @@ use podledger_domain::ids::{OrgId, PersonId, PodId, ServiceId};
 use podledger_domain::{Actor, ServiceScope};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
+
+/// Longest token accepted (bytes); a longer one is refused before any decoding.
+pub const MAX_TOKEN_BYTES: usize = 8 * 1024;
 
 /// How tokens are checked (and minted for development).
 #[derive(Clone)]
@@ -16,6 +24,9 @@ pub struct AuthConfig {
     pub issuer: String,
     /// Expected `aud`.
     pub audience: String,
+    /// How far clocks may differ: `exp` is honoured this long after it passed, `nbf` and `iat`
+    /// this long before they come (seconds; 30 unless set).
+    pub leeway: u64,
 }
 
 impl std::fmt::Debug for AuthConfig {
@@ -40,6 +51,12 @@ pub struct Claims {
     pub aud: String,
     /// Expiry (seconds since the epoch).
     pub exp: i64,
+    /// Not valid before (seconds since the epoch).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nbf: Option<i64>,
+    /// Issued at (seconds since the epoch).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iat: Option<i64>,
     /// Pods whose KPI readings a service token may record; absent for people.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kpi_pods: Option<Vec<Uuid>>,
@@ -78,16 +95,29 @@ impl AuthConfig {
             secret: secret.into(),
             issuer: issuer.into(),
             audience: audience.into(),
+            leeway: 30,
         }
     }
 
-    /// Checks a token: signature, `exp`, `iss`, `aud`, `sub` all required.
+    /// The same configuration with another clock leeway (seconds).
+    #[must_use]
+    pub fn with_leeway(mut self, leeway: u64) -> Self {
+        self.leeway = leeway;
+        self
+    }
+
+    /// Checks a token: size, algorithm (HS256 only), signature, `exp`, `iss`, `aud`, `sub` all
+    /// required, `nbf` and `iat` not in the future.
     pub fn verify(&self, token: &str) -> Result<Principal, AuthError> {
+        if token.len() > MAX_TOKEN_BYTES {
+            return Err(AuthError::Invalid);
+        }
         let mut validation = Validation::new(Algorithm::HS256);
         validation.set_issuer(&[&self.issuer]);
         validation.set_audience(&[&self.audience]);
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
-        validation.leeway = 0;
+        validation.validate_nbf = true;
+        validation.leeway = self.leeway;
         let data = jsonwebtoken::decode::<Claims>(
             token,
             &DecodingKey::from_secret(&self.secret),
@@ -95,6 +125,11 @@ impl AuthConfig {
         )
         .map_err(|_| AuthError::Invalid)?;
         let claims = data.claims;
+        // jsonwebtoken checks `nbf`; a token issued in the future is as suspect.
+        let latest = Utc::now().timestamp().saturating_add_unsigned(self.leeway);
+        if claims.iat.is_some_and(|iat| iat > latest) {
+            return Err(AuthError::Invalid);
+        }
         let actor = match claims.kpi_pods {
             Some(pods) => Actor::Service {
                 service: ServiceId(claims.sub),
@@ -147,12 +182,15 @@ impl AuthConfig {
         kpi_pods: Option<Vec<Uuid>>,
         valid_for: Duration,
     ) -> String {
+        let now = Utc::now();
         let claims = Claims {
             sub,
             org,
             iss: self.issuer.clone(),
             aud: self.audience.clone(),
-            exp: (Utc::now() + valid_for).timestamp(),
+            exp: (now + valid_for).timestamp(),
+            nbf: Some(now.timestamp()),
+            iat: Some(now.timestamp()),
             kpi_pods,
         };
         jsonwebtoken::encode(
@@ -202,11 +240,105 @@ mod tests {
         }
     }
 
+    fn claims(org: OrgId, person: PersonId, at: chrono::DateTime<Utc>) -> Claims {
+        Claims {
+            sub: person.as_uuid(),
+            org: org.as_uuid(),
+            iss: "podledger".into(),
+            aud: "podledger-api".into(),
+            exp: (at + Duration::hours(2)).timestamp(),
+            nbf: None,
+            iat: None,
+            kpi_pods: None,
+        }
+    }
+
+    fn sign(claims: &Claims, algorithm: Algorithm) -> String {
+        jsonwebtoken::encode(
+            &Header::new(algorithm),
+            claims,
+            &EncodingKey::from_secret(b"test-secret-test-secret-test-secret"),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn given_nbf_or_iat_in_the_future_beyond_the_leeway_then_the_token_is_refused_and_within_it_accepted()
+     {
+        let (org, person, now) = (OrgId(Uuid::now_v7()), PersonId(Uuid::now_v7()), Utc::now());
+        let ahead = |seconds: i64| (now + Duration::seconds(seconds)).timestamp();
+        let with = |nbf: Option<i64>, iat: Option<i64>| {
+            sign(
+                &Claims {
+                    nbf,
+                    iat,
+                    ..claims(org, person, now)
+                },
+                Algorithm::HS256,
+            )
+        };
+        assert_eq!(
+            config().verify(&with(Some(ahead(3600)), None)),
+            Err(AuthError::Invalid)
+        );
+        assert_eq!(
+            config().verify(&with(None, Some(ahead(3600)))),
+            Err(AuthError::Invalid)
+        );
+        assert!(
+            config()
+                .verify(&with(Some(ahead(10)), Some(ahead(10))))
+                .is_ok(),
+            "within 30 s"
+        );
+        let strict = config().with_leeway(0);
+        assert_eq!(
+            strict.verify(&with(Some(ahead(10)), None)),
+            Err(AuthError::Invalid)
+        );
+        assert!(
+            strict
+                .verify(&with(Some(ahead(-10)), Some(ahead(-10))))
+                .is_ok()
+        );
+    }
+
+    #[test]
+    fn given_another_algorithm_or_an_oversized_token_then_it_is_refused_before_its_claims_count() {
+        let (org, person) = (OrgId(Uuid::now_v7()), PersonId(Uuid::now_v7()));
+        let good = claims(org, person, Utc::now());
+        assert!(config().verify(&sign(&good, Algorithm::HS256)).is_ok());
+        assert_eq!(
+            config().verify(&sign(&good, Algorithm::HS512)),
+            Err(AuthError::Invalid)
+        );
+        // alg "none": a header and claims with no signature.
+        let none = {
+            use base64::Engine as _;
+            let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+            format!(
+                "{}.{}.",
+                b64.encode(br#"{"alg":"none","typ":"JWT"}"#),
+                b64.encode(serde_json::to_vec(&good).unwrap())
+            )
+        };
+        assert_eq!(config().verify(&none), Err(AuthError::Invalid));
+        let padded = sign(
+            &Claims {
+                kpi_pods: Some(vec![Uuid::now_v7(); 300]),
+                ..good
+            },
+            Algorithm::HS256,
+        );
+        assert!(padded.len() > MAX_TOKEN_BYTES);
+        assert_eq!(config().verify(&padded), Err(AuthError::Invalid));
+    }
+
     #[test]
     fn expired_forged_misaddressed_and_missing_tokens_are_refused() {
         let org = OrgId(Uuid::now_v7());
         let person = PersonId(Uuid::now_v7());
-        let expired = config().mint_member(org, person, Duration::seconds(-5));
+        let expired = config().mint_member(org, person, Duration::seconds(-60));
         assert_eq!(config().verify(&expired), Err(AuthError::Invalid));
         let forged = AuthConfig::new(
             b"another-secret-another-secret!!".to_vec(),

@@ -8,9 +8,12 @@ use async_graphql::{OutputType, SimpleObject};
 use crate::error::{ApiError, ApiResult};
 use crate::ids::{opaque, unopaque};
 
-/// The most elements one page holds; also the page size when neither `first` nor `last` is
-/// given (`pageInfo.hasNextPage` then says whether more follow).
+/// The most elements one page holds (a larger `first` or `last` is refused).
 pub const MAX_PAGE: usize = 500;
+/// The page a connection returns when neither `first` nor `last` is given
+/// (`pageInfo.hasNextPage` then says whether more follow); the cost of a request assumes it
+/// (see `limits`).
+pub const DEFAULT_PAGE: usize = 50;
 
 /// A cursor: the element's offset in its list, opaque to clients. Offsets refer to the list as
 /// the request sees it (pass `minPosition` or `asOf` to page through one consistent state).
@@ -107,7 +110,7 @@ impl PageArgs {
             start = start.max(end.saturating_sub(last));
         }
         if first.is_none() && last.is_none() {
-            end = end.min(start + MAX_PAGE);
+            end = end.min(start + DEFAULT_PAGE);
         }
         Ok((start, end))
     }
@@ -196,7 +199,7 @@ mod tests {
         );
         assert_eq!(
             args(None, None, None, None).window(MAX_PAGE + 7).unwrap(),
-            (0, MAX_PAGE)
+            (0, DEFAULT_PAGE)
         );
     }
 

@@ -84,7 +84,17 @@ impl AsOfInput {
     pub fn parse(&self) -> ApiResult<AsOf> {
         match (&self.position, self.time) {
             (Some(p), None) => Ok(AsOf::Position(position(p, "asOf.position")?)),
-            (None, Some(t)) => Ok(AsOf::Time(t)),
+            (None, Some(t)) if podledger_domain::validate::date_in_range(t.date_naive()) => {
+                Ok(AsOf::Time(t))
+            }
+            (None, Some(_)) => Err(ApiError::bad_input(
+                "asOf.time",
+                format!(
+                    "must be between {}-01-01 and {}-12-31",
+                    podledger_domain::validate::EARLIEST_YEAR,
+                    podledger_domain::validate::LATEST_YEAR
+                ),
+            )),
             _ => Err(ApiError::bad_input(
                 "asOf",
                 "give exactly one of position and time",

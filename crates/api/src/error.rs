@@ -144,3 +144,73 @@ impl From<ApiError> for async_graphql::Error {
         }
     }
 }
+
+/// A request refused by a [`crate::limits::Limits`] check, before anything ran: its code, the
+/// limit (`extensions.limit`, the flag's name), the limit's value (`max`) and what the request
+/// came to (`cost` for the cost, `actual` otherwise).
+pub fn refused(refusal: &crate::limits::Refusal) -> async_graphql::ServerError {
+    let mut error = async_graphql::ServerError::new(refusal.message(), None);
+    let mut extensions = async_graphql::ErrorExtensionValues::default();
+    extensions.set("code", refusal.code);
+    extensions.set("limit", refusal.limit);
+    extensions.set("max", refusal.max);
+    if refusal.code == "QUERY_TOO_COMPLEX" {
+        extensions.set("cost", refusal.actual);
+    } else {
+        extensions.set("actual", refusal.actual);
+    }
+    error.extensions = Some(extensions);
+    error
+}
+
+/// A request error with only a code.
+pub fn request_error(code: &str, message: impl Into<String>) -> async_graphql::ServerError {
+    let mut error = async_graphql::ServerError::new(message, None);
+    let mut extensions = async_graphql::ErrorExtensionValues::default();
+    extensions.set("code", code);
+    error.extensions = Some(extensions);
+    error
+}
+
+/// The answer to a request that ran past its deadline.
+pub fn timed_out(deadline: std::time::Duration) -> async_graphql::ServerError {
+    request_error(
+        "TIMEOUT",
+        format!(
+            "the request took longer than {} ms and was stopped",
+            deadline.as_millis()
+        ),
+    )
+}
+
+/// The answer to a caller with too many requests running.
+pub fn too_many_requests(max: usize) -> async_graphql::ServerError {
+    request_error(
+        "TOO_MANY_REQUESTS",
+        format!("at most {max} requests of one caller run at once; retry when one has finished"),
+    )
+}
+
+/// `response` as JSON, or the `RESPONSE_TOO_LARGE` error to send instead when the JSON is
+/// longer than `max` bytes.
+pub fn bounded_json(
+    response: &async_graphql::Response,
+    max: usize,
+) -> Result<Vec<u8>, async_graphql::ServerError> {
+    let json = serde_json::to_vec(response).unwrap_or_default();
+    if json.len() <= max {
+        return Ok(json);
+    }
+    let mut error = request_error(
+        "RESPONSE_TOO_LARGE",
+        format!(
+            "the response would be {} bytes and at most {max} are sent: ask for smaller pages or fewer fields",
+            json.len()
+        ),
+    );
+    if let Some(extensions) = error.extensions.as_mut() {
+        extensions.set("max", max as u64);
+        extensions.set("actual", json.len() as u64);
+    }
+    Err(error)
+}

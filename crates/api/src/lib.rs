@@ -6,12 +6,14 @@
 // (ORG_ADMIN, PRODUCT_OWNER…) as written, not Rust identifiers.
 #![allow(clippy::doc_markdown)]
 
+pub mod admission;
 pub mod auth;
 pub mod connection;
 pub mod context;
 pub mod document_cache;
 pub mod error;
 pub mod ids;
+pub mod limits;
 pub mod live;
 pub mod loaders;
 pub mod mutation;
@@ -21,4 +23,5 @@ pub mod schema;
 pub mod subscription;
 
 pub use auth::{AuthConfig, AuthError, Principal};
-pub use schema::{Api, ApiState, PodledgerSchema, authorised, build_schema, sdl};
+pub use limits::Limits;
+pub use schema::{Api, ApiState, PodledgerSchema, Policy, authorised, build_schema, sdl};

@@ -8,8 +8,11 @@ use podledger_eventstore::CommandHandler;
 use podledger_projections::Projections;
 use std::sync::Arc;
 
+use crate::admission::{Admission, Permit};
 use crate::auth::Principal;
 use crate::document_cache::DocumentCache;
+use crate::error::refused;
+use crate::limits::{Limits, Refusal, TypeIndex};
 use crate::live::{self, Hub, Live, Subscriber};
 use crate::loaders::Loaders;
 use crate::mutation::MutationRoot;
@@ -30,18 +33,59 @@ pub struct ApiState {
 /// The schema type.
 pub type PodledgerSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
 
-/// Builds the schema over `state`.
-pub fn build_schema(state: ApiState) -> PodledgerSchema {
-    build_schema_validating(state, ValidationMode::Strict)
+/// What every request is held to, beyond the schema itself.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Policy {
+    /// The document limits, checked before validation (see [`crate::limits`]).
+    pub limits: Limits,
+    /// Introspection and "did you mean" suggestions (on for development only: they hand an
+    /// attacker the schema).
+    pub introspection: bool,
+    /// Largest serialised response; a larger one is replaced by a `RESPONSE_TOO_LARGE` error.
+    pub max_response_bytes: usize,
+    /// How long one query or mutation may run before it is answered with `TIMEOUT`.
+    pub deadline: Duration,
+    /// Queries and mutations one caller may have running at once (the next is refused with
+    /// `TOO_MANY_REQUESTS`: HTTP 429).
+    pub max_concurrent_per_caller: usize,
 }
 
-fn build_schema_validating(state: ApiState, mode: ValidationMode) -> PodledgerSchema {
-    Schema::build(QueryRoot, MutationRoot, SubscriptionRoot)
+impl Default for Policy {
+    fn default() -> Self {
+        Self {
+            limits: Limits::default(),
+            introspection: false,
+            max_response_bytes: 4 * 1024 * 1024,
+            deadline: Duration::from_secs(10),
+            max_concurrent_per_caller: 8,
+        }
+    }
+}
+
+/// Builds the schema over `state` with the default [`Policy`] (no introspection).
+pub fn build_schema(state: ApiState) -> PodledgerSchema {
+    build_schema_validating(state, ValidationMode::Strict, &Policy::default())
+}
+
+fn build_schema_validating(
+    state: ApiState,
+    mode: ValidationMode,
+    policy: &Policy,
+) -> PodledgerSchema {
+    // Depth, cost and nesting are [`Limits`]'; async-graphql's own recursion check (32 by
+    // default) is set above ours so that ours, with its code, answers first.
+    let builder = Schema::build(QueryRoot, MutationRoot, SubscriptionRoot)
         .data(state)
         .validation_mode(mode)
-        .limit_depth(16)
-        .limit_complexity(5_000)
-        .finish()
+        .limit_recursive_depth(policy.limits.max_nesting + 1);
+    if policy.introspection {
+        builder.finish()
+    } else {
+        builder
+            .disable_introspection()
+            .disable_suggestions()
+            .finish()
+    }
 }
 
 /// The SDL of the schema (what `schema/schema.graphql` holds).
@@ -71,6 +115,9 @@ pub struct Api {
     state: ApiState,
     documents: DocumentCache,
     hub: Arc<Hub>,
+    policy: Arc<Policy>,
+    types: Arc<TypeIndex>,
+    admission: Admission,
 }
 
 impl std::fmt::Debug for Api {
@@ -82,34 +129,118 @@ impl std::fmt::Debug for Api {
 }
 
 impl Api {
-    /// The API over `state`.
+    /// The API over `state` with the default [`Policy`].
     pub fn new(state: ApiState) -> Self {
+        Self::with_policy(state, Policy::default())
+    }
+
+    /// The API over `state`, holding every request to `policy`.
+    pub fn with_policy(state: ApiState, policy: Policy) -> Self {
+        let schema = build_schema_validating(state.clone(), ValidationMode::Strict, &policy);
         Self {
-            schema: build_schema(state.clone()),
-            revalidating: build_schema_validating(state.clone(), ValidationMode::Fast),
+            types: Arc::new(TypeIndex::from_sdl(&sdl())),
+            revalidating: build_schema_validating(state.clone(), ValidationMode::Fast, &policy),
+            schema,
             state,
             documents: DocumentCache::default(),
             hub: Arc::default(),
+            admission: Admission::new(policy.max_concurrent_per_caller),
+            policy: Arc::new(policy),
         }
     }
 
-    /// Runs a request of an authenticated caller.
+    /// The policy requests are held to.
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    /// A place for one more query or mutation of `principal`, or `None` when they already have
+    /// [`Policy::max_concurrent_per_caller`] running. Held until dropped.
+    pub fn admit(&self, principal: &Principal) -> Option<Permit> {
+        self.admission.admit(principal)
+    }
+
+    /// The lexical guard alone (what a transport runs before it parses anything itself):
+    /// `Some(refusal)` when the text exceeds a limit.
+    pub fn scan(&self, query: &str) -> Option<async_graphql::Response> {
+        self.policy
+            .limits
+            .scan(query)
+            .err()
+            .map(|r| async_graphql::Response::from_errors(vec![refused(&r)]))
+    }
+
+    /// Checks a request against the [`Limits`] (the text, then the parsed document) and leaves
+    /// it parsed; `Ok(true)` when this exact request passed validation before.
+    fn check(
+        &self,
+        request: &mut async_graphql::Request,
+    ) -> Result<(Option<crate::document_cache::Validated>, bool), Refusal> {
+        self.policy.limits.scan(&request.query)?;
+        let (key, validated_before) = self.documents.prepare(request);
+        if !validated_before {
+            let operation = request.operation_name.clone();
+            let variables = std::mem::take(&mut request.variables);
+            let analysed = match request.parsed_query() {
+                Ok(document)
+                    if !self.policy.introspection && crate::limits::introspects(document) =>
+                {
+                    Err(Refusal::introspection())
+                }
+                Ok(document) => self.policy.limits.analyse(
+                    &self.types,
+                    document,
+                    operation.as_deref(),
+                    &variables,
+                ),
+                // The executor reports the syntax error.
+                Err(_) => Ok(0),
+            };
+            request.variables = variables;
+            analysed?;
+        }
+        Ok((key, validated_before))
+    }
+
+    /// Runs a request of an authenticated caller, within the [`Policy`]: refused before it
+    /// runs when it exceeds a limit, answered with `TIMEOUT` past the deadline.
     pub async fn execute(
         &self,
         request: async_graphql::Request,
         principal: Principal,
     ) -> async_graphql::Response {
         let mut request = request;
-        let (key, validated_before) = self.documents.prepare(&mut request);
+        let (key, validated_before) = match self.check(&mut request) {
+            Ok(checked) => checked,
+            Err(refusal) => {
+                return async_graphql::Response::from_errors(vec![refused(&refusal)]);
+            }
+        };
         let request = authorised(request, principal, &self.state);
-        if validated_before {
-            return self.revalidating.execute(request).await;
+        let run = async {
+            if validated_before {
+                return self.revalidating.execute(request).await;
+            }
+            let response = self.schema.execute(request).await;
+            if let Some(key) = key {
+                self.documents.record(key, &response);
+            }
+            response
+        };
+        match tokio::time::timeout(self.policy.deadline, run).await {
+            Ok(response) => response,
+            Err(_) => async_graphql::Response::from_errors(vec![crate::error::timed_out(
+                self.policy.deadline,
+            )]),
         }
-        let response = self.schema.execute(request).await;
-        if let Some(key) = key {
-            self.documents.record(key, &response);
-        }
-        response
+    }
+
+    /// `response` as JSON, or a `RESPONSE_TOO_LARGE` error in its place when it is larger than
+    /// [`Policy::max_response_bytes`] (never a truncated body).
+    pub fn to_json(&self, response: &async_graphql::Response) -> Vec<u8> {
+        crate::error::bounded_json(response, self.policy.max_response_bytes).unwrap_or_else(|e| {
+            serde_json::to_vec(&async_graphql::Response::from_errors(vec![e])).unwrap_or_default()
+        })
     }
 
     /// Runs an operation of an authenticated caller: a shared feed delivers to `subscriber`,
@@ -121,10 +252,16 @@ impl Api {
         principal: Principal,
         subscriber: Arc<dyn Subscriber>,
     ) -> Live {
+        let mut request = request;
+        if let Err(refusal) = self.check(&mut request) {
+            return Live::refused(&refusal);
+        }
         live::subscribe(
             &self.schema,
             &self.state,
             &self.hub,
+            &self.policy,
+            &self.admission,
             request,
             principal,
             subscriber,

@@ -1,5 +1,7 @@
 //! Field-level input checks (R13), collected so that one refusal names every bad field.
 
+use chrono::{DateTime, NaiveDate, Utc};
+
 use crate::error::{DomainError, FieldError};
 
 /// Longest name (organisation, pod, person, KPI).
@@ -12,6 +14,18 @@ pub const MAX_TEXT: usize = 10_000;
 pub const MAX_LABEL: usize = 200;
 /// Largest estimate, in story points.
 pub const MAX_ESTIMATE: i64 = 1_000;
+/// Most goal items of one sprint.
+pub const MAX_GOAL_ITEMS: usize = 100;
+/// First year a date may fall in (sprint dates, KPI observations, `asOf`).
+pub const EARLIEST_YEAR: i32 = 1970;
+/// Last year a date may fall in.
+pub const LATEST_YEAR: i32 = 2100;
+
+/// Whether `date` falls in [`EARLIEST_YEAR`]..=[`LATEST_YEAR`].
+pub fn date_in_range(date: NaiveDate) -> bool {
+    use chrono::Datelike as _;
+    (EARLIEST_YEAR..=LATEST_YEAR).contains(&date.year())
+}
 
 /// Collects field errors; `finish` turns them into one [`DomainError::Validation`].
 #[derive(Debug, Default)]
@@ -69,6 +83,31 @@ impl Checks {
             self.fail(field, "must not be negative");
         } else if value > MAX_ESTIMATE {
             self.fail(field, format!("must be at most {MAX_ESTIMATE}"));
+        }
+    }
+
+    /// A date in [`EARLIEST_YEAR`]..=[`LATEST_YEAR`].
+    pub fn date(&mut self, field: &str, value: NaiveDate) {
+        if !date_in_range(value) {
+            self.fail(
+                field,
+                format!("must be between {EARLIEST_YEAR}-01-01 and {LATEST_YEAR}-12-31"),
+            );
+        }
+    }
+
+    /// A time in [`EARLIEST_YEAR`]..=[`LATEST_YEAR`] (UTC).
+    pub fn time(&mut self, field: &str, value: DateTime<Utc>) {
+        self.date(field, value.date_naive());
+    }
+
+    /// A list of at most `max` elements.
+    pub fn max_items(&mut self, field: &str, len: usize, max: usize) {
+        if len > max {
+            self.fail(
+                field,
+                format!("must have at most {max} elements (got {len})"),
+            );
         }
     }
 

@@ -65,6 +65,7 @@ async fn serve(dir: &str) -> anyhow::Result<()> {
         listen: "127.0.0.1:0".into(),
         auth: auth(),
         dev: false,
+        policy: podledger_api::Policy::default(),
         demo: true,
         ws: WsConfig {
             // A bench client connects thousands of sockets in bursts.

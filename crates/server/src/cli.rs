@@ -35,6 +35,68 @@ pub struct TokenSettings {
     pub jwt_audience: String,
 }
 
+/// What one request may ask for and use (see SECURITY.md for the model behind each).
+#[derive(Debug, Args)]
+pub struct LimitSettings {
+    /// Deepest nesting of brackets (selections, lists, input objects, arguments) and of
+    /// fragment spreads; checked before parsing. At most 128: the parser recurses.
+    #[arg(long, env = "PODLEDGER_MAX_NESTING", default_value_t = 64,
+          value_parser = clap::value_parser!(u16).range(2..=128))]
+    pub max_nesting: u16,
+    /// Most tokens in a query document; checked before parsing.
+    #[arg(long, env = "PODLEDGER_MAX_TOKENS", default_value_t = 15_000)]
+    pub max_tokens: usize,
+    /// Deepest field nesting of an operation, fragments expanded.
+    #[arg(long, env = "PODLEDGER_MAX_DEPTH", default_value_t = 16)]
+    pub max_depth: usize,
+    /// Most aliases in an operation, fragments expanded.
+    #[arg(long, env = "PODLEDGER_MAX_ALIASES", default_value_t = 30)]
+    pub max_aliases: u64,
+    /// Most root fields of an operation, fragments expanded.
+    #[arg(long, env = "PODLEDGER_MAX_ROOT_FIELDS", default_value_t = 20)]
+    pub max_root_fields: u64,
+    /// Most directives on one field, fragment spread or inline fragment.
+    #[arg(long, env = "PODLEDGER_MAX_DIRECTIVES", default_value_t = 8)]
+    pub max_directives: usize,
+    /// Largest cost of an operation: the most fields its response can hold, connections
+    /// counted once per element of their page (see the README).
+    #[arg(long, env = "PODLEDGER_MAX_COST", default_value_t = 50_000)]
+    pub max_cost: u64,
+    /// Largest response, in bytes (a larger one is replaced by a `RESPONSE_TOO_LARGE` error).
+    #[arg(long, env = "PODLEDGER_MAX_RESPONSE_BYTES", default_value_t = 4 * 1024 * 1024)]
+    pub max_response_bytes: usize,
+    /// How long a query or mutation may run, in milliseconds.
+    #[arg(long, env = "PODLEDGER_REQUEST_TIMEOUT_MS", default_value_t = 10_000)]
+    pub request_timeout_ms: u64,
+    /// Queries and mutations one caller may have running at once (the next gets HTTP 429).
+    #[arg(long, env = "PODLEDGER_MAX_CONCURRENT_PER_CALLER", default_value_t = 8)]
+    pub max_concurrent_per_caller: usize,
+    /// Introspection and field suggestions without --dev (both are on with --dev).
+    #[arg(long, env = "PODLEDGER_INTROSPECTION")]
+    pub introspection: bool,
+}
+
+impl LimitSettings {
+    /// The API policy these settings make (`dev` turns introspection on).
+    pub fn policy(&self, dev: bool) -> podledger_api::Policy {
+        podledger_api::Policy {
+            limits: podledger_api::Limits {
+                max_nesting: self.max_nesting.into(),
+                max_tokens: self.max_tokens,
+                max_depth: self.max_depth,
+                max_aliases: self.max_aliases,
+                max_root_fields: self.max_root_fields,
+                max_directives: self.max_directives,
+                max_cost: self.max_cost,
+            },
+            introspection: dev || self.introspection,
+            max_response_bytes: self.max_response_bytes,
+            deadline: std::time::Duration::from_millis(self.request_timeout_ms),
+            max_concurrent_per_caller: self.max_concurrent_per_caller,
+        }
+    }
+}
+
 /// Subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -63,15 +125,28 @@ pub enum Command {
         /// Token settings.
         #[command(flatten)]
         tokens: TokenSettings,
+        /// Request limits.
+        #[command(flatten)]
+        limits: LimitSettings,
     },
-    /// Mint a development token for a member of an organisation.
+    /// Mint a development token: for a member (`--person`) or, with `--service`, for an
+    /// integration allowed to record KPI readings of the `--pod`s it names.
     Token {
         /// The organisation (UUID).
         #[arg(long)]
         org: uuid::Uuid,
-        /// The person (UUID).
-        #[arg(long)]
-        person: uuid::Uuid,
+        /// The person: their id as the API shows it (`Person.id`) or its UUID.
+        #[arg(long, required_unless_present = "service", conflicts_with = "service")]
+        person: Option<String>,
+        /// Mint a service token instead of a member's.
+        #[arg(long, requires = "pod")]
+        service: bool,
+        /// The service's id (UUID; a new one by default).
+        #[arg(long, requires = "service")]
+        service_id: Option<uuid::Uuid>,
+        /// A pod whose KPI readings the service may record (its `Pod.id` or UUID); repeatable.
+        #[arg(long, requires = "service")]
+        pod: Vec<String>,
         /// Validity in hours.
         #[arg(long, default_value_t = 24)]
         hours: i64,

@@ -94,6 +94,10 @@ async fn graphql(
         Ok(request) => request,
         Err(response) => return response,
     };
+    // The lexical guard runs before anything here parses the document (the GET check below).
+    if let Some(refused) = api.scan(&request.query) {
+        return answer(&api, &refused, media);
+    }
     if http.method() == actix_web::http::Method::GET && is_mutation(&request.query) {
         return error_body(
             StatusCode::METHOD_NOT_ALLOWED,
@@ -101,8 +105,29 @@ async fn graphql(
             "mutations must use POST",
         );
     }
+    let Some(_permit) = api.admit(&principal) else {
+        let mut response = error_body_as(
+            StatusCode::TOO_MANY_REQUESTS,
+            "TOO_MANY_REQUESTS",
+            &format!(
+                "at most {} requests of one caller run at once; retry when one has finished",
+                api.policy().max_concurrent_per_caller
+            ),
+            media,
+        );
+        response.headers_mut().insert(
+            actix_web::http::header::RETRY_AFTER,
+            actix_web::http::header::HeaderValue::from_static("1"),
+        );
+        return response;
+    };
     let response = api.execute(request, principal).await;
-    // A request error (no execution: syntax, validation) has no data and no error with a path.
+    answer(&api, &response, media)
+}
+
+/// The HTTP answer to a GraphQL response: its JSON (or the size error in its place), with 400
+/// for a request error (no data, no error with a path) under `application/graphql-response+json`.
+fn answer(api: &Api, response: &async_graphql::Response, media: &'static str) -> HttpResponse {
     let request_error = response.data == async_graphql::Value::Null
         && !response.errors.is_empty()
         && response.errors.iter().all(|e| e.path.is_empty());
@@ -113,7 +138,7 @@ async fn graphql(
     };
     HttpResponse::build(status)
         .content_type(media)
-        .json(response)
+        .body(api.to_json(response))
 }
 
 /// The GraphQL request: from the query string of a GET, or the JSON body of a POST (400 when

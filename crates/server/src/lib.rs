@@ -26,6 +26,8 @@ pub struct ServerConfig {
     pub auth: AuthConfig,
     /// Serve GraphiQL at `/graphiql`.
     pub dev: bool,
+    /// What every request is held to (limits, introspection, deadline, per-caller share).
+    pub policy: podledger_api::Policy,
     /// Seed the demo organisation before serving (idempotent).
     pub demo: bool,
     /// WebSocket limits and allowed origins.
@@ -67,11 +69,14 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<Running> {
             .context("seeding the demo organisation")?;
         tracing::info!(commands, org = %demo::org_id(), "demo organisation ready");
     }
-    let api = Api::new(ApiState {
-        handler,
-        projections: projections.clone(),
-        consistency_timeout: Duration::from_secs(5),
-    });
+    let api = Api::with_policy(
+        ApiState {
+            handler,
+            projections: projections.clone(),
+            consistency_timeout: Duration::from_secs(5),
+        },
+        config.policy,
+    );
     let (addr, handle, server) = http::serve(
         &config.listen,
         api.clone(),

@@ -60,9 +60,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             allowed_origins,
             workers,
             tokens,
+            limits,
         } => {
             let auth = auth(&cli.database_url, &tokens)?;
             let running = start(ServerConfig {
+                policy: limits.policy(dev),
                 auth: auth.clone(),
                 database_url: cli.database_url,
                 listen,
@@ -84,14 +86,27 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Token {
             org,
             person,
+            service,
+            service_id,
+            pod,
             hours,
             tokens,
         } => {
             let auth = auth(&cli.database_url, &tokens)?;
-            println!(
-                "{}",
-                auth.mint_member(OrgId(org), PersonId(person), chrono::Duration::hours(hours))
-            );
+            let valid_for = chrono::Duration::hours(hours);
+            let token = if service {
+                let pods = pod
+                    .iter()
+                    .map(|p| id_or_uuid("Pod", p).map(podledger_domain::ids::PodId))
+                    .collect::<anyhow::Result<Vec<_>>>()?;
+                let service =
+                    podledger_domain::ids::ServiceId(service_id.unwrap_or_else(uuid::Uuid::now_v7));
+                auth.mint_service(OrgId(org), service, &pods, valid_for)
+            } else {
+                let person = id_or_uuid("Person", person.as_deref().unwrap_or_default())?;
+                auth.mint_member(OrgId(org), PersonId(person), valid_for)
+            };
+            println!("{token}");
         }
         Command::ExportSchema => print!("{}", podledger_api::sdl()),
         Command::Demo { tokens } => {
@@ -134,4 +149,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// A UUID from either an API id of `kind` (`Person.id`, `Pod.id`) or the UUID itself.
+fn id_or_uuid(kind: &str, text: &str) -> anyhow::Result<uuid::Uuid> {
+    if let Ok(uuid) = uuid::Uuid::parse_str(text) {
+        return Ok(uuid);
+    }
+    podledger_api::ids::from_id(kind, &async_graphql::ID(text.to_owned()), kind)
+        .map_err(|_| anyhow::anyhow!("{text:?} is neither a {kind} id nor a UUID"))
 }

@@ -57,3 +57,63 @@ fn version_is_printed() {
     let out = podledger(dir.path(), &["--version"]);
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("podledger "));
 }
+
+#[test]
+fn token_accepts_the_api_person_id_or_its_uuid_and_mints_service_tokens_for_pods() {
+    let dir = tempfile::tempdir().unwrap();
+    let org = "0193a0a0-0000-7000-8000-000000000001";
+    let person = "0193a0a0-0000-7000-8000-000000000002";
+    let pod = "0193a0a0-0000-7000-8000-000000000003";
+    let opaque =
+        |kind: &str, uuid: &str| podledger_api::ids::to_id(kind, uuid.parse().unwrap()).to_string();
+    let secret = ["--jwt-secret", "cli-secret-cli-secret-cli-secret"];
+    let auth = podledger_api::AuthConfig::new(
+        b"cli-secret-cli-secret-cli-secret".to_vec(),
+        "podledger",
+        "podledger",
+    );
+    let mint = |args: &[&str]| {
+        let mut all = vec!["token", "--org", org];
+        all.extend_from_slice(args);
+        all.extend_from_slice(&secret);
+        let out = podledger(dir.path(), &all);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        auth.verify(String::from_utf8(out.stdout).unwrap().trim())
+            .unwrap()
+    };
+    let by_uuid = mint(&["--person", person]);
+    let by_id = mint(&["--person", &opaque("Person", person)]);
+    assert_eq!(by_uuid.actor, by_id.actor);
+    assert_eq!(
+        by_id.actor,
+        podledger_domain::Actor::member(podledger_domain::ids::PersonId(person.parse().unwrap()))
+    );
+    let service = mint(&["--service", "--pod", &opaque("Pod", pod)]);
+    match service.actor {
+        podledger_domain::Actor::Service { scope, .. } => assert!(
+            scope
+                .kpi_readings_for_pods
+                .contains(&podledger_domain::ids::PodId(pod.parse().unwrap()))
+        ),
+        podledger_domain::Actor::Member { .. } => panic!("a service token"),
+    }
+    // Not an id of the kind asked for.
+    let out = podledger(
+        dir.path(),
+        &[
+            "token",
+            "--org",
+            org,
+            "--person",
+            &opaque("Pod", pod),
+            "--jwt-secret",
+            secret[1],
+        ],
+    );
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("neither a Person id nor a UUID"));
+}

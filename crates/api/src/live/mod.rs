@@ -18,15 +18,19 @@ mod fanout;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, Weak};
 
-use async_graphql::parser::types::{DocumentOperations, OperationType, Selection};
-use async_graphql::{Pos, Request, Response, ServerError};
+use async_graphql::parser::types::{
+    DocumentOperations, OperationDefinition, OperationType, Selection,
+};
+use async_graphql::{Pos, Positioned, Request, Response, ServerError};
 use futures_util::StreamExt;
 use futures_util::stream::{self, BoxStream};
 
+use crate::admission::Admission;
 use crate::auth::Principal;
 use crate::context::check_reader;
-use crate::error::ApiError;
-use crate::schema::{ApiState, PodledgerSchema, authorised};
+use crate::error::{ApiError, bounded_json, refused, too_many_requests};
+use crate::limits::Refusal;
+use crate::schema::{ApiState, PodledgerSchema, Policy, authorised};
 pub use fanout::Membership;
 use fanout::{Feed, Group, join};
 
@@ -53,18 +57,21 @@ pub enum LiveMessage {
 }
 
 impl LiveMessage {
-    /// The message for a response of the executor.
-    pub fn of(response: &Response) -> Self {
+    /// The message for a response of the executor; a response whose JSON is longer than
+    /// `max_bytes` becomes a `RESPONSE_TOO_LARGE` error.
+    pub fn of(response: &Response, max_bytes: usize) -> Self {
         let failed = response.data == async_graphql::Value::Null && !response.errors.is_empty();
         if failed {
-            Self::Error(
-                serde_json::to_string(&response.errors)
-                    .unwrap_or_default()
-                    .into(),
-            )
-        } else {
-            Self::Next(serde_json::to_string(response).unwrap_or_default().into())
+            return Self::errors(&response.errors);
         }
+        match bounded_json(response, max_bytes) {
+            Ok(json) => Self::Next(String::from_utf8(json).unwrap_or_default().into()),
+            Err(too_large) => Self::errors(&[too_large]),
+        }
+    }
+
+    fn errors(errors: &[ServerError]) -> Self {
+        Self::Error(serde_json::to_string(errors).unwrap_or_default().into())
     }
 
     fn refused(error: ApiError) -> Self {
@@ -101,6 +108,13 @@ pub enum Live {
     Joined(Membership),
 }
 
+impl Live {
+    /// An operation refused by a limit before it ran: one `error` message.
+    pub fn refused(refusal: &Refusal) -> Self {
+        Self::Stream(stream::iter([LiveMessage::errors(&[refused(refusal)])]).boxed())
+    }
+}
+
 impl std::fmt::Debug for Live {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
@@ -125,15 +139,21 @@ impl Hub {
     }
 }
 
+/// The operation `request` runs, if its document parses and holds the one it names.
+fn operation(request: &mut Request) -> Option<&Positioned<OperationDefinition>> {
+    let name = request.operation_name.clone();
+    let document = request.parsed_query().ok()?;
+    match (&document.operations, name) {
+        (DocumentOperations::Single(op), None) => Some(op),
+        (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name.as_str()),
+        _ => None,
+    }
+}
+
 /// Whether `request` is a shared feed: `Some(replay)` for a subscription whose root fields are
 /// all shared feeds (replaying the latest message when they are all state feeds).
-fn shared_feed(request: &Request) -> Option<bool> {
-    let document = async_graphql::parser::parse_query(&request.query).ok()?;
-    let operation = match (&document.operations, &request.operation_name) {
-        (DocumentOperations::Single(op), None) => op.clone(),
-        (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name.as_str())?.clone(),
-        _ => return None,
-    };
+fn shared_feed(request: &mut Request) -> Option<bool> {
+    let operation = operation(request)?;
     if operation.node.ty != OperationType::Subscription {
         return None;
     }
@@ -152,22 +172,46 @@ fn shared_feed(request: &Request) -> Option<bool> {
     Some(replay)
 }
 
-/// Runs `request` of `principal`: a shared feed delivers to `subscriber`, anything else is a
-/// stream of messages (a query or mutation gives one).
+/// Runs `request` of `principal` (which passed the limits): a shared feed delivers to
+/// `subscriber`, anything else is a stream of messages. A query or mutation gives one, and is
+/// held to the policy's deadline and the caller's share of running requests like one over HTTP.
+#[allow(clippy::too_many_arguments)] // what one operation needs; built in one place
 pub fn subscribe(
     schema: &PodledgerSchema,
     state: &ApiState,
     hub: &Arc<Hub>,
-    request: Request,
+    policy: &Policy,
+    admission: &Admission,
+    mut request: Request,
     principal: Principal,
     subscriber: Arc<dyn Subscriber>,
 ) -> Live {
-    let Some(replay) = shared_feed(&request) else {
+    let max_bytes = policy.max_response_bytes;
+    let Some(replay) = shared_feed(&mut request) else {
+        if operation(&mut request).map(|op| op.node.ty) == Some(OperationType::Subscription) {
+            return Live::Stream(
+                schema
+                    .execute_stream(authorised(request, principal, state))
+                    .map(move |response| LiveMessage::of(&response, max_bytes))
+                    .boxed(),
+            );
+        }
+        let Some(permit) = admission.admit(&principal) else {
+            let error = too_many_requests(policy.max_concurrent_per_caller);
+            return Live::Stream(stream::iter([LiveMessage::errors(&[error])]).boxed());
+        };
+        let deadline = policy.deadline;
+        let schema = schema.clone();
+        let request = authorised(request, principal, state);
         return Live::Stream(
-            schema
-                .execute_stream(authorised(request, principal, state))
-                .map(|response| LiveMessage::of(&response))
-                .boxed(),
+            stream::once(async move {
+                let _permit = permit;
+                match tokio::time::timeout(deadline, schema.execute(request)).await {
+                    Ok(response) => LiveMessage::of(&response, max_bytes),
+                    Err(_) => LiveMessage::errors(&[crate::error::timed_out(deadline)]),
+                }
+            })
+            .boxed(),
         );
     };
     if let Err(refusal) = check_reader(&principal, &state.projections) {
@@ -185,7 +229,7 @@ pub fn subscribe(
     {
         return Live::Joined(membership);
     }
-    let group = start(schema, state, request, principal, replay);
+    let group = start(schema, state, request, principal, replay, max_bytes);
     // Forget the keys of executions that ended or lost their last subscriber.
     groups.retain(|_, g| g.strong_count() > 0);
     groups.insert(key, Arc::downgrade(&group));
@@ -199,6 +243,7 @@ fn start(
     request: Request,
     principal: Principal,
     replay: bool,
+    max_bytes: usize,
 ) -> Arc<Group> {
     let feed = Feed::new();
     let mut responses = schema.execute_stream(authorised(request, principal, state));
@@ -206,7 +251,7 @@ fn start(
         let feed = feed.clone();
         async move {
             while let Some(response) = responses.next().await {
-                feed.publish(LiveMessage::of(&response));
+                feed.publish(LiveMessage::of(&response, max_bytes));
             }
             feed.end();
         }

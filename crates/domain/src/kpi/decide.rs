@@ -95,6 +95,7 @@ pub fn decide(
             check_expected_version(ctx, state.version)?;
             let mut checks = Checks::new();
             checks.finite("value", *value);
+            checks.time("observedAt", *observed_at);
             checks.optional_text("source", source.as_deref(), MAX_LABEL);
             checks.finish()?;
             Ok(vec![KpiEvent::KpiReadingRecorded {

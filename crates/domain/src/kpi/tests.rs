@@ -131,6 +131,42 @@ fn r11_given_a_kpi_when_its_owner_records_a_reading_then_it_is_recorded() {
 }
 
 #[test]
+fn r13_given_an_observation_time_outside_1970_to_2100_when_recording_then_validation_names_observed_at()
+ {
+    let at = |t: chrono::DateTime<chrono::Utc>| Command::Kpi {
+        kpi_id: KPI,
+        command: KpiCommand::RecordKpiReading {
+            value: 1.0,
+            observed_at: t,
+            source: None,
+        },
+    };
+    let utc = |y, m, d| {
+        chrono::NaiveDate::from_ymd_opt(y, m, d)
+            .unwrap()
+            .and_hms_opt(0, 0, 0)
+            .unwrap()
+            .and_utc()
+    };
+    given(defined())
+        .by(ANALYST_A)
+        .when(at(utc(1970, 1, 1)))
+        .then_ok();
+    given(defined())
+        .by(ANALYST_A)
+        .when(at(utc(2100, 12, 31)))
+        .then_ok();
+    given(defined())
+        .by(ANALYST_A)
+        .when(at(chrono::DateTime::<chrono::Utc>::MIN_UTC))
+        .then_invalid("observedAt");
+    given(defined())
+        .by(ANALYST_A)
+        .when(at(utc(2101, 1, 1)))
+        .then_invalid("observedAt");
+}
+
+#[test]
 fn r11_given_a_kpi_when_a_service_token_for_its_pod_records_a_reading_then_allowed() {
     given(defined())
         .by_service(&[POD_A])

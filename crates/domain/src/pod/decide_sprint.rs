@@ -6,7 +6,7 @@ use crate::error::DomainError;
 use crate::ids::{ItemId, SprintId};
 use crate::org::DEFAULT_SPRINT_LENGTH_DAYS;
 use crate::permissions::{require_product_owner, require_scrum_master};
-use crate::validate::{Checks, MAX_TEXT, clean};
+use crate::validate::{Checks, MAX_GOAL_ITEMS, MAX_TEXT, clean};
 
 use super::decide::PodCtx;
 use super::decide_backlog::{item, open_item};
@@ -29,6 +29,12 @@ pub(super) fn decide(p: &PodCtx<'_>, command: &PodCommand) -> Result<Vec<PodEven
             if p.pod.sprints.contains_key(sprint_id) {
                 return Err(DomainError::invalid("sprintId", "already exists"));
             }
+            let mut checks = Checks::new();
+            checks.date("startDate", *start_date);
+            if let Some(end) = end_date {
+                checks.date("endDate", *end);
+            }
+            checks.finish()?;
             let length = p
                 .org
                 .info
@@ -83,6 +89,7 @@ pub(super) fn decide(p: &PodCtx<'_>, command: &PodCommand) -> Result<Vec<PodEven
                 "the goal is fixed once the sprint has started",
             );
             checks.required_text("goal", goal, MAX_GOAL);
+            checks.max_items("goalItems", goal_items.len(), MAX_GOAL_ITEMS);
             checks.check(
                 !goal_items.is_empty(),
                 "goalItems",
@@ -193,6 +200,10 @@ fn dates(
     start: NaiveDate,
     end: NaiveDate,
 ) -> Result<(), DomainError> {
+    let mut checks = Checks::new();
+    checks.date("startDate", start);
+    checks.date("endDate", end);
+    checks.finish()?;
     if end < start {
         return Err(DomainError::invalid(
             "endDate",

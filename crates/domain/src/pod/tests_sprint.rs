@@ -87,6 +87,73 @@ fn r3_given_anyone_but_the_po_when_planning_committing_or_starting_then_forbidde
 }
 
 #[test]
+fn r13_given_dates_between_1970_and_2100_when_planning_then_allowed_and_outside_refused_naming_the_field()
+ {
+    let plan = |start: chrono::NaiveDate, end: Option<chrono::NaiveDate>| PodCommand::PlanSprint {
+        sprint_id: SPRINT_1,
+        start_date: start,
+        end_date: end,
+    };
+    let day = |y, m, d| chrono::NaiveDate::from_ymd_opt(y, m, d).unwrap();
+    given(acme_events())
+        .by(PO_A)
+        .when_pod(plan(day(1970, 1, 1), Some(day(1970, 1, 14))))
+        .then_ok();
+    given(acme_events())
+        .by(PO_A)
+        .when_pod(plan(day(2100, 12, 18), Some(day(2100, 12, 31))))
+        .then_ok();
+    given(acme_events())
+        .by(PO_A)
+        .when_pod(plan(chrono::NaiveDate::MAX, None))
+        .then_invalid("startDate");
+    given(acme_events())
+        .by(PO_A)
+        .when_pod(plan(day(9999, 12, 31), None))
+        .then_invalid("startDate");
+    given(acme_events())
+        .by(PO_A)
+        .when_pod(plan(chrono::NaiveDate::MIN, Some(day(2026, 1, 1))))
+        .then_invalid("startDate");
+    given(acme_events())
+        .by(PO_A)
+        .when_pod(plan(day(2100, 12, 30), None))
+        .then_invalid("endDate");
+    given(planned_sprint())
+        .by(PO_A)
+        .when_pod(PodCommand::ChangeSprintDates {
+            sprint_id: SPRINT_1,
+            start_date: day(1969, 12, 31),
+            end_date: day(2026, 1, 1),
+        })
+        .then_invalid("startDate");
+}
+
+#[test]
+fn r13_given_more_goal_items_than_allowed_when_setting_the_goal_then_validation_names_goal_items() {
+    let goal_items = |n: usize| PodCommand::SetSprintGoal {
+        sprint_id: SPRINT_1,
+        goal: "Launch".into(),
+        goal_items: (0..n)
+            .map(|_| crate::ids::ItemId(uuid::Uuid::now_v7()))
+            .collect(),
+    };
+    let refused = given(planned_sprint())
+        .by(PO_A)
+        .when_pod(goal_items(crate::validate::MAX_GOAL_ITEMS + 1))
+        .then_invalid("goalItems");
+    assert!(refused.to_string().contains("at most"), "{refused}");
+    given(planned_sprint())
+        .by(PO_A)
+        .when_pod(PodCommand::SetSprintGoal {
+            sprint_id: SPRINT_1,
+            goal: "Launch".into(),
+            goal_items: vec![ITEM_A],
+        })
+        .then_ok();
+}
+
+#[test]
 fn r13_given_an_end_before_the_start_when_planning_then_validation_names_end_date() {
     given(acme_events())
         .by(PO_A)

@@ -35,6 +35,13 @@ soak:
     CRASH_CYCLES=100 cargo test -p podledger-eventstore --release --test crash_durability -- --nocapture
     CRASH_CYCLES=100 cargo test -p podledger-projections --release --test crash_resume -- --nocapture
 
+# Fuzz each target for SECONDS (default 60) on nightly: requests up to validation, and stored
+# events through the decoder. Crashes land in fuzz/artifacts/; copy each into
+# fuzz/regressions/<target>/ so the tests replay it, and record the run in SECURITY.md.
+fuzz SECONDS="60":
+    cargo +nightly fuzz run request fuzz/corpus/request fuzz/seeds/request -- -max_total_time={{SECONDS}} -rss_limit_mb=4096
+    cargo +nightly fuzz run stored_events fuzz/corpus/stored_events fuzz/seeds/stored_events -- -max_total_time={{SECONDS}}
+
 # Regenerate schema/schema.graphql from the code (a test fails when it drifts).
 schema:
     cargo run -q -p podledger-server -- export-schema > schema/schema.graphql

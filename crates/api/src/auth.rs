@@ -1,12 +1,23 @@
 //! Bearer JWTs (HS256): identity and organisation only. Pod roles never come from a token: the
 //! domain reads them from the organisation's events.
 //!
+//! Two kinds of token are accepted. **HS256** tokens signed with the server's secret (development,
+//! demo, `podledger token`) carry the person's or service's UUID in `sub` and the organisation in
+//! `org`. **Identity-provider tokens** (RS256, ES256 or EdDSA — Keycloak, Auth0, Okta…) are
+//! verified against the provider's JWKS ([`IdentityProvider`]): their `sub` is the provider's
+//! subject, which signs in as the person an ORG_ADMIN linked it to (`linkIdentity`).
+//!
 //! A token is refused unverified when it is longer than [`MAX_TOKEN_BYTES`]; the algorithm is
-//! pinned (a token naming another, `none` included, is refused); `exp`, `iss`, `aud` and `sub`
-//! are required; `nbf` and `iat`, when present, must not lie in the future. Clocks may differ by
-//! [`AuthConfig::leeway`].
+//! pinned per kind (any other, `none` included, is refused, and a JWKS's symmetric keys are never
+//! used); `exp`, `iss`, `aud` and `sub` are required; `nbf` and `iat`, when present, must not lie
+//! in the future. Clocks may differ by [`AuthConfig::leeway`].
+
+use std::sync::{Arc, RwLock};
+use std::time::Instant;
 
 use chrono::{Duration, Utc};
+use futures_util::future::BoxFuture;
+use jsonwebtoken::jwk::{AlgorithmParameters, JwkSet};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use podledger_domain::ids::{OrgId, PersonId, PodId, ServiceId};
 use podledger_domain::{Actor, ServiceScope};
@@ -27,6 +38,8 @@ pub struct AuthConfig {
     /// How far clocks may differ: `exp` is honoured this long after it passed, `nbf` and `iat`
     /// this long before they come (seconds; 30 unless set).
     pub leeway: u64,
+    /// Tokens of an identity provider, when one is configured.
+    pub provider: Option<Arc<IdentityProvider>>,
 }
 
 impl std::fmt::Debug for AuthConfig {
@@ -82,6 +95,11 @@ pub enum AuthError {
     /// Bad signature, expired, wrong issuer or audience, malformed.
     #[error("the bearer token is invalid or expired")]
     Invalid,
+    /// A valid identity-provider token whose subject no person of the organisation is linked to.
+    #[error(
+        "no person of the organisation is linked to this identity; an ORG_ADMIN links it with linkIdentity"
+    )]
+    Unlinked,
 }
 
 impl AuthConfig {
@@ -96,7 +114,46 @@ impl AuthConfig {
             issuer: issuer.into(),
             audience: audience.into(),
             leeway: 30,
+            provider: None,
         }
+    }
+
+    /// The same configuration, also accepting the tokens of `provider`.
+    #[must_use]
+    pub fn with_provider(mut self, provider: IdentityProvider) -> Self {
+        self.provider = Some(Arc::new(provider));
+        self
+    }
+
+    /// Checks a token of either kind: HS256 tokens as [`AuthConfig::verify`] does; a provider's
+    /// token against its keys, its subject signing in as the person `linked` names (given the
+    /// organisation, issuer and subject).
+    pub async fn authenticate(
+        &self,
+        token: &str,
+        linked: &(dyn Fn(OrgId, &str, &str) -> Option<PersonId> + Sync),
+    ) -> Result<Principal, AuthError> {
+        if token.len() > MAX_TOKEN_BYTES {
+            return Err(AuthError::Invalid);
+        }
+        let header = jsonwebtoken::decode_header(token).map_err(|_| AuthError::Invalid)?;
+        match (&self.provider, header.alg) {
+            (_, Algorithm::HS256) => self.verify(token),
+            (Some(provider), alg) if PROVIDER_ALGORITHMS.contains(&alg) => {
+                provider.verify(token, &header, self.leeway, linked).await
+            }
+            _ => Err(AuthError::Invalid),
+        }
+    }
+
+    /// [`AuthConfig::authenticate`] for an `Authorization` header value.
+    pub async fn authenticate_header(
+        &self,
+        header: Option<&str>,
+        linked: &(dyn Fn(OrgId, &str, &str) -> Option<PersonId> + Sync),
+    ) -> Result<Principal, AuthError> {
+        let token = bearer(header).ok_or(AuthError::Missing)?;
+        self.authenticate(token, linked).await
     }
 
     /// The same configuration with another clock leeway (seconds).
@@ -148,13 +205,7 @@ impl AuthConfig {
 
     /// The principal of an `Authorization` header value.
     pub fn verify_header(&self, header: Option<&str>) -> Result<Principal, AuthError> {
-        let token = header
-            .and_then(|h| {
-                h.strip_prefix("Bearer ")
-                    .or_else(|| h.strip_prefix("bearer "))
-            })
-            .ok_or(AuthError::Missing)?;
-        self.verify(token.trim())
+        self.verify(bearer(header).ok_or(AuthError::Missing)?)
     }
 
     /// Mints a token for a member (development and tests; production tokens come from the
@@ -199,6 +250,215 @@ impl AuthConfig {
             &EncodingKey::from_secret(&self.secret),
         )
         .expect("HS256 signing cannot fail")
+    }
+}
+
+/// The token of an `Authorization: Bearer …` header value.
+fn bearer(header: Option<&str>) -> Option<&str> {
+    header
+        .and_then(|h| {
+            h.strip_prefix("Bearer ")
+                .or_else(|| h.strip_prefix("bearer "))
+        })
+        .map(str::trim)
+}
+
+/// The algorithms an identity provider's tokens may use.
+pub const PROVIDER_ALGORITHMS: [Algorithm; 3] =
+    [Algorithm::RS256, Algorithm::ES256, Algorithm::EdDSA];
+
+/// Where an identity provider's signing keys come from: its JWKS document, fetched when a token
+/// names a key the cache does not hold (and when the cache is older than
+/// [`IdentityProvider::max_age`]).
+pub trait KeySource: Send + Sync + std::fmt::Debug {
+    /// The JWKS document (JSON), or why it could not be had.
+    fn fetch(&self) -> BoxFuture<'_, Result<String, String>>;
+}
+
+/// An OpenID Connect-style identity provider whose tokens sign people in.
+#[derive(Debug)]
+pub struct IdentityProvider {
+    /// Expected `iss`: the provider's issuer URL.
+    pub issuer: String,
+    /// Expected `aud`.
+    pub audience: String,
+    /// The claim that holds the organisation's id (a UUID or the API's `Organisation` id);
+    /// `org` unless set.
+    pub org_claim: String,
+    /// The organisation of tokens without that claim (a provider serving one organisation).
+    pub default_org: Option<OrgId>,
+    /// Least time between two fetches of the keys (a flood of tokens naming unknown keys makes
+    /// one fetch per interval, not one per token).
+    pub refresh_interval: std::time::Duration,
+    /// Keys older than this are fetched again before use (a key the provider retired stops
+    /// verifying within this time).
+    pub max_age: std::time::Duration,
+    source: Arc<dyn KeySource>,
+    keys: RwLock<Arc<Keys>>,
+    refreshing: tokio::sync::Mutex<()>,
+}
+
+#[derive(Debug, Default)]
+struct Keys {
+    set: JwkSet,
+    fetched_at: Option<Instant>,
+}
+
+impl Keys {
+    fn fresh(&self, max_age: std::time::Duration) -> bool {
+        self.fetched_at.is_some_and(|at| at.elapsed() < max_age)
+    }
+}
+
+impl IdentityProvider {
+    /// A provider with issuer, audience and where its keys come from; the organisation in the
+    /// `org` claim, keys fetched at most every 30 s on an unknown key and refreshed hourly.
+    pub fn new(
+        issuer: impl Into<String>,
+        audience: impl Into<String>,
+        source: Arc<dyn KeySource>,
+    ) -> Self {
+        Self {
+            issuer: issuer.into(),
+            audience: audience.into(),
+            org_claim: "org".into(),
+            default_org: None,
+            refresh_interval: std::time::Duration::from_secs(30),
+            max_age: std::time::Duration::from_secs(3600),
+            source,
+            keys: RwLock::default(),
+            refreshing: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    /// How many keys are held (tests, telemetry).
+    pub fn key_count(&self) -> usize {
+        self.keys.read().expect("keys").set.keys.len()
+    }
+
+    fn cached(&self) -> Arc<Keys> {
+        self.keys.read().expect("keys").clone()
+    }
+
+    /// The key `kid`, fetching the set again when it is unknown or stale (one fetch at a time,
+    /// at most one per [`IdentityProvider::refresh_interval`] unless stale).
+    async fn key(&self, kid: &str) -> Option<jsonwebtoken::jwk::Jwk> {
+        let cached = self.cached();
+        if cached.fresh(self.max_age)
+            && let Some(key) = cached.set.find(kid)
+        {
+            return Some(key.clone());
+        }
+        let _one_at_a_time = self.refreshing.lock().await;
+        let cached = self.cached();
+        let stale = !cached.fresh(self.max_age);
+        if !stale && let Some(key) = cached.set.find(kid) {
+            return Some(key.clone());
+        }
+        let recent = cached
+            .fetched_at
+            .is_some_and(|at| at.elapsed() < self.refresh_interval);
+        if recent && !stale {
+            return None;
+        }
+        match self.source.fetch().await.and_then(|json| {
+            serde_json::from_str::<JwkSet>(&json).map_err(|e| format!("not a JWKS: {e}"))
+        }) {
+            Ok(mut set) => {
+                // Symmetric keys in a provider's set are never trusted: anyone who can read
+                // the set could sign with them.
+                set.keys.retain(|k| {
+                    matches!(
+                        k.algorithm,
+                        AlgorithmParameters::RSA(_)
+                            | AlgorithmParameters::EllipticCurve(_)
+                            | AlgorithmParameters::OctetKeyPair(_)
+                    )
+                });
+                let key = set.find(kid).cloned();
+                *self.keys.write().expect("keys") = Arc::new(Keys {
+                    set,
+                    fetched_at: Some(Instant::now()),
+                });
+                key
+            }
+            Err(why) => {
+                tracing::warn!(%why, issuer = %self.issuer, "fetching the identity provider's keys failed; keeping the ones held");
+                if stale {
+                    None
+                } else {
+                    cached.set.find(kid).cloned()
+                }
+            }
+        }
+    }
+
+    async fn verify(
+        &self,
+        token: &str,
+        header: &Header,
+        leeway: u64,
+        linked: &(dyn Fn(OrgId, &str, &str) -> Option<PersonId> + Sync),
+    ) -> Result<Principal, AuthError> {
+        let kid = header.kid.as_deref().ok_or(AuthError::Invalid)?;
+        let jwk = self.key(kid).await.ok_or(AuthError::Invalid)?;
+        if jwk
+            .common
+            .key_algorithm
+            .is_some_and(|a| a.to_string() != format!("{:?}", header.alg))
+        {
+            return Err(AuthError::Invalid);
+        }
+        let key = DecodingKey::from_jwk(&jwk).map_err(|_| AuthError::Invalid)?;
+        let mut validation = Validation::new(header.alg);
+        validation.set_issuer(&[&self.issuer]);
+        validation.set_audience(&[&self.audience]);
+        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        validation.validate_nbf = true;
+        validation.leeway = leeway;
+        let claims = jsonwebtoken::decode::<serde_json::Map<String, serde_json::Value>>(
+            token,
+            &key,
+            &validation,
+        )
+        .map_err(|_| AuthError::Invalid)?
+        .claims;
+        let latest = Utc::now().timestamp().saturating_add_unsigned(leeway);
+        if claims
+            .get("iat")
+            .and_then(serde_json::Value::as_i64)
+            .is_some_and(|iat| iat > latest)
+        {
+            return Err(AuthError::Invalid);
+        }
+        let subject = claims
+            .get("sub")
+            .and_then(serde_json::Value::as_str)
+            .ok_or(AuthError::Invalid)?;
+        let org = match claims
+            .get(&self.org_claim)
+            .and_then(serde_json::Value::as_str)
+        {
+            Some(org) => OrgId(
+                Uuid::parse_str(org)
+                    .ok()
+                    .or_else(|| {
+                        crate::ids::from_id("Organisation", &async_graphql::ID(org.into()), "org")
+                            .ok()
+                    })
+                    .ok_or(AuthError::Invalid)?,
+            ),
+            None => self.default_org.ok_or(AuthError::Invalid)?,
+        };
+        let person = linked(org, &self.issuer, subject).ok_or(AuthError::Unlinked)?;
+        Ok(Principal {
+            org,
+            actor: Actor::member(person),
+            expires_at: claims
+                .get("exp")
+                .and_then(serde_json::Value::as_i64)
+                .ok_or(AuthError::Invalid)?,
+        })
     }
 }
 
@@ -367,5 +627,82 @@ mod tests {
             config().verify_header(Some("Basic abc")),
             Err(AuthError::Missing)
         );
+    }
+
+    /// A provider's keys as a test holds them: a JWKS it can change, and a count of fetches.
+    #[derive(Debug)]
+    struct Published {
+        set: std::sync::Mutex<Result<String, String>>,
+        fetches: std::sync::atomic::AtomicUsize,
+    }
+
+    impl KeySource for Published {
+        fn fetch(&self) -> BoxFuture<'_, Result<String, String>> {
+            use futures_util::FutureExt as _;
+            self.fetches
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let set = self.set.lock().unwrap().clone();
+            async move { set }.boxed()
+        }
+    }
+
+    fn jwks(kids: &[&str]) -> String {
+        let key = EncodingKey::from_ec_der(include_bytes!("../../../tests/fixtures/idp/ec.der"));
+        let keys: Vec<_> = kids
+            .iter()
+            .map(|kid| {
+                let mut jwk =
+                    jsonwebtoken::jwk::Jwk::from_encoding_key(&key, Algorithm::ES256).unwrap();
+                jwk.common.key_id = Some((*kid).into());
+                jwk
+            })
+            .collect();
+        serde_json::to_string(&JwkSet { keys }).unwrap()
+    }
+
+    #[tokio::test]
+    async fn given_unknown_kids_in_a_flood_then_the_keys_are_fetched_once_per_interval() {
+        let published = Arc::new(Published {
+            set: std::sync::Mutex::new(Ok(jwks(&["a"]))),
+            fetches: std::sync::atomic::AtomicUsize::new(0),
+        });
+        let provider = IdentityProvider::new("iss", "aud", published.clone());
+        let fetches = || published.fetches.load(std::sync::atomic::Ordering::SeqCst);
+        assert!(provider.key("a").await.is_some());
+        assert_eq!(fetches(), 1);
+        for i in 0..100 {
+            assert!(provider.key(&format!("forged-{i}")).await.is_none());
+        }
+        assert_eq!(fetches(), 1, "unknown kids wait for the refresh interval");
+        assert!(
+            provider.key("a").await.is_some(),
+            "known keys are served from the cache"
+        );
+        assert_eq!(fetches(), 1);
+    }
+
+    #[tokio::test]
+    async fn given_a_failed_fetch_then_the_keys_held_still_verify_until_they_are_stale() {
+        let published = Arc::new(Published {
+            set: std::sync::Mutex::new(Ok(jwks(&["a"]))),
+            fetches: std::sync::atomic::AtomicUsize::new(0),
+        });
+        let mut provider = IdentityProvider::new("iss", "aud", published.clone());
+        provider.refresh_interval = std::time::Duration::ZERO;
+        assert!(provider.key("a").await.is_some());
+        *published.set.lock().unwrap() = Err("provider down".into());
+        assert!(provider.key("b").await.is_none());
+        assert!(
+            provider.key("a").await.is_some(),
+            "kept through the failed fetch"
+        );
+        provider.max_age = std::time::Duration::ZERO;
+        assert!(
+            provider.key("a").await.is_none(),
+            "stale keys are not trusted"
+        );
+        *published.set.lock().unwrap() = Ok(jwks(&["b"]));
+        assert!(provider.key("b").await.is_some());
+        assert!(provider.key("a").await.is_none(), "a retired key is gone");
     }
 }

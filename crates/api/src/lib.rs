@@ -12,6 +12,7 @@ pub mod connection;
 pub mod context;
 pub mod document_cache;
 pub mod error;
+pub mod fuzzing;
 pub mod ids;
 pub mod limits;
 pub mod live;

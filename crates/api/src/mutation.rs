@@ -743,6 +743,56 @@ impl MutationRoot {
         Ok(person_mutation(ctx, person, command, options).await?)
     }
 
+    /// ORG_ADMIN: lets the person sign in with an identity provider's token whose `iss` is
+    /// `issuer` and whose `sub` is `subject` (see `--oidc-issuer`). An identity names one person;
+    /// a person may have several.
+    async fn link_identity(
+        &self,
+        ctx: &Context<'_>,
+        person_id: ID,
+        issuer: String,
+        subject: String,
+        options: Option<CommandOptions>,
+    ) -> Result<PersonPayload, async_graphql::Error> {
+        let person = person_id!(person_id, "personId");
+        let command = OrgCommand::LinkIdentity {
+            person_id: person,
+            issuer,
+            subject,
+        };
+        Ok(person_mutation(ctx, person, command, options).await?)
+    }
+
+    /// ORG_ADMIN: stops an identity signing in as the person it was linked to; the payload is
+    /// that person.
+    async fn unlink_identity(
+        &self,
+        ctx: &Context<'_>,
+        issuer: String,
+        subject: String,
+        options: Option<CommandOptions>,
+    ) -> Result<PersonPayload, async_graphql::Error> {
+        let org = principal(ctx)?.org.as_uuid();
+        let person = state(ctx)
+            .projections
+            .org(org)
+            .and_then(|view| view.state.person_by_identity(issuer.trim(), subject.trim()));
+        let command = OrgCommand::UnlinkIdentity {
+            issuer,
+            subject: subject.clone(),
+        };
+        if let Some(person) = person {
+            return Ok(person_mutation(ctx, person, command, options).await?);
+        }
+        // The domain answers (FORBIDDEN before NOT_FOUND: whether an identity is linked is for
+        // admins to know).
+        run(ctx, Command::Org(command), options).await?;
+        Err(ApiError::Domain(podledger_domain::DomainError::not_found(
+            "subject", "identity", &subject,
+        ))
+        .into())
+    }
+
     /// ORG_ADMIN: revokes an organisation-level role.
     async fn revoke_org_role(
         &self,

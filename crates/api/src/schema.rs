@@ -149,6 +149,21 @@ impl Api {
         }
     }
 
+    /// The person of organisation `org` that an identity provider's `subject` (issued by
+    /// `issuer`) signs in as, from the organisation's events (`linkIdentity`).
+    pub fn person_by_identity(
+        &self,
+        org: podledger_domain::ids::OrgId,
+        issuer: &str,
+        subject: &str,
+    ) -> Option<podledger_domain::ids::PersonId> {
+        self.state
+            .projections
+            .org(org.as_uuid())?
+            .state
+            .person_by_identity(issuer, subject)
+    }
+
     /// The policy requests are held to.
     pub fn policy(&self) -> &Policy {
         &self.policy

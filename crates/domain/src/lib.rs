@@ -8,6 +8,7 @@ pub mod command;
 pub mod context;
 pub mod error;
 pub mod event;
+pub mod fuzzing;
 pub mod ids;
 pub mod kpi;
 pub mod org;

@@ -33,6 +33,51 @@ pub struct TokenSettings {
     /// Required `aud`.
     #[arg(long, env = "PODLEDGER_JWT_AUDIENCE", default_value = "podledger")]
     pub jwt_audience: String,
+    /// How far clocks may differ when checking `exp`, `nbf` and `iat`, in seconds.
+    #[arg(long, env = "PODLEDGER_JWT_LEEWAY_SECS", default_value_t = 30,
+          value_parser = clap::value_parser!(u64).range(0..=300))]
+    pub jwt_leeway_secs: u64,
+}
+
+/// Sign-in with an identity provider's tokens (RS256, ES256 or `EdDSA`, verified against its
+/// JWKS); each subject signs in as the person an `ORG_ADMIN` linked it to (`linkIdentity`).
+#[allow(clippy::struct_field_names)] // the fields are the `--oidc-*` flags
+#[derive(Debug, Args)]
+pub struct IdentitySettings {
+    /// The provider's issuer, as its tokens' `iss` says; with it, its tokens are accepted.
+    #[arg(long, env = "PODLEDGER_OIDC_ISSUER", requires = "oidc_jwks")]
+    pub oidc_issuer: Option<String>,
+    /// The provider's keys: its JWKS URL (https) or a JWKS file.
+    #[arg(long, env = "PODLEDGER_OIDC_JWKS", requires = "oidc_issuer")]
+    pub oidc_jwks: Option<String>,
+    /// Required `aud` of the provider's tokens.
+    #[arg(long, env = "PODLEDGER_OIDC_AUDIENCE", default_value = "podledger")]
+    pub oidc_audience: String,
+    /// The claim holding the organisation (its UUID or API id).
+    #[arg(long, env = "PODLEDGER_OIDC_ORG_CLAIM", default_value = "org")]
+    pub oidc_org_claim: String,
+    /// The organisation (UUID) of tokens without that claim.
+    #[arg(long, env = "PODLEDGER_OIDC_ORG")]
+    pub oidc_org: Option<uuid::Uuid>,
+    /// Least seconds between two fetches of the keys when a token names an unknown key.
+    #[arg(long, env = "PODLEDGER_OIDC_REFRESH_SECS", default_value_t = 30)]
+    pub oidc_refresh_secs: u64,
+}
+
+impl IdentitySettings {
+    /// The provider these settings name, if any.
+    pub fn provider(&self) -> Result<Option<podledger_api::auth::IdentityProvider>, String> {
+        let (Some(issuer), Some(jwks)) = (&self.oidc_issuer, &self.oidc_jwks) else {
+            return Ok(None);
+        };
+        let source = podledger_server::identity::key_source(jwks)?;
+        let mut provider =
+            podledger_api::auth::IdentityProvider::new(issuer, &self.oidc_audience, source);
+        provider.org_claim.clone_from(&self.oidc_org_claim);
+        provider.default_org = self.oidc_org.map(podledger_domain::ids::OrgId);
+        provider.refresh_interval = std::time::Duration::from_secs(self.oidc_refresh_secs);
+        Ok(Some(provider))
+    }
 }
 
 /// What one request may ask for and use (see SECURITY.md for the model behind each).
@@ -125,6 +170,9 @@ pub enum Command {
         /// Token settings.
         #[command(flatten)]
         tokens: TokenSettings,
+        /// Identity-provider sign-in.
+        #[command(flatten)]
+        identity: IdentitySettings,
         /// Request limits.
         #[command(flatten)]
         limits: LimitSettings,

@@ -79,7 +79,8 @@ async fn graphql(
             "accept application/graphql-response+json or application/json",
         );
     };
-    let principal = match auth.verify_header(header) {
+    let linked = |org, issuer: &str, subject: &str| api.person_by_identity(org, issuer, subject);
+    let principal = match auth.authenticate_header(header, &linked).await {
         Ok(p) => p,
         Err(e) => {
             return error_body_as(

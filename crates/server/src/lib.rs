@@ -3,6 +3,7 @@
 
 pub mod demo;
 pub mod http;
+pub mod identity;
 pub mod ws;
 
 use std::net::SocketAddr;

@@ -47,7 +47,8 @@ fn auth(database_url: &str, tokens: &TokenSettings) -> anyhow::Result<AuthConfig
         secret,
         tokens.jwt_issuer.clone(),
         tokens.jwt_audience.clone(),
-    ))
+    )
+    .with_leeway(tokens.jwt_leeway_secs))
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -60,9 +61,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             allowed_origins,
             workers,
             tokens,
+            identity,
             limits,
         } => {
-            let auth = auth(&cli.database_url, &tokens)?;
+            let mut auth = auth(&cli.database_url, &tokens)?;
+            if let Some(provider) = identity.provider().map_err(anyhow::Error::msg)? {
+                tracing::info!(issuer = %provider.issuer, "accepting the identity provider's tokens");
+                auth = auth.with_provider(provider);
+            }
             let running = start(ServerConfig {
                 policy: limits.policy(dev),
                 auth: auth.clone(),
@@ -93,19 +99,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             tokens,
         } => {
             let auth = auth(&cli.database_url, &tokens)?;
-            let valid_for = chrono::Duration::hours(hours);
-            let token = if service {
-                let pods = pod
-                    .iter()
-                    .map(|p| id_or_uuid("Pod", p).map(podledger_domain::ids::PodId))
-                    .collect::<anyhow::Result<Vec<_>>>()?;
-                let service =
-                    podledger_domain::ids::ServiceId(service_id.unwrap_or_else(uuid::Uuid::now_v7));
-                auth.mint_service(OrgId(org), service, &pods, valid_for)
-            } else {
-                let person = id_or_uuid("Person", person.as_deref().unwrap_or_default())?;
-                auth.mint_member(OrgId(org), PersonId(person), valid_for)
-            };
+            let token = mint(
+                &auth,
+                OrgId(org),
+                person.as_deref(),
+                service.then_some((service_id, pod.as_slice())),
+                chrono::Duration::hours(hours),
+            )?;
             println!("{token}");
         }
         Command::ExportSchema => print!("{}", podledger_api::sdl()),
@@ -158,4 +158,25 @@ fn id_or_uuid(kind: &str, text: &str) -> anyhow::Result<uuid::Uuid> {
     }
     podledger_api::ids::from_id(kind, &async_graphql::ID(text.to_owned()), kind)
         .map_err(|_| anyhow::anyhow!("{text:?} is neither a {kind} id nor a UUID"))
+}
+
+/// A development token: a member's, or a service's for the pods it names (API ids or UUIDs).
+fn mint(
+    auth: &AuthConfig,
+    org: OrgId,
+    person: Option<&str>,
+    service: Option<(Option<uuid::Uuid>, &[String])>,
+    valid_for: chrono::Duration,
+) -> anyhow::Result<String> {
+    if let Some((service_id, pods)) = service {
+        let pods = pods
+            .iter()
+            .map(|p| id_or_uuid("Pod", p).map(podledger_domain::ids::PodId))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let service =
+            podledger_domain::ids::ServiceId(service_id.unwrap_or_else(uuid::Uuid::now_v7));
+        return Ok(auth.mint_service(org, service, &pods, valid_for));
+    }
+    let person = id_or_uuid("Person", person.unwrap_or_default())?;
+    Ok(auth.mint_member(org, PersonId(person), valid_for))
 }

@@ -117,3 +117,36 @@ fn token_accepts_the_api_person_id_or_its_uuid_and_mints_service_tokens_for_pods
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("neither a Person id nor a UUID"));
 }
+
+#[test]
+fn serve_refuses_an_identity_providers_keys_over_plain_http_off_loopback() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = podledger(
+        dir.path(),
+        &[
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--oidc-issuer",
+            "https://id.example.test/",
+            "--oidc-jwks",
+            "http://id.example.test/jwks.json",
+        ],
+    );
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("keys are fetched over https"), "{stderr}");
+    // The issuer without its keys is a usage error.
+    let out = podledger(
+        dir.path(),
+        &[
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--oidc-issuer",
+            "https://id.example.test/",
+        ],
+    );
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--oidc-jwks"));
+}

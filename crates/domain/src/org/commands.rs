@@ -75,4 +75,21 @@ pub enum OrgCommand {
         /// The role.
         role: PodRole,
     },
+    /// Lets a person sign in with an identity provider's token: `subject` (`sub`) issued by
+    /// `issuer` (`iss`) is this person from now on. An identity names one person.
+    LinkIdentity {
+        /// The person.
+        person_id: PersonId,
+        /// The provider's issuer URL, as its tokens' `iss` says.
+        issuer: String,
+        /// The provider's subject, as its tokens' `sub` says.
+        subject: String,
+    },
+    /// Stops an identity signing in as the person it was linked to.
+    UnlinkIdentity {
+        /// The provider's issuer URL.
+        issuer: String,
+        /// The provider's subject.
+        subject: String,
+    },
 }

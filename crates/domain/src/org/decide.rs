@@ -164,6 +164,42 @@ pub fn decide(
                 role: role.clone(),
             }])
         }
+        OrgCommand::LinkIdentity {
+            person_id,
+            issuer,
+            subject,
+        } => {
+            if !state.people.contains_key(person_id) {
+                return Err(DomainError::not_found("personId", "person", person_id));
+            }
+            let mut checks = Checks::new();
+            checks.required_text("issuer", issuer, MAX_LABEL);
+            checks.required_text("subject", subject, MAX_LABEL);
+            checks.finish()?;
+            let (issuer, subject) = (clean(issuer), clean(subject));
+            if let Some(linked) = state.person_by_identity(&issuer, &subject) {
+                return Err(DomainError::invalid(
+                    "subject",
+                    format!("is already linked to person {linked}"),
+                ));
+            }
+            Ok(vec![OrgEvent::IdentityLinked {
+                person_id: *person_id,
+                issuer,
+                subject,
+            }])
+        }
+        OrgCommand::UnlinkIdentity { issuer, subject } => {
+            let (issuer, subject) = (clean(issuer), clean(subject));
+            let person_id = state
+                .person_by_identity(&issuer, &subject)
+                .ok_or_else(|| DomainError::not_found("subject", "identity", &subject))?;
+            Ok(vec![OrgEvent::IdentityUnlinked {
+                person_id,
+                issuer,
+                subject,
+            }])
+        }
     }
 }
 

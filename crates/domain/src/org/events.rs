@@ -76,4 +76,22 @@ pub enum OrgEvent {
         /// The role.
         role: PodRole,
     },
+    /// An identity provider's subject now signs in as the person.
+    IdentityLinked {
+        /// The person.
+        person_id: PersonId,
+        /// The provider's issuer.
+        issuer: String,
+        /// The provider's subject.
+        subject: String,
+    },
+    /// The identity no longer signs in as the person.
+    IdentityUnlinked {
+        /// The person it signed in as.
+        person_id: PersonId,
+        /// The provider's issuer.
+        issuer: String,
+        /// The provider's subject.
+        subject: String,
+    },
 }

@@ -66,9 +66,17 @@ pub struct OrgState {
     pub people: BTreeMap<PersonId, Person>,
     /// Pods by id.
     pub pods: BTreeMap<PodId, Pod>,
+    /// People by the identity-provider identity linked to them: issuer → subject → person.
+    #[serde(default)]
+    pub identities: BTreeMap<String, BTreeMap<String, PersonId>>,
 }
 
 impl OrgState {
+    /// The person an identity provider's `subject` (issued by `issuer`) signs in as.
+    pub fn person_by_identity(&self, issuer: &str, subject: &str) -> Option<PersonId> {
+        self.identities.get(issuer)?.get(subject).copied()
+    }
+
     /// Whether the person holds `role`.
     pub fn has_org_role(&self, person: PersonId, role: OrgRole) -> bool {
         self.people
@@ -186,6 +194,26 @@ impl OrgState {
                 person_id,
                 role,
             } => self.remove_role(*pod_id, *person_id, role),
+            OrgEvent::IdentityLinked {
+                person_id,
+                issuer,
+                subject,
+            } => {
+                self.identities
+                    .entry(issuer.clone())
+                    .or_default()
+                    .insert(subject.clone(), *person_id);
+            }
+            OrgEvent::IdentityUnlinked {
+                issuer, subject, ..
+            } => {
+                if let Some(subjects) = self.identities.get_mut(issuer) {
+                    subjects.remove(subject);
+                    if subjects.is_empty() {
+                        self.identities.remove(issuer);
+                    }
+                }
+            }
         }
     }
 

@@ -271,3 +271,117 @@ fn r12_given_a_stale_org_version_when_setting_up_then_concurrency_conflict() {
 fn given_no_org_when_a_setup_command_arrives_then_not_found() {
     given([]).when(create_pod("Labs")).then_not_found("orgId");
 }
+
+fn link(person_id: PersonId, subject: &str) -> Command {
+    Command::Org(OrgCommand::LinkIdentity {
+        person_id,
+        issuer: "https://id.acme.test/".into(),
+        subject: subject.into(),
+    })
+}
+
+fn linked(person_id: PersonId, subject: &str) -> Event {
+    Event::Org(OrgEvent::IdentityLinked {
+        person_id,
+        issuer: "https://id.acme.test/".into(),
+        subject: subject.into(),
+    })
+}
+
+#[test]
+fn given_a_person_when_an_admin_links_an_identity_then_it_is_linked_and_anyone_else_is_forbidden() {
+    given(acme_events())
+        .by(ADMIN)
+        .when(link(DESIGNER_A, " auth0|dana "))
+        .then(vec![linked(DESIGNER_A, "auth0|dana")]);
+    for person in [PO_A, SM_A, DESIGNER_A, VP] {
+        given(acme_events())
+            .by(person)
+            .when(link(DESIGNER_A, "auth0|dana"))
+            .then_error(ErrorCode::Forbidden);
+    }
+}
+
+#[test]
+fn given_an_identity_linked_to_someone_when_linked_again_then_validation_names_subject() {
+    let mut events = acme_events();
+    events.push(linked(DESIGNER_A, "auth0|dana"));
+    let refused = given(events.clone())
+        .by(ADMIN)
+        .when(link(PO_A, "auth0|dana"))
+        .then_invalid("subject");
+    assert!(refused.to_string().contains("already linked"), "{refused}");
+    // Another subject of the same provider, and the same subject of another, are other identities.
+    given(events.clone())
+        .by(ADMIN)
+        .when(link(DESIGNER_A, "auth0|dana-2"))
+        .then_ok();
+    given(events)
+        .by(ADMIN)
+        .when(Command::Org(OrgCommand::LinkIdentity {
+            person_id: PO_A,
+            issuer: "https://other.test/".into(),
+            subject: "auth0|dana".into(),
+        }))
+        .then_ok();
+}
+
+#[test]
+fn given_an_unknown_person_or_blank_subject_when_linking_then_refused_naming_the_field() {
+    given(acme_events())
+        .by(ADMIN)
+        .when(link(PersonId(id(99)), "x"))
+        .then_not_found("personId");
+    given(acme_events())
+        .by(ADMIN)
+        .when(link(DESIGNER_A, "  "))
+        .then_invalid("subject");
+}
+
+#[test]
+fn given_a_linked_identity_when_unlinked_then_it_signs_in_as_nobody_and_unknown_ones_are_not_found()
+{
+    let mut events = acme_events();
+    events.push(linked(DESIGNER_A, "auth0|dana"));
+    let unlink = |subject: &str| {
+        Command::Org(OrgCommand::UnlinkIdentity {
+            issuer: "https://id.acme.test/".into(),
+            subject: subject.into(),
+        })
+    };
+    given(events.clone())
+        .by(ADMIN)
+        .when(unlink("auth0|dana"))
+        .then(vec![Event::Org(OrgEvent::IdentityUnlinked {
+            person_id: DESIGNER_A,
+            issuer: "https://id.acme.test/".into(),
+            subject: "auth0|dana".into(),
+        })]);
+    given(events)
+        .by(ADMIN)
+        .when(unlink("auth0|nobody"))
+        .then_not_found("subject");
+    let mut state = crate::org::OrgState::default();
+    for event in acme_events()
+        .iter()
+        .chain([&linked(DESIGNER_A, "auth0|dana")])
+    {
+        if let Event::Org(e) = event {
+            state.evolve(e);
+        }
+    }
+    assert_eq!(
+        state.person_by_identity("https://id.acme.test/", "auth0|dana"),
+        Some(DESIGNER_A)
+    );
+    state.evolve(&OrgEvent::IdentityUnlinked {
+        person_id: DESIGNER_A,
+        issuer: "https://id.acme.test/".into(),
+        subject: "auth0|dana".into(),
+    });
+    assert_eq!(
+        state.person_by_identity("https://id.acme.test/", "auth0|dana"),
+        None
+    );
+    assert!(state.identities.is_empty());
+}

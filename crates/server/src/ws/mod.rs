@@ -296,9 +296,13 @@ impl Connection {
                     return Err((4429, "Too many initialisation requests".into()));
                 }
                 live.init_received = true;
-                let Some(p) =
-                    token_of(payload.as_ref()).and_then(|t| self.ctx.auth.verify(&t).ok())
-                else {
+                let Some(token) = token_of(payload.as_ref()) else {
+                    return Err((4403, "Forbidden".into()));
+                };
+                let api = &self.ctx.api;
+                let linked =
+                    |org, issuer: &str, subject: &str| api.person_by_identity(org, issuer, subject);
+                let Ok(p) = self.ctx.auth.authenticate(&token, &linked).await else {
                     return Err((4403, "Forbidden".into()));
                 };
                 let left = p.expires_at - chrono::Utc::now().timestamp();

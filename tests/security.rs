@@ -708,3 +708,46 @@ async fn dates_outside_1970_to_2100_are_refused_naming_the_field_and_write_nothi
         "{body}"
     );
 }
+
+/// `npm ci` in `tests/node` when its modules are missing (a fresh clone), then the path of
+/// `script`. Fails loudly without Node and npm: this suite must run.
+fn node_script(script: &str) -> std::path::PathBuf {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/node");
+    if !dir.join("node_modules/graphql-http").exists() {
+        let status = std::process::Command::new("npm")
+            .args(["ci", "--no-audit", "--no-fund"])
+            .current_dir(&dir)
+            .status()
+            .expect("npm is needed to run the graphql-http audit");
+        assert!(status.success(), "npm ci in tests/node failed");
+    }
+    dir.join(script)
+}
+
+/// The audit's variables checks query `__type`, which production refuses (see
+/// `introspection_and_suggestions_are_off_unless_dev`), so it runs with introspection on and
+/// every other limit as served.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_graphql_http_audit_finds_no_error_with_the_limits_in_place() {
+    let app = spawn_app(Policy {
+        introspection: true,
+        ..Policy::default()
+    })
+    .await;
+    let output = tokio::process::Command::new("node")
+        .arg(node_script("audit.mjs"))
+        .arg(&app.url)
+        .arg(app.token(admin()))
+        .output()
+        .await
+        .expect("node is needed to run the graphql-http audit");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let summary: Value = serde_json::from_slice(&output.stdout).unwrap();
+    println!("graphql-http audit: {summary}");
+    assert!(summary["ok"].as_u64().unwrap() > 20, "{summary}");
+    assert_eq!(summary["error"], 0, "{summary}");
+}

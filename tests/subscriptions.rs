@@ -779,7 +779,9 @@ async fn a_board_subscriber_that_stops_reading_is_dropped_from_the_shared_feed_a
 /// script. Fails loudly without Node and npm: this suite must run.
 fn node_client() -> std::path::PathBuf {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/node");
-    if !dir.join("node_modules/graphql-ws").exists() {
+    if !dir.join("node_modules/graphql-ws").exists()
+        || !dir.join("node_modules/graphql-http").exists()
+    {
         let status = std::process::Command::new("npm")
             .args(["ci", "--no-audit", "--no-fund"])
             .current_dir(&dir)

@@ -514,8 +514,8 @@ impl<'a> Analysis<'a> {
 /// What the analysis needs of the schema: each field's type, and which types are connections.
 #[derive(Clone, Debug, Default)]
 pub struct TypeIndex {
-    /// `(type, field)` → the field's named type.
-    fields: HashMap<(String, String), String>,
+    /// Type → field → the field's named type.
+    fields: HashMap<String, HashMap<String, String>>,
     roots: [Option<String>; 3],
 }
 
@@ -553,10 +553,11 @@ impl TypeIndex {
                         let BaseType::Named(named) = base else {
                             continue;
                         };
-                        index.fields.insert(
-                            (ty.name.node.to_string(), field.name.node.to_string()),
-                            named.to_string(),
-                        );
+                        index
+                            .fields
+                            .entry(ty.name.node.to_string())
+                            .or_default()
+                            .insert(field.name.node.to_string(), named.to_string());
                     }
                 }
                 TypeSystemDefinition::Directive(_) => {}
@@ -576,8 +577,7 @@ impl TypeIndex {
     }
 
     fn field(&self, on: Option<&str>, name: &str) -> Option<&str> {
-        on.and_then(|on| self.fields.get(&(on.to_owned(), name.to_owned())))
-            .map(String::as_str)
+        self.fields.get(on?)?.get(name).map(String::as_str)
     }
 
     fn is_connection(ty: Option<&str>) -> bool {

@@ -97,6 +97,10 @@ pub struct Loaders {
     pub kpis: DataLoader<KpisOfPods, HashMapCache>,
     /// Pods as of past points.
     pub as_of: DataLoader<PodsAsOf, HashMapCache>,
+    /// The request's turn at the store's readers: a request reads one audit page at a time,
+    /// so however many aliases it sends it holds one reader connection, and a caller holds no
+    /// more than its running requests (see `admission`).
+    pub store_reads: std::sync::Arc<tokio::sync::Semaphore>,
 }
 
 impl std::fmt::Debug for Loaders {
@@ -125,6 +129,7 @@ impl Loaders {
                 tokio::spawn,
                 HashMapCache::default(),
             ),
+            store_reads: std::sync::Arc::new(tokio::sync::Semaphore::new(1)),
         }
     }
 }

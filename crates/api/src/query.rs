@@ -225,6 +225,11 @@ impl QueryRoot {
             from,
             to,
         };
+        let _turn = crate::context::loaders(ctx)?
+            .store_reads
+            .acquire()
+            .await
+            .map_err(|e| ApiError::Internal(Box::new(e)))?;
         let mut entries = audit_log(
             s.projections.store().reader_pool(),
             p.org.as_uuid(),

@@ -130,11 +130,20 @@ async fn serve(dir: &str) -> anyhow::Result<()> {
     let projections = Projections::start(store.clone()).await?;
     let handler = Arc::new(CommandHandler::new(Arc::new(store)));
     demo::seed(&handler).await?;
-    let api = Api::new(ApiState {
-        handler,
-        projections: projections.clone(),
-        consistency_timeout: Duration::from_secs(5),
-    });
+    // One token stands for every dashboard the load generator plays, so the per-caller share
+    // (8 running requests by default) would refuse most of them: lifted here, every other
+    // limit as served.
+    let api = Api::with_policy(
+        ApiState {
+            handler,
+            projections: projections.clone(),
+            consistency_timeout: Duration::from_secs(5),
+        },
+        podledger_api::Policy {
+            max_concurrent_per_caller: usize::MAX,
+            ..podledger_api::Policy::default()
+        },
+    );
     let routes = http::routes(api, auth(), false);
     let (projections, auth) = (web::Data::new(projections), web::Data::new(auth()));
     let mut server = actix_web::HttpServer::new(move || {

@@ -95,16 +95,18 @@ async fn graphql(
         Ok(request) => request,
         Err(response) => return response,
     };
-    // The lexical guard runs before anything here parses the document (the GET check below).
-    if let Some(refused) = api.scan(&request.query) {
-        return answer(&api, &refused, media);
-    }
-    if http.method() == actix_web::http::Method::GET && is_mutation(&request.query) {
-        return error_body(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "BAD_REQUEST",
-            "mutations must use POST",
-        );
+    if http.method() == actix_web::http::Method::GET {
+        // The lexical guard before this parses the document (`execute` runs it for the rest).
+        if let Some(refused) = api.scan(&request.query) {
+            return answer(&api, &refused, media);
+        }
+        if is_mutation(&request.query) {
+            return error_body(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "BAD_REQUEST",
+                "mutations must use POST",
+            );
+        }
     }
     let Some(_permit) = api.admit(&principal) else {
         let mut response = error_body_as(

@@ -125,11 +125,11 @@ async fn org_with_pod(app: &TestApp) -> Org {
         let data = app
             .ok(
                 admin,
-                "mutation($n: String!) { addPerson(name: $n) { id } }",
+                "mutation($n: String!) { addPerson(name: $n) { person { id } } }",
                 json!({"n": name}),
             )
             .await;
-        people.push(data["addPerson"]["id"].clone());
+        people.push(data["addPerson"]["person"]["id"].clone());
     }
     let pod = app
         .ok(
@@ -569,6 +569,79 @@ async fn the_demo_organisation_has_three_pods_with_history_an_active_sprint_and_
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sprints_show_their_window_and_kpis_their_performance_per_sprint() {
+    let mut app = spawn_app_with(true).await;
+    app.org = podledger_server::demo::org_id();
+    let (_, _, admin) = podledger_server::demo::key_people()[0];
+    let performance = "nodes { sprint { number } reading { value } attainment status delta }";
+    let data = app
+        .ok(
+            admin,
+            &format!(
+                "{{ organisation {{ pods(first: 3) {{ nodes {{ name
+                kpis(first: 1) {{ nodes {{ name target sprints(first: 10) {{ {performance} }} }} }}
+                sprints(first: 10) {{ nodes {{ number status startedAt closedAt kpis {{ nodes {{ kpi {{ name }} attainment delta }} }} }} }}
+            }} }} }} }}"
+            ),
+            json!({}),
+        )
+        .await;
+    let pod = data["organisation"]["pods"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "Acquisition")
+        .unwrap();
+    // The demo's Acquisition KPI: target 1,200 signups; sprint k's last reading is
+    // 1,200 × (0.86 + 0.03 (k − 1)).
+    let kpi = &pod["kpis"]["nodes"][0];
+    assert_eq!(kpi["name"], "Trial signups");
+    let per_sprint = kpi["sprints"]["nodes"].as_array().unwrap();
+    assert_eq!(per_sprint.len(), 7, "six closed sprints and the active one");
+    for (k, p) in per_sprint.iter().enumerate() {
+        let expected = 1_200.0 * (0.86 + 0.03 * k as f64);
+        assert_eq!(p["sprint"]["number"], k + 1);
+        assert!(
+            (p["reading"]["value"].as_f64().unwrap() - expected).abs() < 0.06,
+            "{p}"
+        );
+        assert!(
+            (p["attainment"].as_f64().unwrap() - expected / 1_200.0).abs() < 1e-4,
+            "{p}"
+        );
+        assert!(p["status"].is_string(), "{p}");
+        if k == 0 {
+            assert!(p["delta"].is_null(), "no previous sprint: {p}");
+        } else {
+            assert!((p["delta"].as_f64().unwrap() - 36.0).abs() < 0.11, "{p}");
+        }
+    }
+    let sprints = pod["sprints"]["nodes"].as_array().unwrap();
+    for sprint in sprints {
+        let started = sprint["startedAt"]
+            .as_str()
+            .map(|t| t.parse::<chrono::DateTime<chrono::Utc>>().unwrap());
+        let closed = sprint["closedAt"]
+            .as_str()
+            .map(|t| t.parse::<chrono::DateTime<chrono::Utc>>().unwrap());
+        match sprint["status"].as_str().unwrap() {
+            "CLOSED" => assert!(started.unwrap() < closed.unwrap(), "{sprint}"),
+            "ACTIVE" => assert!(started.is_some() && closed.is_none(), "{sprint}"),
+            _ => assert!(started.is_none() && closed.is_none(), "{sprint}"),
+        }
+        // The sprint's view of the same numbers.
+        let on_sprint = &sprint["kpis"]["nodes"][0];
+        let on_kpi = per_sprint
+            .iter()
+            .find(|p| p["sprint"]["number"] == sprint["number"])
+            .unwrap();
+        assert_eq!(on_sprint["kpi"]["name"], "Trial signups");
+        assert_eq!(on_sprint["attainment"], on_kpi["attainment"]);
+        assert_eq!(on_sprint["delta"], on_kpi["delta"]);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_audit_log_is_for_admins_oversight_and_the_pods_po_and_sm() {
     let mut app = spawn_app_with(true).await;
     app.org = podledger_server::demo::org_id();
@@ -718,6 +791,64 @@ async fn graphql_over_http_media_types_status_codes_and_body_limit() {
         .await
         .unwrap();
     assert_eq!(form.status().as_u16(), 415, "only application/json bodies");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_error_has_a_code_and_a_request_error_has_no_data_entry() {
+    let app = spawn_app().await;
+    let token = app.token(PersonId(Uuid::now_v7()));
+    let send = |accept: &'static str, query: &str, variables: Value| {
+        app.client
+            .post(&app.url)
+            .bearer_auth(&token)
+            .header("Accept", accept)
+            .json(&json!({ "query": query, "variables": variables }))
+            .send()
+    };
+    let cases = [
+        ("{ organisation { name ", json!({}), "GRAPHQL_PARSE_FAILED"),
+        (
+            "{ organisation { nmae } }",
+            json!({}),
+            "GRAPHQL_VALIDATION_FAILED",
+        ),
+        (
+            "query($x: Int) { organisation { name } }",
+            json!({}),
+            "GRAPHQL_VALIDATION_FAILED",
+        ),
+        (
+            "mutation { recordKpiReading(kpiId: \"x\", value: NaN, observedAt: \"2026-01-01T00:00:00Z\") { position } }",
+            json!({}),
+            "BAD_USER_INPUT",
+        ),
+        (
+            "mutation($v: Float!) { recordKpiReading(kpiId: \"x\", value: $v, observedAt: \"2026-01-01T00:00:00Z\") { position } }",
+            json!({ "v": null }),
+            "BAD_USER_INPUT",
+        ),
+    ];
+    for (query, variables, code) in cases {
+        for accept in ["application/graphql-response+json", "application/json"] {
+            let response = send(accept, query, variables.clone()).await.unwrap();
+            let status = response.status().as_u16();
+            let body: Value = response.json().await.unwrap();
+            assert_eq!(
+                body["errors"][0]["extensions"]["code"], code,
+                "{query}: {body}"
+            );
+            assert!(
+                body.get("data").is_none(),
+                "a request error has no data entry: {body}"
+            );
+            let expected = if accept == "application/json" {
+                200
+            } else {
+                400
+            };
+            assert_eq!(status, expected, "{query} as {accept}");
+        }
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -907,10 +1038,10 @@ async fn every_permission_row_of_the_spec_refuses_the_wrong_caller_through_the_a
             person_uuid(
                 &app.ok(
                     o.admin,
-                    "mutation($n: String!) { addPerson(name: $n) { id } }",
+                    "mutation($n: String!) { addPerson(name: $n) { person { id } } }",
                     json!({"n": name}),
                 )
-                .await["addPerson"]["id"],
+                .await["addPerson"]["person"]["id"],
             )
         }
     };
@@ -930,7 +1061,7 @@ async fn every_permission_row_of_the_spec_refuses_the_wrong_caller_through_the_a
 
     // set up org, pods, people, roles, cadence: ORG_ADMIN.
     all_forbidden(&app, "set up", &[
-        (o.po, "mutation { addPerson(name: \"x\") { id } }", json!({})),
+        (o.po, "mutation { addPerson(name: \"x\") { position } }", json!({})),
         (o.po, "mutation { createPod(name: \"x\", focus: \"BRAND_AND_CREATIVE\") { pod { id } } }", json!({})),
         (o.po, "mutation($p: ID!, $pod: ID!) { assignPodRole(personId: $p, podId: $pod, role: \"ANALYST\") { pod { id } } }", json!({"p": person_id(stakeholder), "pod": pod})),
         (o.po, "mutation($p: ID!, $pod: ID!) { removePodRole(personId: $p, podId: $pod, role: \"DESIGNER\") { pod { id } } }", json!({"p": designer, "pod": pod})),
@@ -969,7 +1100,7 @@ async fn every_permission_row_of_the_spec_refuses_the_wrong_caller_through_the_a
         (o.sm, "mutation($pod: ID!) { createItem(input: {podId: $pod, title: \"x\", outputCategory: \"ad\"}) { item { id } } }", v.clone()),
         (o.sm, "mutation($pod: ID!, $i: ID!) { editItem(podId: $pod, itemId: $i, title: \"y\") { item { id } } }", v.clone()),
         (o.sm, "mutation($pod: ID!, $i: ID!) { estimateItem(podId: $pod, itemId: $i, estimate: 5) { item { id } } }", v.clone()),
-        (o.sm, "mutation($pod: ID!, $i: ID!) { rankItem(podId: $pod, itemId: $i) { pod { id } } }", v.clone()),
+        (o.sm, "mutation($pod: ID!, $i: ID!) { rankItem(podId: $pod, itemId: $i) { item { id } } }", v.clone()),
         (o.sm, "mutation($pod: ID!, $i: ID!) { dropItem(podId: $pod, itemId: $i) { item { id } } }", v.clone()),
         (o.sm, "mutation($pod: ID!) { planSprint(podId: $pod, startDate: \"2026-04-06\") { sprint { id } } }", v.clone()),
         (o.sm, "mutation($pod: ID!, $s: ID!, $i: ID!) { commitItem(podId: $pod, sprintId: $s, itemId: $i) { sprint { id } } }", v.clone()),
@@ -1082,4 +1213,53 @@ async fn every_permission_row_of_the_spec_refuses_the_wrong_caller_through_the_a
         )
         .await;
     assert_eq!(audit["extensions"]["code"], "FORBIDDEN");
+}
+
+/// `npm ci` in `tests/node` when its modules are missing (a fresh clone), then the path of
+/// `script`. Fails loudly without Node and npm: this suite must run.
+fn node_script(script: &str) -> std::path::PathBuf {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/node");
+    if !dir.join("node_modules/@graphql-inspector/core").exists() {
+        let status = std::process::Command::new("npm")
+            .args(["ci", "--no-audit", "--no-fund"])
+            .current_dir(&dir)
+            .status()
+            .expect("npm is needed to diff the schema");
+        assert!(status.success(), "npm ci in tests/node failed");
+    }
+    dir.join(script)
+}
+
+#[test]
+fn the_schema_breaks_nothing_the_changelog_does_not_name() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let output = std::process::Command::new("node")
+        .arg(node_script("schema-diff.mjs"))
+        .arg(root.join("schema/released.graphql"))
+        .arg(root.join("schema/schema.graphql"))
+        .output()
+        .expect("node is needed to diff the schema");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let breaking: Vec<Value> = serde_json::from_slice(&output.stdout).unwrap();
+    let changelog = std::fs::read_to_string(root.join("CHANGELOG.md")).unwrap();
+    let unreleased = changelog
+        .split("\n## ")
+        .find(|section| section.starts_with("Unreleased"))
+        .expect("CHANGELOG.md has an Unreleased section");
+    let unnamed: Vec<&Value> = breaking
+        .iter()
+        .filter(|c| !unreleased.contains(&format!("`{}`", c["path"].as_str().unwrap())))
+        .collect();
+    assert!(
+        unnamed.is_empty(),
+        "breaking schema changes not named in CHANGELOG.md's Unreleased section: {unnamed:#?}"
+    );
+    println!(
+        "{} breaking change(s), each in the CHANGELOG",
+        breaking.len()
+    );
 }

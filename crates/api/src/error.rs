@@ -214,3 +214,69 @@ pub fn bounded_json(
     }
     Err(error)
 }
+
+/// Whether `response` is a request error: nothing ran (no data, and no error has a path).
+pub fn is_request_error(response: &async_graphql::Response) -> bool {
+    response.data == Value::Null
+        && !response.errors.is_empty()
+        && response.errors.iter().all(|e| e.path.is_empty())
+}
+
+/// A request error as JSON: `{"errors": […]}`, with no `data` entry (GraphQL over HTTP).
+pub fn request_errors_json(errors: &[async_graphql::ServerError]) -> Vec<u8> {
+    #[derive(serde::Serialize)]
+    struct RequestErrors<'a> {
+        errors: &'a [async_graphql::ServerError],
+    }
+    serde_json::to_vec(&RequestErrors { errors }).unwrap_or_default()
+}
+
+/// A document that does not parse: `GRAPHQL_PARSE_FAILED`, with the parser's message and
+/// position.
+pub fn parse_failed(error: async_graphql::ServerError) -> async_graphql::ServerError {
+    with_code(error, "GRAPHQL_PARSE_FAILED")
+}
+
+fn with_code(mut error: async_graphql::ServerError, code: &str) -> async_graphql::ServerError {
+    error
+        .extensions
+        .get_or_insert_with(async_graphql::ErrorExtensionValues::default)
+        .set("code", code);
+    error
+}
+
+/// `response` with a code on every error the executor left without one: its validation
+/// (`GRAPHQL_VALIDATION_FAILED`, or `BAD_USER_INPUT` for a value that does not fit its
+/// argument, given literally or in a variable). Resolver errors have theirs from [`ApiError`].
+pub fn coded(mut response: async_graphql::Response) -> async_graphql::Response {
+    code_errors(&mut response.errors);
+    response
+}
+
+/// Gives each of `errors` a code as [`coded`] does.
+pub fn code_errors(errors: &mut [async_graphql::ServerError]) {
+    for error in errors {
+        let has_code = error
+            .extensions
+            .as_ref()
+            .is_some_and(|x| x.get("code").is_some());
+        if has_code {
+            continue;
+        }
+        // A value that does not fit its argument — literal or variable — is the client's input;
+        // anything else the validator says is about the document.
+        let code = if error.message.starts_with("Invalid value for argument")
+            || error.message.starts_with("Failed to parse")
+        {
+            "BAD_USER_INPUT"
+        } else if error.path.is_empty() {
+            "GRAPHQL_VALIDATION_FAILED"
+        } else {
+            "INTERNAL_SERVER_ERROR"
+        };
+        *error = with_code(
+            std::mem::replace(error, async_graphql::ServerError::new("", None)),
+            code,
+        );
+    }
+}

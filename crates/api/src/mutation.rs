@@ -30,12 +30,10 @@ pub struct CommandOptions {
     pub idempotency_key: Option<String>,
 }
 
-/// What a mutation did.
-#[derive(SimpleObject, Debug)]
-pub struct Outcome {
-    /// Global position of the command's last event (pass as `minPosition` to read your write);
-    /// null when the command changed nothing.
-    pub position: Option<String>,
+/// What a command did: the global position of its last event (none when it changed nothing).
+#[derive(Debug)]
+struct Outcome {
+    position: Option<String>,
 }
 
 async fn run(
@@ -75,7 +73,8 @@ async fn run(
 /// The result of a pod mutation.
 #[derive(SimpleObject, Debug)]
 pub struct PodPayload {
-    /// Position.
+    /// Global position of the command's last event: pass it as `minPosition` to read your
+    /// write on any replica; null when the command changed nothing (a repeated idempotency key).
     pub position: Option<String>,
     /// The pod as it is now.
     pub pod: Option<Pod>,
@@ -84,16 +83,30 @@ pub struct PodPayload {
 /// The result of an item mutation.
 #[derive(SimpleObject, Debug)]
 pub struct ItemPayload {
-    /// Position.
+    /// Global position of the command's last event: pass it as `minPosition` to read your
+    /// write on any replica; null when the command changed nothing (a repeated idempotency key).
     pub position: Option<String>,
     /// The item as it is now.
     pub item: Option<Item>,
+    /// The item's pod as it is now (its backlog in rank order, after `rankItem`).
+    pub pod: Option<Pod>,
+}
+
+/// The result of an organisation mutation.
+#[derive(SimpleObject, Debug)]
+pub struct OrganisationPayload {
+    /// Global position of the command's last event: pass it as `minPosition` to read your
+    /// write on any replica; null when the command changed nothing (a repeated idempotency key).
+    pub position: Option<String>,
+    /// The organisation as it is now.
+    pub organisation: Option<objects::Organisation>,
 }
 
 /// The result of a sprint mutation.
 #[derive(SimpleObject, Debug)]
 pub struct SprintPayload {
-    /// Position.
+    /// Global position of the command's last event: pass it as `minPosition` to read your
+    /// write on any replica; null when the command changed nothing (a repeated idempotency key).
     pub position: Option<String>,
     /// The sprint as it is now.
     pub sprint: Option<Sprint>,
@@ -119,6 +132,7 @@ async fn item_mutation(
     Ok(ItemPayload {
         position: outcome.position,
         item: read_item(ctx, pod, item),
+        pod: read_pod(ctx, pod),
     })
 }
 
@@ -176,6 +190,25 @@ fn read_kpi(ctx: &Context<'_>, kpi: KpiId) -> Option<objects::Kpi> {
     ))
 }
 
+fn read_organisation(ctx: &Context<'_>) -> Option<objects::Organisation> {
+    let org = org_uuid(ctx)?;
+    let view = state(ctx).projections.org(org)?;
+    Some(crate::query::live_organisation(ctx, org, view))
+}
+
+/// Runs an organisation command and answers with the organisation as it is now.
+async fn organisation_mutation(
+    ctx: &Context<'_>,
+    command: OrgCommand,
+    options: Option<CommandOptions>,
+) -> ApiResult<OrganisationPayload> {
+    let outcome = run(ctx, Command::Org(command), options).await?;
+    Ok(OrganisationPayload {
+        position: outcome.position,
+        organisation: read_organisation(ctx),
+    })
+}
+
 fn read_person(ctx: &Context<'_>, person: PersonId) -> Option<objects::Person> {
     objects::Person::of(&state(ctx).projections.org(org_uuid(ctx)?)?, person)
 }
@@ -183,7 +216,8 @@ fn read_person(ctx: &Context<'_>, person: PersonId) -> Option<objects::Person> {
 /// The result of an intake mutation.
 #[derive(SimpleObject, Debug)]
 pub struct IntakePayload {
-    /// Position.
+    /// Global position of the command's last event: pass it as `minPosition` to read your
+    /// write on any replica; null when the command changed nothing (a repeated idempotency key).
     pub position: Option<String>,
     /// The request as it is now.
     pub request: Option<objects::IntakeRequest>,
@@ -221,7 +255,8 @@ async fn intake_mutation(
 /// The result of a KPI mutation.
 #[derive(SimpleObject, Debug)]
 pub struct KpiPayload {
-    /// Position.
+    /// Global position of the command's last event: pass it as `minPosition` to read your
+    /// write on any replica; null when the command changed nothing (a repeated idempotency key).
     pub position: Option<String>,
     /// The KPI as it is now.
     pub kpi: Option<objects::Kpi>,
@@ -230,7 +265,8 @@ pub struct KpiPayload {
 /// The result of a person mutation.
 #[derive(SimpleObject, Debug)]
 pub struct PersonPayload {
-    /// Position.
+    /// Global position of the command's last event: pass it as `minPosition` to read your
+    /// write on any replica; null when the command changed nothing (a repeated idempotency key).
     pub position: Option<String>,
     /// The person as they are now.
     pub person: Option<objects::Person>,
@@ -239,7 +275,8 @@ pub struct PersonPayload {
 /// The result of a blocker mutation.
 #[derive(SimpleObject, Debug)]
 pub struct BlockerPayload {
-    /// Position.
+    /// Global position of the command's last event: pass it as `minPosition` to read your
+    /// write on any replica; null when the command changed nothing (a repeated idempotency key).
     pub position: Option<String>,
     /// The blocker as it is now.
     pub blocker: Option<objects::Blocker>,
@@ -425,14 +462,14 @@ impl MutationRoot {
         founder_email: Option<String>,
         sprint_length_days: Option<i32>,
         options: Option<CommandOptions>,
-    ) -> Result<Outcome, async_graphql::Error> {
-        let command = Command::Org(OrgCommand::CreateOrganisation {
+    ) -> Result<OrganisationPayload, async_graphql::Error> {
+        let command = OrgCommand::CreateOrganisation {
             name,
             sprint_length_days: sprint_length_days.map(i64::from),
             founder_name,
             founder_email,
-        });
-        Ok(run(ctx, command, options).await?)
+        };
+        Ok(organisation_mutation(ctx, command, options).await?)
     }
 
     /// ORG_ADMIN: adds a person.
@@ -442,20 +479,14 @@ impl MutationRoot {
         name: String,
         email: Option<String>,
         options: Option<CommandOptions>,
-    ) -> Result<objects::Person, async_graphql::Error> {
+    ) -> Result<PersonPayload, async_graphql::Error> {
         let person_id = PersonId(Uuid::now_v7());
-        run(
-            ctx,
-            Command::Org(OrgCommand::AddPerson {
-                person_id,
-                name,
-                email,
-            }),
-            options,
-        )
-        .await?;
-        Ok(read_person(ctx, person_id)
-            .ok_or_else(|| ApiError::Internal("person missing after creation".into()))?)
+        let command = OrgCommand::AddPerson {
+            person_id,
+            name,
+            email,
+        };
+        Ok(person_mutation(ctx, person_id, command, options).await?)
     }
 
     /// ORG_ADMIN: creates a pod with a focus (ACQUISITION, ACTIVATION, RETENTION, CONTENT_OPS,
@@ -720,11 +751,11 @@ impl MutationRoot {
         ctx: &Context<'_>,
         sprint_length_days: i32,
         options: Option<CommandOptions>,
-    ) -> Result<Outcome, async_graphql::Error> {
-        let command = Command::Org(OrgCommand::SetSprintCadence {
+    ) -> Result<OrganisationPayload, async_graphql::Error> {
+        let command = OrgCommand::SetSprintCadence {
             sprint_length_days: i64::from(sprint_length_days),
-        });
-        Ok(run(ctx, command, options).await?)
+        };
+        Ok(organisation_mutation(ctx, command, options).await?)
     }
 
     /// ORG_ADMIN: grants an organisation-level role.
@@ -858,24 +889,13 @@ impl MutationRoot {
         item_id: ID,
         before_item_id: Option<ID>,
         options: Option<CommandOptions>,
-    ) -> Result<PodPayload, async_graphql::Error> {
+    ) -> Result<ItemPayload, async_graphql::Error> {
         let (pod, item_id) = (pod_id!(pod_id), item_id!(item_id));
         let before = before_item_id
             .map(|id| from_id("Item", &id, "beforeItemId").map(ItemId))
             .transpose()?;
-        let outcome = run(
-            ctx,
-            Command::Pod {
-                pod_id: pod,
-                command: PodCommand::RankItem { item_id, before },
-            },
-            options,
-        )
-        .await?;
-        Ok(PodPayload {
-            position: outcome.position,
-            pod: read_pod(ctx, pod),
-        })
+        let command = PodCommand::RankItem { item_id, before };
+        Ok(item_mutation(ctx, pod, item_id, command, options).await?)
     }
 
     /// PO: drops an item; inside an active sprint this is also a scope change and needs a reason.

@@ -24,7 +24,7 @@ use crate::objects::{self, Item, Kpi, Node, Organisation, Person, Pod, Sprint};
 pub struct QueryRoot;
 
 /// The organisation with its pods as the live views have them now.
-fn live_organisation(
+pub(crate) fn live_organisation(
     ctx: &Context<'_>,
     org: uuid::Uuid,
     view: std::sync::Arc<podledger_projections::org_view::OrgView>,

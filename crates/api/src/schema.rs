@@ -186,12 +186,16 @@ impl Api {
     }
 
     /// Checks a request against the [`Limits`] (the text, then the parsed document) and leaves
-    /// it parsed; `Ok(true)` when this exact request passed validation before.
+    /// it parsed; `Ok(true)` when this exact request passed validation before. The error is
+    /// what the client gets: a limit's refusal, or `GRAPHQL_PARSE_FAILED`.
     fn check(
         &self,
         request: &mut async_graphql::Request,
-    ) -> Result<(Option<crate::document_cache::Validated>, bool), Refusal> {
-        self.policy.limits.scan(&request.query)?;
+    ) -> Result<(Option<crate::document_cache::Validated>, bool), async_graphql::ServerError> {
+        self.policy
+            .limits
+            .scan(&request.query)
+            .map_err(|r| refused(&r))?;
         let (key, validated_before) = self.documents.prepare(request);
         if !validated_before {
             let operation = request.operation_name.clone();
@@ -200,16 +204,14 @@ impl Api {
                 Ok(document)
                     if !self.policy.introspection && crate::limits::introspects(document) =>
                 {
-                    Err(Refusal::introspection())
+                    Err(refused(&Refusal::introspection()))
                 }
-                Ok(document) => self.policy.limits.analyse(
-                    &self.types,
-                    document,
-                    operation.as_deref(),
-                    &variables,
-                ),
-                // The executor reports the syntax error.
-                Err(_) => Ok(0),
+                Ok(document) => self
+                    .policy
+                    .limits
+                    .analyse(&self.types, document, operation.as_deref(), &variables)
+                    .map_err(|r| refused(&r)),
+                Err(error) => Err(crate::error::parse_failed(error)),
             };
             request.variables = variables;
             analysed?;
@@ -227,9 +229,7 @@ impl Api {
         let mut request = request;
         let (key, validated_before) = match self.check(&mut request) {
             Ok(checked) => checked,
-            Err(refusal) => {
-                return async_graphql::Response::from_errors(vec![refused(&refusal)]);
-            }
+            Err(error) => return async_graphql::Response::from_errors(vec![error]),
         };
         let request = authorised(request, principal, &self.state);
         let run = async {
@@ -243,7 +243,7 @@ impl Api {
             response
         };
         match tokio::time::timeout(self.policy.deadline, run).await {
-            Ok(response) => response,
+            Ok(response) => crate::error::coded(response),
             Err(_) => async_graphql::Response::from_errors(vec![crate::error::timed_out(
                 self.policy.deadline,
             )]),
@@ -252,10 +252,13 @@ impl Api {
 
     /// `response` as JSON, or a `RESPONSE_TOO_LARGE` error in its place when it is larger than
     /// [`Policy::max_response_bytes`] (never a truncated body).
+    /// A request error (nothing ran) is `{"errors": […]}` with no `data` entry.
     pub fn to_json(&self, response: &async_graphql::Response) -> Vec<u8> {
-        crate::error::bounded_json(response, self.policy.max_response_bytes).unwrap_or_else(|e| {
-            serde_json::to_vec(&async_graphql::Response::from_errors(vec![e])).unwrap_or_default()
-        })
+        if crate::error::is_request_error(response) {
+            return crate::error::request_errors_json(&response.errors);
+        }
+        crate::error::bounded_json(response, self.policy.max_response_bytes)
+            .unwrap_or_else(|e| crate::error::request_errors_json(&[e]))
     }
 
     /// Runs an operation of an authenticated caller: a shared feed delivers to `subscriber`,
@@ -268,8 +271,8 @@ impl Api {
         subscriber: Arc<dyn Subscriber>,
     ) -> Live {
         let mut request = request;
-        if let Err(refusal) = self.check(&mut request) {
-            return Live::refused(&refusal);
+        if let Err(error) = self.check(&mut request) {
+            return Live::failed(error);
         }
         live::subscribe(
             &self.schema,

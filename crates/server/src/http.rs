@@ -131,10 +131,7 @@ async fn graphql(
 /// The HTTP answer to a GraphQL response: its JSON (or the size error in its place), with 400
 /// for a request error (no data, no error with a path) under `application/graphql-response+json`.
 fn answer(api: &Api, response: &async_graphql::Response, media: &'static str) -> HttpResponse {
-    let request_error = response.data == async_graphql::Value::Null
-        && !response.errors.is_empty()
-        && response.errors.iter().all(|e| e.path.is_empty());
-    let status = if media == GRAPHQL_RESPONSE && request_error {
+    let status = if media == GRAPHQL_RESPONSE && podledger_api::error::is_request_error(response) {
         StatusCode::BAD_REQUEST
     } else {
         StatusCode::OK

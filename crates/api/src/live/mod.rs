@@ -28,8 +28,7 @@ use futures_util::stream::{self, BoxStream};
 use crate::admission::Admission;
 use crate::auth::Principal;
 use crate::context::check_reader;
-use crate::error::{ApiError, bounded_json, refused, too_many_requests};
-use crate::limits::Refusal;
+use crate::error::{ApiError, bounded_json, too_many_requests};
 use crate::schema::{ApiState, PodledgerSchema, Policy, authorised};
 pub use fanout::Membership;
 use fanout::{Feed, Group, join};
@@ -60,6 +59,11 @@ impl LiveMessage {
     /// The message for a response of the executor; a response whose JSON is longer than
     /// `max_bytes` becomes a `RESPONSE_TOO_LARGE` error.
     pub fn of(response: &Response, max_bytes: usize) -> Self {
+        if crate::error::is_request_error(response) {
+            let mut errors = response.errors.clone();
+            crate::error::code_errors(&mut errors);
+            return Self::errors(&errors);
+        }
         let failed = response.data == async_graphql::Value::Null && !response.errors.is_empty();
         if failed {
             return Self::errors(&response.errors);
@@ -109,9 +113,9 @@ pub enum Live {
 }
 
 impl Live {
-    /// An operation refused by a limit before it ran: one `error` message.
-    pub fn refused(refusal: &Refusal) -> Self {
-        Self::Stream(stream::iter([LiveMessage::errors(&[refused(refusal)])]).boxed())
+    /// An operation that failed before it ran (a limit, a syntax error): one `error` message.
+    pub fn failed(error: ServerError) -> Self {
+        Self::Stream(stream::iter([LiveMessage::errors(&[error])]).boxed())
     }
 }
 

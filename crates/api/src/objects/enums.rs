@@ -170,3 +170,33 @@ impl From<podledger_domain::pod::IntakeStatus> for IntakeStatus {
         }
     }
 }
+
+/// What a health finding is about (SPEC §6 health findings).
+#[derive(Enum, Copy, Clone, Debug, Eq, PartialEq)]
+pub enum HealthFindingKind {
+    /// The pod has fewer or more members than a pod should (`members` says how many).
+    PodSize,
+    /// No member of the pod holds a capability the pod needs (`capability` names it).
+    CapabilityNotCovered,
+    /// One person owns items of too many output categories in a sprint (`outputCategories`).
+    OwnerSpreadThin,
+    /// Too many items were inserted into an active sprint (`insertions`).
+    MidSprintInsertions,
+    /// A blocker has been open for more than 48 hours (`hoursOpen`).
+    BlockerOpenPast48H,
+}
+
+/// What an ownership-ledger line records (SPEC §3).
+#[derive(Enum, Copy, Clone, Debug, Eq, PartialEq)]
+pub enum OwnershipChangeKind {
+    /// A person declared themselves (or was declared) the owner; not yet accepted.
+    Declared,
+    /// The declaration was accepted: the person owns it.
+    Accepted,
+    /// The declaration was declined.
+    Declined,
+    /// The owner was assigned directly.
+    Assigned,
+    /// The owner was removed.
+    Removed,
+}

@@ -46,6 +46,47 @@ pub(crate) fn judged(j: Judged) -> KpiReading {
     }
 }
 
+/// A KPI's performance in one sprint (SPEC §6): the last reading observed while the sprint ran
+/// (from `Sprint.startedAt` to `Sprint.closedAt`, or to now while it is active), judged against
+/// the target, and how the value changed since the previous sprint's.
+#[derive(SimpleObject, Clone, Debug)]
+pub struct KpiSprintPerformance {
+    /// The KPI.
+    pub kpi: Kpi,
+    /// The sprint.
+    pub sprint: super::sprint::Sprint,
+    /// The last reading of the sprint's window, judged; null when none was observed then.
+    pub reading: Option<KpiReading>,
+    /// That reading's attainment (value/target, or target/value for a DECREASE KPI).
+    pub attainment: Option<f64>,
+    /// That reading's status.
+    pub status: Option<KpiStatus>,
+    /// Its value minus the previous started sprint's; null when either has no reading.
+    pub delta: Option<f64>,
+}
+
+/// The performance of `kpi` in every started sprint of `scope`'s pod, in plan order.
+pub(crate) fn performance(
+    kpi: &Kpi,
+    scope: &Arc<super::scope::PodScope>,
+) -> Vec<KpiSprintPerformance> {
+    kpi.view
+        .per_sprint(&scope.view, Utc::now())
+        .into_iter()
+        .filter_map(|p| {
+            let reading = p.last.map(judged);
+            Some(KpiSprintPerformance {
+                kpi: kpi.clone(),
+                sprint: super::sprint::Sprint::of(scope, p.sprint_id)?,
+                attainment: reading.as_ref().and_then(|r| r.attainment),
+                status: reading.as_ref().and_then(|r| r.status),
+                reading,
+                delta: p.delta,
+            })
+        })
+        .collect()
+}
+
 /// A KPI of a pod.
 #[derive(Clone, Debug)]
 pub struct Kpi {
@@ -62,6 +103,25 @@ impl Kpi {
 
 #[Object]
 impl Kpi {
+    /// Performance in each started sprint of its pod, in plan order (SPEC §6).
+    async fn sprints(
+        &self,
+        ctx: &async_graphql::Context<'_>,
+        after: Option<String>,
+        before: Option<String>,
+        first: Option<i32>,
+        last: Option<i32>,
+    ) -> async_graphql::Result<Page<KpiSprintPerformance>> {
+        let org = crate::context::principal(ctx)?.org.as_uuid();
+        let performance = crate::context::live_scope(ctx, org, self.view.pod_id)
+            .map(|scope| performance(self, &scope))
+            .unwrap_or_default();
+        Ok(crate::connection::page_of(
+            performance,
+            &PageArgs::new(after, before, first, last),
+        )?)
+    }
+
     /// Opaque global id.
     pub async fn id(&self) -> ID {
         to_id("Kpi", self.view.id.as_uuid())

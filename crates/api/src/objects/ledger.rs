@@ -12,8 +12,8 @@ use crate::ids::to_id;
 /// One line of an ownership ledger.
 #[derive(SimpleObject, Clone, Debug)]
 pub struct OwnershipChange {
-    /// DECLARED, ACCEPTED, DECLINED, ASSIGNED or REMOVED.
-    pub kind: String,
+    /// What changed.
+    pub kind: super::enums::OwnershipChangeKind,
     /// The person the change is about.
     pub person_id: ID,
     /// Who did it (`member:<uuid>`).
@@ -27,15 +27,16 @@ pub struct OwnershipChange {
 }
 
 fn change(e: &LedgerEntry) -> OwnershipChange {
+    use super::enums::OwnershipChangeKind as K;
     let (kind, person) = match &e.change {
-        LedgerChange::Declared { person, .. } => ("DECLARED", person),
-        LedgerChange::Accepted { person, .. } => ("ACCEPTED", person),
-        LedgerChange::Declined { person, .. } => ("DECLINED", person),
-        LedgerChange::Assigned { person, .. } => ("ASSIGNED", person),
-        LedgerChange::Removed { person } => ("REMOVED", person),
+        LedgerChange::Declared { person, .. } => (K::Declared, person),
+        LedgerChange::Accepted { person, .. } => (K::Accepted, person),
+        LedgerChange::Declined { person, .. } => (K::Declined, person),
+        LedgerChange::Assigned { person, .. } => (K::Assigned, person),
+        LedgerChange::Removed { person } => (K::Removed, person),
     };
     OwnershipChange {
-        kind: kind.into(),
+        kind,
         person_id: to_id("Person", person.as_uuid()),
         actor: e.actor.to_string(),
         at: e.at,

@@ -26,7 +26,7 @@ pub use enums::{
 pub use intake::{IntakeRequest, intake_request};
 pub use item::Item;
 pub(crate) use kpi::judged;
-pub use kpi::{Kpi, KpiReading};
+pub use kpi::{Kpi, KpiReading, KpiSprintPerformance};
 pub use ledger::OwnershipChange;
 pub use metrics::{BlockerCount, PodMetrics, SprintMetrics, VelocityByCause};
 pub use node::Node;

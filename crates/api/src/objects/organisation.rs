@@ -103,12 +103,11 @@ impl Organisation {
     }
 }
 
-/// A health finding.
+/// A health finding: what it is about (`kind`), where, and the one number that kind measures.
 #[derive(SimpleObject, Clone, Debug)]
 pub struct HealthFinding {
-    /// POD_SIZE, CAPABILITY_NOT_COVERED, OWNER_SPREAD_THIN, MID_SPRINT_INSERTIONS or
-    /// BLOCKER_OPEN_PAST_48H.
-    pub kind: String,
+    /// What the finding is about.
+    pub kind: super::enums::HealthFindingKind,
     /// The pod.
     pub pod_id: ID,
     /// The sprint, where relevant.
@@ -119,32 +118,49 @@ pub struct HealthFinding {
     pub blocker_id: Option<ID>,
     /// The capability not covered, where relevant.
     pub capability: Option<String>,
-    /// Members, output categories, insertions or hours open.
+    /// POD_SIZE: the pod's members.
+    pub members: Option<i32>,
+    /// OWNER_SPREAD_THIN: the output categories the person owns items of in the sprint.
+    pub output_categories: Option<i32>,
+    /// MID_SPRINT_INSERTIONS: items inserted after the sprint started.
+    pub insertions: Option<i32>,
+    /// BLOCKER_OPEN_PAST_48H: whole hours the blocker has been open.
+    pub hours_open: Option<i32>,
+    /// Members, output categories, insertions or hours open, by kind.
+    #[graphql(
+        deprecation = "Use members, outputCategories, insertions or hoursOpen, which say what they count."
+    )]
     pub count: Option<i32>,
 }
 
 /// Builds a finding.
 pub fn finding(f: &Finding) -> HealthFinding {
+    use super::enums::HealthFindingKind as K;
     use Finding as F;
-    let base = |kind: &str, pod: PodId| HealthFinding {
-        kind: kind.into(),
+    let base = |kind: K, pod: PodId| HealthFinding {
+        kind,
         pod_id: to_id("Pod", pod.as_uuid()),
         sprint_id: None,
         person_id: None,
         blocker_id: None,
         capability: None,
+        members: None,
+        output_categories: None,
+        insertions: None,
+        hours_open: None,
         count: None,
     };
     match f {
         F::PodSize { pod, members } => HealthFinding {
+            members: Some(*members as i32),
             count: Some(*members as i32),
-            ..base("POD_SIZE", *pod)
+            ..base(K::PodSize, *pod)
         },
         F::CapabilityNotCovered { pod, capability } => HealthFinding {
             capability: serde_json::to_value(capability)
                 .ok()
                 .and_then(|v| v.as_str().map(str::to_owned)),
-            ..base("CAPABILITY_NOT_COVERED", *pod)
+            ..base(K::CapabilityNotCovered, *pod)
         },
         F::OwnerSpreadThin {
             pod,
@@ -154,8 +170,9 @@ pub fn finding(f: &Finding) -> HealthFinding {
         } => HealthFinding {
             sprint_id: Some(to_id("Sprint", sprint.as_uuid())),
             person_id: Some(to_id("Person", person.as_uuid())),
+            output_categories: Some(*categories as i32),
             count: Some(*categories as i32),
-            ..base("OWNER_SPREAD_THIN", *pod)
+            ..base(K::OwnerSpreadThin, *pod)
         },
         F::MidSprintInsertions {
             pod,
@@ -163,8 +180,9 @@ pub fn finding(f: &Finding) -> HealthFinding {
             insertions,
         } => HealthFinding {
             sprint_id: Some(to_id("Sprint", sprint.as_uuid())),
+            insertions: Some(*insertions as i32),
             count: Some(*insertions as i32),
-            ..base("MID_SPRINT_INSERTIONS", *pod)
+            ..base(K::MidSprintInsertions, *pod)
         },
         F::BlockerOpenPast48h {
             pod,
@@ -172,8 +190,9 @@ pub fn finding(f: &Finding) -> HealthFinding {
             hours,
         } => HealthFinding {
             blocker_id: Some(to_id("Blocker", blocker.as_uuid())),
+            hours_open: Some(*hours as i32),
             count: Some(*hours as i32),
-            ..base("BLOCKER_OPEN_PAST_48H", *pod)
+            ..base(K::BlockerOpenPast48H, *pod)
         },
     }
 }

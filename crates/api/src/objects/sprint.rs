@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use async_graphql::{ID, Object};
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use podledger_domain::ids::{ItemId, SprintId};
 use podledger_domain::pod::SprintStatus as DSprintStatus;
 use podledger_projections::pod_view::SprintView;
@@ -37,7 +37,7 @@ impl Sprint {
         }
     }
 
-    fn view(&self) -> &SprintView {
+    pub(crate) fn view(&self) -> &SprintView {
         &self.scope.view.sprints[self.index]
     }
 
@@ -81,6 +81,51 @@ impl Sprint {
     /// Last day (inclusive).
     async fn end_date(&self) -> NaiveDate {
         self.view().end_date
+    }
+
+    /// When it started (t0 of SPEC §6: its commitment and every metric's window open here);
+    /// null while planned.
+    async fn started_at(&self) -> Option<DateTime<Utc>> {
+        self.view().started_at
+    }
+
+    /// When it closed (t1 of SPEC §6); null until then.
+    async fn closed_at(&self) -> Option<DateTime<Utc>> {
+        self.view().closed_at
+    }
+
+    /// Each KPI of the pod and how it performed in this sprint (SPEC §6); empty while planned.
+    async fn kpis(
+        &self,
+        ctx: &async_graphql::Context<'_>,
+        after: Option<String>,
+        before: Option<String>,
+        first: Option<i32>,
+        last: Option<i32>,
+    ) -> async_graphql::Result<Page<super::kpi::KpiSprintPerformance>> {
+        let views = match &self.scope.past_kpis {
+            Some(kpis) => kpis.clone(),
+            None => crate::context::loaders(ctx)?
+                .kpis
+                .load_one(self.scope.id)
+                .await
+                .map_err(crate::error::ApiError::from)?
+                .unwrap_or_default(),
+        };
+        let id = self.view().id;
+        let performance: Vec<_> = views
+            .into_iter()
+            .map(|k| super::kpi::Kpi::new(k, self.scope.org.clone()))
+            .filter_map(|kpi| {
+                super::kpi::performance(&kpi, &self.scope)
+                    .into_iter()
+                    .find(|p| p.sprint.view().id == id)
+            })
+            .collect();
+        Ok(page_of(
+            performance,
+            &PageArgs::new(after, before, first, last),
+        )?)
     }
 
     /// Goal.

@@ -296,7 +296,7 @@ async fn a_full_sprint_cycle_through_graphql_gives_the_spec_worked_example() {
     assert_eq!(now["pod"]["metrics"]["averageVelocity"], 13.0);
 
     // Item and sprint views, now and as of mid-sprint.
-    let item_query = "query($pod: ID!, $i: ID!, $at: AsOfInput) { item(podId: $pod, id: $i, asOf: $at) { estimate status ownership { nodes { kind personId } } } }";
+    let item_query = "query($pod: ID!, $i: ID!, $at: AsOfInput) { item(podId: $pod, id: $i, asOf: $at) { estimate status ownership { nodes { kind personId actor { __typename ... on Person { id } } } } } }";
     let b_now = app
         .ok(
             o.admin,
@@ -313,6 +313,11 @@ async fn a_full_sprint_cycle_through_graphql_gives_the_spec_worked_example() {
         .map(|e| e["kind"].as_str().unwrap())
         .collect();
     assert_eq!(kinds, ["DECLARED", "ACCEPTED"]);
+    // Who did each is a Person the client can join to the people it holds.
+    for entry in b_now["item"]["ownership"]["nodes"].as_array().unwrap() {
+        assert_eq!(entry["actor"]["__typename"], "Person", "{entry}");
+        assert!(entry["actor"]["id"].as_str().unwrap().len() > 20, "{entry}");
+    }
     let b_then = app
         .ok(
             o.admin,
@@ -373,7 +378,11 @@ async fn refusals_carry_their_codes_and_bad_input_names_its_fields() {
         .iter()
         .map(|f| f["field"].as_str().unwrap())
         .collect();
-    assert_eq!(fields, ["title", "estimate"]);
+    assert_eq!(
+        fields,
+        ["input.title", "input.estimate"],
+        "paths as the client sent them"
+    );
     let bad_id = app
         .err(
             o.po,
@@ -663,7 +672,7 @@ async fn the_audit_log_is_for_admins_oversight_and_the_pods_po_and_sm() {
         )
         .0
     );
-    let query = "query($pod: ID, $after: String) { auditLog(podId: $pod, first: 5, after: $after, eventType: \"SprintClosed\") { nodes { position stream eventType actor payload } pageInfo { endCursor hasNextPage } } }";
+    let query = "query($pod: ID, $after: String) { auditLog(podId: $pod, first: 5, after: $after, eventType: \"SprintClosed\") { nodes { position subjectId eventType actor { __typename ... on Person { id name } } payload } pageInfo { endCursor hasNextPage } } }";
     for person in [admin, vp] {
         let page = app.ok(person, query, json!({"pod": null})).await;
         assert_eq!(page["auditLog"]["nodes"].as_array().unwrap().len(), 5);
@@ -675,8 +684,13 @@ async fn the_audit_log_is_for_admins_oversight_and_the_pods_po_and_sm() {
     for person in [po, sm] {
         let first = app.ok(person, query, json!({"pod": pod})).await;
         let entries = first["auditLog"]["nodes"].as_array().unwrap();
-        assert!(entries.iter().all(|e| e["eventType"] == "SprintClosed"
-            && e["stream"].as_str().unwrap().starts_with("pod-")));
+        assert!(
+            entries.iter().all(|e| e["eventType"] == "SprintClosed"
+                && e["subjectId"] == pod
+                && e["actor"]["__typename"] == "Person"
+                && e["actor"]["id"].is_string()),
+            "the pod's own id and the person who closed it: {entries:?}"
+        );
         let next = app
             .ok(
                 person,
@@ -963,12 +977,59 @@ async fn every_object_is_a_node_found_again_by_its_id_and_never_across_organisat
         assert_eq!(found["node"]["__typename"], *kind);
         assert_eq!(found["node"]["id"], *id);
     }
-    // The admin of another organisation on the same server sees none of them.
+    // The admin of another organisation on the same server sees none of them: each is
+    // NOT_FOUND exactly as an id that never existed is.
     app.org = OrgId(Uuid::now_v7());
     let other = org_with_pod(&app).await;
     for (kind, id) in &ids {
-        let found = app.ok(other.admin, node, json!({"id": id})).await;
-        assert!(found["node"].is_null(), "{kind} leaked: {found}");
+        let (_, found) = app
+            .post(Some(&app.token(other.admin)), node, json!({"id": id}))
+            .await;
+        assert!(found["data"]["node"].is_null(), "{kind} leaked: {found}");
+        let never = podledger_api::ids::to_id(kind, Uuid::now_v7());
+        let (_, missing) = app
+            .post(Some(&app.token(other.admin)), node, json!({"id": never}))
+            .await;
+        assert_eq!(
+            found["errors"][0]["extensions"]["code"], "NOT_FOUND",
+            "{found}"
+        );
+        assert_eq!(found["errors"][0]["extensions"]["field"], "id");
+        assert_eq!(
+            found["errors"][0]["extensions"]["id"], *id,
+            "the id as sent"
+        );
+        assert_eq!(
+            found["errors"][0]["message"]
+                .as_str()
+                .unwrap()
+                .replace(id.as_str().unwrap(), "ID"),
+            missing["errors"][0]["message"]
+                .as_str()
+                .unwrap()
+                .replace(never.as_str(), "ID"),
+            "another organisation's {kind} reads like one that never existed"
+        );
+    }
+    // The same on the other surfaces: a typed query, the audit log, a mutation.
+    let foreign_pod = ids[1].1.clone();
+    for (query, variables) in [
+        (
+            "query($p: ID!) { pod(id: $p) { name } }",
+            json!({"p": foreign_pod}),
+        ),
+        (
+            "query($p: ID) { auditLog(podId: $p) { nodes { position } } }",
+            json!({"p": foreign_pod}),
+        ),
+        (
+            "mutation($p: ID!) { submitIntakeRequest(podId: $p, title: \"t\", outputCategory: \"c\") { position } }",
+            json!({"p": foreign_pod}),
+        ),
+    ] {
+        let error = app.err(other.admin, query, variables).await;
+        assert_eq!(error["extensions"]["code"], "NOT_FOUND", "{query}: {error}");
+        assert_eq!(error["extensions"]["id"], foreign_pod, "{query}: {error}");
     }
 }
 

@@ -573,9 +573,10 @@ async fn a_refused_subscription_is_an_error_message_and_never_crosses_organisati
         .await;
     let refused = ws.next().await;
     assert_eq!(refused["type"], "error", "{refused}");
+    assert_eq!(refused["payload"][0]["extensions"]["code"], "NOT_FOUND");
     assert_eq!(
-        refused["payload"][0]["extensions"]["code"],
-        "BAD_USER_INPUT"
+        refused["payload"][0]["extensions"]["id"], foreign_pod.0,
+        "the id as sent"
     );
 
     // A person of another organisation sees nothing of this one.
@@ -729,7 +730,7 @@ async fn a_client_that_stops_reading_is_disconnected_as_a_slow_consumer() {
     // kernel's buffers and the queue.
     for n in 0..50 {
         ws.send(json!({"id": n.to_string(), "type": "subscribe", "payload": {"query":
-            "subscription { events(after: \"0\") { position eventId stream eventType actor recordedAt correlationId payload } }"}}))
+            "subscription { events(after: \"0\") { position eventId stream subjectId eventType actor { __typename ... on Person { id name } } recordedAt correlationId payload } }"}}))
             .await;
     }
     tokio::time::sleep(Duration::from_secs(2)).await;

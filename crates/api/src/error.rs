@@ -37,7 +37,104 @@ pub enum ApiError {
 /// A resolver's result.
 pub type ApiResult<T> = Result<T, ApiError>;
 
+/// The API's kind of id for an entity the domain names in its errors.
+fn kind_of_entity(entity: &str) -> Option<&'static str> {
+    Some(match entity {
+        "person" => "Person",
+        "pod" => "Pod",
+        "item" | "open backlog item" => "Item",
+        "sprint" => "Sprint",
+        "KPI" => "Kpi",
+        "blocker" => "Blocker",
+        "intake request" => "IntakeRequest",
+        "organisation" => "Organisation",
+        _ => return None,
+    })
+}
+
+/// The id a client uses for `entity` `id` (a UUID in the domain's words).
+fn api_id(entity: &str, id: &str) -> Option<String> {
+    let kind = kind_of_entity(entity)?;
+    Some(crate::ids::to_id(kind, Uuid::parse_str(id).ok()?).to_string())
+}
+
+/// `message` with each UUID that follows an entity's name (`person <uuid>`, `pod <uuid>`…)
+/// written as the id clients use for it: domain messages speak UUIDs, clients opaque ids.
+fn api_ids(message: &str) -> String {
+    const UUID: usize = 36;
+    let bytes = message.as_bytes();
+    let mut out = String::with_capacity(message.len());
+    let (mut i, mut copied) = (0, 0);
+    while i + UUID <= message.len() {
+        let starts_word = i == 0 || !bytes[i - 1].is_ascii_alphanumeric();
+        let uuid =
+            (starts_word && message.is_char_boundary(i) && message.is_char_boundary(i + UUID))
+                .then(|| Uuid::parse_str(&message[i..i + UUID]).ok())
+                .flatten();
+        if let Some(uuid) = uuid {
+            let entity = message[..i]
+                .trim_end()
+                .rsplit(|c: char| c.is_whitespace() || c == '(')
+                .next()
+                .unwrap_or("");
+            if let Some(id) = api_id(entity, &uuid.to_string()) {
+                out.push_str(&message[copied..i]);
+                out.push_str(&id);
+                i += UUID;
+                copied = i;
+                continue;
+            }
+        }
+        i += 1;
+    }
+    out.push_str(&message[copied..]);
+    out
+}
+
 impl ApiError {
+    /// An id argument (`field`) that names no `entity` of the caller's organisation — never
+    /// created, another organisation's, or not yet existing at `asOf`: the one answer every
+    /// query, mutation and subscription gives (`NOT_FOUND`, the argument and the id as sent).
+    pub fn not_found(field: &str, entity: &'static str, id: Uuid) -> Self {
+        Self::Domain(DomainError::not_found(field, entity, &id))
+    }
+
+    /// The same error with its field paths inside the input object `input` (`title` becomes
+    /// `input.title`), for a mutation whose arguments come in one input object.
+    #[must_use]
+    pub fn within(self, input: &str) -> Self {
+        let prefix = |field: &str| format!("{input}.{field}");
+        match self {
+            Self::Domain(DomainError::Validation(fields)) => Self::Domain(DomainError::Validation(
+                fields
+                    .into_iter()
+                    .map(|f| podledger_domain::error::FieldError::new(prefix(&f.field), f.message))
+                    .collect(),
+            )),
+            Self::Domain(DomainError::NotFound { field, entity, id }) => {
+                Self::Domain(DomainError::NotFound {
+                    field: prefix(&field),
+                    entity,
+                    id,
+                })
+            }
+            Self::BadUserInput { field, message } => Self::BadUserInput {
+                field: prefix(&field),
+                message,
+            },
+            other => other,
+        }
+    }
+
+    /// The fields a validation error names (tests, logs).
+    pub fn to_fields(&self) -> Vec<String> {
+        match self {
+            Self::Domain(d) => d.field_errors().iter().map(|f| f.field.clone()).collect(),
+            Self::BadUserInput { field, .. } => vec![field.clone()],
+            _ => Vec::new(),
+        }
+    }
+
     /// Bad input on one argument.
     pub fn bad_input(field: impl Into<String>, message: impl Into<String>) -> Self {
         Self::BadUserInput {
@@ -106,22 +203,35 @@ impl From<ApiError> for async_graphql::Error {
                         );
                         m.insert(
                             async_graphql::Name::new("message"),
-                            Value::from(f.message.clone()),
+                            Value::from(api_ids(&f.message)),
                         );
                         Value::Object(m)
                     })
                     .collect();
-                let field = match &d {
-                    DomainError::NotFound { field, .. } => Some(field.clone()),
+                let not_found = match &d {
+                    DomainError::NotFound { field, entity, id } => Some((
+                        field.clone(),
+                        api_id(entity, id).unwrap_or_else(|| id.clone()),
+                    )),
                     _ => None,
                 };
-                async_graphql::Error::new(d.to_string()).extend_with(|_, x| {
+                let message = match &not_found {
+                    Some((field, id)) => {
+                        let DomainError::NotFound { entity, .. } = &d else {
+                            unreachable!("matched above")
+                        };
+                        format!("{field}: no {entity} with id {id}")
+                    }
+                    None => api_ids(&d.to_string()),
+                };
+                async_graphql::Error::new(message).extend_with(|_, x| {
                     x.set("code", d.code().as_str());
                     if !fields.is_empty() {
                         x.set("fields", Value::List(fields.clone()));
                     }
-                    if let Some(field) = &field {
+                    if let Some((field, id)) = &not_found {
                         x.set("field", field.clone());
+                        x.set("id", id.clone());
                     }
                 })
             }
@@ -278,5 +388,50 @@ pub fn code_errors(errors: &mut [async_graphql::ServerError]) {
             std::mem::replace(error, async_graphql::ServerError::new("", None)),
             code,
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn given_a_domain_message_with_uuids_then_each_after_an_entity_reads_as_the_api_id() {
+        let (person, pod) = (Uuid::now_v7(), Uuid::now_v7());
+        let message = format!("person {person} holds a role in pod {pod}; see request {pod}");
+        let shown = api_ids(&message);
+        assert_eq!(
+            shown,
+            format!(
+                "person {} holds a role in pod {}; see request {pod}",
+                crate::ids::to_id("Person", person).as_str(),
+                crate::ids::to_id("Pod", pod).as_str()
+            ),
+            "an unknown word keeps its UUID"
+        );
+        assert_eq!(
+            api_ids("no ids here, 42 and abc"),
+            "no ids here, 42 and abc"
+        );
+    }
+
+    #[test]
+    fn given_a_not_found_then_the_message_and_extensions_carry_the_id_as_clients_send_it() {
+        let pod = Uuid::now_v7();
+        let error = async_graphql::Error::from(ApiError::not_found("podId", "pod", pod));
+        let sent = crate::ids::to_id("Pod", pod).to_string();
+        assert_eq!(error.message, format!("podId: no pod with id {sent}"));
+        let extensions = error.extensions.unwrap();
+        assert_eq!(extensions.get("code"), Some(&Value::from("NOT_FOUND")));
+        assert_eq!(extensions.get("id"), Some(&Value::from(sent)));
+    }
+
+    #[test]
+    fn given_an_input_object_mutation_then_field_paths_are_inside_it() {
+        let error = ApiError::Domain(DomainError::Validation(vec![
+            podledger_domain::error::FieldError::new("title", "must not be empty"),
+        ]))
+        .within("input");
+        assert_eq!(error.to_fields(), ["input.title"]);
     }
 }

@@ -533,7 +533,9 @@ impl MutationRoot {
         input: CreateItemInput,
         options: Option<CommandOptions>,
     ) -> Result<ItemPayload, async_graphql::Error> {
-        let pod = pod_id!(input.pod_id);
+        let pod = PodId(
+            from_id("Pod", &input.pod_id, "podId").map_err(|e| ApiError::within(e, "input"))?,
+        );
         let item_id = ItemId(Uuid::now_v7());
         let command = PodCommand::CreateItem {
             item_id,
@@ -545,7 +547,9 @@ impl MutationRoot {
             parent_epic: None,
             requester: None,
         };
-        Ok(item_mutation(ctx, pod, item_id, command, options).await?)
+        Ok(item_mutation(ctx, pod, item_id, command, options)
+            .await
+            .map_err(|e| e.within("input"))?)
     }
 
     /// PO: (re-)estimates an item.

@@ -38,6 +38,11 @@ pub(crate) fn live_organisation(
     Organisation::new(org, view, pods)
 }
 
+/// Queries. Everything is read in the caller's organisation. An id argument that names
+/// nothing there — never created, another organisation's, or not yet existing at `asOf` — gives
+/// `null` and a `NOT_FOUND` error with `extensions.field` (the argument) and `extensions.id`
+/// (the id as sent); mutations and subscriptions answer such an id the same way, so no answer
+/// tells another organisation's object from one that does not exist.
 #[Object]
 impl QueryRoot {
     /// The caller's organisation: pods, people, roles, health findings.
@@ -68,8 +73,20 @@ impl QueryRoot {
         let bad = || ApiError::bad_input("id", "not a global id");
         let (kind, uuid) = kind_of(&id).ok_or_else(bad)?;
         let projections = &state(ctx).projections;
+        let entity = match kind.as_str() {
+            "Organisation" => "organisation",
+            "Pod" => "pod",
+            "Person" => "person",
+            "Kpi" => "KPI",
+            "Item" => "item",
+            "Sprint" => "sprint",
+            "Blocker" => "blocker",
+            "IntakeRequest" => "intake request",
+            _ => return Err(bad().into()),
+        };
+        let missing = || ApiError::not_found("id", entity, uuid);
         let Some(view) = projections.org(org) else {
-            return Ok(None);
+            return Err(missing().into());
         };
         // Items, sprints and blockers live in a pod: look in each of the organisation's.
         let in_pods = |found: &dyn Fn(&std::sync::Arc<objects::PodScope>) -> Option<Node>| {
@@ -79,13 +96,12 @@ impl QueryRoot {
                 .filter_map(|pod| live_scope(ctx, org, *pod))
                 .find_map(|scope| found(&scope))
         };
-        Ok(match kind.as_str() {
+        let found = match kind.as_str() {
             "Organisation" if uuid == org => Some(Node::Organisation(live_organisation(
                 ctx,
                 org,
                 view.clone(),
             ))),
-            "Organisation" => None,
             "Pod" => live_scope(ctx, org, PodId(uuid)).map(|s| Node::Pod(Pod::new(s))),
             "Person" => Person::of(&view, PersonId(uuid)).map(Node::Person),
             "Kpi" => projections
@@ -107,8 +123,9 @@ impl QueryRoot {
                     .find(|r| r.id.as_uuid() == uuid)
                     .map(|r| Node::IntakeRequest(objects::intake_request(s, r)))
             }),
-            _ => return Err(bad().into()),
-        })
+            _ => None,
+        };
+        Ok(Some(found.ok_or_else(missing)?))
     }
 
     /// A pod: backlog in rank order, current sprint board, sprint history, metrics — now, or as
@@ -121,9 +138,10 @@ impl QueryRoot {
         min_position: Option<String>,
     ) -> async_graphql::Result<Option<Pod>> {
         let pod = PodId(from_id("Pod", &id, "id")?);
-        Ok(pod_scope_at(ctx, pod, as_of, min_position)
-            .await?
-            .map(Pod::new))
+        let scope = pod_scope_at(ctx, pod, as_of, min_position).await?;
+        Ok(Some(scope.map(Pod::new).ok_or_else(|| {
+            ApiError::not_found("id", "pod", pod.as_uuid())
+        })?))
     }
 
     /// An item of a pod, with its ownership history — now, or as of a past position or time.
@@ -137,9 +155,12 @@ impl QueryRoot {
     ) -> async_graphql::Result<Option<Item>> {
         let pod = PodId(from_id("Pod", &pod_id, "podId")?);
         let item = ItemId(from_id("Item", &id, "id")?);
-        Ok(pod_scope_at(ctx, pod, as_of, min_position)
+        let scope = pod_scope_at(ctx, pod, as_of, min_position)
             .await?
-            .and_then(|scope| Item::of(&scope, item)))
+            .ok_or_else(|| ApiError::not_found("podId", "pod", pod.as_uuid()))?;
+        Ok(Some(Item::of(&scope, item).ok_or_else(|| {
+            ApiError::not_found("id", "item", item.as_uuid())
+        })?))
     }
 
     /// A sprint of a pod with its board and metrics — now, or as of a past position or time.
@@ -153,9 +174,12 @@ impl QueryRoot {
     ) -> async_graphql::Result<Option<Sprint>> {
         let pod = PodId(from_id("Pod", &pod_id, "podId")?);
         let sprint = SprintId(from_id("Sprint", &id, "id")?);
-        Ok(pod_scope_at(ctx, pod, as_of, min_position)
+        let scope = pod_scope_at(ctx, pod, as_of, min_position)
             .await?
-            .and_then(|scope| Sprint::of(&scope, sprint)))
+            .ok_or_else(|| ApiError::not_found("podId", "pod", pod.as_uuid()))?;
+        Ok(Some(Sprint::of(&scope, sprint).ok_or_else(|| {
+            ApiError::not_found("id", "sprint", sprint.as_uuid())
+        })?))
     }
 
     /// A KPI with its readings, attainment and ownership history.
@@ -170,19 +194,24 @@ impl QueryRoot {
         let kpi_id = KpiId(from_id("Kpi", &id, "id")?);
         let projections = &state(ctx).projections;
         let org = p.org.as_uuid();
-        Ok(projections
-            .kpi(org, kpi_id)
-            .zip(projections.org(org))
-            .map(|(k, o)| Kpi::new(k, o)))
+        Ok(Some(
+            projections
+                .kpi(org, kpi_id)
+                .zip(projections.org(org))
+                .map(|(k, o)| Kpi::new(k, o))
+                .ok_or_else(|| ApiError::not_found("id", "KPI", kpi_id.as_uuid()))?,
+        ))
     }
 
-    /// The audit log: the organisation's events (or one pod's), filtered, oldest first, a page
-    /// at a time. ORG_ADMIN and oversight roles read it all; a pod's PO and SM read their pod's.
+    /// The audit log: the organisation's events (or one pod's), filtered — by who acted
+    /// (`actorId`: a `Person` or `Service` id), event type and recording time — oldest first, a
+    /// page at a time. ORG_ADMIN and oversight roles read it all; a pod's PO and SM read their
+    /// pod's.
     async fn audit_log(
         &self,
         ctx: &Context<'_>,
         pod_id: Option<ID>,
-        actor: Option<String>,
+        actor_id: Option<ID>,
         event_type: Option<String>,
         from: Option<DateTime<Utc>>,
         to: Option<DateTime<Utc>>,
@@ -207,6 +236,11 @@ impl QueryRoot {
             )
             .into());
         }
+        if let Some(pod) = pod
+            && !org_state.org.pods.contains_key(&pod)
+        {
+            return Err(ApiError::not_found("podId", "pod", pod.as_uuid()).into());
+        }
         let limit = usize::try_from(first)
             .ok()
             .filter(|n| (1..=MAX_PAGE).contains(n))
@@ -218,6 +252,12 @@ impl QueryRoot {
             .map(|a| PositionCursor::decode_cursor(a).map_err(|e| ApiError::bad_input("after", e)))
             .transpose()?
             .map_or(0, |c| c.0);
+        let actor = actor_id
+            .map(|id| {
+                crate::objects::stored_actor(&id)
+                    .ok_or_else(|| ApiError::bad_input("actorId", "not a Person or Service id"))
+            })
+            .transpose()?;
         let filter = AuditFilter {
             stream: pod.map(|p| Target::Pod(p).to_string()),
             actor,
@@ -242,11 +282,13 @@ impl QueryRoot {
         let has_next_page = entries.len() > limit;
         entries.truncate(limit);
         let mut connection = Connection::new(after > 0, has_next_page);
-        connection.edges.extend(
-            entries
-                .into_iter()
-                .map(|e| Edge::new(PositionCursor(e.position), AuditEntry::from(e))),
-        );
+        let org_view = s.projections.org(p.org.as_uuid());
+        connection.edges.extend(entries.into_iter().map(|e| {
+            Edge::new(
+                PositionCursor(e.position),
+                AuditEntry::of(e, org_view.as_ref()),
+            )
+        }));
         Ok(connection)
     }
 }
@@ -283,28 +325,51 @@ pub struct AuditEntry {
     pub position: String,
     /// Event id.
     pub event_id: String,
-    /// Stream (`org-…`, `pod-…`, `kpi-…`).
+    /// The organisation, pod or KPI whose history the event belongs to: its `Organisation`,
+    /// `Pod` or `Kpi` id (`node(id:)` finds it).
+    pub subject_id: ID,
+    /// The stored stream name (`org-<uuid>`, `pod-<uuid>`, `kpi-<uuid>`).
+    #[graphql(
+        deprecation = "Use subjectId; the stored stream name is for integrations that read the event store itself."
+    )]
     pub stream: String,
     /// Event type (`ItemCreated`, …).
     pub event_type: String,
-    /// Who (`member:<uuid>` or `service:<uuid>`).
-    pub actor: String,
+    /// Who acted: a person of the organisation or an integration.
+    pub actor: Option<crate::objects::Actor>,
     /// When.
     pub recorded_at: DateTime<Utc>,
     /// The request.
     pub correlation_id: String,
-    /// The event's fields.
+    /// The event's fields as stored (the ids in it are UUIDs, as the store keeps them).
     pub payload: async_graphql::Json<serde_json::Value>,
 }
 
-impl From<podledger_projections::audit::AuditEntry> for AuditEntry {
-    fn from(e: podledger_projections::audit::AuditEntry) -> Self {
+impl AuditEntry {
+    pub(crate) fn of(
+        e: podledger_projections::audit::AuditEntry,
+        org: Option<&std::sync::Arc<podledger_projections::org_view::OrgView>>,
+    ) -> Self {
+        let subject_id = e
+            .stream
+            .split_once('-')
+            .and_then(|(category, id)| {
+                let kind = match category {
+                    "org" => "Organisation",
+                    "pod" => "Pod",
+                    "kpi" => "Kpi",
+                    _ => return None,
+                };
+                Some(crate::ids::to_id(kind, uuid::Uuid::parse_str(id).ok()?))
+            })
+            .unwrap_or_default();
         Self {
             position: e.position.to_string(),
             event_id: e.event_id.to_string(),
+            subject_id,
             stream: e.stream,
             event_type: e.event_type,
-            actor: e.actor,
+            actor: org.and_then(|org| crate::objects::actor_of(org, &e.actor)),
             recorded_at: e.recorded_at,
             correlation_id: e.correlation_id.to_string(),
             payload: async_graphql::Json(serde_json::from_str(&e.payload).unwrap_or_default()),

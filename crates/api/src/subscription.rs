@@ -84,7 +84,7 @@ fn own_pod(ctx: &Context<'_>, pod_id: &ID) -> async_graphql::Result<(Uuid, PodId
     let pod = PodId(from_id("Pod", pod_id, "podId")?);
     let org = p.org.as_uuid();
     if live_scope(&state(ctx).projections, org, pod).is_none() {
-        return Err(ApiError::bad_input("podId", "no such pod in this organisation").into());
+        return Err(ApiError::not_found("podId", "pod", pod.as_uuid()).into());
     }
     Ok((org, pod))
 }
@@ -177,11 +177,7 @@ impl SubscriptionRoot {
                 (None, Some(kpi_id)) => {
                     let kpi = KpiId(from_id("Kpi", &kpi_id, "kpiId")?);
                     if projections.kpi(org, kpi).is_none() {
-                        return Err(ApiError::bad_input(
-                            "kpiId",
-                            "no such KPI in this organisation",
-                        )
-                        .into());
+                        return Err(ApiError::not_found("kpiId", "KPI", kpi.as_uuid()).into());
                     }
                     Box::new(move |k| k.id == kpi)
                 }
@@ -238,7 +234,7 @@ impl SubscriptionRoot {
 
     /// The organisation's events (or one pod's) after global position `after` ("0": from the
     /// start), in order, then each new one as it is recorded — for integrations. Every message
-    /// carries its global position and event id: subscribing again with `after` set to the last
+    /// carries its global position and event id (`actorId` filters by a `Person` or `Service` id): subscribing again with `after` set to the last
     /// position received loses nothing and repeats nothing. Same readers as `auditLog`.
     async fn events(
         &self,
@@ -246,7 +242,7 @@ impl SubscriptionRoot {
         #[graphql(default_with = "String::from(\"0\")")] after: String,
         pod_id: Option<ID>,
         event_type: Option<String>,
-        actor: Option<String>,
+        actor_id: Option<ID>,
     ) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<AuditEntry>> + use<>> {
         let p = require_reader(ctx)?;
         let after = position(&after, "after")?;
@@ -265,7 +261,18 @@ impl SubscriptionRoot {
             )
             .into());
         }
+        if let Some(pod) = pod
+            && !org_state.org.pods.contains_key(&pod)
+        {
+            return Err(ApiError::not_found("podId", "pod", pod.as_uuid()).into());
+        }
         let org = p.org.as_uuid();
+        let actor = actor_id
+            .map(|id| {
+                crate::objects::stored_actor(&id)
+                    .ok_or_else(|| ApiError::bad_input("actorId", "not a Person or Service id"))
+            })
+            .transpose()?;
         let filter = AuditFilter {
             stream: pod.map(|p| Target::Pod(p).to_string()),
             actor,
@@ -305,7 +312,8 @@ impl SubscriptionRoot {
                         let mut reached = None;
                         for entry in page.into_iter().take_while(|e| e.position <= upto) {
                             reached = Some(entry.position);
-                            pending.push_back(AuditEntry::from(entry));
+                            let org_view = s.projections.org(org);
+                            pending.push_back(AuditEntry::of(entry, org_view.as_ref()));
                         }
                         if let Some(reached) = reached {
                             after = reached;

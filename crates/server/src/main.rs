@@ -29,12 +29,16 @@ fn main() -> anyhow::Result<()> {
 
 fn print_demo_tokens(auth: &AuthConfig) {
     println!(
-        "tokens (valid 24 h) for the demo organisation {}:",
+        "tokens (valid 24 h) for the demo organisation {} (UUID {}); mint more with \
+         `podledger token --org <UUID> --person <Person.id>`:",
+        podledger_api::ids::to_id("Organisation", demo::org_id().as_uuid()).as_str(),
         demo::org_id()
     );
     for (role, name, person) in demo::key_people() {
         let token = auth.mint_member(demo::org_id(), person, chrono::Duration::hours(24));
-        println!("  {role:<22} {name:<12} {token}");
+        let id = podledger_api::ids::to_id("Person", person.as_uuid());
+        println!("  {role:<22} {name:<12} Person.id {}", id.as_str());
+        println!("    {token}");
     }
 }
 

@@ -150,3 +150,46 @@ fn serve_refuses_an_identity_providers_keys_over_plain_http_off_loopback() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("--oidc-jwks"));
 }
+
+#[test]
+fn demo_prints_each_key_persons_api_id_and_a_token_that_podledger_token_can_mint_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let secret = "demo-secret-demo-secret-demo-secret";
+    let out = podledger(dir.path(), &["demo", "--jwt-secret", secret]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let auth = podledger_api::AuthConfig::new(secret.as_bytes().to_vec(), "podledger", "podledger");
+    let org = podledger_server::demo::org_id().as_uuid().to_string();
+    let lines: Vec<&str> = stdout.lines().collect();
+    let mut seen = 0;
+    for (i, line) in lines.iter().enumerate() {
+        let Some((_, person_id)) = line.split_once("Person.id ") else {
+            continue;
+        };
+        let printed = auth
+            .verify(lines[i + 1].trim())
+            .expect("the printed token verifies");
+        let minted = podledger(
+            dir.path(),
+            &[
+                "token",
+                "--org",
+                &org,
+                "--person",
+                person_id.trim(),
+                "--jwt-secret",
+                secret,
+            ],
+        );
+        let minted = auth
+            .verify(String::from_utf8_lossy(&minted.stdout).trim())
+            .expect("a token minted from the printed Person.id");
+        assert_eq!(minted.actor, printed.actor, "{line}");
+        seen += 1;
+    }
+    assert_eq!(seen, podledger_server::demo::key_people().len(), "{stdout}");
+}

@@ -131,6 +131,6 @@ impl Item {
         last: Option<i32>,
     ) -> async_graphql::Result<Page<OwnershipChange>> {
         let args = PageArgs::new(after, before, first, last);
-        Ok(ledger_page(&self.view().ledger, &args)?)
+        Ok(ledger_page(&self.scope.org, &self.view().ledger, &args)?)
     }
 }

@@ -210,6 +210,7 @@ impl Kpi {
         last: Option<i32>,
     ) -> async_graphql::Result<Page<OwnershipChange>> {
         Ok(ledger_page(
+            &self.org,
             &self.view.ledger,
             &PageArgs::new(after, before, first, last),
         )?)

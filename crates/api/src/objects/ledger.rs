@@ -1,9 +1,12 @@
 //! Ownership ledgers (SPEC §3): every declaration, acceptance, decline, assignment and removal
 //! with its actor, time, request and position.
 
+use std::sync::Arc;
+
 use async_graphql::{ID, SimpleObject};
 use chrono::{DateTime, Utc};
 use podledger_projections::ledger::{LedgerChange, LedgerEntry};
+use podledger_projections::org_view::OrgView;
 
 use crate::connection::{Page, PageArgs, page};
 use crate::error::ApiResult;
@@ -16,8 +19,8 @@ pub struct OwnershipChange {
     pub kind: super::enums::OwnershipChangeKind,
     /// The person the change is about.
     pub person_id: ID,
-    /// Who did it (`member:<uuid>`).
-    pub actor: String,
+    /// Who did it.
+    pub actor: Option<super::actor::Actor>,
     /// When.
     pub at: DateTime<Utc>,
     /// The request.
@@ -26,7 +29,7 @@ pub struct OwnershipChange {
     pub position: String,
 }
 
-fn change(e: &LedgerEntry) -> OwnershipChange {
+fn change(org: &Arc<OrgView>, e: &LedgerEntry) -> OwnershipChange {
     use super::enums::OwnershipChangeKind as K;
     let (kind, person) = match &e.change {
         LedgerChange::Declared { person, .. } => (K::Declared, person),
@@ -38,7 +41,7 @@ fn change(e: &LedgerEntry) -> OwnershipChange {
     OwnershipChange {
         kind,
         person_id: to_id("Person", person.as_uuid()),
-        actor: e.actor.to_string(),
+        actor: super::actor::actor_of(org, &e.actor),
         at: e.at,
         correlation_id: e.correlation_id.to_string(),
         position: e.position.to_string(),
@@ -46,6 +49,10 @@ fn change(e: &LedgerEntry) -> OwnershipChange {
 }
 
 /// A page of a ledger, oldest first.
-pub fn ledger_page(entries: &[LedgerEntry], args: &PageArgs) -> ApiResult<Page<OwnershipChange>> {
-    page(entries.len(), args, |i| change(&entries[i]))
+pub fn ledger_page(
+    org: &Arc<OrgView>,
+    entries: &[LedgerEntry],
+    args: &PageArgs,
+) -> ApiResult<Page<OwnershipChange>> {
+    page(entries.len(), args, |i| change(org, &entries[i]))
 }

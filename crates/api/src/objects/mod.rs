@@ -4,6 +4,7 @@
 // Field resolvers are `async fn` by async-graphql's convention, whether or not they await.
 #![allow(clippy::unused_async)]
 
+mod actor;
 mod blocker;
 mod enums;
 mod intake;
@@ -18,6 +19,7 @@ mod pod;
 mod scope;
 mod sprint;
 
+pub use actor::{Actor, Service, actor_of, stored_actor};
 pub use blocker::{Blocker, blocker};
 pub use enums::{
     BlockerCategory, Direction, IntakeStatus, ItemStatus, KpiStatus, OrgRole, ReportingCadence,

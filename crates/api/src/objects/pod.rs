@@ -166,6 +166,7 @@ impl Pod {
         last: Option<i32>,
     ) -> async_graphql::Result<Page<OwnershipChange>> {
         Ok(ledger_page(
+            &self.scope.org,
             self.scope.org.ledger(self.scope.id),
             &PageArgs::new(after, before, first, last),
         )?)

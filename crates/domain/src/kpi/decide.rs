@@ -110,11 +110,11 @@ pub fn decide(
 /// R11: the performance owner is a member of the KPI's pod.
 fn owner_in_pod(org: &OrgState, pod: PodId, owner: PersonId) -> Result<(), DomainError> {
     if !org.people.contains_key(&owner) {
-        return Err(DomainError::not_found("owner", "person", &owner));
+        return Err(DomainError::not_found("ownerId", "person", &owner));
     }
     if !org.is_member_of(owner, pod) {
         return Err(DomainError::invalid(
-            "owner",
+            "ownerId",
             "the performance owner must be a member of the KPI's pod",
         ));
     }

@@ -99,11 +99,11 @@ fn r11_given_an_owner_outside_the_pod_then_validation_names_owner() {
     given(acme_events())
         .by(PO_A)
         .when(define(WRITER_B, 1000.0))
-        .then_invalid("owner");
+        .then_invalid("ownerId");
     given(acme_events())
         .by(PO_A)
         .when(define(STRANGER, 1000.0))
-        .then_not_found("owner");
+        .then_not_found("ownerId");
 }
 
 #[test]

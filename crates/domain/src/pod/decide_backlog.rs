@@ -131,12 +131,16 @@ pub(super) fn decide(p: &PodCtx<'_>, command: &PodCommand) -> Result<Vec<PodEven
             if let Some(b) = before {
                 if b == item_id {
                     return Err(DomainError::invalid(
-                        "before",
+                        "beforeItemId",
                         "an item cannot be ranked above itself",
                     ));
                 }
                 if !p.pod.backlog.contains(b) {
-                    return Err(DomainError::not_found("before", "open backlog item", &b));
+                    return Err(DomainError::not_found(
+                        "beforeItemId",
+                        "open backlog item",
+                        &b,
+                    ));
                 }
             }
             let pos = p.pod.backlog.iter().position(|id| id == item_id);

@@ -89,16 +89,16 @@ pub(super) fn decide(p: &PodCtx<'_>, command: &PodCommand) -> Result<Vec<PodEven
                 "the goal is fixed once the sprint has started",
             );
             checks.required_text("goal", goal, MAX_GOAL);
-            checks.max_items("goalItems", goal_items.len(), MAX_GOAL_ITEMS);
+            checks.max_items("goalItemIds", goal_items.len(), MAX_GOAL_ITEMS);
             checks.check(
                 !goal_items.is_empty(),
-                "goalItems",
+                "goalItemIds",
                 "must name at least one item",
             );
             let mut seen = std::collections::HashSet::new();
             checks.check(
                 goal_items.iter().all(|i| seen.insert(*i)),
-                "goalItems",
+                "goalItemIds",
                 "must not repeat an item",
             );
             checks.finish()?;
@@ -107,10 +107,10 @@ pub(super) fn decide(p: &PodCtx<'_>, command: &PodCommand) -> Result<Vec<PodEven
                     .pod
                     .items
                     .get(id)
-                    .ok_or_else(|| DomainError::not_found("goalItems", "item", &id))?;
+                    .ok_or_else(|| DomainError::not_found("goalItemIds", "item", &id))?;
                 if p.pod.item_is_closed(goal_item) {
                     return Err(DomainError::invalid(
-                        "goalItems",
+                        "goalItemIds",
                         format!("item {id} is closed"),
                     ));
                 }

@@ -274,7 +274,7 @@ fn given_the_backlog_when_ranked_then_the_order_follows() {
             item_id: ITEM_C,
             before: Some(ITEM_C),
         })
-        .then_invalid("before");
+        .then_invalid("beforeItemId");
     given(events)
         .by(PO_A)
         .when_pod(PodCommand::RankItem {

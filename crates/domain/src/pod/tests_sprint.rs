@@ -141,7 +141,7 @@ fn r13_given_more_goal_items_than_allowed_when_setting_the_goal_then_validation_
     let refused = given(planned_sprint())
         .by(PO_A)
         .when_pod(goal_items(crate::validate::MAX_GOAL_ITEMS + 1))
-        .then_invalid("goalItems");
+        .then_invalid("goalItemIds");
     assert!(refused.to_string().contains("at most"), "{refused}");
     given(planned_sprint())
         .by(PO_A)
@@ -370,7 +370,7 @@ fn r13_given_an_empty_goal_then_validation_names_goal_and_goal_items() {
             goal_items: vec![],
         })
         .then_invalid("goal");
-    assert!(err.field_errors().iter().any(|f| f.field == "goalItems"));
+    assert!(err.field_errors().iter().any(|f| f.field == "goalItemIds"));
 }
 
 #[test]

@@ -422,7 +422,7 @@ pub struct CreateItemInput {
     pub output_category: String,
     /// Acceptance criteria.
     pub acceptance_criteria: Option<String>,
-    /// Story points.
+    /// Estimate in story points (0–1,000); null until estimated.
     pub estimate: Option<i32>,
 }
 

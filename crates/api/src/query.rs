@@ -321,9 +321,10 @@ pub type AuditLog = Connection<PositionCursor, AuditEntry, EmptyFields>;
 /// One event of the audit log.
 #[derive(SimpleObject, Debug)]
 pub struct AuditEntry {
-    /// Global position.
+    /// Global position of the event in the store (dense, in commit order): an `after` for the
+    /// `events` feed, a `minPosition` for reads.
     pub position: String,
-    /// Event id.
+    /// The event's unique id (an idempotent re-send never stores a second one).
     pub event_id: String,
     /// The organisation, pod or KPI whose history the event belongs to: its `Organisation`,
     /// `Pod` or `Kpi` id (`node(id:)` finds it).
@@ -337,9 +338,9 @@ pub struct AuditEntry {
     pub event_type: String,
     /// Who acted: a person of the organisation or an integration.
     pub actor: Option<crate::objects::Actor>,
-    /// When.
+    /// When the store recorded the event (the commit time).
     pub recorded_at: DateTime<Utc>,
-    /// The request.
+    /// Id of the request that caused it: every event of one mutation shares it.
     pub correlation_id: String,
     /// The event's fields as stored (the ids in it are UUIDs, as the store keeps them).
     pub payload: async_graphql::Json<serde_json::Value>,

@@ -35,7 +35,8 @@ pub struct IntakeRequest {
     pub decided_at: Option<DateTime<Utc>>,
     /// Why it was declined.
     pub decline_reason: Option<String>,
-    /// Version for optimistic concurrency.
+    /// The stream version after the last change: pass it as `options.expectedVersion` so a
+    /// mutation is refused with CONCURRENCY_CONFLICT if someone changed it since you read it.
     pub version: String,
 }
 

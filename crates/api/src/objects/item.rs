@@ -62,7 +62,7 @@ impl Item {
         self.view().acceptance_criteria.as_deref()
     }
 
-    /// Story points.
+    /// Estimate in story points (0–1,000); null until estimated.
     async fn estimate(&self) -> Option<i32> {
         self.view().estimate.and_then(|e| i32::try_from(e).ok())
     }

@@ -17,11 +17,12 @@ use crate::ids::to_id;
 /// A reading judged against the target.
 #[derive(SimpleObject, Clone, Debug)]
 pub struct KpiReading {
-    /// Value.
+    /// The observed value, in the KPI's `unit`.
     pub value: f64,
-    /// Business time.
+    /// When the value was observed (business time, as the integration reported it), not when it
+    /// was recorded.
     pub observed_at: DateTime<Utc>,
-    /// Source.
+    /// Where the value came from (e.g. `hubspot`), as its recorder said.
     pub source: Option<String>,
     /// value/target (INCREASE) or target/value (DECREASE); null when undefined.
     pub attainment: Option<f64>,
@@ -137,7 +138,7 @@ impl Kpi {
         &self.view.name
     }
 
-    /// Unit.
+    /// Unit of every value and of the target (e.g. `signups`, `%`, `EUR`).
     async fn unit(&self) -> &str {
         &self.view.unit
     }
@@ -160,12 +161,12 @@ impl Kpi {
         }
     }
 
-    /// Target.
+    /// The value to reach (INCREASE) or stay under (DECREASE), in `unit`.
     async fn target(&self) -> f64 {
         self.view.target
     }
 
-    /// Baseline.
+    /// Where the KPI stood before the pod took it on, in `unit`; null if not given.
     async fn baseline(&self) -> Option<f64> {
         self.view.baseline
     }
@@ -216,7 +217,8 @@ impl Kpi {
         )?)
     }
 
-    /// Version for optimistic concurrency.
+    /// The stream version after the last change: pass it as `options.expectedVersion` so a
+    /// mutation is refused with CONCURRENCY_CONFLICT if someone changed it since you read it.
     async fn version(&self) -> String {
         self.view.version.to_string()
     }

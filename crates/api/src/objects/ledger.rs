@@ -21,9 +21,9 @@ pub struct OwnershipChange {
     pub person_id: ID,
     /// Who did it.
     pub actor: Option<super::actor::Actor>,
-    /// When.
+    /// When the change was recorded.
     pub at: DateTime<Utc>,
-    /// The request.
+    /// Id of the request that caused it: every event of one mutation shares it.
     pub correlation_id: String,
     /// Global position of the event.
     pub position: String,

@@ -104,7 +104,7 @@ pub struct BlockerCount {
     pub month: String,
     /// Category.
     pub category: BlockerCategory,
-    /// Blockers.
+    /// How many blockers of this category.
     pub count: i32,
 }
 

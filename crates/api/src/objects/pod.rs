@@ -86,7 +86,7 @@ impl Pod {
         Person::of(&self.scope.org, self.scope.summary().scrum_master?)
     }
 
-    /// Members.
+    /// Everyone holding a role in the pod.
     async fn members(
         &self,
         after: Option<String>,
@@ -236,7 +236,8 @@ impl Pod {
         Ok(page_of(kpis, &PageArgs::new(after, before, first, last))?)
     }
 
-    /// Version for optimistic concurrency.
+    /// The stream version after the last change: pass it as `options.expectedVersion` so a
+    /// mutation is refused with CONCURRENCY_CONFLICT if someone changed it since you read it.
     async fn version(&self) -> String {
         self.scope.view.version.to_string()
     }

@@ -163,7 +163,8 @@ impl Sprint {
         self.scope.sprint_metrics(self.index).into()
     }
 
-    /// Version for optimistic concurrency.
+    /// The stream version after the last change: pass it as `options.expectedVersion` so a
+    /// mutation is refused with CONCURRENCY_CONFLICT if someone changed it since you read it.
     async fn version(&self) -> String {
         self.view().version.to_string()
     }

@@ -2,6 +2,10 @@
 //! only (zero2prod's `spawn_app`).
 #![allow(clippy::many_single_char_names)] // items a, b, c, d and sprint s are the SPEC worked example's names
 
+#[path = "common/node.rs"]
+mod node;
+use node::node_script;
+
 use std::time::Duration;
 
 use podledger_api::AuthConfig;
@@ -1274,21 +1278,6 @@ async fn every_permission_row_of_the_spec_refuses_the_wrong_caller_through_the_a
         )
         .await;
     assert_eq!(audit["extensions"]["code"], "FORBIDDEN");
-}
-
-/// `npm ci` in `tests/node` when its modules are missing (a fresh clone), then the path of
-/// `script`. Fails loudly without Node and npm: this suite must run.
-fn node_script(script: &str) -> std::path::PathBuf {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/node");
-    if !dir.join("node_modules/@graphql-inspector/core").exists() {
-        let status = std::process::Command::new("npm")
-            .args(["ci", "--no-audit", "--no-fund"])
-            .current_dir(&dir)
-            .status()
-            .expect("npm is needed to diff the schema");
-        assert!(status.success(), "npm ci in tests/node failed");
-    }
-    dir.join(script)
 }
 
 #[test]

@@ -4,6 +4,10 @@
 // Attack documents are built to read like the report's, not for speed.
 #![allow(clippy::format_collect, clippy::format_push_string)]
 
+#[path = "common/node.rs"]
+mod node;
+use node::node_script;
+
 use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
@@ -707,23 +711,6 @@ async fn dates_outside_1970_to_2100_are_refused_naming_the_field_and_write_nothi
         body["errors"][0]["extensions"]["field"], "asOf.time",
         "{body}"
     );
-}
-
-/// `npm ci` in `tests/node` when its modules are missing (a fresh clone), then the path of
-/// `script`. Fails loudly without Node and npm: this suite must run.
-fn node_script(script: &str) -> std::path::PathBuf {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/node");
-    if !dir.join("node_modules/graphql-http").exists()
-        || !dir.join("node_modules/@graphql-inspector/core").exists()
-    {
-        let status = std::process::Command::new("npm")
-            .args(["ci", "--no-audit", "--no-fund"])
-            .current_dir(&dir)
-            .status()
-            .expect("npm is needed to run the graphql-http audit");
-        assert!(status.success(), "npm ci in tests/node failed");
-    }
-    dir.join(script)
 }
 
 /// The audit's variables checks query `__type`, which production refuses (see

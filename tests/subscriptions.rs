@@ -3,6 +3,9 @@
 //! close code of the protocol, the limits, and exactly-once delivery of the event feed across
 //! random disconnects.
 
+#[path = "common/node.rs"]
+mod node;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -776,21 +779,9 @@ async fn a_board_subscriber_that_stops_reading_is_dropped_from_the_shared_feed_a
     );
 }
 
-/// `npm ci` in `tests/node` when its modules are missing (a fresh clone), then the path of the
-/// script. Fails loudly without Node and npm: this suite must run.
+/// The graphql-ws client script.
 fn node_client() -> std::path::PathBuf {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/node");
-    if !dir.join("node_modules/graphql-ws").exists()
-        || !dir.join("node_modules/graphql-http").exists()
-    {
-        let status = std::process::Command::new("npm")
-            .args(["ci", "--no-audit", "--no-fund"])
-            .current_dir(&dir)
-            .status()
-            .expect("npm is needed to run the graphql-ws client test");
-        assert!(status.success(), "npm ci in tests/node failed");
-    }
-    dir.join("subscribe.mjs")
+    node::node_script("subscribe.mjs")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

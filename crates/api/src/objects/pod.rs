@@ -15,8 +15,6 @@ use super::person::Person;
 use super::scope::PodScope;
 use super::sprint::Sprint;
 use crate::connection::{Page, PageArgs, page, page_of};
-use crate::context::loaders;
-use crate::error::ApiError;
 use crate::ids::{from_id, to_id};
 
 /// A pod.
@@ -220,15 +218,7 @@ impl Pod {
         first: Option<i32>,
         last: Option<i32>,
     ) -> async_graphql::Result<Page<Kpi>> {
-        let views = match &self.scope.past_kpis {
-            Some(kpis) => kpis.clone(),
-            None => loaders(ctx)?
-                .kpis
-                .load_one(self.scope.id)
-                .await
-                .map_err(ApiError::from)?
-                .unwrap_or_default(),
-        };
+        let views = self.scope.kpi_views(ctx).await?;
         let kpis = views
             .into_iter()
             .map(|k| Kpi::new(k, self.scope.org.clone()))

@@ -28,6 +28,23 @@ pub struct PodScope {
 }
 
 impl PodScope {
+    /// The pod's KPIs at the scope's point: replayed with it for a past point, else the live
+    /// ones, loaded in one batch with the other pods' of the request.
+    pub async fn kpi_views(
+        &self,
+        ctx: &async_graphql::Context<'_>,
+    ) -> crate::error::ApiResult<Vec<Arc<KpiView>>> {
+        Ok(match &self.past_kpis {
+            Some(kpis) => kpis.clone(),
+            None => crate::context::loaders(ctx)?
+                .kpis
+                .load_one(self.id)
+                .await
+                .map_err(crate::error::ApiError::from)?
+                .unwrap_or_default(),
+        })
+    }
+
     /// The scope of `id`, if the organisation has that pod.
     pub fn new(
         org: Arc<OrgView>,

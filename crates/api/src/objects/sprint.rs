@@ -103,15 +103,7 @@ impl Sprint {
         first: Option<i32>,
         last: Option<i32>,
     ) -> async_graphql::Result<Page<super::kpi::KpiSprintPerformance>> {
-        let views = match &self.scope.past_kpis {
-            Some(kpis) => kpis.clone(),
-            None => crate::context::loaders(ctx)?
-                .kpis
-                .load_one(self.scope.id)
-                .await
-                .map_err(crate::error::ApiError::from)?
-                .unwrap_or_default(),
-        };
+        let views = self.scope.kpi_views(ctx).await?;
         let id = self.view().id;
         let performance: Vec<_> = views
             .into_iter()

@@ -43,6 +43,7 @@ async fn spawn_app_with(demo: bool) -> TestApp {
         auth: auth.clone(),
         dev: false,
         policy: podledger_api::Policy::default(),
+        ready_max_lag: 1_000,
         demo,
         ws: podledger_server::ws::WsConfig::default(),
         workers: 2,
@@ -1311,5 +1312,113 @@ fn the_schema_breaks_nothing_the_changelog_does_not_name() {
     println!(
         "{} breaking change(s), each in the CHANGELOG",
         breaking.len()
+    );
+}
+
+/// The value of the sample `name{labels}` in a Prometheus text exposition (labels as written,
+/// in the order the registry writes them), if present.
+fn sample(metrics: &str, series: &str) -> Option<f64> {
+    metrics
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .find_map(|l| {
+            l.strip_prefix(series)?
+                .strip_prefix(' ')?
+                .trim()
+                .parse()
+                .ok()
+        })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn operators_see_liveness_readiness_and_metrics_that_count_what_happened() {
+    let app = spawn_app().await;
+    let base = app.url.trim_end_matches("/graphql").to_owned();
+    let get = |path: &str| app.client.get(format!("{base}{path}")).send();
+    let alive = get("/healthz").await.unwrap();
+    assert_eq!(alive.status().as_u16(), 200);
+    let ready = get("/readyz").await.unwrap();
+    assert_eq!(ready.status().as_u16(), 200);
+    let ready: Value = ready.json().await.unwrap();
+    assert_eq!(ready["status"], "ready", "{ready}");
+
+    let o = org_with_pod(&app).await;
+    let refused = app
+        .err(
+            o.admin,
+            &format!(
+                "{{ pod(id: {}\"x\"{}) {{ name }} }}",
+                "[".repeat(100),
+                "]".repeat(100)
+            ),
+            json!({}),
+        )
+        .await;
+    assert_eq!(refused["extensions"]["code"], "QUERY_TOO_NESTED");
+    let forbidden = app
+        .err(
+            o.designer,
+            "mutation { addPerson(name: \"x\") { position } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(forbidden["extensions"]["code"], "FORBIDDEN");
+
+    let metrics = get("/metrics").await.unwrap();
+    assert_eq!(metrics.status().as_u16(), 200);
+    assert!(
+        metrics.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain")
+    );
+    let metrics = metrics.text().await.unwrap();
+    let at_least = |series: &str, n: f64| {
+        let value =
+            sample(&metrics, series).unwrap_or_else(|| panic!("{series} missing:\n{metrics}"));
+        assert!(value >= n, "{series} = {value}, expected at least {n}");
+    };
+    at_least(
+        r#"podledger_http_requests_total{operation="mutation",status="200"}"#,
+        5.0,
+    );
+    at_least(
+        r#"podledger_http_requests_total{operation="none",status="200"}"#,
+        1.0,
+    );
+    at_least(
+        r#"podledger_http_request_duration_seconds_count{operation="mutation",status="200"}"#,
+        5.0,
+    );
+    at_least(
+        r#"podledger_commands_total{mutation="createOrganisation",outcome="ok"}"#,
+        1.0,
+    );
+    at_least(
+        r#"podledger_commands_total{mutation="addPerson",outcome="ok"}"#,
+        3.0,
+    );
+    at_least(
+        r#"podledger_commands_total{mutation="addPerson",outcome="FORBIDDEN"}"#,
+        1.0,
+    );
+    at_least(
+        r#"podledger_graphql_errors_total{code="QUERY_TOO_NESTED"}"#,
+        1.0,
+    );
+    at_least(r#"podledger_graphql_errors_total{code="FORBIDDEN"}"#, 1.0);
+    at_least("podledger_store_head_position", 5.0);
+    assert_eq!(
+        sample(&metrics, "podledger_projection_lag_events"),
+        Some(0.0),
+        "{metrics}"
+    );
+    assert_eq!(
+        sample(&metrics, "podledger_store_head_position"),
+        sample(&metrics, "podledger_projection_applied_position")
+    );
+    assert_eq!(
+        sample(&metrics, "podledger_websocket_connections"),
+        Some(0.0)
     );
 }

@@ -155,6 +155,7 @@ async fn spawn_app(jwks: &JwksServer) -> TestApp {
         auth: auth.clone(),
         dev: false,
         policy: Policy::default(),
+        ready_max_lag: 1_000,
         demo: true,
         ws: podledger_server::ws::WsConfig::default(),
         workers: 2,

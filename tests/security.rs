@@ -40,6 +40,7 @@ async fn spawn_app(policy: Policy) -> TestApp {
         auth: auth.clone(),
         dev: false,
         policy,
+        ready_max_lag: 1_000,
         demo: true,
         ws: podledger_server::ws::WsConfig::default(),
         workers: 2,

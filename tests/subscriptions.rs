@@ -42,6 +42,7 @@ async fn spawn_app(ws: WsConfig) -> App {
         auth: auth.clone(),
         dev: false,
         policy: podledger_api::Policy::default(),
+        ready_max_lag: 1_000,
         demo: true,
         ws,
         workers: 2,

@@ -22,6 +22,7 @@ pub mod objects;
 pub mod query;
 pub mod schema;
 pub mod subscription;
+pub mod telemetry;
 
 pub use auth::{AuthConfig, AuthError, Principal};
 pub use limits::Limits;

@@ -61,7 +61,20 @@ async fn run(
         causation_id: None,
         idempotency_key,
     };
-    let done = s.handler.execute(&command, &context, meta).await?;
+    let done = s.handler.execute(&command, &context, meta).await;
+    let outcome = match &done {
+        Ok(_) => "ok".to_owned(),
+        Err(podledger_eventstore::HandleError::Domain(e)) => e.code().as_str().to_owned(),
+        Err(_) => "INTERNAL_SERVER_ERROR".to_owned(),
+    };
+    s.metrics
+        .commands
+        .get_or_create(&crate::telemetry::CommandLabels {
+            mutation: ctx.field().name().to_owned(),
+            outcome,
+        })
+        .inc();
+    let done = done?;
     if let Some(last) = done.last_position {
         s.projections.wait_for(last, s.consistency_timeout).await?;
     }

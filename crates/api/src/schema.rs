@@ -28,6 +28,8 @@ pub struct ApiState {
     pub projections: Projections,
     /// How long a request waits for the read models to reach a position.
     pub consistency_timeout: Duration,
+    /// What operators see counted (`/metrics`).
+    pub metrics: crate::telemetry::ApiMetrics,
 }
 
 /// The schema type.
@@ -93,6 +95,26 @@ pub fn sdl() -> String {
     Schema::build(QueryRoot, MutationRoot, SubscriptionRoot)
         .finish()
         .sdl()
+}
+
+/// The kind of operation a parsed request runs, as a metrics label.
+fn operation_kind(request: &mut async_graphql::Request) -> &'static str {
+    use async_graphql::parser::types::{DocumentOperations, OperationType};
+    let name = request.operation_name.clone();
+    let Ok(document) = request.parsed_query() else {
+        return "none";
+    };
+    let operation = match (&document.operations, name) {
+        (DocumentOperations::Single(op), None) => Some(op),
+        (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name.as_str()),
+        _ => None,
+    };
+    match operation.map(|op| op.node.ty) {
+        Some(OperationType::Query) => "query",
+        Some(OperationType::Mutation) => "mutation",
+        Some(OperationType::Subscription) => "subscription",
+        None => "none",
+    }
 }
 
 /// A request of an authenticated caller, with that request's loaders.
@@ -164,6 +186,11 @@ impl Api {
             .person_by_identity(issuer, subject)
     }
 
+    /// The API's counters, for the server's `/metrics`.
+    pub fn metrics(&self) -> &crate::telemetry::ApiMetrics {
+        &self.state.metrics
+    }
+
     /// The policy requests are held to.
     pub fn policy(&self) -> &Policy {
         &self.policy
@@ -226,11 +253,22 @@ impl Api {
         request: async_graphql::Request,
         principal: Principal,
     ) -> async_graphql::Response {
+        self.execute_observed(request, principal).await.0
+    }
+
+    /// [`Api::execute`], also saying which kind of operation ran (`query`, `mutation`,
+    /// `subscription`; `none` when the request never reached one) — for metrics.
+    pub async fn execute_observed(
+        &self,
+        request: async_graphql::Request,
+        principal: Principal,
+    ) -> (async_graphql::Response, &'static str) {
         let mut request = request;
         let (key, validated_before) = match self.check(&mut request) {
             Ok(checked) => checked,
-            Err(error) => return async_graphql::Response::from_errors(vec![error]),
+            Err(error) => return (async_graphql::Response::from_errors(vec![error]), "none"),
         };
+        let kind = operation_kind(&mut request);
         let request = authorised(request, principal, &self.state);
         let run = async {
             if validated_before {
@@ -242,12 +280,13 @@ impl Api {
             }
             response
         };
-        match tokio::time::timeout(self.policy.deadline, run).await {
+        let response = match tokio::time::timeout(self.policy.deadline, run).await {
             Ok(response) => crate::error::coded(response),
             Err(_) => async_graphql::Response::from_errors(vec![crate::error::timed_out(
                 self.policy.deadline,
             )]),
-        }
+        };
+        (response, kind)
     }
 
     /// `response` as JSON, or a `RESPONSE_TOO_LARGE` error in its place when it is larger than

@@ -138,13 +138,16 @@ async fn serve(dir: &str) -> anyhow::Result<()> {
             handler,
             projections: projections.clone(),
             consistency_timeout: Duration::from_secs(5),
+            metrics: podledger_api::telemetry::ApiMetrics::default(),
         },
         podledger_api::Policy {
             max_concurrent_per_caller: usize::MAX,
             ..podledger_api::Policy::default()
         },
     );
-    let routes = http::routes(api, auth(), false);
+    let telemetry =
+        podledger_server::telemetry::Telemetry::new(&api, 1_000, std::time::Instant::now());
+    let routes = http::routes(api, auth(), telemetry, false);
     let (projections, auth) = (web::Data::new(projections), web::Data::new(auth()));
     let mut server = actix_web::HttpServer::new(move || {
         actix_web::App::new()

@@ -66,6 +66,7 @@ async fn serve(dir: &str) -> anyhow::Result<()> {
         auth: auth(),
         dev: false,
         policy: podledger_api::Policy::default(),
+        ready_max_lag: 1_000,
         demo: true,
         ws: WsConfig {
             // A bench client connects thousands of sockets in bursts.

@@ -170,6 +170,9 @@ pub enum Command {
         /// Token settings.
         #[command(flatten)]
         tokens: TokenSettings,
+        /// Events the read models may be behind the store while /readyz still answers ready.
+        #[arg(long, env = "PODLEDGER_READY_MAX_LAG", default_value_t = 1_000)]
+        ready_max_lag: u64,
         /// Identity-provider sign-in.
         #[command(flatten)]
         identity: IdentitySettings,

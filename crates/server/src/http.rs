@@ -15,6 +15,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use async_graphql::http::GraphiQLSource;
 use podledger_api::{Api, AuthConfig};
 
+use crate::telemetry::Telemetry;
 use crate::ws::WsConfig;
 
 /// Largest request body accepted (bytes).
@@ -65,46 +66,77 @@ fn error_body_as(status: StatusCode, code: &str, message: &str, media: &str) -> 
 async fn graphql(
     api: web::Data<Api>,
     auth: web::Data<AuthConfig>,
+    telemetry: web::Data<Telemetry>,
     http: HttpRequest,
     body: Result<web::Bytes, actix_web::Error>,
 ) -> HttpResponse {
+    let started = std::time::Instant::now();
+    let (response, operation) = answer_graphql(&api, &auth, &telemetry, &http, body).await;
+    telemetry.observe(operation, response.status().as_u16(), started.elapsed());
+    response
+}
+
+async fn answer_graphql(
+    api: &Api,
+    auth: &AuthConfig,
+    telemetry: &Telemetry,
+    http: &HttpRequest,
+    body: Result<web::Bytes, actix_web::Error>,
+) -> (HttpResponse, &'static str) {
     let header = http
         .headers()
         .get(actix_web::http::header::AUTHORIZATION)
         .and_then(|h| h.to_str().ok());
-    let Some(media) = negotiate(&http) else {
-        return error_body(
-            StatusCode::NOT_ACCEPTABLE,
+    let refused = |code: &str, response: HttpResponse| {
+        telemetry
+            .graphql_errors
+            .get_or_create(&crate::telemetry::CodeLabels { code: code.into() })
+            .inc();
+        (response, "none")
+    };
+    let Some(media) = negotiate(http) else {
+        return refused(
             "NOT_ACCEPTABLE",
-            "accept application/graphql-response+json or application/json",
+            error_body(
+                StatusCode::NOT_ACCEPTABLE,
+                "NOT_ACCEPTABLE",
+                "accept application/graphql-response+json or application/json",
+            ),
         );
     };
     let linked = |org, issuer: &str, subject: &str| api.person_by_identity(org, issuer, subject);
     let principal = match auth.authenticate_header(header, &linked).await {
         Ok(p) => p,
         Err(e) => {
-            return error_body_as(
-                StatusCode::UNAUTHORIZED,
+            return refused(
                 "UNAUTHENTICATED",
-                &e.to_string(),
-                media,
+                error_body_as(
+                    StatusCode::UNAUTHORIZED,
+                    "UNAUTHENTICATED",
+                    &e.to_string(),
+                    media,
+                ),
             );
         }
     };
-    let request = match read_request(&http, body) {
+    let request = match read_request(http, body) {
         Ok(request) => request,
-        Err(response) => return response,
+        Err(response) => return refused("BAD_REQUEST", response),
     };
     if http.method() == actix_web::http::Method::GET {
         // The lexical guard before this parses the document (`execute` runs it for the rest).
-        if let Some(refused) = api.scan(&request.query) {
-            return answer(&api, &refused, media);
+        if let Some(refusal) = api.scan(&request.query) {
+            telemetry.errors(&refusal.errors);
+            return (answer(api, &refusal, media), "none");
         }
         if is_mutation(&request.query) {
-            return error_body(
-                StatusCode::METHOD_NOT_ALLOWED,
+            return refused(
                 "BAD_REQUEST",
-                "mutations must use POST",
+                error_body(
+                    StatusCode::METHOD_NOT_ALLOWED,
+                    "BAD_REQUEST",
+                    "mutations must use POST",
+                ),
             );
         }
     }
@@ -122,10 +154,11 @@ async fn graphql(
             actix_web::http::header::RETRY_AFTER,
             actix_web::http::header::HeaderValue::from_static("1"),
         );
-        return response;
+        return refused("TOO_MANY_REQUESTS", response);
     };
-    let response = api.execute(request, principal).await;
-    answer(&api, &response, media)
+    let (response, operation) = api.execute_observed(request, principal).await;
+    telemetry.errors(&response.errors);
+    (answer(api, &response, media), operation)
 }
 
 /// The HTTP answer to a GraphQL response: its JSON (or the size error in its place), with 400
@@ -203,22 +236,58 @@ async fn health() -> HttpResponse {
     HttpResponse::Ok().body("ok")
 }
 
-/// The routes of the API (`/graphql`, `/health`, and `/graphiql` with `dev`), for an actix
-/// `App` — `serve` mounts them; benchmarks mount them beside a baseline handler.
+/// Liveness: the process answers.
+async fn healthz() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type(JSON)
+        .body(r#"{"status":"alive"}"#)
+}
+
+/// Readiness: migrations applied (the store opened), the store answers, and the read models are
+/// within `ready_max_lag` events of its head; 503 with the reason until then.
+async fn readyz(api: web::Data<Api>, telemetry: web::Data<Telemetry>) -> HttpResponse {
+    match telemetry.readiness(&api).await {
+        Ok((head, applied)) => HttpResponse::Ok()
+            .content_type(JSON)
+            .json(serde_json::json!({
+                "status": "ready", "head": head, "applied": applied
+            })),
+        Err(reason) => HttpResponse::ServiceUnavailable()
+            .content_type(JSON)
+            .json(serde_json::json!({ "status": "not ready", "reason": reason })),
+    }
+}
+
+/// The metrics, in the Prometheus text format.
+async fn metrics(api: web::Data<Api>, telemetry: web::Data<Telemetry>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4; charset=utf-8")
+        .body(telemetry.encode(&api).await)
+}
+
+/// The routes of the API (`/graphql`, `/health`, `/healthz`, `/readyz`, `/metrics`, and
+/// `/graphiql` with `dev`), for an actix `App` — `serve` mounts them; benchmarks mount them
+/// beside a baseline handler.
 pub fn routes(
     api: Api,
     auth: AuthConfig,
+    telemetry: Telemetry,
     dev: bool,
 ) -> impl Fn(&mut web::ServiceConfig) + Clone + Send + 'static {
     let api = web::Data::new(api);
     let auth = web::Data::new(auth);
+    let telemetry = web::Data::new(telemetry);
     move |cfg: &mut web::ServiceConfig| {
         cfg.app_data(api.clone())
             .app_data(auth.clone())
+            .app_data(telemetry.clone())
             .app_data(web::PayloadConfig::new(MAX_BODY))
             .route("/graphql", web::post().to(graphql))
             .route("/graphql", web::get().to(graphql))
-            .route("/health", web::get().to(health));
+            .route("/health", web::get().to(health))
+            .route("/healthz", web::get().to(healthz))
+            .route("/readyz", web::get().to(readyz))
+            .route("/metrics", web::get().to(metrics));
         if dev {
             cfg.route("/graphiql", web::get().to(graphiql));
         }
@@ -237,15 +306,17 @@ pub fn serve(
     listen: &str,
     api: Api,
     auth: AuthConfig,
+    telemetry: Telemetry,
     dev: bool,
     ws: WsConfig,
     workers: usize,
 ) -> std::io::Result<(SocketAddr, ServerHandle, Server)> {
-    let routes = routes(api.clone(), auth.clone(), dev);
+    let routes = routes(api.clone(), auth.clone(), telemetry.clone(), dev);
     let sockets = std::sync::Arc::new(crate::ws::WsContext {
         api,
         auth,
         config: ws,
+        telemetry,
     });
     let listener = listener(listen)?;
     let addr = listener.local_addr()?;

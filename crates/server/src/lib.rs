@@ -4,6 +4,7 @@
 pub mod demo;
 pub mod http;
 pub mod identity;
+pub mod telemetry;
 pub mod ws;
 
 use std::net::SocketAddr;
@@ -29,6 +30,8 @@ pub struct ServerConfig {
     pub dev: bool,
     /// What every request is held to (limits, introspection, deadline, per-caller share).
     pub policy: podledger_api::Policy,
+    /// Events the read models may be behind the store and `/readyz` still answer ready.
+    pub ready_max_lag: u64,
     /// Seed the demo organisation before serving (idempotent).
     pub demo: bool,
     /// WebSocket limits and allowed origins.
@@ -52,10 +55,13 @@ pub struct Running {
     pub projections: Projections,
     /// The API it serves.
     pub api: Api,
+    /// Its metrics and readiness.
+    pub telemetry: telemetry::Telemetry,
 }
 
 /// Opens the store (migrating it), starts the projections and the HTTP server.
 pub async fn start(config: ServerConfig) -> anyhow::Result<Running> {
+    let began = std::time::Instant::now();
     let sqlite = SqliteConfig::from_url(&config.database_url);
     let store = SqliteEventStore::open(sqlite.clone())
         .await
@@ -75,13 +81,16 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<Running> {
             handler,
             projections: projections.clone(),
             consistency_timeout: Duration::from_secs(5),
+            metrics: podledger_api::telemetry::ApiMetrics::default(),
         },
         config.policy,
     );
+    let telemetry = telemetry::Telemetry::new(&api, config.ready_max_lag, began);
     let (addr, handle, server) = http::serve(
         &config.listen,
         api.clone(),
         config.auth,
+        telemetry.clone(),
         config.dev,
         config.ws,
         config.workers,
@@ -92,6 +101,7 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<Running> {
         server: tokio::spawn(server),
         projections,
         api,
+        telemetry,
     })
 }
 

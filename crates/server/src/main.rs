@@ -65,16 +65,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             allowed_origins,
             workers,
             tokens,
+            ready_max_lag,
             identity,
             limits,
         } => {
-            let mut auth = auth(&cli.database_url, &tokens)?;
-            if let Some(provider) = identity.provider().map_err(anyhow::Error::msg)? {
-                tracing::info!(issuer = %provider.issuer, "accepting the identity provider's tokens");
-                auth = auth.with_provider(provider);
-            }
+            let auth = serve_auth(&cli.database_url, &tokens, &identity)?;
             let running = start(ServerConfig {
                 policy: limits.policy(dev),
+                ready_max_lag,
                 auth: auth.clone(),
                 database_url: cli.database_url,
                 listen,
@@ -90,8 +88,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             if with_demo {
                 print_demo_tokens(&auth);
             }
-            tracing::info!(addr = %running.addr, "podledger is serving GraphQL at /graphql");
-            running.server.await??;
+            serve_until_stopped(running).await?;
         }
         Command::Token {
             org,
@@ -183,4 +180,45 @@ fn mint(
     }
     let person = id_or_uuid("Person", person.unwrap_or_default())?;
     Ok(auth.mint_member(org, PersonId(person), valid_for))
+}
+
+/// The token checks of `serve`: the development secret, and the identity provider if named.
+fn serve_auth(
+    database_url: &str,
+    tokens: &TokenSettings,
+    identity: &cli::IdentitySettings,
+) -> anyhow::Result<AuthConfig> {
+    let auth = auth(database_url, tokens)?;
+    Ok(match identity.provider().map_err(anyhow::Error::msg)? {
+        Some(provider) => {
+            tracing::info!(issuer = %provider.issuer, "accepting the identity provider's tokens");
+            auth.with_provider(provider)
+        }
+        None => auth,
+    })
+}
+
+/// Announces the server, logs when it is ready, and waits until it stops.
+async fn serve_until_stopped(running: podledger_server::Running) -> anyhow::Result<()> {
+    tracing::info!(addr = %running.addr, "podledger is serving GraphQL at /graphql");
+    tokio::spawn(log_when_ready(
+        running.telemetry.clone(),
+        running.api.clone(),
+    ));
+    running.server.await??;
+    Ok(())
+}
+
+/// Logs how long the server took, from the start of `start`, to answer `/readyz` with 200.
+async fn log_when_ready(
+    telemetry: podledger_server::telemetry::Telemetry,
+    api: podledger_api::Api,
+) {
+    while telemetry.readiness(&api).await.is_err() {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    tracing::info!(
+        since_start_ms = telemetry.started.elapsed().as_millis(),
+        "ready (/readyz)"
+    );
 }

@@ -84,6 +84,7 @@ pub struct WsContext {
     pub api: Api,
     pub auth: AuthConfig,
     pub config: WsConfig,
+    pub telemetry: crate::telemetry::Telemetry,
 }
 
 #[derive(Deserialize)]
@@ -204,12 +205,18 @@ impl Connection {
 
     /// Runs the protocol until the connection ends, then closes it.
     async fn run(self, mut reader: Reader, agreed: bool) {
+        let telemetry = self.ctx.telemetry.clone();
+        telemetry.ws_connections.inc();
         let closing = if agreed {
             self.serve(&mut reader).await
         } else {
             (4406, "Subprotocol not acceptable".into())
         };
+        if closing.0 == 1008 {
+            telemetry.slow_consumers.inc();
+        }
         self.wire.close(closing.0, &closing.1, CLOSE_GRACE).await;
+        telemetry.ws_connections.dec();
     }
 
     async fn serve(&self, reader: &mut Reader) -> Closing {

@@ -38,15 +38,9 @@ async fn spawn_app_with(demo: bool) -> TestApp {
         "podledger",
     );
     let running = start(ServerConfig {
-        database_url: format!("sqlite://{}", db.display()),
-        listen: "127.0.0.1:0".into(),
-        auth: auth.clone(),
-        dev: false,
-        policy: podledger_api::Policy::default(),
-        ready_max_lag: 1_000,
         demo,
-        ws: podledger_server::ws::WsConfig::default(),
         workers: 2,
+        ..ServerConfig::new(format!("sqlite://{}", db.display()), auth.clone())
     })
     .await
     .unwrap();

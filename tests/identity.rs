@@ -11,8 +11,8 @@ use std::time::Duration;
 use futures_util::{SinkExt, StreamExt};
 use jsonwebtoken::jwk::{Jwk, JwkSet};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use podledger_api::AuthConfig;
 use podledger_api::auth::IdentityProvider;
-use podledger_api::{AuthConfig, Policy};
 use podledger_domain::ids::PersonId;
 use podledger_server::identity::UrlKeys;
 use podledger_server::{ServerConfig, demo, start};
@@ -150,15 +150,9 @@ async fn spawn_app(jwks: &JwksServer) -> TestApp {
     )
     .with_provider(provider);
     let running = start(ServerConfig {
-        database_url: format!("sqlite://{}", db.display()),
-        listen: "127.0.0.1:0".into(),
-        auth: auth.clone(),
-        dev: false,
-        policy: Policy::default(),
-        ready_max_lag: 1_000,
         demo: true,
-        ws: podledger_server::ws::WsConfig::default(),
         workers: 2,
+        ..ServerConfig::new(format!("sqlite://{}", db.display()), auth.clone())
     })
     .await
     .unwrap();

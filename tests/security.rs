@@ -35,15 +35,10 @@ async fn spawn_app(policy: Policy) -> TestApp {
         "podledger",
     );
     let running = start(ServerConfig {
-        database_url: format!("sqlite://{}", db.display()),
-        listen: "127.0.0.1:0".into(),
-        auth: auth.clone(),
-        dev: false,
         policy,
-        ready_max_lag: 1_000,
         demo: true,
-        ws: podledger_server::ws::WsConfig::default(),
         workers: 2,
+        ..ServerConfig::new(format!("sqlite://{}", db.display()), auth.clone())
     })
     .await
     .unwrap();

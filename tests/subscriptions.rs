@@ -36,16 +36,12 @@ async fn spawn_app(ws: WsConfig) -> App {
         "podledger",
         "podledger",
     );
+    let database_url = format!("sqlite://{}", dir.path().join("podledger.db").display());
     let running = start(ServerConfig {
-        database_url: format!("sqlite://{}", dir.path().join("podledger.db").display()),
-        listen: "127.0.0.1:0".into(),
-        auth: auth.clone(),
-        dev: false,
-        policy: podledger_api::Policy::default(),
-        ready_max_lag: 1_000,
         demo: true,
         ws,
         workers: 2,
+        ..ServerConfig::new(database_url, auth.clone())
     })
     .await
     .unwrap();

@@ -169,12 +169,7 @@ impl AuthConfig {
         if token.len() > MAX_TOKEN_BYTES {
             return Err(AuthError::Invalid);
         }
-        let mut validation = Validation::new(Algorithm::HS256);
-        validation.set_issuer(&[&self.issuer]);
-        validation.set_audience(&[&self.audience]);
-        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
-        validation.validate_nbf = true;
-        validation.leeway = self.leeway;
+        let validation = validation(Algorithm::HS256, &self.issuer, &self.audience, self.leeway);
         let data = jsonwebtoken::decode::<Claims>(
             token,
             &DecodingKey::from_secret(&self.secret),
@@ -182,9 +177,7 @@ impl AuthConfig {
         )
         .map_err(|_| AuthError::Invalid)?;
         let claims = data.claims;
-        // jsonwebtoken checks `nbf`; a token issued in the future is as suspect.
-        let latest = Utc::now().timestamp().saturating_add_unsigned(self.leeway);
-        if claims.iat.is_some_and(|iat| iat > latest) {
+        if issued_in_future(claims.iat, self.leeway) {
             return Err(AuthError::Invalid);
         }
         let actor = match claims.kpi_pods {
@@ -251,6 +244,25 @@ impl AuthConfig {
         )
         .expect("HS256 signing cannot fail")
     }
+}
+
+/// What every token must satisfy, whichever its kind: the pinned `algorithm`, `iss`, `aud`,
+/// `exp` and `sub` present, `nbf` not in the future (with `leeway` seconds of clock skew).
+fn validation(algorithm: Algorithm, issuer: &str, audience: &str, leeway: u64) -> Validation {
+    let mut validation = Validation::new(algorithm);
+    validation.set_issuer(&[issuer]);
+    validation.set_audience(&[audience]);
+    validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+    validation.validate_nbf = true;
+    validation.leeway = leeway;
+    validation
+}
+
+/// Whether `iat` lies in the future beyond `leeway` (jsonwebtoken checks `nbf`, not `iat`; a
+/// token issued in the future is as suspect).
+fn issued_in_future(iat: Option<i64>, leeway: u64) -> bool {
+    let latest = Utc::now().timestamp().saturating_add_unsigned(leeway);
+    iat.is_some_and(|iat| iat > latest)
 }
 
 /// The token of an `Authorization: Bearer …` header value.
@@ -331,11 +343,6 @@ impl IdentityProvider {
         }
     }
 
-    /// How many keys are held (tests, telemetry).
-    pub fn key_count(&self) -> usize {
-        self.keys.read().expect("keys").set.keys.len()
-    }
-
     fn cached(&self) -> Arc<Keys> {
         self.keys.read().expect("keys").clone()
     }
@@ -410,12 +417,7 @@ impl IdentityProvider {
             return Err(AuthError::Invalid);
         }
         let key = DecodingKey::from_jwk(&jwk).map_err(|_| AuthError::Invalid)?;
-        let mut validation = Validation::new(header.alg);
-        validation.set_issuer(&[&self.issuer]);
-        validation.set_audience(&[&self.audience]);
-        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
-        validation.validate_nbf = true;
-        validation.leeway = leeway;
+        let validation = validation(header.alg, &self.issuer, &self.audience, leeway);
         let claims = jsonwebtoken::decode::<serde_json::Map<String, serde_json::Value>>(
             token,
             &key,
@@ -423,12 +425,10 @@ impl IdentityProvider {
         )
         .map_err(|_| AuthError::Invalid)?
         .claims;
-        let latest = Utc::now().timestamp().saturating_add_unsigned(leeway);
-        if claims
-            .get("iat")
-            .and_then(serde_json::Value::as_i64)
-            .is_some_and(|iat| iat > latest)
-        {
+        if issued_in_future(
+            claims.get("iat").and_then(serde_json::Value::as_i64),
+            leeway,
+        ) {
             return Err(AuthError::Invalid);
         }
         let subject = claims
@@ -439,15 +439,7 @@ impl IdentityProvider {
             .get(&self.org_claim)
             .and_then(serde_json::Value::as_str)
         {
-            Some(org) => OrgId(
-                Uuid::parse_str(org)
-                    .ok()
-                    .or_else(|| {
-                        crate::ids::from_id("Organisation", &async_graphql::ID(org.into()), "org")
-                            .ok()
-                    })
-                    .ok_or(AuthError::Invalid)?,
-            ),
+            Some(org) => OrgId(crate::ids::uuid_of("Organisation", org).ok_or(AuthError::Invalid)?),
             None => self.default_org.ok_or(AuthError::Invalid)?,
         };
         let person = linked(org, &self.issuer, subject).ok_or(AuthError::Unlinked)?;

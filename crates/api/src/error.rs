@@ -37,19 +37,27 @@ pub enum ApiError {
 /// A resolver's result.
 pub type ApiResult<T> = Result<T, ApiError>;
 
+/// The domain's name for each kind of object (in its errors) beside the API's kind of id.
+const ENTITIES: [(&str, &str); 9] = [
+    ("organisation", "Organisation"),
+    ("person", "Person"),
+    ("pod", "Pod"),
+    ("item", "Item"),
+    ("open backlog item", "Item"),
+    ("sprint", "Sprint"),
+    ("KPI", "Kpi"),
+    ("blocker", "Blocker"),
+    ("intake request", "IntakeRequest"),
+];
+
 /// The API's kind of id for an entity the domain names in its errors.
 fn kind_of_entity(entity: &str) -> Option<&'static str> {
-    Some(match entity {
-        "person" => "Person",
-        "pod" => "Pod",
-        "item" | "open backlog item" => "Item",
-        "sprint" => "Sprint",
-        "KPI" => "Kpi",
-        "blocker" => "Blocker",
-        "intake request" => "IntakeRequest",
-        "organisation" => "Organisation",
-        _ => return None,
-    })
+    ENTITIES.iter().find(|(e, _)| *e == entity).map(|(_, k)| *k)
+}
+
+/// The domain's name for the objects of an API kind of id (`Pod` → `pod`).
+pub fn entity_of_kind(kind: &str) -> Option<&'static str> {
+    ENTITIES.iter().find(|(_, k)| *k == kind).map(|(e, _)| *e)
 }
 
 /// The id a client uses for `entity` `id` (a UUID in the domain's words).
@@ -208,21 +216,15 @@ impl From<ApiError> for async_graphql::Error {
                         Value::Object(m)
                     })
                     .collect();
-                let not_found = match &d {
-                    DomainError::NotFound { field, entity, id } => Some((
-                        field.clone(),
-                        api_id(entity, id).unwrap_or_else(|| id.clone()),
-                    )),
-                    _ => None,
-                };
-                let message = match &not_found {
-                    Some((field, id)) => {
-                        let DomainError::NotFound { entity, .. } = &d else {
-                            unreachable!("matched above")
-                        };
-                        format!("{field}: no {entity} with id {id}")
+                let (message, not_found) = match &d {
+                    DomainError::NotFound { field, entity, id } => {
+                        let id = api_id(entity, id).unwrap_or_else(|| id.clone());
+                        (
+                            format!("{field}: no {entity} with id {id}"),
+                            Some((field.clone(), id)),
+                        )
                     }
-                    None => api_ids(&d.to_string()),
+                    _ => (api_ids(&d.to_string()), None),
                 };
                 async_graphql::Error::new(message).extend_with(|_, x| {
                     x.set("code", d.code().as_str());
@@ -259,27 +261,23 @@ impl From<ApiError> for async_graphql::Error {
 /// limit (`extensions.limit`, the flag's name), the limit's value (`max`) and what the request
 /// came to (`cost` for the cost, `actual` otherwise).
 pub fn refused(refusal: &crate::limits::Refusal) -> async_graphql::ServerError {
-    let mut error = async_graphql::ServerError::new(refusal.message(), None);
-    let mut extensions = async_graphql::ErrorExtensionValues::default();
-    extensions.set("code", refusal.code);
-    extensions.set("limit", refusal.limit);
-    extensions.set("max", refusal.max);
-    if refusal.code == "QUERY_TOO_COMPLEX" {
-        extensions.set("cost", refusal.actual);
-    } else {
-        extensions.set("actual", refusal.actual);
+    let mut error = request_error(refusal.code(), refusal.message());
+    if let Some(extensions) = error.extensions.as_mut() {
+        extensions.set("limit", refusal.limit.flag());
+        extensions.set("max", refusal.max);
+        let came_to = if refusal.limit == crate::limits::Limit::Cost {
+            "cost"
+        } else {
+            "actual"
+        };
+        extensions.set(came_to, refusal.actual);
     }
-    error.extensions = Some(extensions);
     error
 }
 
 /// A request error with only a code.
 pub fn request_error(code: &str, message: impl Into<String>) -> async_graphql::ServerError {
-    let mut error = async_graphql::ServerError::new(message, None);
-    let mut extensions = async_graphql::ErrorExtensionValues::default();
-    extensions.set("code", code);
-    error.extensions = Some(extensions);
-    error
+    with_code(async_graphql::ServerError::new(message, None), code)
 }
 
 /// The answer to a request that ran past its deadline.

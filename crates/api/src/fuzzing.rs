@@ -11,7 +11,7 @@ use async_graphql::{Request, Response, Schema, Variables};
 use crate::limits::{Limits, TypeIndex};
 use crate::mutation::MutationRoot;
 use crate::query::QueryRoot;
-use crate::schema::{PodledgerSchema, sdl};
+use crate::schema::PodledgerSchema;
 use crate::subscription::SubscriptionRoot;
 
 /// Stops a request after validation: nothing is resolved, so no store is needed.
@@ -47,7 +47,8 @@ fn parts() -> &'static (PodledgerSchema, TypeIndex, tokio::runtime::Runtime) {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .build()
             .expect("a runtime");
-        (schema, TypeIndex::from_sdl(&sdl()), runtime)
+        let types = TypeIndex::from_sdl(&schema.sdl());
+        (schema, types, runtime)
     })
 }
 

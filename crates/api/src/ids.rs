@@ -49,6 +49,14 @@ pub fn from_id(kind: &str, id: &ID, field: &str) -> Result<Uuid, ApiError> {
     uuid.parse().map_err(|_| bad())
 }
 
+/// The UUID `text` names: a UUID itself, or an opaque id of `kind` — for places outside
+/// GraphQL where either is given (token claims, the command line).
+pub fn uuid_of(kind: &str, text: &str) -> Option<Uuid> {
+    Uuid::parse_str(text)
+        .ok()
+        .or_else(|| from_id(kind, &ID(text.to_owned()), kind).ok())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -68,56 +68,125 @@ impl Default for Limits {
     }
 }
 
+/// Which limit refused a request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Limit {
+    /// [`Limits::max_nesting`].
+    Nesting,
+    /// [`Limits::max_tokens`].
+    Tokens,
+    /// [`Limits::max_depth`].
+    Depth,
+    /// [`Limits::max_aliases`].
+    Aliases,
+    /// [`Limits::max_root_fields`].
+    RootFields,
+    /// [`Limits::max_directives`].
+    Directives,
+    /// [`Limits::max_cost`].
+    Cost,
+    /// Introspection on a server that does not allow it.
+    Introspection,
+}
+
+impl Limit {
+    /// The stable code (`extensions.code`).
+    pub const fn code(self) -> &'static str {
+        match self {
+            Self::Nesting => "QUERY_TOO_NESTED",
+            Self::Tokens => "QUERY_TOO_LARGE",
+            Self::Depth => "QUERY_TOO_DEEP",
+            Self::Aliases => "TOO_MANY_ALIASES",
+            Self::RootFields => "TOO_MANY_ROOT_FIELDS",
+            Self::Directives => "TOO_MANY_DIRECTIVES",
+            Self::Cost => "QUERY_TOO_COMPLEX",
+            Self::Introspection => "INTROSPECTION_DISABLED",
+        }
+    }
+
+    /// The name of the limit's flag, without `--` (`extensions.limit`).
+    pub const fn flag(self) -> &'static str {
+        match self {
+            Self::Nesting => "max-nesting",
+            Self::Tokens => "max-tokens",
+            Self::Depth => "max-depth",
+            Self::Aliases => "max-aliases",
+            Self::RootFields => "max-root-fields",
+            Self::Directives => "max-directives",
+            Self::Cost => "max-cost",
+            Self::Introspection => "introspection",
+        }
+    }
+}
+
 /// A refused request: which limit, its value, and what the request came to.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Refusal {
-    /// The stable code (`extensions.code`).
-    pub code: &'static str,
-    /// The limit's name as the flag spells it without `--` (`max-cost`…).
-    pub limit: &'static str,
+    /// The limit.
+    pub limit: Limit,
     /// The limit's value.
     pub max: u64,
-    /// What the request came to (at least `max + 1`; counting stops there for the text limits).
+    /// What the request came to (the text limits stop counting at `max + 1`).
     pub actual: u64,
 }
 
 impl Refusal {
-    fn new(code: &'static str, limit: &'static str, max: u64, actual: u64) -> Self {
+    fn new(limit: Limit, max: usize, actual: usize) -> Self {
         Self {
-            code,
             limit,
-            max,
-            actual,
+            max: max as u64,
+            actual: actual as u64,
         }
     }
 
     /// Introspection asked of a server that does not allow it.
     pub fn introspection() -> Self {
-        Self::new("INTROSPECTION_DISABLED", "introspection", 0, 1)
+        Self::new(Limit::Introspection, 0, 1)
+    }
+
+    /// The stable code (`extensions.code`).
+    pub const fn code(&self) -> &'static str {
+        self.limit.code()
     }
 
     /// What a client reads.
     pub fn message(&self) -> String {
-        match self.code {
-            "INTROSPECTION_DISABLED" => {
+        match self.limit {
+            Limit::Introspection => {
                 "introspection (__schema, __type) is disabled on this server; the SDL is published with it".to_owned()
             }
-            "QUERY_TOO_COMPLEX" => format!(
+            Limit::Cost => format!(
                 "the query costs {} and at most {} is allowed: ask for smaller pages (first/last) or fewer fields",
                 self.actual, self.max
             ),
-            _ => format!(
-                "the query exceeds {} = {} (it has {}{})",
-                self.limit,
+            // The text scan stops at the first token or bracket past the limit.
+            Limit::Nesting | Limit::Tokens => format!(
+                "the query exceeds {} = {} (it has {} or more)",
+                self.limit.flag(),
                 self.max,
-                self.actual,
-                if self.limit == "max-tokens" || self.limit == "max-nesting" {
-                    " or more"
-                } else {
-                    ""
-                }
+                self.actual
+            ),
+            _ => format!(
+                "the query exceeds {} = {} (it has {})",
+                self.limit.flag(),
+                self.max,
+                self.actual
             ),
         }
+    }
+}
+
+/// The operation of `document` that runs for `name`: the only one, or the one named (as the
+/// executor picks it; `None` when the request names none of them).
+pub fn operation_to_run<'d>(
+    document: &'d ExecutableDocument,
+    name: Option<&str>,
+) -> Option<&'d Positioned<OperationDefinition>> {
+    match (&document.operations, name) {
+        (DocumentOperations::Single(op), _) => Some(op),
+        (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name),
+        (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => ops.values().next(),
+        (DocumentOperations::Multiple(_), None) => None,
     }
 }
 
@@ -145,12 +214,7 @@ impl Limits {
                 b'{' | b'[' | b'(' => {
                     nesting += 1;
                     if nesting > self.max_nesting {
-                        return Err(Refusal::new(
-                            "QUERY_TOO_NESTED",
-                            "max-nesting",
-                            self.max_nesting as u64,
-                            nesting as u64,
-                        ));
+                        return Err(Refusal::new(Limit::Nesting, self.max_nesting, nesting));
                     }
                     i += 1;
                 }
@@ -183,12 +247,7 @@ impl Limits {
             }
             tokens += 1;
             if tokens > self.max_tokens {
-                return Err(Refusal::new(
-                    "QUERY_TOO_LARGE",
-                    "max-tokens",
-                    self.max_tokens as u64,
-                    tokens as u64,
-                ));
+                return Err(Refusal::new(Limit::Tokens, self.max_tokens, tokens));
             }
         }
         Ok(())
@@ -214,51 +273,31 @@ impl Limits {
         for name in document.fragments.keys() {
             analysis.fragment(name, 0, None)?;
         }
-        let mut run = None;
-        for (name, operation) in document.operations.iter() {
+        // Every operation too (their nesting bounds validation's recursion); the one that runs
+        // is held to the rest.
+        let run = operation_to_run(document, operation_name);
+        let mut measured = None;
+        for (_, operation) in document.operations.iter() {
             let root = schema.root(operation.node.ty);
             let measure = analysis.selection_set(&operation.node.selection_set, root, 0, None)?;
             self.check_directives(operation.node.directives.len())?;
-            let runs = match (&document.operations, operation_name) {
-                (DocumentOperations::Single(_), _) => true,
-                (DocumentOperations::Multiple(_), Some(wanted)) => {
-                    name.is_some_and(|n| n.as_str() == wanted)
-                }
-                (DocumentOperations::Multiple(ops), None) => ops.len() == 1,
-            };
-            if runs {
-                run = Some((operation, measure));
+            if run.is_some_and(|run| std::ptr::eq(run, operation)) {
+                measured = Some(measure);
             }
         }
         // No operation to run: the executor says why, after the checks above bounded the work.
-        let Some((operation, measure)) = run else {
+        let Some(measure) = measured else {
             return Ok(0);
         };
-        let _: &Positioned<OperationDefinition> = operation;
         let checks = [
-            (
-                "QUERY_TOO_DEEP",
-                "max-depth",
-                self.max_depth as u64,
-                measure.depth,
-            ),
-            (
-                "TOO_MANY_ROOT_FIELDS",
-                "max-root-fields",
-                self.max_root_fields,
-                measure.fields,
-            ),
-            (
-                "TOO_MANY_ALIASES",
-                "max-aliases",
-                self.max_aliases,
-                measure.aliases,
-            ),
-            ("QUERY_TOO_COMPLEX", "max-cost", self.max_cost, measure.cost),
+            (Limit::Depth, self.max_depth as u64, measure.depth),
+            (Limit::RootFields, self.max_root_fields, measure.fields),
+            (Limit::Aliases, self.max_aliases, measure.aliases),
+            (Limit::Cost, self.max_cost, measure.cost),
         ];
-        for (code, limit, max, actual) in checks {
+        for (limit, max, actual) in checks {
             if actual > max {
-                return Err(Refusal::new(code, limit, max, actual));
+                return Err(Refusal { limit, max, actual });
             }
         }
         Ok(measure.cost)
@@ -266,12 +305,7 @@ impl Limits {
 
     fn check_directives(&self, count: usize) -> Result<(), Refusal> {
         if count > self.max_directives {
-            return Err(Refusal::new(
-                "TOO_MANY_DIRECTIVES",
-                "max-directives",
-                self.max_directives as u64,
-                count as u64,
-            ));
+            return Err(Refusal::new(Limit::Directives, self.max_directives, count));
         }
         Ok(())
     }
@@ -377,10 +411,9 @@ impl<'a> Analysis<'a> {
         let nesting = nesting + 1;
         if nesting > self.limits.max_nesting {
             return Err(Refusal::new(
-                "QUERY_TOO_NESTED",
-                "max-nesting",
-                self.limits.max_nesting as u64,
-                nesting as u64,
+                Limit::Nesting,
+                self.limits.max_nesting,
+                nesting,
             ));
         }
         Ok(nesting)
@@ -684,7 +717,7 @@ mod tests {
         // Thirty levels expand to 2^30 fields: refused at once, with the count.
         let refused =
             analyse(&Limits::default(), &fragments(30), serde_json::json!({})).unwrap_err();
-        assert_eq!(refused.code, "QUERY_TOO_COMPLEX");
+        assert_eq!(refused.code(), "QUERY_TOO_COMPLEX");
         assert_eq!(refused.actual, 1 + (1 << 30));
         // A fragment on a connection's selection counts its page.
         assert_eq!(
@@ -705,7 +738,7 @@ mod tests {
             max_directives: 1,
             ..Limits::default()
         };
-        let code = |q: &str| analyse(&limits, q, serde_json::json!({})).map_err(|r| r.code);
+        let code = |q: &str| analyse(&limits, q, serde_json::json!({})).map_err(|r| r.code());
         assert_eq!(
             code("{ a: organisation { name } b: organisation { name } }"),
             Ok(4)
@@ -747,7 +780,7 @@ mod tests {
         };
         assert_eq!(limits.scan(&nested(limits.max_nesting - 2)), Ok(()));
         assert_eq!(
-            limits.scan(&nested(100_000)).unwrap_err().code,
+            limits.scan(&nested(100_000)).unwrap_err().code(),
             "QUERY_TOO_NESTED"
         );
         // Brackets inside strings, block strings and comments are not nesting.
@@ -759,7 +792,7 @@ mod tests {
         );
         assert_eq!(limits.scan(&quoted), Ok(()));
         let long = format!("{{ {} }}", "name ".repeat(limits.max_tokens));
-        assert_eq!(limits.scan(&long).unwrap_err().code, "QUERY_TOO_LARGE");
+        assert_eq!(limits.scan(&long).unwrap_err().code(), "QUERY_TOO_LARGE");
         assert_eq!(
             limits.scan(&format!("{{ {} }}", "name ".repeat(limits.max_tokens - 2))),
             Ok(())
@@ -773,6 +806,6 @@ mod tests {
             let _ = write!(q, " fragment F{i} on Organisation {{ ...F{} }}", i - 1);
         }
         let refused = analyse(&Limits::default(), &q, serde_json::json!({})).unwrap_err();
-        assert_eq!(refused.code, "QUERY_TOO_NESTED");
+        assert_eq!(refused.code(), "QUERY_TOO_NESTED");
     }
 }

@@ -95,14 +95,23 @@ pub struct PodPayload {
 
 /// The result of an item mutation.
 #[derive(SimpleObject, Debug)]
+#[graphql(complex)]
 pub struct ItemPayload {
     /// Global position of the command's last event: pass it as `minPosition` to read your
     /// write on any replica; null when the command changed nothing (a repeated idempotency key).
     pub position: Option<String>,
     /// The item as it is now.
     pub item: Option<Item>,
+    #[graphql(skip)]
+    pod_id: PodId,
+}
+
+#[async_graphql::ComplexObject]
+impl ItemPayload {
     /// The item's pod as it is now (its backlog in rank order, after `rankItem`).
-    pub pod: Option<Pod>,
+    async fn pod(&self, ctx: &Context<'_>) -> Option<Pod> {
+        read_pod(ctx, self.pod_id)
+    }
 }
 
 /// The result of an organisation mutation.
@@ -145,7 +154,7 @@ async fn item_mutation(
     Ok(ItemPayload {
         position: outcome.position,
         item: read_item(ctx, pod, item),
-        pod: read_pod(ctx, pod),
+        pod_id: pod,
     })
 }
 

@@ -73,17 +73,7 @@ impl QueryRoot {
         let bad = || ApiError::bad_input("id", "not a global id");
         let (kind, uuid) = kind_of(&id).ok_or_else(bad)?;
         let projections = &state(ctx).projections;
-        let entity = match kind.as_str() {
-            "Organisation" => "organisation",
-            "Pod" => "pod",
-            "Person" => "person",
-            "Kpi" => "KPI",
-            "Item" => "item",
-            "Sprint" => "sprint",
-            "Blocker" => "blocker",
-            "IntakeRequest" => "intake request",
-            _ => return Err(bad().into()),
-        };
+        let entity = crate::error::entity_of_kind(&kind).ok_or_else(bad)?;
         let missing = || ApiError::not_found("id", entity, uuid);
         let Some(view) = projections.org(org) else {
             return Err(missing().into());
@@ -220,27 +210,7 @@ impl QueryRoot {
         min_position: Option<String>,
     ) -> async_graphql::Result<AuditLog> {
         wait_min(ctx, min_position.as_deref()).await?;
-        let p = require_reader(ctx)?;
-        let pod = pod_id
-            .map(|id| from_id("Pod", &id, "podId").map(PodId))
-            .transpose()?;
-        let s = state(ctx);
-        let org_state = s
-            .handler
-            .load(&Target::Org(p.org), p.org)
-            .await
-            .map_err(ApiError::from)?;
-        if !permissions::can_read_audit_log(&org_state.org, &p.actor, pod) {
-            return Err(ApiError::Forbidden(
-                "the audit log is for ORG_ADMIN, oversight roles, and a pod's PO and SM".into(),
-            )
-            .into());
-        }
-        if let Some(pod) = pod
-            && !org_state.org.pods.contains_key(&pod)
-        {
-            return Err(ApiError::not_found("podId", "pod", pod.as_uuid()).into());
-        }
+        let filter = audit_filter(ctx, pod_id, actor_id, event_type, from, to, "audit log").await?;
         let limit = usize::try_from(first)
             .ok()
             .filter(|n| (1..=MAX_PAGE).contains(n))
@@ -252,19 +222,7 @@ impl QueryRoot {
             .map(|a| PositionCursor::decode_cursor(a).map_err(|e| ApiError::bad_input("after", e)))
             .transpose()?
             .map_or(0, |c| c.0);
-        let actor = actor_id
-            .map(|id| {
-                crate::objects::stored_actor(&id)
-                    .ok_or_else(|| ApiError::bad_input("actorId", "not a Person or Service id"))
-            })
-            .transpose()?;
-        let filter = AuditFilter {
-            stream: pod.map(|p| Target::Pod(p).to_string()),
-            actor,
-            event_type,
-            from,
-            to,
-        };
+        let (s, p) = (state(ctx), require_reader(ctx)?);
         let _turn = crate::context::loaders(ctx)?
             .store_reads
             .acquire()
@@ -315,6 +273,53 @@ impl CursorType for PositionCursor {
     }
 }
 
+/// What an audit-log reader asks for, checked: the caller may read it (ORG_ADMIN, oversight,
+/// the pod's PO and SM — `what` names the surface in the refusal), the pod is the
+/// organisation's, and `actorId` is a person's or a service's id.
+pub(crate) async fn audit_filter(
+    ctx: &Context<'_>,
+    pod_id: Option<ID>,
+    actor_id: Option<ID>,
+    event_type: Option<String>,
+    from: Option<DateTime<Utc>>,
+    to: Option<DateTime<Utc>>,
+    what: &str,
+) -> async_graphql::Result<AuditFilter> {
+    let p = require_reader(ctx)?;
+    let pod = pod_id
+        .map(|id| from_id("Pod", &id, "podId").map(PodId))
+        .transpose()?;
+    let org_state = state(ctx)
+        .handler
+        .load(&Target::Org(p.org), p.org)
+        .await
+        .map_err(ApiError::from)?;
+    if !permissions::can_read_audit_log(&org_state.org, &p.actor, pod) {
+        return Err(ApiError::Forbidden(format!(
+            "the {what} is for ORG_ADMIN, oversight roles, and a pod's PO and SM"
+        ))
+        .into());
+    }
+    if let Some(pod) = pod
+        && !org_state.org.pods.contains_key(&pod)
+    {
+        return Err(ApiError::not_found("podId", "pod", pod.as_uuid()).into());
+    }
+    let actor = actor_id
+        .map(|id| {
+            crate::objects::stored_actor(&id)
+                .ok_or_else(|| ApiError::bad_input("actorId", "not a Person or Service id"))
+        })
+        .transpose()?;
+    Ok(AuditFilter {
+        stream: pod.map(|p| Target::Pod(p).to_string()),
+        actor,
+        event_type,
+        from,
+        to,
+    })
+}
+
 /// A page of the audit log.
 pub type AuditLog = Connection<PositionCursor, AuditEntry, EmptyFields>;
 
@@ -351,15 +356,13 @@ impl AuditEntry {
         e: podledger_projections::audit::AuditEntry,
         org: Option<&std::sync::Arc<podledger_projections::org_view::OrgView>>,
     ) -> Self {
-        let subject_id = e
-            .stream
-            .split_once('-')
-            .and_then(|(category, id)| {
+        let subject_id = podledger_domain::command::StreamCategory::of(&e.stream)
+            .zip(e.stream.split_once('-'))
+            .and_then(|(category, (_, id))| {
                 let kind = match category {
-                    "org" => "Organisation",
-                    "pod" => "Pod",
-                    "kpi" => "Kpi",
-                    _ => return None,
+                    podledger_domain::command::StreamCategory::Org => "Organisation",
+                    podledger_domain::command::StreamCategory::Pod => "Pod",
+                    podledger_domain::command::StreamCategory::Kpi => "Kpi",
                 };
                 Some(crate::ids::to_id(kind, uuid::Uuid::parse_str(id).ok()?))
             })

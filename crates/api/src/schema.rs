@@ -18,6 +18,7 @@ use crate::loaders::Loaders;
 use crate::mutation::MutationRoot;
 use crate::query::QueryRoot;
 use crate::subscription::SubscriptionRoot;
+use futures_util::StreamExt as _;
 
 /// What resolvers share.
 #[derive(Clone, Debug)]
@@ -30,6 +31,19 @@ pub struct ApiState {
     pub consistency_timeout: Duration,
     /// What operators see counted (`/metrics`).
     pub metrics: crate::telemetry::ApiMetrics,
+}
+
+impl ApiState {
+    /// The state over `handler` and `projections`: a read waits up to 5 s for a position, and
+    /// the counters start at zero.
+    pub fn new(handler: Arc<CommandHandler>, projections: Projections) -> Self {
+        Self {
+            handler,
+            projections,
+            consistency_timeout: Duration::from_secs(5),
+            metrics: crate::telemetry::ApiMetrics::default(),
+        }
+    }
 }
 
 /// The schema type.
@@ -97,19 +111,15 @@ pub fn sdl() -> String {
         .sdl()
 }
 
-/// The kind of operation a parsed request runs, as a metrics label.
+/// The kind of operation a parsed request runs, as a metrics label (`none` when it names no
+/// operation of its document).
 fn operation_kind(request: &mut async_graphql::Request) -> &'static str {
-    use async_graphql::parser::types::{DocumentOperations, OperationType};
+    use async_graphql::parser::types::OperationType;
     let name = request.operation_name.clone();
     let Ok(document) = request.parsed_query() else {
         return "none";
     };
-    let operation = match (&document.operations, name) {
-        (DocumentOperations::Single(op), None) => Some(op),
-        (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name.as_str()),
-        _ => None,
-    };
-    match operation.map(|op| op.node.ty) {
+    match crate::limits::operation_to_run(document, name.as_deref()).map(|op| op.node.ty) {
         Some(OperationType::Query) => "query",
         Some(OperationType::Mutation) => "mutation",
         Some(OperationType::Subscription) => "subscription",
@@ -160,7 +170,7 @@ impl Api {
     pub fn with_policy(state: ApiState, policy: Policy) -> Self {
         let schema = build_schema_validating(state.clone(), ValidationMode::Strict, &policy);
         Self {
-            types: Arc::new(TypeIndex::from_sdl(&sdl())),
+            types: Arc::new(TypeIndex::from_sdl(&schema.sdl())),
             revalidating: build_schema_validating(state.clone(), ValidationMode::Fast, &policy),
             schema,
             state,
@@ -264,11 +274,21 @@ impl Api {
         principal: Principal,
     ) -> (async_graphql::Response, &'static str) {
         let mut request = request;
-        let (key, validated_before) = match self.check(&mut request) {
+        let checked = match self.check(&mut request) {
             Ok(checked) => checked,
             Err(error) => return (async_graphql::Response::from_errors(vec![error]), "none"),
         };
         let kind = operation_kind(&mut request);
+        (self.run_checked(request, principal, checked).await, kind)
+    }
+
+    /// Runs a request that passed [`Api::check`], within the deadline, every error coded.
+    async fn run_checked(
+        &self,
+        request: async_graphql::Request,
+        principal: Principal,
+        (key, validated_before): (Option<crate::document_cache::Validated>, bool),
+    ) -> async_graphql::Response {
         let request = authorised(request, principal, &self.state);
         let run = async {
             if validated_before {
@@ -280,13 +300,12 @@ impl Api {
             }
             response
         };
-        let response = match tokio::time::timeout(self.policy.deadline, run).await {
+        match tokio::time::timeout(self.policy.deadline, run).await {
             Ok(response) => crate::error::coded(response),
             Err(_) => async_graphql::Response::from_errors(vec![crate::error::timed_out(
                 self.policy.deadline,
             )]),
-        };
-        (response, kind)
+        }
     }
 
     /// `response` as JSON, or a `RESPONSE_TOO_LARGE` error in its place when it is larger than
@@ -300,9 +319,10 @@ impl Api {
             .unwrap_or_else(|e| crate::error::request_errors_json(&[e]))
     }
 
-    /// Runs an operation of an authenticated caller: a shared feed delivers to `subscriber`,
-    /// anything else is a stream of messages (a query or mutation gives one) — see
-    /// [`crate::live`].
+    /// Runs an operation of an authenticated caller, checked like [`Api::execute`]: a shared
+    /// feed delivers to `subscriber`, another subscription is a stream of messages, and a query
+    /// or mutation gives one message — run as over HTTP (the caller's share of running
+    /// requests, the deadline) — see [`crate::live`].
     pub fn subscribe(
         &self,
         request: async_graphql::Request,
@@ -310,15 +330,32 @@ impl Api {
         subscriber: Arc<dyn Subscriber>,
     ) -> Live {
         let mut request = request;
-        if let Err(error) = self.check(&mut request) {
-            return Live::failed(error);
+        let checked = match self.check(&mut request) {
+            Ok(checked) => checked,
+            Err(error) => return Live::failed(error),
+        };
+        let max_bytes = self.policy.max_response_bytes;
+        if operation_kind(&mut request) != "subscription" {
+            let Some(permit) = self.admit(&principal) else {
+                return Live::failed(crate::error::too_many_requests(
+                    self.policy.max_concurrent_per_caller,
+                ));
+            };
+            let api = self.clone();
+            return Live::Stream(
+                futures_util::stream::once(async move {
+                    let _permit = permit;
+                    let response = api.run_checked(request, principal, checked).await;
+                    live::LiveMessage::of(&response, max_bytes)
+                })
+                .boxed(),
+            );
         }
         live::subscribe(
             &self.schema,
             &self.state,
             &self.hub,
-            &self.policy,
-            &self.admission,
+            max_bytes,
             request,
             principal,
             subscriber,

@@ -12,8 +12,7 @@ use std::sync::Arc;
 use async_graphql::{Context, ID, SimpleObject, Subscription};
 use futures_util::{Stream, StreamExt, stream};
 use podledger_domain::ids::{KpiId, PodId};
-use podledger_domain::{Target, permissions};
-use podledger_projections::audit::{AuditFilter, audit_log};
+use podledger_projections::audit::audit_log;
 use podledger_projections::metrics::pod_metrics;
 use podledger_projections::pod_view::{ItemView, SprintView};
 use podledger_projections::{Applied, Projections, ViewKey};
@@ -25,7 +24,7 @@ use crate::error::ApiError;
 use crate::ids::from_id;
 use crate::objects::judged;
 use crate::objects::{Kpi, PodMetrics, PodScope, Sprint};
-use crate::query::AuditEntry;
+use crate::query::{AuditEntry, audit_filter};
 
 /// Events read from the store per page of the event feed.
 const EVENT_PAGE: usize = 500;
@@ -246,40 +245,10 @@ impl SubscriptionRoot {
     ) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<AuditEntry>> + use<>> {
         let p = require_reader(ctx)?;
         let after = position(&after, "after")?;
-        let pod = pod_id
-            .map(|id| from_id("Pod", &id, "podId").map(PodId))
-            .transpose()?;
+        let filter =
+            audit_filter(ctx, pod_id, actor_id, event_type, None, None, "event feed").await?;
         let s = state(ctx).clone();
-        let org_state = s
-            .handler
-            .load(&Target::Org(p.org), p.org)
-            .await
-            .map_err(ApiError::from)?;
-        if !permissions::can_read_audit_log(&org_state.org, &p.actor, pod) {
-            return Err(ApiError::Forbidden(
-                "the event feed is for ORG_ADMIN, oversight roles, and a pod's PO and SM".into(),
-            )
-            .into());
-        }
-        if let Some(pod) = pod
-            && !org_state.org.pods.contains_key(&pod)
-        {
-            return Err(ApiError::not_found("podId", "pod", pod.as_uuid()).into());
-        }
         let org = p.org.as_uuid();
-        let actor = actor_id
-            .map(|id| {
-                crate::objects::stored_actor(&id)
-                    .ok_or_else(|| ApiError::bad_input("actorId", "not a Person or Service id"))
-            })
-            .transpose()?;
-        let filter = AuditFilter {
-            stream: pod.map(|p| Target::Pod(p).to_string()),
-            actor,
-            event_type,
-            from: None,
-            to: None,
-        };
         let changes = s.projections.changes();
         let pending: VecDeque<AuditEntry> = VecDeque::new();
         Ok(stream::unfold(
@@ -310,9 +279,9 @@ impl SubscriptionRoot {
                             }
                         };
                         let mut reached = None;
+                        let org_view = s.projections.org(org);
                         for entry in page.into_iter().take_while(|e| e.position <= upto) {
                             reached = Some(entry.position);
-                            let org_view = s.projections.org(org);
                             pending.push_back(AuditEntry::of(entry, org_view.as_ref()));
                         }
                         if let Some(reached) = reached {

@@ -134,12 +134,7 @@ async fn serve(dir: &str) -> anyhow::Result<()> {
     // (8 running requests by default) would refuse most of them: lifted here, every other
     // limit as served.
     let api = Api::with_policy(
-        ApiState {
-            handler,
-            projections: projections.clone(),
-            consistency_timeout: Duration::from_secs(5),
-            metrics: podledger_api::telemetry::ApiMetrics::default(),
-        },
+        ApiState::new(handler, projections.clone()),
         podledger_api::Policy {
             max_concurrent_per_caller: usize::MAX,
             ..podledger_api::Policy::default()

@@ -61,12 +61,6 @@ fn env(name: &str, default: u64) -> u64 {
 /// The child: the real server over a seeded database.
 async fn serve(dir: &str) -> anyhow::Result<()> {
     let running = start(ServerConfig {
-        database_url: format!("sqlite://{dir}/bench.db"),
-        listen: "127.0.0.1:0".into(),
-        auth: auth(),
-        dev: false,
-        policy: podledger_api::Policy::default(),
-        ready_max_lag: 1_000,
         demo: true,
         ws: WsConfig {
             // A bench client connects thousands of sockets in bursts.
@@ -75,6 +69,7 @@ async fn serve(dir: &str) -> anyhow::Result<()> {
         },
         // 0: one per core, the server's default.
         workers: usize::try_from(env("BENCH_SERVER_WORKERS", 0)).unwrap_or(0),
+        ..ServerConfig::new(format!("sqlite://{dir}/bench.db"), auth())
     })
     .await?;
     println!("LISTEN {}", running.addr);

@@ -87,41 +87,43 @@ async fn answer_graphql(
         .headers()
         .get(actix_web::http::header::AUTHORIZATION)
         .and_then(|h| h.to_str().ok());
-    let refused = |code: &str, response: HttpResponse| {
+    // A refusal before GraphQL runs: its JSON error, counted by code.
+    let count = |code: &str| {
         telemetry
             .graphql_errors
             .get_or_create(&crate::telemetry::CodeLabels { code: code.into() })
             .inc();
-        (response, "none")
+    };
+    let refuse = |status: StatusCode, code: &str, message: &str, media: &str| {
+        count(code);
+        (error_body_as(status, code, message, media), "none")
     };
     let Some(media) = negotiate(http) else {
-        return refused(
+        return refuse(
+            StatusCode::NOT_ACCEPTABLE,
             "NOT_ACCEPTABLE",
-            error_body(
-                StatusCode::NOT_ACCEPTABLE,
-                "NOT_ACCEPTABLE",
-                "accept application/graphql-response+json or application/json",
-            ),
+            "accept application/graphql-response+json or application/json",
+            JSON,
         );
     };
     let linked = |org, issuer: &str, subject: &str| api.person_by_identity(org, issuer, subject);
     let principal = match auth.authenticate_header(header, &linked).await {
         Ok(p) => p,
         Err(e) => {
-            return refused(
+            return refuse(
+                StatusCode::UNAUTHORIZED,
                 "UNAUTHENTICATED",
-                error_body_as(
-                    StatusCode::UNAUTHORIZED,
-                    "UNAUTHENTICATED",
-                    &e.to_string(),
-                    media,
-                ),
+                &e.to_string(),
+                media,
             );
         }
     };
     let request = match read_request(http, body) {
         Ok(request) => request,
-        Err(response) => return refused("BAD_REQUEST", response),
+        Err(response) => {
+            count("BAD_REQUEST");
+            return (response, "none");
+        }
     };
     if http.method() == actix_web::http::Method::GET {
         // The lexical guard before this parses the document (`execute` runs it for the rest).
@@ -130,31 +132,28 @@ async fn answer_graphql(
             return (answer(api, &refusal, media), "none");
         }
         if is_mutation(&request.query) {
-            return refused(
+            return refuse(
+                StatusCode::METHOD_NOT_ALLOWED,
                 "BAD_REQUEST",
-                error_body(
-                    StatusCode::METHOD_NOT_ALLOWED,
-                    "BAD_REQUEST",
-                    "mutations must use POST",
-                ),
+                "mutations must use POST",
+                JSON,
             );
         }
     }
     let Some(_permit) = api.admit(&principal) else {
-        let mut response = error_body_as(
+        let too_many =
+            podledger_api::error::too_many_requests(api.policy().max_concurrent_per_caller);
+        let (mut response, operation) = refuse(
             StatusCode::TOO_MANY_REQUESTS,
             "TOO_MANY_REQUESTS",
-            &format!(
-                "at most {} requests of one caller run at once; retry when one has finished",
-                api.policy().max_concurrent_per_caller
-            ),
+            &too_many.message,
             media,
         );
         response.headers_mut().insert(
             actix_web::http::header::RETRY_AFTER,
             actix_web::http::header::HeaderValue::from_static("1"),
         );
-        return refused("TOO_MANY_REQUESTS", response);
+        return (response, operation);
     };
     let (response, operation) = api.execute_observed(request, principal).await;
     telemetry.errors(&response.errors);

@@ -10,7 +10,6 @@ pub mod ws;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::Context as _;
 use podledger_api::{Api, ApiState, AuthConfig};
@@ -40,6 +39,25 @@ pub struct ServerConfig {
     /// More workers than cores lets the kernel move work between cores when connections are
     /// unevenly busy (a large subscription fan-out), at the cost of more context switches.
     pub workers: usize,
+}
+
+impl ServerConfig {
+    /// A server on the database at `database_url` checking tokens with `auth`: on a free
+    /// loopback port, without the demo or GraphiQL, with the production [`podledger_api::Policy`],
+    /// the default WebSocket limits, `/readyz` ready within 1,000 events, one worker per core.
+    pub fn new(database_url: impl Into<String>, auth: AuthConfig) -> Self {
+        Self {
+            database_url: database_url.into(),
+            listen: "127.0.0.1:0".into(),
+            auth,
+            dev: false,
+            policy: podledger_api::Policy::default(),
+            ready_max_lag: 1_000,
+            demo: false,
+            ws: ws::WsConfig::default(),
+            workers: 0,
+        }
+    }
 }
 
 /// A running server.
@@ -76,15 +94,7 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<Running> {
             .context("seeding the demo organisation")?;
         tracing::info!(commands, org = %demo::org_id(), "demo organisation ready");
     }
-    let api = Api::with_policy(
-        ApiState {
-            handler,
-            projections: projections.clone(),
-            consistency_timeout: Duration::from_secs(5),
-            metrics: podledger_api::telemetry::ApiMetrics::default(),
-        },
-        config.policy,
-    );
+    let api = Api::with_policy(ApiState::new(handler, projections.clone()), config.policy);
     let telemetry = telemetry::Telemetry::new(&api, config.ready_max_lag, began);
     let (addr, handle, server) = http::serve(
         &config.listen,

@@ -154,11 +154,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 
 /// A UUID from either an API id of `kind` (`Person.id`, `Pod.id`) or the UUID itself.
 fn id_or_uuid(kind: &str, text: &str) -> anyhow::Result<uuid::Uuid> {
-    if let Ok(uuid) = uuid::Uuid::parse_str(text) {
-        return Ok(uuid);
-    }
-    podledger_api::ids::from_id(kind, &async_graphql::ID(text.to_owned()), kind)
-        .map_err(|_| anyhow::anyhow!("{text:?} is neither a {kind} id nor a UUID"))
+    podledger_api::ids::uuid_of(kind, text)
+        .ok_or_else(|| anyhow::anyhow!("{text:?} is neither a {kind} id nor a UUID"))
 }
 
 /// A development token: a member's, or a service's for the pods it names (API ids or UUIDs).

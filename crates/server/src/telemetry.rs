@@ -1,7 +1,7 @@
 //! What operators see: Prometheus metrics at `/metrics`, liveness at `/healthz`, readiness at
 //! `/readyz`. Metric names follow Prometheus conventions with a `podledger_` prefix.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use podledger_api::Api;
@@ -33,7 +33,7 @@ pub struct CodeLabels {
 /// The server's metrics and the registry that exposes them.
 #[derive(Clone, Debug)]
 pub struct Telemetry {
-    registry: Arc<Mutex<Registry>>,
+    registry: Arc<Registry>,
     /// HTTP requests by operation and status.
     pub http_requests: Family<HttpLabels, Counter>,
     /// Their latency.
@@ -57,67 +57,68 @@ impl Telemetry {
     /// Fresh metrics, with the API's registered beside them; `started` is when the server began
     /// to start (before opening its store).
     pub fn new(api: &Api, ready_max_lag: u64, started: Instant) -> Self {
-        let mut registry = Registry::default();
         let http_requests = Family::<HttpLabels, Counter>::default();
         let http_seconds = Family::<HttpLabels, Histogram>::new_with_constructor(
             (|| Histogram::new(exponential_buckets(0.000_25, 2.0, 16))) as fn() -> Histogram,
         );
-        let telemetry = Self {
-            registry: Arc::default(),
-            http_requests,
-            http_seconds,
-            graphql_errors: Family::default(),
-            ws_connections: Gauge::default(),
-            slow_consumers: Counter::default(),
-            head: Gauge::default(),
-            applied: Gauge::default(),
-            lag: Gauge::default(),
-            started,
-            ready_max_lag,
-        };
+        let graphql_errors = Family::<CodeLabels, Counter>::default();
+        let (ws_connections, slow_consumers) = (Gauge::default(), Counter::default());
+        let (head, applied, lag) = (Gauge::default(), Gauge::default(), Gauge::default());
+        let mut registry = Registry::default();
         registry.register(
             "podledger_http_requests",
             "HTTP requests to /graphql, by GraphQL operation type and status",
-            telemetry.http_requests.clone(),
+            http_requests.clone(),
         );
         registry.register(
             "podledger_http_request_duration_seconds",
             "Time to answer an HTTP request to /graphql, by operation type and status",
-            telemetry.http_seconds.clone(),
+            http_seconds.clone(),
         );
         registry.register(
             "podledger_graphql_errors",
             "GraphQL errors answered, by extensions.code (refusals by a limit included)",
-            telemetry.graphql_errors.clone(),
+            graphql_errors.clone(),
         );
         registry.register(
             "podledger_websocket_connections",
             "Open WebSocket connections",
-            telemetry.ws_connections.clone(),
+            ws_connections.clone(),
         );
         registry.register(
             "podledger_websocket_slow_consumer_disconnects",
             "WebSocket connections closed because the client did not read (1008)",
-            telemetry.slow_consumers.clone(),
+            slow_consumers.clone(),
         );
         registry.register(
             "podledger_store_head_position",
             "Global position of the last event committed to the store",
-            telemetry.head.clone(),
+            head.clone(),
         );
         registry.register(
             "podledger_projection_applied_position",
             "Global position the read models have applied",
-            telemetry.applied.clone(),
+            applied.clone(),
         );
         registry.register(
             "podledger_projection_lag_events",
             "Events committed that the read models have not applied yet (head - applied)",
-            telemetry.lag.clone(),
+            lag.clone(),
         );
         api.metrics().register(&mut registry);
-        *telemetry.registry.lock().expect("registry") = registry;
-        telemetry
+        Self {
+            registry: Arc::new(registry),
+            http_requests,
+            http_seconds,
+            graphql_errors,
+            ws_connections,
+            slow_consumers,
+            head,
+            applied,
+            lag,
+            started,
+            ready_max_lag,
+        }
     }
 
     /// Records one answered HTTP request.
@@ -175,8 +176,7 @@ impl Telemetry {
     pub async fn encode(&self, api: &Api) -> String {
         let _ = self.readiness(api).await;
         let mut out = String::new();
-        let registry = self.registry.lock().expect("registry");
-        prometheus_client::encoding::text::encode(&mut out, &registry).unwrap_or_default();
+        prometheus_client::encoding::text::encode(&mut out, &self.registry).unwrap_or_default();
         out
     }
 }

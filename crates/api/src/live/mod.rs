@@ -3,7 +3,7 @@
 //! with the same variables share one execution, whose messages are serialised once — ten
 //! thousand screens on one board cost one resolution per change, not ten thousand — and handed
 //! to each subscriber's [`Subscriber`] by the fan-out ([`fanout`]: no task, channel or wake-up
-//! per subscriber, the work shared by every thread). Every other operation becomes a stream of
+//! per subscriber, the work shared by every thread). Every other subscription becomes a stream of
 //! serialised messages that the transport forwards at its client's pace.
 //!
 //! Sharing is safe because these feeds answer the same for every reader of an organisation:
@@ -18,18 +18,15 @@ mod fanout;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, Weak};
 
-use async_graphql::parser::types::{
-    DocumentOperations, OperationDefinition, OperationType, Selection,
-};
-use async_graphql::{Pos, Positioned, Request, Response, ServerError};
+use async_graphql::parser::types::{OperationType, Selection};
+use async_graphql::{Pos, Request, Response, ServerError};
 use futures_util::StreamExt;
 use futures_util::stream::{self, BoxStream};
 
-use crate::admission::Admission;
 use crate::auth::Principal;
 use crate::context::check_reader;
-use crate::error::{ApiError, bounded_json, too_many_requests};
-use crate::schema::{ApiState, PodledgerSchema, Policy, authorised};
+use crate::error::{ApiError, bounded_json};
+use crate::schema::{ApiState, PodledgerSchema, authorised};
 pub use fanout::Membership;
 use fanout::{Feed, Group, join};
 
@@ -59,14 +56,11 @@ impl LiveMessage {
     /// The message for a response of the executor; a response whose JSON is longer than
     /// `max_bytes` becomes a `RESPONSE_TOO_LARGE` error.
     pub fn of(response: &Response, max_bytes: usize) -> Self {
-        if crate::error::is_request_error(response) {
+        let failed = response.data == async_graphql::Value::Null && !response.errors.is_empty();
+        if failed {
             let mut errors = response.errors.clone();
             crate::error::code_errors(&mut errors);
             return Self::errors(&errors);
-        }
-        let failed = response.data == async_graphql::Value::Null && !response.errors.is_empty();
-        if failed {
-            return Self::errors(&response.errors);
         }
         match bounded_json(response, max_bytes) {
             Ok(json) => Self::Next(String::from_utf8(json).unwrap_or_default().into()),
@@ -143,21 +137,12 @@ impl Hub {
     }
 }
 
-/// The operation `request` runs, if its document parses and holds the one it names.
-fn operation(request: &mut Request) -> Option<&Positioned<OperationDefinition>> {
-    let name = request.operation_name.clone();
-    let document = request.parsed_query().ok()?;
-    match (&document.operations, name) {
-        (DocumentOperations::Single(op), None) => Some(op),
-        (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name.as_str()),
-        _ => None,
-    }
-}
-
 /// Whether `request` is a shared feed: `Some(replay)` for a subscription whose root fields are
 /// all shared feeds (replaying the latest message when they are all state feeds).
 fn shared_feed(request: &mut Request) -> Option<bool> {
-    let operation = operation(request)?;
+    let name = request.operation_name.clone();
+    let document = request.parsed_query().ok()?;
+    let operation = crate::limits::operation_to_run(document, name.as_deref())?;
     if operation.node.ty != OperationType::Subscription {
         return None;
     }
@@ -176,46 +161,23 @@ fn shared_feed(request: &mut Request) -> Option<bool> {
     Some(replay)
 }
 
-/// Runs `request` of `principal` (which passed the limits): a shared feed delivers to
-/// `subscriber`, anything else is a stream of messages. A query or mutation gives one, and is
-/// held to the policy's deadline and the caller's share of running requests like one over HTTP.
-#[allow(clippy::too_many_arguments)] // what one operation needs; built in one place
+/// Runs subscription `request` of `principal` (which passed the limits): a shared feed
+/// delivers to `subscriber`, any other is a stream of messages.
 pub fn subscribe(
     schema: &PodledgerSchema,
     state: &ApiState,
     hub: &Arc<Hub>,
-    policy: &Policy,
-    admission: &Admission,
+    max_bytes: usize,
     mut request: Request,
     principal: Principal,
     subscriber: Arc<dyn Subscriber>,
 ) -> Live {
-    let max_bytes = policy.max_response_bytes;
     let Some(replay) = shared_feed(&mut request) else {
-        if operation(&mut request).map(|op| op.node.ty) == Some(OperationType::Subscription) {
-            return Live::Stream(
-                schema
-                    .execute_stream(authorised(request, principal, state))
-                    .map(move |response| LiveMessage::of(&response, max_bytes))
-                    .boxed(),
-            );
-        }
-        let Some(permit) = admission.admit(&principal) else {
-            let error = too_many_requests(policy.max_concurrent_per_caller);
-            return Live::Stream(stream::iter([LiveMessage::errors(&[error])]).boxed());
-        };
-        let deadline = policy.deadline;
-        let schema = schema.clone();
-        let request = authorised(request, principal, state);
         return Live::Stream(
-            stream::once(async move {
-                let _permit = permit;
-                match tokio::time::timeout(deadline, schema.execute(request)).await {
-                    Ok(response) => LiveMessage::of(&response, max_bytes),
-                    Err(_) => LiveMessage::errors(&[crate::error::timed_out(deadline)]),
-                }
-            })
-            .boxed(),
+            schema
+                .execute_stream(authorised(request, principal, state))
+                .map(move |response| LiveMessage::of(&response, max_bytes))
+                .boxed(),
         );
     };
     if let Err(refusal) = check_reader(&principal, &state.projections) {

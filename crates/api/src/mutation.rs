@@ -5,6 +5,7 @@
 // A resolver's arguments are its GraphQL field's arguments: their number is the API's shape.
 #![allow(clippy::too_many_arguments)]
 
+use tracing::Instrument as _;
 use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, NaiveDate, Utc};
 use podledger_domain::Command;
@@ -57,16 +58,31 @@ async fn run(
         })
         .transpose()?;
     let meta = RequestMeta {
-        correlation_id: Uuid::now_v7(),
+        correlation_id: ctx
+            .data_opt::<crate::CorrelationId>()
+            .map_or_else(Uuid::now_v7, |c| c.0),
         causation_id: None,
         idempotency_key,
     };
-    let done = s.handler.execute(&command, &context, meta).await;
+    let name = ctx.field().name();
+    let span = tracing::info_span!(
+        "command",
+        otel.name = format!("command {name}"),
+        command.name = name,
+        command.outcome = tracing::field::Empty,
+        retries = tracing::field::Empty,
+    );
+    let done = s
+        .handler
+        .execute(&command, &context, meta)
+        .instrument(span.clone())
+        .await;
     let outcome = match &done {
         Ok(_) => "ok".to_owned(),
         Err(podledger_eventstore::HandleError::Domain(e)) => e.code().as_str().to_owned(),
         Err(_) => "INTERNAL_SERVER_ERROR".to_owned(),
     };
+    span.record("command.outcome", outcome.as_str());
     s.metrics
         .commands
         .get_or_create(&crate::telemetry::CommandLabels {

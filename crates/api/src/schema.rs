@@ -113,17 +113,26 @@ pub fn sdl() -> String {
 
 /// The kind of operation a parsed request runs, as a metrics label (`none` when it names no
 /// operation of its document).
-fn operation_kind(request: &mut async_graphql::Request) -> &'static str {
-    use async_graphql::parser::types::OperationType;
-    let name = request.operation_name.clone();
+fn operation_of(request: &mut async_graphql::Request) -> crate::OperationInfo {
+    use async_graphql::parser::types::{DocumentOperations, OperationType};
+    let mut name = request.operation_name.clone();
     let Ok(document) = request.parsed_query() else {
-        return "none";
+        return crate::OperationInfo::none();
     };
-    match crate::limits::operation_to_run(document, name.as_deref()).map(|op| op.node.ty) {
+    if let (None, DocumentOperations::Multiple(ops)) = (&name, &document.operations)
+        && ops.len() == 1
+    {
+        name = ops.keys().next().map(ToString::to_string);
+    }
+    let kind = match crate::limits::operation_to_run(document, name.as_deref()).map(|op| op.node.ty) {
         Some(OperationType::Query) => "query",
         Some(OperationType::Mutation) => "mutation",
         Some(OperationType::Subscription) => "subscription",
         None => "none",
+    };
+    crate::OperationInfo {
+        kind,
+        name: name.filter(|_| kind != "none"),
     }
 }
 
@@ -266,20 +275,23 @@ impl Api {
         self.execute_observed(request, principal).await.0
     }
 
-    /// [`Api::execute`], also saying which kind of operation ran (`query`, `mutation`,
-    /// `subscription`; `none` when the request never reached one) — for metrics.
+    /// [`Api::execute`], also saying which operation ran (its type and name) — for metrics
+    /// and traces.
     pub async fn execute_observed(
         &self,
         request: async_graphql::Request,
         principal: Principal,
-    ) -> (async_graphql::Response, &'static str) {
+    ) -> (async_graphql::Response, crate::OperationInfo) {
         let mut request = request;
         let checked = match self.check(&mut request) {
             Ok(checked) => checked,
-            Err(error) => return (async_graphql::Response::from_errors(vec![error]), "none"),
+            Err(error) => {
+                let none = crate::OperationInfo::none();
+                return (async_graphql::Response::from_errors(vec![error]), none);
+            }
         };
-        let kind = operation_kind(&mut request);
-        (self.run_checked(request, principal, checked).await, kind)
+        let operation = operation_of(&mut request);
+        (self.run_checked(request, principal, checked).await, operation)
     }
 
     /// Runs a request that passed [`Api::check`], within the deadline, every error coded.
@@ -335,7 +347,7 @@ impl Api {
             Err(error) => return Live::failed(error),
         };
         let max_bytes = self.policy.max_response_bytes;
-        if operation_kind(&mut request) != "subscription" {
+        if operation_of(&mut request).kind != "subscription" {
             let Some(permit) = self.admit(&principal) else {
                 return Live::failed(crate::error::too_many_requests(
                     self.policy.max_concurrent_per_caller,

@@ -32,3 +32,29 @@ impl ApiMetrics {
         );
     }
 }
+
+/// The correlation id of a request: taken from its `X-Correlation-Id` header when that is a
+/// UUID, else a new one. Every event a mutation of the request appends carries it, and every
+/// log line of the request shows it (the server's request span records it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CorrelationId(pub uuid::Uuid);
+
+/// Which operation a request ran — for metrics labels and span attributes (never its document
+/// nor its variables, which hold the caller's data).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OperationInfo {
+    /// `query`, `mutation`, `subscription`, or `none` when the request never reached one.
+    pub kind: &'static str,
+    /// The operation's name, when the document names it.
+    pub name: Option<String>,
+}
+
+impl OperationInfo {
+    /// A request that never reached an operation (refused before, or not GraphQL).
+    pub const fn none() -> Self {
+        Self {
+            kind: "none",
+            name: None,
+        }
+    }
+}

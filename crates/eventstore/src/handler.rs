@@ -13,6 +13,7 @@
 //! they do not race each other into retries; retries remain for writers in other processes
 //! (API replicas), with a short jittered back-off.
 
+use tracing::Instrument as _;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
@@ -159,8 +160,14 @@ impl CommandHandler {
                 .await;
             }
             let state = self.load(&target, ctx.org).await?;
-            let events = decide(&state, command, ctx)?;
             let target_version = state.target_version(&target);
+            let events = tracing::info_span!(
+                "decide",
+                stream = target_stream,
+                version = target_version,
+                attempt
+            )
+            .in_scope(|| decide(&state, command, ctx))?;
             if events.is_empty() {
                 return Ok(Executed {
                     events,
@@ -185,7 +192,23 @@ impl CommandHandler {
                     },
                 );
             }
-            match self.store.append(writes).await {
+            let span = tracing::info_span!(
+                "append",
+                stream = target_stream,
+                expected_version = target_version,
+                events = new_events_count(&writes),
+                attempt,
+                position = tracing::field::Empty,
+                conflict = tracing::field::Empty,
+            );
+            let appended = self.store.append(writes).instrument(span.clone()).await;
+            match &appended {
+                Ok(outcome) => span.record("position", outcome.last_position),
+                Err(StoreError::WrongExpectedVersion { .. }) => span.record("conflict", true),
+                Err(_) => &span,
+            };
+            tracing::Span::current().record("retries", attempt);
+            match appended {
                 Ok(outcome) => {
                     let target_version = outcome
                         .stream_versions
@@ -341,4 +364,9 @@ fn encode(events: &[Event], ctx: &Context, meta: RequestMeta) -> Vec<NewEvent> {
             }
         })
         .collect()
+}
+
+/// Events a group of writes appends (for the `append` span).
+fn new_events_count(writes: &[StreamWrite]) -> usize {
+    writes.iter().map(|w| w.events.len()).sum()
 }

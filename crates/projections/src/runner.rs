@@ -2,6 +2,7 @@
 //! applies events to the live views in batches, announces the position it reached (so a write
 //! can be followed by a read that sees it), and persists changed views with their checkpoint.
 
+use tracing::Instrument as _;
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
@@ -340,8 +341,10 @@ async fn follow(
     options: ProjectionOptions,
 ) {
     let mut persisted = *position.borrow();
+    let catch_up = tracing::info_span!("projection.catch_up", from = persisted);
     let mut dirty: HashSet<ViewKey> =
         catch_up_on_every_core(&shared, &store, &position, options.catch_up_from)
+            .instrument(catch_up)
             .await
             .into_iter()
             .collect();
@@ -382,6 +385,12 @@ async fn follow(
         let announce = shared.announce.receiver_count() > 0;
         let mut changed: Vec<(Uuid, ViewKey)> = Vec::new();
         {
+            let _span = tracing::info_span!(
+                "projection.apply",
+                events = envelopes.len(),
+                position = last.unwrap_or_default()
+            )
+            .entered();
             let mut views = shared.views.write().expect("views lock");
             for envelope in envelopes {
                 let org = envelope.meta.org_id;
@@ -419,6 +428,7 @@ async fn follow(
     }
 }
 
+#[tracing::instrument(name = "projection.persist", skip_all, fields(views = dirty.len()))]
 async fn flush(
     shared: &Shared,
     conn: &mut sqlx::SqliteConnection,

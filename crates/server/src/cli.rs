@@ -15,10 +15,21 @@ pub struct Cli {
     )]
     pub database_url: String,
 
+    /// A TOML file of settings: each key a flag's long name (`listen`, `max-cost`, …).
+    /// Precedence: flags, then environment variables, then this file, then defaults.
+    #[arg(long, global = true, env = "PODLEDGER_CONFIG")]
+    pub config: Option<std::path::PathBuf>,
+
+    /// Log lines as text or as JSON objects (one per line).
+    #[arg(long, global = true, env = "PODLEDGER_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
 }
+
+pub use podledger_server::traces::LogFormat;
 
 /// Token settings shared by `serve` and `token`.
 #[allow(clippy::struct_field_names)] // the fields are the `--jwt-*` flags
@@ -142,44 +153,60 @@ impl LimitSettings {
     }
 }
 
+/// The settings of `serve` (and of `config`, which prints them).
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "PODLEDGER_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: String,
+    /// Serve GraphiQL at /graphiql.
+    #[arg(long, env = "PODLEDGER_DEV")]
+    pub dev: bool,
+    /// Seed the demo organisation first (idempotent) and print tokens for it.
+    #[arg(long, env = "PODLEDGER_DEMO")]
+    pub demo: bool,
+    /// Origins allowed to open a WebSocket (comma-separated; default: the server's own).
+    #[arg(
+        long = "allowed-origin",
+        env = "PODLEDGER_ALLOWED_ORIGINS",
+        value_delimiter = ','
+    )]
+    pub allowed_origins: Vec<String>,
+    /// HTTP worker threads (0: one per core; at most 512).
+    #[arg(long, env = "PODLEDGER_WORKERS", default_value_t = 0,
+          value_parser = clap::value_parser!(u16).range(0..=512))]
+    pub workers: u16,
+    /// Token settings.
+    #[command(flatten)]
+    pub tokens: TokenSettings,
+    /// Events the read models may be behind the store while /readyz still answers ready.
+    #[arg(long, env = "PODLEDGER_READY_MAX_LAG", default_value_t = 1_000)]
+    pub ready_max_lag: u64,
+    /// Identity-provider sign-in.
+    #[command(flatten)]
+    pub identity: IdentitySettings,
+    /// Request limits.
+    #[command(flatten)]
+    pub limits: LimitSettings,
+    /// On SIGTERM, how long in-flight requests may take to finish, in seconds.
+    #[arg(long, env = "PODLEDGER_SHUTDOWN_TIMEOUT_SECS", default_value_t = 30,
+          value_parser = clap::value_parser!(u64).range(1..=3_600))]
+    pub shutdown_timeout_secs: u64,
+    /// On SIGTERM, how long /readyz answers 503 before the listener closes, in milliseconds
+    /// (time for a load balancer to stop routing here; 5000 suits Kubernetes).
+    #[arg(long, env = "PODLEDGER_SHUTDOWN_DELAY_MS", default_value_t = 0)]
+    pub shutdown_delay_ms: u64,
+}
+
 /// Subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the GraphQL server (migrates the database and starts the projections first).
-    Serve {
-        /// Address to listen on.
-        #[arg(long, env = "PODLEDGER_LISTEN", default_value = "127.0.0.1:8080")]
-        listen: String,
-        /// Serve GraphiQL at /graphiql.
-        #[arg(long, env = "PODLEDGER_DEV")]
-        dev: bool,
-        /// Seed the demo organisation first (idempotent) and print tokens for it.
-        #[arg(long, env = "PODLEDGER_DEMO")]
-        demo: bool,
-        /// Origins allowed to open a WebSocket (comma-separated; default: the server's own).
-        #[arg(
-            long = "allowed-origin",
-            env = "PODLEDGER_ALLOWED_ORIGINS",
-            value_delimiter = ','
-        )]
-        allowed_origins: Vec<String>,
-        /// HTTP worker threads (0: one per core; at most 512).
-        #[arg(long, env = "PODLEDGER_WORKERS", default_value_t = 0,
-              value_parser = clap::value_parser!(u16).range(0..=512))]
-        workers: u16,
-        /// Token settings.
-        #[command(flatten)]
-        tokens: TokenSettings,
-        /// Events the read models may be behind the store while /readyz still answers ready.
-        #[arg(long, env = "PODLEDGER_READY_MAX_LAG", default_value_t = 1_000)]
-        ready_max_lag: u64,
-        /// Identity-provider sign-in.
-        #[command(flatten)]
-        identity: IdentitySettings,
-        /// Request limits.
-        #[command(flatten)]
-        limits: LimitSettings,
-    },
+    Serve(ServeArgs),
+    /// Print the effective configuration of `serve` — flags, environment, `--config` file and
+    /// defaults merged — as TOML (usable as a `--config` file), each setting with where it
+    /// came from; secrets redacted.
+    Config(ServeArgs),
     /// Mint a development token: for a member (`--person`) or, with `--service`, for an
     /// integration allowed to record KPI readings of the `--pod`s it names.
     Token {
@@ -219,4 +246,229 @@ pub enum Command {
     ExportSchema,
     /// Open the store and print its version, event count and integrity.
     Status,
+}
+
+/// Where a setting's value came from, in precedence order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Source {
+    /// A command-line flag.
+    Flag,
+    /// A `PODLEDGER_*` environment variable.
+    Environment,
+    /// The `--config` file.
+    File,
+    /// The built-in default.
+    Default,
+}
+
+impl Source {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Flag => "flag",
+            Self::Environment => "environment",
+            Self::File => "file",
+            Self::Default => "default",
+        }
+    }
+}
+
+/// The parsed command line with the `--config` file merged in, and the final matches (for
+/// `podledger config`, which reports each setting's source).
+#[derive(Debug)]
+pub struct Parsed {
+    pub cli: Cli,
+    matches: clap::ArgMatches,
+    from_file: std::collections::HashSet<String>,
+}
+
+/// Parses the command line; with `--config`, settings the file gives and neither a flag nor
+/// an environment variable set are added as flags, so every setting is checked by clap the
+/// same way whatever its source. Exits with clap's message on a bad command line.
+pub fn parse() -> anyhow::Result<Parsed> {
+    use clap::{CommandFactory as _, FromArgMatches as _};
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let first = Cli::command().get_matches_from(&args);
+    let Some(path) = first.get_one::<std::path::PathBuf>("config").cloned() else {
+        let cli = Cli::from_arg_matches(&first).unwrap_or_else(|e| e.exit());
+        return Ok(Parsed {
+            cli,
+            matches: first,
+            from_file: std::collections::HashSet::new(),
+        });
+    };
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| anyhow::anyhow!("reading the configuration {}: {e}", path.display()))?;
+    let table: toml::Table = toml::from_str(&text)
+        .map_err(|e| anyhow::anyhow!("in the configuration {}: {e}", path.display()))?;
+    let (extra, from_file) = file_flags(&first, &table)
+        .map_err(|e| anyhow::anyhow!("in the configuration {}: {e}", path.display()))?;
+    let mut all = args;
+    all.extend(extra);
+    let matches = Cli::command().get_matches_from(&all);
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    Ok(Parsed {
+        cli,
+        matches,
+        from_file,
+    })
+}
+
+/// The flags a configuration `table` adds to a command line matched as `matches`: one per key
+/// whose setting came from no flag and no environment variable. A key no subcommand knows is
+/// an error; one only another subcommand knows is skipped (one file serves them all).
+fn file_flags(
+    matches: &clap::ArgMatches,
+    table: &toml::Table,
+) -> Result<(Vec<std::ffi::OsString>, std::collections::HashSet<String>), String> {
+    use clap::CommandFactory as _;
+    let root = Cli::command();
+    let (name, sub) = matches.subcommand().unwrap_or(("", matches));
+    let active = root.find_subcommand(name).unwrap_or(&root);
+    let known_anywhere = |long: &str| {
+        std::iter::once(&root)
+            .chain(root.get_subcommands())
+            .flat_map(clap::Command::get_arguments)
+            .any(|a| a.get_long() == Some(long))
+    };
+    let mut flags = Vec::new();
+    let mut from_file = std::collections::HashSet::new();
+    for (key, value) in table {
+        let long = key.replace('_', "-");
+        if matches!(long.as_str(), "config" | "help" | "version") || !known_anywhere(&long) {
+            return Err(format!("unknown setting `{key}`"));
+        }
+        let arg = active
+            .get_arguments()
+            .chain(root.get_arguments())
+            .find(|a| a.get_long() == Some(long.as_str()));
+        let Some(arg) = arg else { continue };
+        let id = arg.get_id().as_str();
+        let set_elsewhere = [sub, matches].iter().any(|m| {
+            m.try_get_raw(id).is_ok()
+                && matches!(
+                    m.value_source(id),
+                    Some(clap::parser::ValueSource::CommandLine | clap::parser::ValueSource::EnvVariable)
+                )
+        });
+        if set_elsewhere {
+            continue;
+        }
+        let values: Vec<String> = match value {
+            toml::Value::Array(items) => items.iter().map(scalar).collect::<Result<_, _>>(),
+            other => scalar(other).map(|v| vec![v]),
+        }
+        .map_err(|e| format!("`{key}`: {e}"))?;
+        if !arg.get_action().takes_values() {
+            match values.as_slice() {
+                [v] if v == "true" => flags.push(format!("--{long}").into()),
+                [v] if v == "false" => {}
+                _ => return Err(format!("`{key}` is true or false")),
+            }
+        } else {
+            for v in values {
+                flags.push(format!("--{long}={v}").into());
+            }
+        }
+        from_file.insert(id.to_owned());
+    }
+    Ok((flags, from_file))
+}
+
+fn scalar(value: &toml::Value) -> Result<String, String> {
+    match value {
+        toml::Value::String(s) => Ok(s.clone()),
+        toml::Value::Integer(i) => Ok(i.to_string()),
+        toml::Value::Float(f) => Ok(f.to_string()),
+        toml::Value::Boolean(b) => Ok(b.to_string()),
+        _ => Err("a string, number or boolean (or an array of them)".into()),
+    }
+}
+
+impl Parsed {
+    /// The effective settings of the `config` subcommand (those of `serve`) as TOML, each
+    /// line followed by its source; secrets (`jwt-secret`) and URL passwords redacted.
+    pub fn effective_config(&self) -> String {
+        use clap::CommandFactory as _;
+        use std::fmt::Write as _;
+        let root = Cli::command();
+        let Some(("config", sub)) = self.matches.subcommand() else {
+            return String::new();
+        };
+        let command = root.find_subcommand("config").unwrap_or(&root);
+        let mut out = String::from(
+            "# podledger serve: effective configuration (precedence: flag, environment, file, default)\n",
+        );
+        for arg in root.get_arguments().chain(command.get_arguments()) {
+            let (Some(long), id) = (arg.get_long(), arg.get_id().as_str()) else {
+                continue;
+            };
+            if matches!(long, "config" | "help" | "version") {
+                continue;
+            }
+            let m = if sub.try_get_raw(id).is_ok() { sub } else { &self.matches };
+            let values: Vec<String> = m
+                .try_get_raw(id)
+                .ok()
+                .flatten()
+                .map(|raw| raw.map(|v| v.to_string_lossy().into_owned()).collect())
+                .unwrap_or_default();
+            let source = if self.from_file.contains(id) {
+                Source::File
+            } else {
+                match m.value_source(id) {
+                    Some(clap::parser::ValueSource::CommandLine) => Source::Flag,
+                    Some(clap::parser::ValueSource::EnvVariable) => Source::Environment,
+                    _ => Source::Default,
+                }
+            };
+            let rendered = if values.is_empty() {
+                if arg.get_value_delimiter().is_some() {
+                    "[]".to_owned()
+                } else {
+                    let _ = writeln!(out, "# {long} = (not set)  # {}", source.as_str());
+                    continue;
+                }
+            } else {
+                let shown: Vec<String> = values
+                    .iter()
+                    .map(|v| toml_value(&redact(long, v)))
+                    .collect();
+                if values.len() > 1 || arg.get_value_delimiter().is_some() {
+                    format!("[{}]", shown.join(", "))
+                } else {
+                    shown.into_iter().next().unwrap_or_default()
+                }
+            };
+            if long.ends_with("secret") {
+                // Commented out: a `<redacted>` value must never become a real setting.
+                let _ = writeln!(out, "# {long} = <redacted>  # {}", source.as_str());
+                continue;
+            }
+            let _ = writeln!(out, "{long} = {rendered}  # {}", source.as_str());
+        }
+        out
+    }
+}
+
+/// `value` with secrets hidden: the whole value of a `*-secret` setting, the password of a URL.
+fn redact(long: &str, value: &str) -> String {
+    if long.ends_with("secret") {
+        return "<redacted>".to_owned();
+    }
+    match url::Url::parse(value) {
+        Ok(mut url) if url.password().is_some() => {
+            let _ = url.set_password(Some("redacted"));
+            url.to_string()
+        }
+        _ => value.to_owned(),
+    }
+}
+
+/// A raw setting as a TOML value: numbers and booleans bare, anything else a string.
+fn toml_value(raw: &str) -> String {
+    if raw == "true" || raw == "false" || raw.parse::<i64>().is_ok() || raw.parse::<f64>().is_ok_and(f64::is_finite) && raw.contains('.') {
+        raw.to_owned()
+    } else {
+        toml::Value::String(raw.to_owned()).to_string()
+    }
 }

@@ -12,6 +12,7 @@ use std::net::SocketAddr;
 use actix_web::dev::{Server, ServerHandle};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
+use tracing::Instrument as _;
 use async_graphql::http::GraphiQLSource;
 use podledger_api::{Api, AuthConfig};
 
@@ -71,9 +72,60 @@ async fn graphql(
     body: Result<web::Bytes, actix_web::Error>,
 ) -> HttpResponse {
     let started = std::time::Instant::now();
-    let (response, operation) = answer_graphql(&api, &auth, &telemetry, &http, body).await;
-    telemetry.observe(operation, response.status().as_u16(), started.elapsed());
+    let correlation = correlation_id(&http);
+    let span = tracing::info_span!(
+        "graphql",
+        otel.name = "graphql",
+        otel.kind = "server",
+        graphql.operation.type = tracing::field::Empty,
+        graphql.operation.name = tracing::field::Empty,
+        http.response.status_code = tracing::field::Empty,
+        trace_id = tracing::field::Empty,
+        correlation_id = %correlation.0,
+    );
+    crate::traces::continue_trace(
+        &span,
+        http.headers()
+            .iter()
+            .filter_map(|(k, v)| Some((k.as_str(), v.to_str().ok()?))),
+    );
+    let (mut response, operation) =
+        answer_graphql(&api, &auth, &telemetry, &http, body, correlation)
+            .instrument(span.clone())
+            .await;
+    let status = response.status().as_u16();
+    span.record("http.response.status_code", status);
+    if operation.kind != "none" {
+        span.record("graphql.operation.type", operation.kind);
+        match &operation.name {
+            Some(name) => {
+                span.record("graphql.operation.name", name.as_str());
+                span.record("otel.name", format!("{} {name}", operation.kind));
+            }
+            None => {
+                span.record("otel.name", operation.kind);
+            }
+        }
+    }
+    if let Ok(value) = actix_web::http::header::HeaderValue::from_str(&correlation.0.to_string()) {
+        response.headers_mut().insert(CORRELATION_HEADER, value);
+    }
+    telemetry.observe(operation.kind, status, started.elapsed());
     response
+}
+
+/// The header that carries a request's correlation id, both ways.
+const CORRELATION_HEADER: actix_web::http::header::HeaderName =
+    actix_web::http::header::HeaderName::from_static("x-correlation-id");
+
+/// The request's correlation id: its `X-Correlation-Id` when that is a UUID, else a new one.
+fn correlation_id(http: &HttpRequest) -> podledger_api::CorrelationId {
+    let given = http
+        .headers()
+        .get(CORRELATION_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| uuid::Uuid::parse_str(v.trim()).ok());
+    podledger_api::CorrelationId(given.unwrap_or_else(uuid::Uuid::now_v7))
 }
 
 async fn answer_graphql(
@@ -82,7 +134,9 @@ async fn answer_graphql(
     telemetry: &Telemetry,
     http: &HttpRequest,
     body: Result<web::Bytes, actix_web::Error>,
-) -> (HttpResponse, &'static str) {
+    correlation: podledger_api::CorrelationId,
+) -> (HttpResponse, podledger_api::OperationInfo) {
+    let none = podledger_api::OperationInfo::none;
     let header = http
         .headers()
         .get(actix_web::http::header::AUTHORIZATION)
@@ -96,7 +150,7 @@ async fn answer_graphql(
     };
     let refuse = |status: StatusCode, code: &str, message: &str, media: &str| {
         count(code);
-        (error_body_as(status, code, message, media), "none")
+        (error_body_as(status, code, message, media), none())
     };
     let Some(media) = negotiate(http) else {
         return refuse(
@@ -122,14 +176,14 @@ async fn answer_graphql(
         Ok(request) => request,
         Err(response) => {
             count("BAD_REQUEST");
-            return (response, "none");
+            return (response, none());
         }
     };
     if http.method() == actix_web::http::Method::GET {
         // The lexical guard before this parses the document (`execute` runs it for the rest).
         if let Some(refusal) = api.scan(&request.query) {
             telemetry.errors(&refusal.errors);
-            return (answer(api, &refusal, media), "none");
+            return (answer(api, &refusal, media), none());
         }
         if is_mutation(&request.query) {
             return refuse(
@@ -155,6 +209,7 @@ async fn answer_graphql(
         );
         return (response, operation);
     };
+    let request = request.data(correlation);
     let (response, operation) = api.execute_observed(request, principal).await;
     telemetry.errors(&response.errors);
     (answer(api, &response, media), operation)
@@ -296,7 +351,22 @@ pub fn routes(
 /// Connections queued for accepting per listener (actix-web's default).
 const BACKLOG: i32 = 1024;
 
-/// Binds and returns the server future (not yet running) with its address.
+/// A bound server, not yet running.
+#[allow(missing_debug_implementations)] // actix's `Server` has no `Debug`
+pub struct Bound {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    /// Stops it (gracefully: in-flight requests finish within the shutdown timeout).
+    pub handle: ServerHandle,
+    /// The server; run it by awaiting it.
+    pub server: Server,
+    /// Send `true` to close every WebSocket with 1001 (`going away`).
+    pub close_websockets: tokio::sync::watch::Sender<bool>,
+}
+
+/// Binds and returns the server future (not yet running) with its address. The server does
+/// not handle signals itself: `Running::shutdown` stops it in order (readiness, WebSockets,
+/// in-flight requests within `shutdown_timeout`, views persisted).
 ///
 /// The HTTP service is actix-http's, with the actix-web `App` for requests and
 /// [`crate::ws::upgrade::upgrade`] for WebSocket handshakes (actix-web's `HttpServer` offers
@@ -309,17 +379,22 @@ pub fn serve(
     dev: bool,
     ws: WsConfig,
     workers: usize,
-) -> std::io::Result<(SocketAddr, ServerHandle, Server)> {
+    shutdown_timeout: std::time::Duration,
+) -> std::io::Result<Bound> {
     let routes = routes(api.clone(), auth.clone(), telemetry.clone(), dev);
+    let (close_websockets, shutdown) = tokio::sync::watch::channel(false);
     let sockets = std::sync::Arc::new(crate::ws::WsContext {
         api,
         auth,
         config: ws,
         telemetry,
+        shutdown,
     });
     let listener = listener(listen)?;
     let addr = listener.local_addr()?;
-    let mut builder = actix_web::dev::Server::build();
+    let mut builder = actix_web::dev::Server::build()
+        .disable_signals()
+        .shutdown_timeout(shutdown_timeout.as_secs().max(1));
     // 0 keeps actix's default: one worker per core.
     if workers > 0 {
         builder = builder.workers(workers);
@@ -347,7 +422,12 @@ pub fn serve(
                 .tcp()
         })?
         .run();
-    Ok((addr, server.handle(), server))
+    Ok(Bound {
+        addr,
+        handle: server.handle(),
+        server,
+        close_websockets,
+    })
 }
 
 /// A listening socket on the first address `listen` resolves to.

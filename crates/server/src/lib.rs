@@ -5,6 +5,7 @@ pub mod demo;
 pub mod http;
 pub mod identity;
 pub mod telemetry;
+pub mod traces;
 pub mod ws;
 
 use std::net::SocketAddr;
@@ -35,6 +36,11 @@ pub struct ServerConfig {
     pub demo: bool,
     /// WebSocket limits and allowed origins.
     pub ws: ws::WsConfig,
+    /// How long a shutdown waits for in-flight requests before dropping them.
+    pub shutdown_timeout: std::time::Duration,
+    /// How long a shutdown answers `/readyz` with 503 before it stops accepting connections
+    /// (time for a load balancer to take the replica out of rotation).
+    pub shutdown_delay: std::time::Duration,
     /// HTTP worker threads, each its own event loop owning its connections; 0: one per core.
     /// More workers than cores lets the kernel move work between cores when connections are
     /// unevenly busy (a large subscription fan-out), at the cost of more context switches.
@@ -55,6 +61,8 @@ impl ServerConfig {
             ready_max_lag: 1_000,
             demo: false,
             ws: ws::WsConfig::default(),
+            shutdown_timeout: std::time::Duration::from_secs(30),
+            shutdown_delay: std::time::Duration::ZERO,
             workers: 0,
         }
     }
@@ -75,6 +83,34 @@ pub struct Running {
     pub api: Api,
     /// Its metrics and readiness.
     pub telemetry: telemetry::Telemetry,
+    close_websockets: tokio::sync::watch::Sender<bool>,
+    shutdown_delay: std::time::Duration,
+}
+
+impl Running {
+    /// Stops the server in order, losing no acknowledged write: `/readyz` answers 503 (for
+    /// [`ServerConfig::shutdown_delay`], so load balancers stop sending work), every WebSocket
+    /// closes with 1001 so its client reconnects elsewhere, the listener closes, requests in
+    /// flight finish within [`ServerConfig::shutdown_timeout`], and the changed views are
+    /// persisted (the next start catches up from there instead of from the last periodic save).
+    pub async fn shutdown(self) -> anyhow::Result<()> {
+        let began = std::time::Instant::now();
+        self.telemetry.drain();
+        tokio::time::sleep(self.shutdown_delay).await;
+        let _ = self.close_websockets.send(true);
+        self.handle.stop(true).await;
+        self.server.await.context("the HTTP server task")??;
+        self.projections
+            .flush()
+            .await
+            .context("persisting the views")?;
+        tracing::info!(
+            took_ms = began.elapsed().as_millis(),
+            position = self.projections.position(),
+            "stopped: in-flight requests finished, views persisted"
+        );
+        Ok(())
+    }
 }
 
 /// Opens the store (migrating it), starts the projections and the HTTP server.
@@ -96,7 +132,7 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<Running> {
     }
     let api = Api::with_policy(ApiState::new(handler, projections.clone()), config.policy);
     let telemetry = telemetry::Telemetry::new(&api, config.ready_max_lag, began);
-    let (addr, handle, server) = http::serve(
+    let bound = http::serve(
         &config.listen,
         api.clone(),
         config.auth,
@@ -104,14 +140,17 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<Running> {
         config.dev,
         config.ws,
         config.workers,
+        config.shutdown_timeout,
     )?;
     Ok(Running {
-        addr,
-        handle,
-        server: tokio::spawn(server),
+        addr: bound.addr,
+        handle: bound.handle,
+        server: tokio::spawn(bound.server),
         projections,
         api,
         telemetry,
+        close_websockets: bound.close_websockets,
+        shutdown_delay: config.shutdown_delay,
     })
 }
 

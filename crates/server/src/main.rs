@@ -3,7 +3,6 @@
 mod cli;
 
 use anyhow::Context as _;
-use clap::Parser as _;
 use podledger_api::AuthConfig;
 use podledger_domain::ids::{OrgId, PersonId};
 use podledger_eventstore::{EventStore, SqliteConfig, SqliteEventStore};
@@ -12,19 +11,25 @@ use podledger_server::{ServerConfig, demo, dev_secret, start};
 use cli::{Cli, Command, TokenSettings};
 
 fn main() -> anyhow::Result<()> {
-    let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("PODLEDGER_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    let parsed = cli::parse()?;
+    if matches!(parsed.cli.command, Command::Config(_)) {
+        print!("{}", parsed.effective_config());
+        return Ok(());
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    runtime.block_on(run(cli))
+    let tracing = podledger_server::traces::init(parsed.cli.log_format, &runtime)?;
+    if let Some(protocol) = tracing.exporting {
+        tracing::info!(protocol, "exporting traces over OTLP");
+    }
+    let result = runtime.block_on(run(parsed.cli));
+    // The last spans leave before the runtime (which the gRPC exporter runs on) stops.
+    runtime.block_on(async {
+        let _ = tokio::task::spawn_blocking(move || tracing.shutdown()).await;
+    });
+    result
 }
 
 fn print_demo_tokens(auth: &AuthConfig) {
@@ -58,38 +63,31 @@ fn auth(database_url: &str, tokens: &TokenSettings) -> anyhow::Result<AuthConfig
 async fn run(cli: Cli) -> anyhow::Result<()> {
     let config = SqliteConfig::from_url(&cli.database_url);
     match cli.command {
-        Command::Serve {
-            listen,
-            dev,
-            demo: with_demo,
-            allowed_origins,
-            workers,
-            tokens,
-            ready_max_lag,
-            identity,
-            limits,
-        } => {
-            let auth = serve_auth(&cli.database_url, &tokens, &identity)?;
+        Command::Serve(args) => {
+            let auth = serve_auth(&cli.database_url, &args.tokens, &args.identity)?;
             let running = start(ServerConfig {
-                policy: limits.policy(dev),
-                ready_max_lag,
+                policy: args.limits.policy(args.dev),
+                ready_max_lag: args.ready_max_lag,
                 auth: auth.clone(),
                 database_url: cli.database_url,
-                listen,
-                dev,
-                demo: with_demo,
+                listen: args.listen,
+                dev: args.dev,
+                demo: args.demo,
                 ws: podledger_server::ws::WsConfig {
-                    allowed_origins,
+                    allowed_origins: args.allowed_origins,
                     ..Default::default()
                 },
-                workers: workers.into(),
+                shutdown_timeout: std::time::Duration::from_secs(args.shutdown_timeout_secs),
+                shutdown_delay: std::time::Duration::from_millis(args.shutdown_delay_ms),
+                workers: args.workers.into(),
             })
             .await?;
-            if with_demo {
+            if args.demo {
                 print_demo_tokens(&auth);
             }
             serve_until_stopped(running).await?;
         }
+        Command::Config(_) => unreachable!("printed before the runtime starts"),
         Command::Token {
             org,
             person,
@@ -195,15 +193,23 @@ fn serve_auth(
     })
 }
 
-/// Announces the server, logs when it is ready, and waits until it stops.
+/// Announces the server, logs when it is ready, and serves until SIGTERM or SIGINT, then
+/// shuts down gracefully ([`podledger_server::Running::shutdown`]).
 async fn serve_until_stopped(running: podledger_server::Running) -> anyhow::Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
     tracing::info!(addr = %running.addr, "podledger is serving GraphQL at /graphql");
     tokio::spawn(log_when_ready(
         running.telemetry.clone(),
         running.api.clone(),
     ));
-    running.server.await??;
-    Ok(())
+    let mut terminate = signal(SignalKind::terminate()).context("listening for SIGTERM")?;
+    let mut interrupt = signal(SignalKind::interrupt()).context("listening for SIGINT")?;
+    let which = tokio::select! {
+        _ = terminate.recv() => "SIGTERM",
+        _ = interrupt.recv() => "SIGINT",
+    };
+    tracing::info!(signal = which, "shutting down");
+    running.shutdown().await
 }
 
 /// Logs how long the server took, from the start of `start`, to answer `/readyz` with 200.

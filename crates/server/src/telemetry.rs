@@ -2,6 +2,7 @@
 //! `/readyz`. Metric names follow Prometheus conventions with a `podledger_` prefix.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use podledger_api::Api;
@@ -51,6 +52,9 @@ pub struct Telemetry {
     pub started: Instant,
     /// Events the read models may be behind the store's head and still be ready.
     pub ready_max_lag: u64,
+    /// Set when the server begins to shut down: `/readyz` answers 503 from then on, so a load
+    /// balancer stops sending work while in-flight requests finish.
+    draining: Arc<AtomicBool>,
 }
 
 impl Telemetry {
@@ -118,7 +122,13 @@ impl Telemetry {
             lag,
             started,
             ready_max_lag,
+            draining: Arc::new(AtomicBool::new(false)),
         }
+    }
+
+    /// Marks the server as shutting down (`/readyz` answers 503 from now on).
+    pub fn drain(&self) {
+        self.draining.store(true, Ordering::Relaxed);
     }
 
     /// Records one answered HTTP request.
@@ -163,6 +173,9 @@ impl Telemetry {
         self.applied.set(i64::try_from(applied).unwrap_or(i64::MAX));
         let lag = head.saturating_sub(applied);
         self.lag.set(i64::try_from(lag).unwrap_or(i64::MAX));
+        if self.draining.load(Ordering::Relaxed) {
+            return Err("the server is shutting down".to_owned());
+        }
         if lag > self.ready_max_lag {
             return Err(format!(
                 "the read models are {lag} events behind the store (ready within {})",

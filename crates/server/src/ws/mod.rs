@@ -12,6 +12,9 @@
 //! [`WsConfig::max_buffered`] (a live feed waits for nobody), after the send timeout when a
 //! streamed operation does — so memory never grows with a slow reader.
 //!
+//! When the server shuts down, every connection closes with 1001 "going away" (see
+//! [`WsContext::shutdown`]).
+//!
 //! The connection owns its socket (taken from actix-http at the upgrade, see [`upgrade`]):
 //! messages go from an operation straight into the socket ([`wire`]), frames come in through
 //! [`inbound`].
@@ -85,6 +88,9 @@ pub struct WsContext {
     pub auth: AuthConfig,
     pub config: WsConfig,
     pub telemetry: crate::telemetry::Telemetry,
+    /// Turns `true` when the server shuts down: every connection closes with 1001 ("going
+    /// away"), which graphql-ws clients take as a cue to reconnect (to another replica).
+    pub shutdown: tokio::sync::watch::Receiver<bool>,
 }
 
 #[derive(Deserialize)]
@@ -155,6 +161,17 @@ fn token_of(payload: Option<&serde_json::Value>) -> Option<String> {
         .map(str::to_owned)
 }
 
+/// The W3C trace context fields of a `connection_init` payload.
+fn trace_context_of(payload: Option<&serde_json::Value>) -> Vec<(String, String)> {
+    ["traceparent", "tracestate"]
+        .iter()
+        .filter_map(|key| {
+            let value = payload?.get(*key)?.as_str()?;
+            Some(((*key).to_owned(), value.to_owned()))
+        })
+        .collect()
+}
+
 /// Why a connection closes: code and reason.
 type Closing = (u16, String);
 
@@ -193,6 +210,9 @@ struct Live {
     operations: HashMap<String, (u64, Running)>,
     generation: u64,
     events: mpsc::UnboundedSender<Event>,
+    /// W3C `traceparent`/`tracestate` from the `connection_init` payload: the parent of the
+    /// spans of this connection's operations.
+    trace_context: Vec<(String, String)>,
 }
 
 impl Connection {
@@ -223,12 +243,14 @@ impl Connection {
         let (events_tx, mut events) = mpsc::unbounded_channel::<Event>();
         let init_deadline = Instant::now() + self.ctx.config.init_timeout;
         let far = Instant::now() + Duration::from_secs(100 * 365 * 24 * 3600);
+        let mut shutdown = self.ctx.shutdown.clone();
         let mut live = Live {
             init_received: false,
             principal: None,
             operations: HashMap::new(),
             generation: 0,
             events: events_tx,
+            trace_context: Vec::new(),
         };
         let closing: Closing = loop {
             let expires = live.principal.as_ref().map_or(far, |(_, at)| *at);
@@ -249,6 +271,9 @@ impl Connection {
                     Event::Slow => Err(slow()),
                 },
                 () = self.wire.drain() => Err((1000, String::new())),
+                _ = shutdown.wait_for(|stopping| *stopping) => {
+                    Err((1001, "Server shutting down: reconnect".into()))
+                }
                 message = reader.next() => self.on_frame(&mut live, message).await,
             };
             if let Err(closing) = step {
@@ -303,6 +328,7 @@ impl Connection {
                     return Err((4429, "Too many initialisation requests".into()));
                 }
                 live.init_received = true;
+                live.trace_context = trace_context_of(payload.as_ref());
                 let Some(token) = token_of(payload.as_ref()) else {
                     return Err((4403, "Forbidden".into()));
                 };
@@ -356,6 +382,25 @@ impl Connection {
             request = request.variables(async_graphql::Variables::from_json(variables));
         }
         live.generation += 1;
+        let span = tracing::info_span!(
+            "graphql",
+            otel.name = "subscription",
+            otel.kind = "server",
+            graphql.operation.type = "subscription",
+            graphql.operation.name = tracing::field::Empty,
+            trace_id = tracing::field::Empty,
+        );
+        if let Some(name) = &request.operation_name {
+            span.record("graphql.operation.name", name.as_str());
+            span.record("otel.name", format!("subscription {name}"));
+        }
+        crate::traces::continue_trace(
+            &span,
+            live.trace_context
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str())),
+        );
+        let _in_span = span.enter();
         let operation = Arc::new(Operation {
             text: Framing::new(&id_json),
             wire: self.wire.clone(),

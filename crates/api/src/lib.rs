@@ -26,5 +26,5 @@ pub mod telemetry;
 
 pub use auth::{AuthConfig, AuthError, Principal};
 pub use limits::Limits;
-pub use telemetry::{CorrelationId, OperationInfo};
 pub use schema::{Api, ApiState, PodledgerSchema, Policy, authorised, build_schema, sdl};
+pub use telemetry::{CorrelationId, OperationInfo};

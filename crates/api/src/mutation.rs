@@ -5,7 +5,6 @@
 // A resolver's arguments are its GraphQL field's arguments: their number is the API's shape.
 #![allow(clippy::too_many_arguments)]
 
-use tracing::Instrument as _;
 use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, NaiveDate, Utc};
 use podledger_domain::Command;
@@ -15,6 +14,7 @@ use podledger_domain::org::OrgCommand;
 use podledger_domain::pod::{PodCommand, ScopeChangeReason, WorkStatus};
 use podledger_domain::roles::{PodFocus, PodRole};
 use podledger_eventstore::RequestMeta;
+use tracing::Instrument as _;
 use uuid::Uuid;
 
 use crate::context::{live_scope, position, principal, state};
@@ -83,6 +83,7 @@ async fn run(
         Err(_) => "INTERNAL_SERVER_ERROR".to_owned(),
     };
     span.record("command.outcome", outcome.as_str());
+    tracing::debug!(parent: &span, outcome, "command handled");
     s.metrics
         .commands
         .get_or_create(&crate::telemetry::CommandLabels {

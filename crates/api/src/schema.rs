@@ -124,7 +124,8 @@ fn operation_of(request: &mut async_graphql::Request) -> crate::OperationInfo {
     {
         name = ops.keys().next().map(ToString::to_string);
     }
-    let kind = match crate::limits::operation_to_run(document, name.as_deref()).map(|op| op.node.ty) {
+    let kind = match crate::limits::operation_to_run(document, name.as_deref()).map(|op| op.node.ty)
+    {
         Some(OperationType::Query) => "query",
         Some(OperationType::Mutation) => "mutation",
         Some(OperationType::Subscription) => "subscription",
@@ -291,7 +292,10 @@ impl Api {
             }
         };
         let operation = operation_of(&mut request);
-        (self.run_checked(request, principal, checked).await, operation)
+        (
+            self.run_checked(request, principal, checked).await,
+            operation,
+        )
     }
 
     /// Runs a request that passed [`Api::check`], within the deadline, every error coded.

@@ -13,9 +13,9 @@
 //! they do not race each other into retries; retries remain for writers in other processes
 //! (API replicas), with a short jittered back-off.
 
-use tracing::Instrument as _;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+use tracing::Instrument as _;
 
 use podledger_domain::ids::OrgId;
 use podledger_domain::kpi::KpiState;

@@ -2,11 +2,11 @@
 //! applies events to the live views in batches, announces the position it reached (so a write
 //! can be followed by a read that sees it), and persists changed views with their checkpoint.
 
-use tracing::Instrument as _;
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
+use tracing::Instrument as _;
 
 use futures_util::{FutureExt, StreamExt};
 use podledger_domain::ids::{KpiId, PodId};

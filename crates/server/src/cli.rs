@@ -347,7 +347,10 @@ fn file_flags(
             m.try_get_raw(id).is_ok()
                 && matches!(
                     m.value_source(id),
-                    Some(clap::parser::ValueSource::CommandLine | clap::parser::ValueSource::EnvVariable)
+                    Some(
+                        clap::parser::ValueSource::CommandLine
+                            | clap::parser::ValueSource::EnvVariable
+                    )
                 )
         });
         if set_elsewhere {
@@ -405,7 +408,11 @@ impl Parsed {
             if matches!(long, "config" | "help" | "version") {
                 continue;
             }
-            let m = if sub.try_get_raw(id).is_ok() { sub } else { &self.matches };
+            let m = if sub.try_get_raw(id).is_ok() {
+                sub
+            } else {
+                &self.matches
+            };
             let values: Vec<String> = m
                 .try_get_raw(id)
                 .ok()
@@ -466,7 +473,11 @@ fn redact(long: &str, value: &str) -> String {
 
 /// A raw setting as a TOML value: numbers and booleans bare, anything else a string.
 fn toml_value(raw: &str) -> String {
-    if raw == "true" || raw == "false" || raw.parse::<i64>().is_ok() || raw.parse::<f64>().is_ok_and(f64::is_finite) && raw.contains('.') {
+    if raw == "true"
+        || raw == "false"
+        || raw.parse::<i64>().is_ok()
+        || raw.parse::<f64>().is_ok_and(f64::is_finite) && raw.contains('.')
+    {
         raw.to_owned()
     } else {
         toml::Value::String(raw.to_owned()).to_string()

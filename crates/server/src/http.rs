@@ -12,9 +12,9 @@ use std::net::SocketAddr;
 use actix_web::dev::{Server, ServerHandle};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
-use tracing::Instrument as _;
 use async_graphql::http::GraphiQLSource;
 use podledger_api::{Api, AuthConfig};
+use tracing::Instrument as _;
 
 use crate::telemetry::Telemetry;
 use crate::ws::WsConfig;
@@ -75,7 +75,6 @@ async fn graphql(
     let correlation = correlation_id(&http);
     let span = tracing::info_span!(
         "graphql",
-        otel.name = "graphql",
         otel.kind = "server",
         graphql.operation.type = tracing::field::Empty,
         graphql.operation.name = tracing::field::Empty,
@@ -97,15 +96,14 @@ async fn graphql(
     span.record("http.response.status_code", status);
     if operation.kind != "none" {
         span.record("graphql.operation.type", operation.kind);
-        match &operation.name {
+        let named = match &operation.name {
             Some(name) => {
                 span.record("graphql.operation.name", name.as_str());
-                span.record("otel.name", format!("{} {name}", operation.kind));
+                format!("{} {name}", operation.kind)
             }
-            None => {
-                span.record("otel.name", operation.kind);
-            }
-        }
+            None => operation.kind.to_owned(),
+        };
+        crate::traces::rename(&span, named);
     }
     if let Ok(value) = actix_web::http::header::HeaderValue::from_str(&correlation.0.to_string()) {
         response.headers_mut().insert(CORRELATION_HEADER, value);

@@ -48,9 +48,12 @@ impl Tracing {
 }
 
 fn otlp_endpoint_set() -> bool {
-    ["OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"]
-        .iter()
-        .any(|name| std::env::var(name).is_ok_and(|v| !v.trim().is_empty()))
+    [
+        "OTEL_EXPORTER_OTLP_ENDPOINT",
+        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+    ]
+    .iter()
+    .any(|name| std::env::var(name).is_ok_and(|v| !v.trim().is_empty()))
 }
 
 /// The OTLP protocol the environment asks for (`OTEL_EXPORTER_OTLP_TRACES_PROTOCOL`, then
@@ -69,8 +72,8 @@ fn otlp_protocol() -> Result<&'static str, String> {
 }
 
 /// Installs the global subscriber: the log filter (`PODLEDGER_LOG`, default `info`), log lines
-/// in `format`, and the OpenTelemetry layer. Call before the runtime starts: the `http/protobuf`
-/// exporter's client must be made outside it; the gRPC exporter is made inside `runtime`.
+/// in `format`, and the OpenTelemetry layer. Spans are batched and exported by a task on
+/// `runtime` (both exporters' clients are async).
 pub fn init(format: LogFormat, runtime: &tokio::runtime::Runtime) -> anyhow::Result<Tracing> {
     let mut builder = SdkTracerProvider::builder().with_resource(
         opentelemetry_sdk::Resource::builder()
@@ -83,22 +86,26 @@ pub fn init(format: LogFormat, runtime: &tokio::runtime::Runtime) -> anyhow::Res
     );
     let mut exporting = None;
     if otlp_endpoint_set() {
+        use opentelemetry_otlp::WithExportConfig as _;
         let protocol = otlp_protocol().map_err(anyhow::Error::msg)?;
+        let _inside = runtime.enter();
         let exporter = if protocol == "grpc" {
-            use opentelemetry_otlp::WithExportConfig as _;
-            let _inside = runtime.enter();
             opentelemetry_otlp::SpanExporter::builder()
                 .with_tonic()
                 .with_protocol(opentelemetry_otlp::Protocol::Grpc)
                 .build()?
         } else {
-            use opentelemetry_otlp::WithExportConfig as _;
             opentelemetry_otlp::SpanExporter::builder()
                 .with_http()
                 .with_protocol(opentelemetry_otlp::Protocol::HttpBinary)
                 .build()?
         };
-        builder = builder.with_batch_exporter(exporter);
+        let batches = opentelemetry_sdk::trace::span_processor_with_async_runtime::BatchSpanProcessor::builder(
+            exporter,
+            opentelemetry_sdk::runtime::Tokio,
+        )
+        .build();
+        builder = builder.with_span_processor(batches);
         exporting = Some(protocol);
     }
     let provider = builder.build();
@@ -135,7 +142,9 @@ pub fn continue_trace<'a>(
 ) {
     let carrier: HashMap<String, String> = fields
         .into_iter()
-        .filter(|(k, _)| k.eq_ignore_ascii_case("traceparent") || k.eq_ignore_ascii_case("tracestate"))
+        .filter(|(k, _)| {
+            k.eq_ignore_ascii_case("traceparent") || k.eq_ignore_ascii_case("tracestate")
+        })
         .map(|(k, v)| (k.to_ascii_lowercase(), v.to_owned()))
         .collect();
     if !carrier.is_empty() {
@@ -146,4 +155,10 @@ pub fn continue_trace<'a>(
     if trace_id != opentelemetry::trace::TraceId::INVALID {
         span.record("trace_id", tracing::field::display(trace_id));
     }
+}
+
+/// Renames `span` for OpenTelemetry once its context exists (`otel.name` recorded after that is
+/// not seen by the exporter): a GraphQL span is named `{type} {name}` when the request is known.
+pub fn rename(span: &tracing::Span, name: String) {
+    span.context().span().update_name(name);
 }

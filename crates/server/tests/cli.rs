@@ -193,3 +193,90 @@ fn demo_prints_each_key_persons_api_id_and_a_token_that_podledger_token_can_mint
     }
     assert_eq!(seen, podledger_server::demo::key_people().len(), "{stdout}");
 }
+
+#[test]
+fn config_merges_flags_environment_file_and_defaults_in_that_order_and_redacts_secrets() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("podledger.toml"),
+        "listen = \"0.0.0.0:9000\"\nmax-cost = 1234\nmax_depth = 12\nworkers = 7\n\
+         jwt-secret = \"file-secret-file-secret\"\nallowed-origin = [\"https://a.example\", \"https://b.example\"]\n\
+         database-url = \"postgres://app:hunter2@db/podledger\"\n",
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_podledger"))
+        .args(["--config", "podledger.toml", "config", "--workers", "3"])
+        .current_dir(dir.path())
+        .env_remove("PODLEDGER_DATABASE_URL")
+        .env("PODLEDGER_MAX_DEPTH", "9")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    for line in [
+        "workers = 3  # flag",
+        "max-depth = 9  # environment",
+        "listen = \"0.0.0.0:9000\"  # file",
+        "max-cost = 1234  # file",
+        "allowed-origin = [\"https://a.example\", \"https://b.example\"]  # file",
+        "max-aliases = 30  # default",
+        "# jwt-secret = <redacted>  # file",
+        "database-url = \"postgres://app:redacted@db/podledger\"  # file",
+    ] {
+        assert!(text.lines().any(|l| l == line), "no {line:?} in\n{text}");
+    }
+    assert!(
+        !text.contains("hunter2") && !text.contains("file-secret"),
+        "{text}"
+    );
+
+    // The printed configuration is itself a configuration file (secrets left out).
+    std::fs::write(dir.path().join("printed.toml"), text.as_bytes()).unwrap();
+    let again = Command::new(env!("CARGO_BIN_EXE_podledger"))
+        .args(["--config", "printed.toml", "config"])
+        .current_dir(dir.path())
+        .env_remove("PODLEDGER_DATABASE_URL")
+        .env_remove("PODLEDGER_MAX_DEPTH")
+        .output()
+        .unwrap();
+    assert!(
+        again.status.success(),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    let again = String::from_utf8_lossy(&again.stdout);
+    assert!(again.lines().any(|l| l == "workers = 3  # file"), "{again}");
+    assert!(
+        again.lines().any(|l| l == "max-depth = 9  # file"),
+        "{again}"
+    );
+}
+
+#[test]
+fn a_configuration_file_with_an_unknown_or_ill_typed_setting_is_refused_with_its_name() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("bad.toml"), "max-costs = 5\n").unwrap();
+    let out = podledger(dir.path(), &["--config", "bad.toml", "config"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown setting `max-costs`"));
+    std::fs::write(dir.path().join("bad.toml"), "max-cost = \"lots\"\n").unwrap();
+    let out = podledger(dir.path(), &["--config", "bad.toml", "config"]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--max-cost"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // A setting of another subcommand is not an error for this one: one file serves them all.
+    std::fs::write(dir.path().join("shared.toml"), "listen = \"127.0.0.1:1\"\n").unwrap();
+    let out = podledger(dir.path(), &["--config", "shared.toml", "migrate"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

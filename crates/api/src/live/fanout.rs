@@ -172,9 +172,12 @@ impl Feed {
     pub(super) fn publish(&self, message: LiveMessage) {
         let mut latest = lock(&self.latest);
         let n = latest.message.as_ref().map_or(1, |(n, _)| n + 1);
-        let _span =
-            tracing::info_span!("live.fan_out", subscribers = self.members.count(), message = n)
-                .entered();
+        let _span = tracing::info_span!(
+            "live.fan_out",
+            subscribers = self.members.count(),
+            message = n
+        )
+        .entered();
         latest.message = Some((n, message.clone()));
         self.begin(&latest, What::Message(n, message));
     }

@@ -384,22 +384,24 @@ impl Connection {
         live.generation += 1;
         let span = tracing::info_span!(
             "graphql",
-            otel.name = "subscription",
             otel.kind = "server",
             graphql.operation.type = "subscription",
             graphql.operation.name = tracing::field::Empty,
             trace_id = tracing::field::Empty,
         );
-        if let Some(name) = &request.operation_name {
-            span.record("graphql.operation.name", name.as_str());
-            span.record("otel.name", format!("subscription {name}"));
-        }
         crate::traces::continue_trace(
             &span,
             live.trace_context
                 .iter()
                 .map(|(k, v)| (k.as_str(), v.as_str())),
         );
+        match &request.operation_name {
+            Some(name) => {
+                span.record("graphql.operation.name", name.as_str());
+                crate::traces::rename(&span, format!("subscription {name}"));
+            }
+            None => crate::traces::rename(&span, "subscription".to_owned()),
+        }
         let _in_span = span.enter();
         let operation = Arc::new(Operation {
             text: Framing::new(&id_json),

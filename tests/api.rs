@@ -1415,4 +1415,28 @@ async fn operators_see_liveness_readiness_and_metrics_that_count_what_happened()
         sample(&metrics, "podledger_websocket_connections"),
         Some(0.0)
     );
+    assert_eq!(
+        sample(&metrics, "podledger_websocket_operations"),
+        Some(0.0)
+    );
+    // The store's own figures: every event appended, and the latency and size of its commits.
+    assert_eq!(
+        sample(&metrics, "podledger_store_events_appended_total"),
+        sample(&metrics, "podledger_store_head_position")
+    );
+    at_least("podledger_store_append_duration_seconds_count", 5.0);
+    at_least("podledger_store_group_commit_duration_seconds_count", 1.0);
+    at_least("podledger_store_group_commit_appends_sum", 5.0);
+    at_least(
+        r#"podledger_request_refusals_total{limit="max-nesting"}"#,
+        1.0,
+    );
+    assert_eq!(
+        sample(
+            &metrics,
+            r#"podledger_request_refusals_total{limit="max-cost"}"#
+        ),
+        None,
+        "only limits that refused are listed"
+    );
 }

@@ -90,6 +90,34 @@ pub enum Limit {
 }
 
 impl Limit {
+    /// Every limit of a document.
+    pub const ALL: [Self; 8] = [
+        Self::Nesting,
+        Self::Tokens,
+        Self::Depth,
+        Self::Aliases,
+        Self::RootFields,
+        Self::Directives,
+        Self::Cost,
+        Self::Introspection,
+    ];
+
+    /// The limit (its `serve` flag) behind a refusal's code: a document limit, or one of the
+    /// request's bounds (concurrency, response size, deadline, body size).
+    pub fn flag_of_code(code: &str) -> Option<&'static str> {
+        if let Some(limit) = Self::ALL.iter().find(|l| l.code() == code) {
+            return Some(limit.flag());
+        }
+        match code {
+            "TOO_MANY_REQUESTS" => Some("max-concurrent-per-caller"),
+            "RESPONSE_TOO_LARGE" => Some("max-response-bytes"),
+            "TIMEOUT" => Some("request-timeout-ms"),
+            "PAYLOAD_TOO_LARGE" => Some("max-body-bytes"),
+            "TOO_MANY_SUBSCRIPTIONS" => Some("max-subscriptions"),
+            _ => None,
+        }
+    }
+
     /// The stable code (`extensions.code`).
     pub const fn code(self) -> &'static str {
         match self {

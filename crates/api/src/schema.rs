@@ -331,8 +331,10 @@ impl Api {
         if crate::error::is_request_error(response) {
             return crate::error::request_errors_json(&response.errors);
         }
-        crate::error::bounded_json(response, self.policy.max_response_bytes)
-            .unwrap_or_else(|e| crate::error::request_errors_json(&[e]))
+        crate::error::bounded_json(response, self.policy.max_response_bytes).unwrap_or_else(|e| {
+            self.metrics().refused("RESPONSE_TOO_LARGE");
+            crate::error::request_errors_json(&[e])
+        })
     }
 
     /// Runs an operation of an authenticated caller, checked like [`Api::execute`]: a shared

@@ -15,11 +15,20 @@ pub struct CommandLabels {
     pub outcome: String,
 }
 
+/// A request refused by one of its bounds.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RefusalLabels {
+    /// The limit, named by its `serve` flag (`max-depth`, `max-response-bytes`, …).
+    pub limit: String,
+}
+
 /// The API's counters.
 #[derive(Clone, Debug, Default)]
 pub struct ApiMetrics {
     /// Mutations by name and outcome.
     pub commands: Family<CommandLabels, Counter>,
+    /// Requests refused by a limit, by limit.
+    pub refusals: Family<RefusalLabels, Counter>,
 }
 
 impl ApiMetrics {
@@ -30,6 +39,22 @@ impl ApiMetrics {
             "Mutations handled, by mutation and outcome (ok or the error code)",
             self.commands.clone(),
         );
+        registry.register(
+            "podledger_request_refusals",
+            "Requests refused by a limit, by the limit's serve flag (max-depth, max-cost, ...)",
+            self.refusals.clone(),
+        );
+    }
+
+    /// Counts an error code: a refusal by a limit when the code is one.
+    pub fn refused(&self, code: &str) {
+        if let Some(limit) = crate::limits::Limit::flag_of_code(code) {
+            self.refusals
+                .get_or_create(&RefusalLabels {
+                    limit: limit.to_owned(),
+                })
+                .inc();
+        }
     }
 }
 

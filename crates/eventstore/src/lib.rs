@@ -7,11 +7,13 @@
 
 pub mod conformance;
 pub mod handler;
+pub mod metrics;
 pub mod sqlite;
 pub mod store;
 mod subscription;
 
 pub use handler::{CommandHandler, Executed, HandleError, RequestMeta};
+pub use metrics::StoreMetrics;
 pub use sqlite::{ScannedEvent, SqliteConfig, SqliteEventStore};
 pub use store::{
     AppendOutcome, EventMetadata, EventStore, EventStream, ExpectedVersion, NewEvent,

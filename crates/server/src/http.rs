@@ -140,12 +140,7 @@ async fn answer_graphql(
         .get(actix_web::http::header::AUTHORIZATION)
         .and_then(|h| h.to_str().ok());
     // A refusal before GraphQL runs: its JSON error, counted by code.
-    let count = |code: &str| {
-        telemetry
-            .graphql_errors
-            .get_or_create(&crate::telemetry::CodeLabels { code: code.into() })
-            .inc();
-    };
+    let count = |code: &str| telemetry.count(code);
     let refuse = |status: StatusCode, code: &str, message: &str, media: &str| {
         count(code);
         (error_body_as(status, code, message, media), none())

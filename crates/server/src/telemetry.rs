@@ -45,6 +45,9 @@ pub struct Telemetry {
     pub ws_connections: Gauge,
     /// WebSocket connections closed as slow consumers (1008).
     pub slow_consumers: Counter,
+    /// Operations (subscriptions) running on WebSocket connections.
+    pub ws_operations: Gauge,
+    api_metrics: podledger_api::telemetry::ApiMetrics,
     head: Gauge,
     applied: Gauge,
     lag: Gauge,
@@ -67,6 +70,7 @@ impl Telemetry {
         );
         let graphql_errors = Family::<CodeLabels, Counter>::default();
         let (ws_connections, slow_consumers) = (Gauge::default(), Counter::default());
+        let ws_operations = Gauge::default();
         let (head, applied, lag) = (Gauge::default(), Gauge::default(), Gauge::default());
         let mut registry = Registry::default();
         registry.register(
@@ -95,6 +99,11 @@ impl Telemetry {
             slow_consumers.clone(),
         );
         registry.register(
+            "podledger_websocket_operations",
+            "Operations (subscriptions) running on WebSocket connections",
+            ws_operations.clone(),
+        );
+        registry.register(
             "podledger_store_head_position",
             "Global position of the last event committed to the store",
             head.clone(),
@@ -110,6 +119,7 @@ impl Telemetry {
             lag.clone(),
         );
         api.metrics().register(&mut registry);
+        api.projections().store().metrics().register(&mut registry);
         Self {
             registry: Arc::new(registry),
             http_requests,
@@ -117,6 +127,8 @@ impl Telemetry {
             graphql_errors,
             ws_connections,
             slow_consumers,
+            ws_operations,
+            api_metrics: api.metrics().clone(),
             head,
             applied,
             lag,
@@ -152,10 +164,16 @@ impl Telemetry {
                     _ => None,
                 })
                 .unwrap_or_else(|| "NONE".into());
-            self.graphql_errors
-                .get_or_create(&CodeLabels { code })
-                .inc();
+            self.count(&code);
         }
+    }
+
+    /// Counts one error answered with `code` (and the refusal, when a limit refused).
+    pub fn count(&self, code: &str) {
+        self.graphql_errors
+            .get_or_create(&CodeLabels { code: code.into() })
+            .inc();
+        self.api_metrics.refused(code);
     }
 
     /// The store's head and the read models' position now, and whether the server is ready:

@@ -109,6 +109,7 @@ struct Inner {
     readers: SqlitePool,
     appends: mpsc::Sender<writer::Pending>,
     head: watch::Receiver<u64>,
+    metrics: crate::metrics::StoreMetrics,
 }
 
 impl SqliteEventStore {
@@ -129,7 +130,15 @@ impl SqliteEventStore {
             versions: std::collections::HashMap::new(),
             recorded_at: rows::last_recorded_at(&mut conn).await?,
         };
-        tokio::spawn(writer::run(conn, rx, head_tx, config.max_group, memory));
+        let metrics = crate::metrics::StoreMetrics::default();
+        tokio::spawn(writer::run(
+            conn,
+            rx,
+            head_tx,
+            config.max_group,
+            memory,
+            metrics.clone(),
+        ));
         Ok(Self {
             inner: Arc::new(Inner {
                 path: config.path.clone(),
@@ -137,6 +146,7 @@ impl SqliteEventStore {
                 readers,
                 appends: tx,
                 head: head_rx,
+                metrics,
             }),
         })
     }
@@ -145,6 +155,11 @@ impl SqliteEventStore {
     pub async fn migrate(config: &SqliteConfig) -> Result<(), StoreError> {
         let conn = connect_migrated(config).await?;
         conn.close().await.map_err(StoreError::backend)
+    }
+
+    /// Its metrics (append latency, group commits, events appended).
+    pub fn metrics(&self) -> &crate::metrics::StoreMetrics {
+        &self.inner.metrics
     }
 
     /// The database file.
@@ -212,13 +227,19 @@ async fn connect_migrated(config: &SqliteConfig) -> Result<SqliteConnection, Sto
 impl EventStore for SqliteEventStore {
     async fn append(&self, writes: Vec<StreamWrite>) -> Result<AppendOutcome, StoreError> {
         writer::validate(&writes)?;
+        let began = std::time::Instant::now();
         let (reply, answer) = oneshot::channel();
         self.inner
             .appends
             .send(writer::Pending { writes, reply })
             .await
             .map_err(|_| StoreError::Closed)?;
-        answer.await.map_err(|_| StoreError::Closed)?
+        let answered = answer.await.map_err(|_| StoreError::Closed)?;
+        self.inner
+            .metrics
+            .append_seconds
+            .observe(began.elapsed().as_secs_f64());
+        answered
     }
 
     async fn read_stream(

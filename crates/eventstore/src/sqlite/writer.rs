@@ -95,17 +95,27 @@ pub(super) async fn run(
     head: watch::Sender<u64>,
     max_group: usize,
     mut memory: Memory,
+    metrics: crate::metrics::StoreMetrics,
 ) {
     let mut group = Vec::with_capacity(max_group);
     while queue.recv_many(&mut group, max_group).await > 0 {
+        let began = std::time::Instant::now();
+        let head_before = memory.head;
         let writes: Vec<&[StreamWrite]> = group.iter().map(|p| p.writes.as_slice()).collect();
         let committed = match commit_fast(&mut conn, &mut memory, &writes).await {
             Ok(Some(outcomes)) => Ok(outcomes),
             Ok(None) => commit_checked(&mut conn, &mut memory, &writes).await,
             Err(e) => Err(e),
         };
+        metrics
+            .commit_seconds
+            .observe(began.elapsed().as_secs_f64());
+        metrics.group_appends.observe(group.len() as f64);
         match committed {
             Ok(outcomes) => {
+                metrics
+                    .events_appended
+                    .inc_by(memory.head.saturating_sub(head_before));
                 head.send_if_modified(|h| {
                     let moved = *h != memory.head;
                     *h = memory.head;
@@ -117,6 +127,7 @@ pub(super) async fn run(
             }
             Err(error) => {
                 memory.versions.clear();
+                metrics.commit_failures.inc();
                 tracing::error!(%error, appends = group.len(), "event store group commit failed");
                 for pending in group.drain(..) {
                     let _ = pending

@@ -244,6 +244,8 @@ impl Connection {
         let init_deadline = Instant::now() + self.ctx.config.init_timeout;
         let far = Instant::now() + Duration::from_secs(100 * 365 * 24 * 3600);
         let mut shutdown = self.ctx.shutdown.clone();
+        // Operations of this connection counted in the `ws_operations` gauge.
+        let mut counted = 0i64;
         let mut live = Live {
             init_received: false,
             principal: None,
@@ -276,10 +278,14 @@ impl Connection {
                 }
                 message = reader.next() => self.on_frame(&mut live, message).await,
             };
+            let running = live.operations.len() as i64;
+            self.ctx.telemetry.ws_operations.inc_by(running - counted);
+            counted = running;
             if let Err(closing) = step {
                 break closing;
             }
         };
+        self.ctx.telemetry.ws_operations.dec_by(counted);
         for (_, running) in live.operations.into_values() {
             running.stop();
         }

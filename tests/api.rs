@@ -1372,36 +1372,40 @@ async fn operators_see_liveness_readiness_and_metrics_that_count_what_happened()
             sample(&metrics, series).unwrap_or_else(|| panic!("{series} missing:\n{metrics}"));
         assert!(value >= n, "{series} = {value}, expected at least {n}");
     };
-    at_least(
-        r#"podledger_http_requests_total{operation="mutation",status="200"}"#,
-        5.0,
-    );
-    at_least(
-        r#"podledger_http_requests_total{operation="none",status="200"}"#,
-        1.0,
-    );
-    at_least(
-        r#"podledger_http_request_duration_seconds_count{operation="mutation",status="200"}"#,
-        5.0,
-    );
-    at_least(
-        r#"podledger_commands_total{mutation="createOrganisation",outcome="ok"}"#,
-        1.0,
-    );
-    at_least(
-        r#"podledger_commands_total{mutation="addPerson",outcome="ok"}"#,
-        3.0,
-    );
-    at_least(
-        r#"podledger_commands_total{mutation="addPerson",outcome="FORBIDDEN"}"#,
-        1.0,
-    );
-    at_least(
-        r#"podledger_graphql_errors_total{code="QUERY_TOO_NESTED"}"#,
-        1.0,
-    );
-    at_least(r#"podledger_graphql_errors_total{code="FORBIDDEN"}"#, 1.0);
-    at_least("podledger_store_head_position", 5.0);
+    for (series, n) in [
+        (
+            r#"podledger_http_requests_total{operation="mutation",status="200"}"#,
+            5.0,
+        ),
+        (
+            r#"podledger_http_requests_total{operation="none",status="200"}"#,
+            1.0,
+        ),
+        (
+            r#"podledger_http_request_duration_seconds_count{operation="mutation",status="200"}"#,
+            5.0,
+        ),
+        (
+            r#"podledger_commands_total{mutation="createOrganisation",outcome="ok"}"#,
+            1.0,
+        ),
+        (
+            r#"podledger_commands_total{mutation="addPerson",outcome="ok"}"#,
+            3.0,
+        ),
+        (
+            r#"podledger_commands_total{mutation="addPerson",outcome="FORBIDDEN"}"#,
+            1.0,
+        ),
+        (
+            r#"podledger_graphql_errors_total{code="QUERY_TOO_NESTED"}"#,
+            1.0,
+        ),
+        (r#"podledger_graphql_errors_total{code="FORBIDDEN"}"#, 1.0),
+        ("podledger_store_head_position", 5.0),
+    ] {
+        at_least(series, n);
+    }
     assert_eq!(
         sample(&metrics, "podledger_projection_lag_events"),
         Some(0.0),
@@ -1419,24 +1423,97 @@ async fn operators_see_liveness_readiness_and_metrics_that_count_what_happened()
         sample(&metrics, "podledger_websocket_operations"),
         Some(0.0)
     );
-    // The store's own figures: every event appended, and the latency and size of its commits.
+    store_and_refusal_metrics_agree(&metrics);
+}
+
+/// The store's own figures (every event appended; the latency and size of its commits) and the
+/// refusals by limit, in a scrape taken after a refusal by `max-nesting`.
+fn store_and_refusal_metrics_agree(metrics: &str) {
+    let at_least = |series: &str, n: f64| {
+        let value =
+            sample(metrics, series).unwrap_or_else(|| panic!("{series} missing:\n{metrics}"));
+        assert!(value >= n, "{series} = {value}, expected at least {n}");
+    };
+    for (series, n) in [
+        ("podledger_store_append_duration_seconds_count", 5.0),
+        ("podledger_store_group_commit_duration_seconds_count", 1.0),
+        ("podledger_store_group_commit_appends_sum", 5.0),
+        (
+            r#"podledger_request_refusals_total{limit="max-nesting"}"#,
+            1.0,
+        ),
+    ] {
+        at_least(series, n);
+    }
     assert_eq!(
-        sample(&metrics, "podledger_store_events_appended_total"),
-        sample(&metrics, "podledger_store_head_position")
-    );
-    at_least("podledger_store_append_duration_seconds_count", 5.0);
-    at_least("podledger_store_group_commit_duration_seconds_count", 1.0);
-    at_least("podledger_store_group_commit_appends_sum", 5.0);
-    at_least(
-        r#"podledger_request_refusals_total{limit="max-nesting"}"#,
-        1.0,
+        sample(metrics, "podledger_store_events_appended_total"),
+        sample(metrics, "podledger_store_head_position")
     );
     assert_eq!(
         sample(
-            &metrics,
+            metrics,
             r#"podledger_request_refusals_total{limit="max-cost"}"#
         ),
         None,
         "only limits that refused are listed"
     );
+}
+
+#[tokio::test]
+async fn the_grafana_dashboard_queries_only_metrics_the_server_exposes() {
+    let app = spawn_app().await;
+    let base = app.url.trim_end_matches("/graphql").to_owned();
+    // Label families appear with their first sample: a mutation, and a refusal by a limit.
+    let o = org_with_pod(&app).await;
+    let nested = format!(
+        "{{ pod(id: {}\"x\"{}) {{ name }} }}",
+        "[".repeat(100),
+        "]".repeat(100)
+    );
+    app.err(o.admin, &nested, json!({})).await;
+    let exposed = app
+        .client
+        .get(format!("{base}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let dashboard: Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../../deploy/grafana/dashboards/podledger.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let mut queried = std::collections::BTreeSet::new();
+    for panel in dashboard["panels"].as_array().unwrap() {
+        for target in panel["targets"].as_array().unwrap() {
+            let expr = target["expr"].as_str().unwrap();
+            let mut rest = expr;
+            while let Some(at) = rest.find("podledger_") {
+                let name: String = rest[at..]
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                    .collect();
+                rest = &rest[at + name.len()..];
+                queried.insert(name);
+            }
+        }
+    }
+    assert!(queried.len() >= 15, "{queried:?}");
+    for name in &queried {
+        // A counter `x` is sampled as `x_total`, a histogram as `x_bucket`, `x_sum`, `x_count`;
+        // the family is declared by `# TYPE x …` even before its first sample.
+        let family = ["_total", "_bucket", "_sum", "_count"]
+            .iter()
+            .find_map(|suffix| name.strip_suffix(suffix))
+            .unwrap_or(name);
+        assert!(
+            exposed.contains(&format!("# TYPE {family} ")),
+            "the dashboard queries {name}, which /metrics does not expose:\n{exposed}"
+        );
+    }
 }

@@ -183,7 +183,11 @@ fn string_attribute<'a>(span: &'a Span, key: &str) -> Option<&'a str> {
 }
 
 fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    bytes.iter().fold(String::new(), |mut out, b| {
+        use std::fmt::Write as _;
+        let _ = write!(out, "{b:02x}");
+        out
+    })
 }
 
 /// One run against a receiver speaking `protocol`.
@@ -242,14 +246,47 @@ async fn traces_reach_the_receiver(protocol: &str) {
 
     server.terminate();
     assert!(server.wait(Duration::from_secs(30)).success());
+    spans_show_the_request(
+        &receiver,
+        &server,
+        &Expected {
+            trace_id,
+            parent_span,
+            ws_trace,
+            correlation,
+            secret_title,
+        },
+    );
+}
+
+/// What one traced run must show.
+struct Expected<'a> {
+    trace_id: &'a str,
+    parent_span: &'a str,
+    ws_trace: &'a str,
+    correlation: &'a str,
+    secret_title: &'a str,
+}
+
+/// The spans of the mutation (under the caller's trace), of its command, decision and append,
+/// of the projections, and of the subscription; and no variable value or document anywhere.
+fn spans_show_the_request(receiver: &otlp::Receiver, server: &Server, e: &Expected<'_>) {
+    let Expected {
+        trace_id,
+        parent_span,
+        ws_trace,
+        correlation,
+        secret_title,
+    } = *e;
     let spans = receiver.spans();
     let named = |name: &str| -> Vec<&Span> { spans.iter().filter(|s| s.name == name).collect() };
     let operation = named("mutation CreateCampaignItem");
-    let names: std::collections::BTreeSet<&str> = spans.iter().map(|s| s.name.as_str()).collect();
+    let span_names: std::collections::BTreeSet<&str> =
+        spans.iter().map(|s| s.name.as_str()).collect();
     assert_eq!(
         operation.len(),
         1,
-        "{names:?}\n{:#?}",
+        "{span_names:?}\n{:#?}",
         server
             .lines()
             .iter()
@@ -290,7 +327,7 @@ async fn traces_reach_the_receiver(protocol: &str) {
     );
     assert!(!named("projection.apply").is_empty());
     let subscription = named("subscription Board");
-    assert_eq!(subscription.len(), 1, "{names:?}");
+    assert_eq!(subscription.len(), 1, "{span_names:?}");
     assert_eq!(hex(&subscription[0].trace_id), ws_trace);
     assert_eq!(hex(&subscription[0].parent_span_id), parent_span);
     assert!(
@@ -344,8 +381,24 @@ async fn json_log_lines_of_a_request_carry_its_trace_and_correlation_ids() {
     .await
     .unwrap();
     assert_eq!(status, 200, "{body}");
+    // The container health check: `podledger probe` asks the running server.
+    let probe = |path: &str, listen: &str| {
+        Command::new(env!("CARGO_BIN_EXE_podledger"))
+            .args(["probe", path, "--listen", listen])
+            .output()
+            .unwrap()
+    };
+    let healthy = probe("/healthz", &server.addr);
+    assert!(healthy.status.success(), "{healthy:?}");
+    assert!(String::from_utf8_lossy(&healthy.stdout).starts_with("200"));
+    assert!(probe("/readyz", &server.addr).status.success());
+    assert!(!probe("/nowhere", &server.addr).status.success());
     server.terminate();
     assert!(server.wait(Duration::from_secs(30)).success());
+    assert!(
+        !probe("/healthz", &server.addr).status.success(),
+        "nothing listens any more"
+    );
     let lines = server.lines();
     let of_request: Vec<&Value> = lines
         .iter()
@@ -548,4 +601,27 @@ async fn sigterm_under_load_loses_no_acknowledged_mutation_and_closes_websockets
         "{} acknowledged mutations, all readable after restart; stopped {stopped_after:?} after SIGTERM",
         acknowledged.len()
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_sigterm_readyz_answers_503_with_the_reason_for_the_shutdown_delay_while_healthz_stays_200()
+ {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = Server::start(dir.path(), &[("PODLEDGER_SHUTDOWN_DELAY_MS", "3000")]);
+    let client = reqwest::Client::new();
+    let ready = client.get(server.url("/readyz")).send().await.unwrap();
+    assert_eq!(ready.status(), 200);
+    server.terminate();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let draining = client.get(server.url("/readyz")).send().await.unwrap();
+    assert_eq!(draining.status(), 503);
+    let reason: Value = draining.json().await.unwrap();
+    assert_eq!(reason["status"], "not ready");
+    assert_eq!(reason["reason"], "the server is shutting down");
+    let alive = client.get(server.url("/healthz")).send().await.unwrap();
+    assert_eq!(alive.status(), 200);
+    let status = tokio::task::spawn_blocking(move || server.wait(Duration::from_secs(30)))
+        .await
+        .unwrap();
+    assert!(status.success());
 }

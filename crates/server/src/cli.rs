@@ -246,6 +246,20 @@ pub enum Command {
     ExportSchema,
     /// Open the store and print its version, event count and integrity.
     Status,
+    /// Ask a running server's probe (`/healthz` by default) and exit 0 when it answers 200 —
+    /// for container health checks in images without curl.
+    Probe {
+        /// The path to ask.
+        #[arg(default_value = "/healthz")]
+        path: String,
+        /// The server's address (`PODLEDGER_LISTEN`; an unspecified address such as `0.0.0.0`
+        /// is asked on loopback).
+        #[arg(long, env = "PODLEDGER_LISTEN", default_value = "127.0.0.1:8080")]
+        listen: String,
+        /// Give up after this many milliseconds.
+        #[arg(long, default_value_t = 2_000)]
+        timeout_ms: u64,
+    },
 }
 
 /// Where a setting's value came from, in precedence order.
@@ -361,15 +375,15 @@ fn file_flags(
             other => scalar(other).map(|v| vec![v]),
         }
         .map_err(|e| format!("`{key}`: {e}"))?;
-        if !arg.get_action().takes_values() {
+        if arg.get_action().takes_values() {
+            for v in values {
+                flags.push(format!("--{long}={v}").into());
+            }
+        } else {
             match values.as_slice() {
                 [v] if v == "true" => flags.push(format!("--{long}").into()),
                 [v] if v == "false" => {}
                 _ => return Err(format!("`{key}` is true or false")),
-            }
-        } else {
-            for v in values {
-                flags.push(format!("--{long}={v}").into());
             }
         }
         from_file.insert(id.to_owned());

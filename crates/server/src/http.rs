@@ -17,7 +17,6 @@ use podledger_api::{Api, AuthConfig};
 use tracing::Instrument as _;
 
 use crate::telemetry::Telemetry;
-use crate::ws::WsConfig;
 
 /// Largest request body accepted (bytes).
 pub const MAX_BODY: usize = 256 * 1024;
@@ -358,22 +357,23 @@ pub struct Bound {
 }
 
 /// Binds and returns the server future (not yet running) with its address. The server does
-/// not handle signals itself: `Running::shutdown` stops it in order (readiness, WebSockets,
+/// not handle signals itself: [`crate::Running::shutdown`] stops it in order (readiness, the `WebSocket`s,
 /// in-flight requests within `shutdown_timeout`, views persisted).
 ///
 /// The HTTP service is actix-http's, with the actix-web `App` for requests and
 /// [`crate::ws::upgrade::upgrade`] for WebSocket handshakes (actix-web's `HttpServer` offers
 /// no way to take a connection's socket over).
 pub fn serve(
-    listen: &str,
+    config: &crate::ServerConfig,
     api: Api,
-    auth: AuthConfig,
     telemetry: Telemetry,
-    dev: bool,
-    ws: WsConfig,
-    workers: usize,
-    shutdown_timeout: std::time::Duration,
 ) -> std::io::Result<Bound> {
+    let (auth, dev, ws, workers) = (
+        config.auth.clone(),
+        config.dev,
+        config.ws.clone(),
+        config.workers,
+    );
     let routes = routes(api.clone(), auth.clone(), telemetry.clone(), dev);
     let (close_websockets, shutdown) = tokio::sync::watch::channel(false);
     let sockets = std::sync::Arc::new(crate::ws::WsContext {
@@ -383,11 +383,11 @@ pub fn serve(
         telemetry,
         shutdown,
     });
-    let listener = listener(listen)?;
+    let listener = listener(&config.listen)?;
     let addr = listener.local_addr()?;
     let mut builder = actix_web::dev::Server::build()
         .disable_signals()
-        .shutdown_timeout(shutdown_timeout.as_secs().max(1));
+        .shutdown_timeout(config.shutdown_timeout.as_secs().max(1));
     // 0 keeps actix's default: one worker per core.
     if workers > 0 {
         builder = builder.workers(workers);

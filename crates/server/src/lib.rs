@@ -130,18 +130,12 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<Running> {
             .context("seeding the demo organisation")?;
         tracing::info!(commands, org = %demo::org_id(), "demo organisation ready");
     }
-    let api = Api::with_policy(ApiState::new(handler, projections.clone()), config.policy);
+    let api = Api::with_policy(
+        ApiState::new(handler, projections.clone()),
+        config.policy.clone(),
+    );
     let telemetry = telemetry::Telemetry::new(&api, config.ready_max_lag, began);
-    let bound = http::serve(
-        &config.listen,
-        api.clone(),
-        config.auth,
-        telemetry.clone(),
-        config.dev,
-        config.ws,
-        config.workers,
-        config.shutdown_timeout,
-    )?;
+    let bound = http::serve(&config, api.clone(), telemetry.clone())?;
     Ok(Running {
         addr: bound.addr,
         handle: bound.handle,

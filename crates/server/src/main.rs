@@ -88,6 +88,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             serve_until_stopped(running).await?;
         }
         Command::Config(_) => unreachable!("printed before the runtime starts"),
+        Command::Probe {
+            path,
+            listen,
+            timeout_ms,
+        } => probe(&path, &listen, timeout_ms).await?,
         Command::Token {
             org,
             person,
@@ -147,6 +152,35 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("integrity ok");
         }
     }
+    Ok(())
+}
+
+/// `podledger probe`: GET `path` on the server listening at `listen`; an error unless 200.
+async fn probe(path: &str, listen: &str, timeout_ms: u64) -> anyhow::Result<()> {
+    use std::net::ToSocketAddrs as _;
+    let mut addr = listen
+        .to_socket_addrs()?
+        .next()
+        .ok_or_else(|| anyhow::anyhow!("{listen} names no address"))?;
+    if addr.ip().is_unspecified() {
+        addr.set_ip(if addr.is_ipv4() {
+            std::net::Ipv4Addr::LOCALHOST.into()
+        } else {
+            std::net::Ipv6Addr::LOCALHOST.into()
+        });
+    }
+    let url = format!("http://{addr}{path}");
+    let response = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_millis(timeout_ms))
+        .build()?
+        .get(&url)
+        .send()
+        .await
+        .with_context(|| format!("asking {url}"))?;
+    let status = response.status();
+    let body = response.text().await.unwrap_or_default();
+    println!("{status} {body}");
+    anyhow::ensure!(status.is_success(), "{url} answered {status}");
     Ok(())
 }
 

@@ -19,12 +19,14 @@ fmt:
 
 # Benchmarks: append vs raw INSERT (1, 8, 64 writers), read-all scan, projection rebuild of
 # 1,000,000 events vs a raw scan, time travel, the GraphQL sprint board vs a raw handler, and
-# 1k/5k/10k live subscribers. Record figures in BENCHMARKS.md.
+# 1k/5k/10k live subscribers, cold start of `serve` on 1,000,000 events. Record figures in
+# BENCHMARKS.md.
 bench:
     cargo bench -p podledger-eventstore --bench append
     cargo bench -p podledger-projections --bench rebuild
     cargo bench -p podledger-server --bench http
     cargo bench -p podledger-server --bench live
+    cargo bench -p podledger-server --bench cold_start
 
 # The server on the embedded default with the demo organisation and GraphiQL.
 demo:

@@ -105,7 +105,7 @@ impl Running {
             .await
             .context("persisting the views")?;
         tracing::info!(
-            took_ms = began.elapsed().as_millis(),
+            took_ms = u64::try_from(began.elapsed().as_millis()).unwrap_or(u64::MAX),
             position = self.projections.position(),
             "stopped: in-flight requests finished, views persisted"
         );

@@ -255,7 +255,7 @@ async fn log_when_ready(
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     tracing::info!(
-        since_start_ms = telemetry.started.elapsed().as_millis(),
+        since_start_ms = u64::try_from(telemetry.started.elapsed().as_millis()).unwrap_or(u64::MAX),
         "ready (/readyz)"
     );
 }

@@ -1,0 +1,292 @@
+//! The bench organisation: about `total` events of 40 pods running two-week sprints (items,
+//! ownership, commitments, scope changes, status moves, blockers, closes) and weekly KPI
+//! readings, appended straight to a store. Shared by the rebuild bench and the server's
+//! cold-start bench (`#[path]`-included: benches cannot share a crate).
+
+use chrono::{Days, NaiveDate, Utc};
+use podledger_domain::Event;
+use podledger_domain::ids::{BlockerId, ItemId, KpiId, OrgId, PersonId, PodId, SprintId};
+use podledger_domain::kpi::{Direction, KpiEvent, ReportingCadence};
+use podledger_domain::org::OrgEvent;
+use podledger_domain::pod::{
+    BlockerCategory, CommittedItem, ItemStatus, PodEvent, ScopeChangeReason,
+};
+use podledger_domain::roles::{OrgRole, PodFocus, PodRole};
+use podledger_eventstore::{
+    EventMetadata, EventStore, ExpectedVersion, NewEvent, SqliteEventStore, StreamWrite,
+};
+use uuid::Uuid;
+
+pub const PODS: usize = 40;
+
+fn id() -> Uuid {
+    Uuid::now_v7()
+}
+
+/// The events of one sprint cycle of a pod (~125 events) and its KPI readings.
+#[allow(clippy::too_many_lines)] // one realistic sprint, event by event
+fn sprint_cycle(
+    n: u64,
+    owner: PersonId,
+    items: &mut Vec<ItemId>,
+) -> (Vec<PodEvent>, Vec<KpiEvent>) {
+    let mut e = Vec::new();
+    let fresh: Vec<ItemId> = (0..20).map(|_| ItemId(id())).collect();
+    for (k, item_id) in fresh.iter().enumerate() {
+        e.push(PodEvent::ItemCreated {
+            item_id: *item_id,
+            title: format!("Campaign asset {n}-{k}"),
+            description: Some("Landing page and nurture emails for the spring launch".into()),
+            output_category: ["email", "landing page", "paid social", "video"][k % 4].into(),
+            acceptance_criteria: Some("Live, tracked, approved by brand".into()),
+            estimate: Some((k % 8) as u32 + 1),
+            parent_epic: None,
+            requester: None,
+        });
+        e.push(PodEvent::DeliveryOwnerDeclared {
+            item_id: *item_id,
+            person_id: owner,
+            current_owner: None,
+        });
+        e.push(PodEvent::DeliveryOwnershipAccepted {
+            item_id: *item_id,
+            person_id: owner,
+            previous_owner: None,
+        });
+    }
+    for item_id in fresh.iter().take(5) {
+        e.push(PodEvent::ItemEstimated {
+            item_id: *item_id,
+            estimate: 5,
+            previous: Some(1),
+        });
+        e.push(PodEvent::ItemRanked {
+            item_id: *item_id,
+            before: items.first().copied(),
+        });
+    }
+    items.extend(&fresh);
+    let sprint_id = SprintId(id());
+    let start = NaiveDate::from_ymd_opt(2020, 1, 6).unwrap() + Days::new(14 * n);
+    e.push(PodEvent::SprintPlanned {
+        sprint_id,
+        number: n as u32 + 1,
+        start_date: start,
+        end_date: start + Days::new(13),
+    });
+    let committed: Vec<ItemId> = fresh[..10].to_vec();
+    for item_id in &committed {
+        e.push(PodEvent::ItemCommitted {
+            sprint_id,
+            item_id: *item_id,
+        });
+    }
+    e.push(PodEvent::SprintGoalSet {
+        sprint_id,
+        goal: "Spring launch".into(),
+        goal_items: committed[..3].to_vec(),
+    });
+    e.push(PodEvent::SprintStarted {
+        sprint_id,
+        at: Utc::now(),
+        committed: committed
+            .iter()
+            .map(|i| CommittedItem {
+                item_id: *i,
+                estimate: 5,
+            })
+            .collect(),
+    });
+    e.push(PodEvent::ItemAddedToSprint {
+        sprint_id,
+        item_id: fresh[10],
+        reason: ScopeChangeReason::BusinessConditionsChanged,
+        estimate: 3,
+    });
+    e.push(PodEvent::ItemRemovedFromSprint {
+        sprint_id,
+        item_id: committed[9],
+        reason: ScopeChangeReason::TechnicallyImpossible,
+        estimate: 5,
+    });
+    let in_sprint: Vec<ItemId> = committed[..9].iter().copied().chain([fresh[10]]).collect();
+    for (k, item_id) in in_sprint.iter().enumerate() {
+        e.push(PodEvent::ItemStatusChanged {
+            item_id: *item_id,
+            from: ItemStatus::Committed,
+            to: ItemStatus::InProgress,
+        });
+        if k < 8 {
+            e.push(PodEvent::ItemStatusChanged {
+                item_id: *item_id,
+                from: ItemStatus::InProgress,
+                to: ItemStatus::InReview,
+            });
+            e.push(PodEvent::ItemStatusChanged {
+                item_id: *item_id,
+                from: ItemStatus::InReview,
+                to: ItemStatus::Done,
+            });
+        }
+    }
+    let blocker_id = BlockerId(id());
+    e.push(PodEvent::BlockerRaised {
+        blocker_id,
+        item_id: Some(fresh[0]),
+        category: BlockerCategory::Approval,
+        description: "Legal review".into(),
+        raised_by: owner,
+        at: Utc::now(),
+    });
+    e.push(PodEvent::BlockerEscalated {
+        blocker_id,
+        note: None,
+        at: Utc::now(),
+    });
+    e.push(PodEvent::BlockerResolved {
+        blocker_id,
+        resolution: None,
+        at: Utc::now(),
+    });
+    e.push(PodEvent::SprintClosed {
+        sprint_id,
+        at: Utc::now(),
+        done: in_sprint[..8].to_vec(),
+        not_done: in_sprint[8..].to_vec(),
+        goal_met: true,
+    });
+    items.retain(|i| !in_sprint[..8].contains(i));
+    let readings = (0..4)
+        .map(|k| KpiEvent::KpiReadingRecorded {
+            value: 900.0 + (n * 4 + k) as f64,
+            observed_at: Utc::now(),
+            source: Some("hubspot".into()),
+        })
+        .collect();
+    (e, readings)
+}
+
+fn encode(events: Vec<Event>, org: OrgId) -> Vec<NewEvent> {
+    events
+        .into_iter()
+        .map(|event| {
+            let enc = event.encode();
+            NewEvent {
+                event_id: id(),
+                event_type: enc.event_type,
+                schema_version: enc.schema_version,
+                payload: enc.payload.to_string(),
+                metadata: EventMetadata {
+                    org_id: org.as_uuid(),
+                    actor: "member:bench".into(),
+                    correlation_id: id(),
+                    causation_id: None,
+                },
+            }
+        })
+        .collect()
+}
+
+async fn append(store: &SqliteEventStore, stream: String, events: Vec<NewEvent>) {
+    for chunk in events.chunks(2_000) {
+        store
+            .append(vec![StreamWrite {
+                stream: stream.clone(),
+                expected: ExpectedVersion::Any,
+                events: chunk.to_vec(),
+            }])
+            .await
+            .unwrap();
+    }
+}
+
+/// Generates an organisation of about `total` events; returns it and its pods.
+pub async fn generate(store: &SqliteEventStore, total: u64) -> (OrgId, Vec<PodId>) {
+    let org = OrgId(id());
+    let admin = PersonId(id());
+    let pods: Vec<PodId> = (0..PODS).map(|_| PodId(id())).collect();
+    let owners: Vec<PersonId> = (0..PODS).map(|_| PersonId(id())).collect();
+    let mut org_events = vec![
+        OrgEvent::OrganisationCreated {
+            name: "Bench".into(),
+            sprint_length_days: 14,
+            at: Utc::now(),
+        },
+        OrgEvent::PersonAdded {
+            person_id: admin,
+            name: "Admin".into(),
+            email: None,
+        },
+        OrgEvent::OrgRoleGranted {
+            person_id: admin,
+            role: OrgRole::OrgAdmin,
+        },
+    ];
+    for (pod_id, owner) in pods.iter().zip(&owners) {
+        org_events.push(OrgEvent::PodCreated {
+            pod_id: *pod_id,
+            name: "Pod".into(),
+            focus: PodFocus::Acquisition,
+        });
+        org_events.push(OrgEvent::PersonAdded {
+            person_id: *owner,
+            name: "Owner".into(),
+            email: None,
+        });
+        org_events.push(OrgEvent::PodRoleAssigned {
+            pod_id: *pod_id,
+            person_id: *owner,
+            role: PodRole::ProductOwner,
+            replaced: None,
+        });
+    }
+    append(
+        store,
+        format!("org-{org}"),
+        encode(org_events.into_iter().map(Event::Org).collect(), org),
+    )
+    .await;
+    let kpis: Vec<KpiId> = pods.iter().map(|_| KpiId(id())).collect();
+    for ((pod_id, kpi), owner) in pods.iter().zip(&kpis).zip(&owners) {
+        let defined = KpiEvent::KpiDefined {
+            pod_id: *pod_id,
+            name: "Trial signups".into(),
+            unit: "signups".into(),
+            direction: Direction::Increase,
+            target: 1000.0,
+            baseline: None,
+            cadence: ReportingCadence::Weekly,
+            owner: *owner,
+        };
+        append(
+            store,
+            format!("kpi-{kpi}"),
+            encode(vec![Event::Kpi(defined)], org),
+        )
+        .await;
+    }
+    let mut backlogs: Vec<Vec<ItemId>> = vec![Vec::new(); PODS];
+    let mut written = 0u64;
+    let mut cycle = 0;
+    while written < total {
+        for p in 0..PODS {
+            let (pod_events, readings) = sprint_cycle(cycle, owners[p], &mut backlogs[p]);
+            written += (pod_events.len() + readings.len()) as u64;
+            append(
+                store,
+                format!("pod-{}", pods[p]),
+                encode(pod_events.into_iter().map(Event::Pod).collect(), org),
+            )
+            .await;
+            append(
+                store,
+                format!("kpi-{}", kpis[p]),
+                encode(readings.into_iter().map(Event::Kpi).collect(), org),
+            )
+            .await;
+        }
+        cycle += 1;
+    }
+    (org, pods)
+}
+

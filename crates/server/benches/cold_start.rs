@@ -106,7 +106,9 @@ fn main() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("org.db");
     let head = rt.block_on(async {
-        let store = SqliteEventStore::open(SqliteConfig::new(&db)).await.unwrap();
+        let store = SqliteEventStore::open(SqliteConfig::new(&db))
+            .await
+            .unwrap();
         let t = Instant::now();
         generate::generate(&store, total).await;
         let head = store.head().await.unwrap();
@@ -118,7 +120,9 @@ fn main() {
     });
     let persisted_views = |persist: bool| {
         rt.block_on(async {
-            let store = SqliteEventStore::open(SqliteConfig::new(&db)).await.unwrap();
+            let store = SqliteEventStore::open(SqliteConfig::new(&db))
+                .await
+                .unwrap();
             if persist {
                 // `podledger rebuild`: every view persisted at the head.
                 Projections::rebuild(store).await.unwrap();

@@ -289,4 +289,3 @@ pub async fn generate(store: &SqliteEventStore, total: u64) -> (OrgId, Vec<PodId
     }
     (org, pods)
 }
-

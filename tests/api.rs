@@ -661,16 +661,7 @@ async fn the_audit_log_is_for_admins_oversight_and_the_pods_po_and_sm() {
         people[3].2,
         people[4].2,
     );
-    let pod = json!(
-        podledger_api::ids::to_id(
-            "Pod",
-            Uuid::new_v5(
-                &Uuid::from_u128(0x6f2c_1b7e_4d3a_4e8f_9a51_0c3d_2b1e_7a90),
-                b"Acquisition"
-            )
-        )
-        .0
-    );
+    let pod = json!(podledger_api::ids::to_id("Pod", podledger_server::demo::id("Acquisition")).0);
     let query = "query($pod: ID, $after: String) { auditLog(podId: $pod, first: 5, after: $after, eventType: \"SprintClosed\") { nodes { position subjectId eventType actor { __typename ... on Person { id name } } payload } pageInfo { endCursor hasNextPage } } }";
     for person in [admin, vp] {
         let page = app.ok(person, query, json!({"pod": null})).await;

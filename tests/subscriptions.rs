@@ -62,10 +62,7 @@ fn po() -> PersonId {
 }
 
 fn acquisition() -> PodId {
-    PodId(Uuid::new_v5(
-        &Uuid::from_u128(0x6f2c_1b7e_4d3a_4e8f_9a51_0c3d_2b1e_7a90),
-        b"Acquisition",
-    ))
+    PodId(podledger_server::demo::id("Acquisition"))
 }
 
 impl App {

@@ -343,8 +343,13 @@ pub struct AuditEntry {
     pub event_type: String,
     /// Who acted: a person of the organisation or an integration.
     pub actor: Option<crate::objects::Actor>,
-    /// When the store recorded the event (the commit time).
+    /// When the store recorded the event (the commit time). The audit log's `from` and `to`
+    /// filter by it.
     pub recorded_at: DateTime<Utc>,
+    /// When it happened in the organisation: the business time every metric and `asOf`
+    /// follows. For a live command, the moment it was decided (just before `recordedAt`); for
+    /// an imported one (`podledger import`), the `at` its line gave.
+    pub occurred_at: DateTime<Utc>,
     /// Id of the request that caused it: every event of one mutation shares it.
     pub correlation_id: String,
     /// The event's fields as stored (the ids in it are UUIDs, as the store keeps them).
@@ -375,6 +380,7 @@ impl AuditEntry {
             event_type: e.event_type,
             actor: org.and_then(|org| crate::objects::actor_of(org, &e.actor)),
             recorded_at: e.recorded_at,
+            occurred_at: e.occurred_at,
             correlation_id: e.correlation_id.to_string(),
             payload: async_graphql::Json(serde_json::from_str(&e.payload).unwrap_or_default()),
         }

@@ -27,11 +27,13 @@ pub const CASES: &[&str] = &[
     "concurrent_exact_appends_let_exactly_one_win",
     "reads_page_from_a_position",
     "subscription_catches_up_then_goes_live_without_gap_or_repeat",
+    "position_at_follows_each_organisations_business_time",
 ];
 
 const ORG: Uuid = Uuid::from_u128(0x0dd5_0000_0000_0000_0000_0000_0000_0001);
 
-/// A test event with a fresh id.
+/// A test event with a fresh id; an odd `n` has a business time (microsecond-exact, in 2023),
+/// an even one none.
 pub fn event(n: u64) -> NewEvent {
     NewEvent {
         event_id: Uuid::now_v7(),
@@ -43,6 +45,9 @@ pub fn event(n: u64) -> NewEvent {
             actor: "member:00000000-0000-0000-0000-000000000001".into(),
             correlation_id: Uuid::now_v7(),
             causation_id: Some(Uuid::now_v7()),
+            occurred_at: (n % 2 == 1)
+                .then(|| chrono::DateTime::from_timestamp_micros(1_700_000_000_123_456 + n as i64))
+                .flatten(),
         },
     }
 }
@@ -77,7 +82,18 @@ pub async fn append_to_a_new_stream(store: Arc<dyn EventStore>) {
         assert_eq!(s.payload, e.payload);
         assert_eq!(s.metadata, e.metadata);
         assert!((chrono::Utc::now() - s.recorded_at).num_seconds().abs() < 60);
+        // Business time: the one written, else the commit time.
+        assert_eq!(
+            s.occurred_at(),
+            e.metadata.occurred_at.unwrap_or(s.recorded_at)
+        );
     }
+    let paged = store.read_all(0, 10).await.unwrap();
+    assert_eq!(
+        paged[0].metadata.occurred_at,
+        events[0].metadata.occurred_at
+    );
+    assert_eq!(paged[1].metadata.occurred_at, None);
     assert_eq!(store.head().await.unwrap(), 2);
     let found = store.find_event(events[1].event_id).await.unwrap().unwrap();
     assert_eq!(found.position, 2);
@@ -466,4 +482,64 @@ pub async fn subscription_catches_up_then_goes_live_without_gap_or_repeat(
             .is_err(),
         "nothing beyond the last event"
     );
+}
+
+/// `position_at` answers per organisation by business time: an imported organisation's past
+/// (business times years before the commits) beside another's live events (no business time:
+/// the commit time counts), with ties going to the later position.
+pub async fn position_at_follows_each_organisations_business_time(store: Arc<dyn EventStore>) {
+    use chrono::{TimeZone as _, Utc};
+    let imported = Uuid::from_u128(0x0dd5_0000_0000_0000_0000_0000_0000_0002);
+    let day = |d: u32| Utc.with_ymd_and_hms(2024, 3, d, 9, 0, 0).unwrap();
+    let at = |n: u64, org: Uuid, when: Option<chrono::DateTime<Utc>>| {
+        let mut e = event(n);
+        e.metadata.org_id = org;
+        e.metadata.occurred_at = when;
+        e
+    };
+    let live = |n| at(n, ORG, None);
+    let past = |n, d| at(n, imported, Some(day(d)));
+    store
+        .append(write("live", ExpectedVersion::Any, vec![live(1)]))
+        .await
+        .unwrap(); // 1
+    store
+        .append(write(
+            "past",
+            ExpectedVersion::Any,
+            vec![past(2, 1), past(3, 2), past(4, 2)],
+        ))
+        .await
+        .unwrap(); // 2, 3, 4
+    store
+        .append(write("live", ExpectedVersion::Any, vec![live(5)]))
+        .await
+        .unwrap(); // 5
+    store
+        .append(write("past", ExpectedVersion::Any, vec![past(6, 5)]))
+        .await
+        .unwrap(); // 6
+    let position = |org, t| {
+        let store = store.clone();
+        async move { store.position_at(org, t).await.unwrap() }
+    };
+    assert_eq!(
+        position(imported, day(1) - chrono::Duration::seconds(1)).await,
+        0
+    );
+    assert_eq!(position(imported, day(1)).await, 2);
+    assert_eq!(
+        position(imported, day(2)).await,
+        4,
+        "ties: the later position"
+    );
+    assert_eq!(position(imported, day(4)).await, 4);
+    assert_eq!(position(imported, day(30)).await, 6);
+    // The live organisation's events count by commit time: none in 2024, both now.
+    assert_eq!(position(ORG, day(30)).await, 0);
+    assert_eq!(
+        position(ORG, Utc::now() + chrono::Duration::seconds(5)).await,
+        5
+    );
+    assert_eq!(position(Uuid::now_v7(), Utc::now()).await, 0);
 }

@@ -347,6 +347,7 @@ fn encode(events: &[Event], ctx: &Context, meta: RequestMeta) -> Vec<NewEvent> {
         actor: ctx.actor.to_metadata(),
         correlation_id: meta.correlation_id,
         causation_id: meta.causation_id,
+        occurred_at: Some(ctx.now),
     };
     events
         .iter()

@@ -58,6 +58,10 @@ pub struct EventMetadata {
     pub correlation_id: Uuid,
     /// The message that caused it, if any.
     pub causation_id: Option<Uuid>,
+    /// Business time: when it happened in the organisation — the time of the command that
+    /// decided it (an imported command's `at`). `None`: when the store committed it
+    /// ([`RecordedEvent::recorded_at`]).
+    pub occurred_at: Option<DateTime<Utc>>,
 }
 
 /// An event to append.
@@ -108,6 +112,13 @@ pub struct RecordedEvent {
     pub metadata: EventMetadata,
     /// When the store committed it (server clock).
     pub recorded_at: DateTime<Utc>,
+}
+
+impl RecordedEvent {
+    /// Business time: [`EventMetadata::occurred_at`], or the commit time when it has none.
+    pub fn occurred_at(&self) -> DateTime<Utc> {
+        self.metadata.occurred_at.unwrap_or(self.recorded_at)
+    }
 }
 
 /// Where an append landed.
@@ -185,6 +196,12 @@ pub trait EventStore: Send + Sync + fmt::Debug {
 
     /// The position of the last committed event (0 when empty).
     async fn head(&self) -> Result<u64, StoreError>;
+
+    /// The global position of organisation `org_id`'s last event whose business time
+    /// ([`RecordedEvent::occurred_at`]) is at or before `time`; 0 when none is. Business times
+    /// never go backwards within an organisation (live commands take the clock, imports are
+    /// checked), so this is the organisation's state at `time`.
+    async fn position_at(&self, org_id: Uuid, time: DateTime<Utc>) -> Result<u64, StoreError>;
 
     /// Every event after `after`, then each new one as it commits.
     fn subscribe(&self, after: u64) -> EventStream;

@@ -50,6 +50,7 @@ conformance!(
     concurrent_exact_appends_let_exactly_one_win,
     reads_page_from_a_position,
     subscription_catches_up_then_goes_live_without_gap_or_repeat,
+    position_at_follows_each_organisations_business_time,
 );
 
 #[tokio::test]

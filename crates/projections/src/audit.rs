@@ -40,8 +40,10 @@ pub struct AuditEntry {
     pub event_type: String,
     /// Who.
     pub actor: String,
-    /// When.
+    /// When the store committed it.
     pub recorded_at: DateTime<Utc>,
+    /// When it happened in the organisation (business time).
+    pub occurred_at: DateTime<Utc>,
     /// Request.
     pub correlation_id: Uuid,
     /// Cause.
@@ -60,7 +62,7 @@ pub async fn audit_log(
 ) -> Result<Vec<AuditEntry>, StoreError> {
     let rows = sqlx::query(
         "SELECT position, event_id, stream_id, stream_version, event_type, actor, recorded_at, \
-         correlation_id, causation_id, payload FROM events \
+         correlation_id, causation_id, payload, ifnull(occurred_at, recorded_at) FROM events \
          WHERE org_id = ?1 AND position > ?2 \
          AND (?3 IS NULL OR stream_id = ?3) AND (?4 IS NULL OR actor = ?4) \
          AND (?5 IS NULL OR event_type = ?5) AND (?6 IS NULL OR recorded_at >= ?6) \
@@ -91,6 +93,7 @@ pub async fn audit_log(
                 correlation_id: r.try_get(7)?,
                 causation_id: r.try_get(8)?,
                 payload: r.try_get(9)?,
+                occurred_at: DateTime::from_timestamp_micros(r.try_get(10)?).unwrap_or_default(),
             })
         })
         .collect::<Result<_, sqlx::Error>>()

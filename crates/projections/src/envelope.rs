@@ -21,8 +21,11 @@ pub struct Meta {
     pub stream: Arc<str>,
     /// Version of the stream after the event.
     pub stream_version: u64,
-    /// Server time of the commit.
+    /// Server time of the commit (the audit log shows it; nothing is computed from it).
     pub recorded_at: DateTime<Utc>,
+    /// Business time: when it happened in the organisation. Every metric and `asOf` by time
+    /// follows this clock (see ARCHITECTURE.md, "Two clocks").
+    pub occurred_at: DateTime<Utc>,
     /// `member:<id>` or `service:<id>` (shared, as the stream).
     pub actor: Arc<str>,
     /// The request.
@@ -43,6 +46,7 @@ pub struct Envelope {
 impl Envelope {
     /// Decodes a stored event.
     pub fn decode(recorded: RecordedEvent) -> Result<Self, DecodeError> {
+        let occurred_at = recorded.occurred_at();
         Ok(Self {
             event: decode(&recorded)?,
             meta: Meta {
@@ -51,6 +55,7 @@ impl Envelope {
                 stream: recorded.stream.into(),
                 stream_version: recorded.stream_version,
                 recorded_at: recorded.recorded_at,
+                occurred_at,
                 actor: recorded.metadata.actor.into(),
                 correlation_id: recorded.metadata.correlation_id,
                 org_id: recorded.metadata.org_id,

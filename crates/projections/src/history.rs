@@ -17,33 +17,20 @@ use crate::views::{ViewKey, Views};
 pub enum AsOf {
     /// After the event at this global position.
     Position(u64),
-    /// After the last event recorded at or before this time.
+    /// After the organisation's last event that happened (business time) at or before this time.
     Time(DateTime<Utc>),
 }
 
 const PAGE: usize = 1_000;
 
 impl Projections {
-    /// The global position of a point in the past: for a time, the last event recorded at or
-    /// before it (commit times never go backwards, so a binary search over positions finds it).
-    pub async fn resolve(&self, as_of: AsOf) -> Result<u64, ProjectionError> {
+    /// The global position of a point in `org`'s past: for a time, the organisation's last
+    /// event whose business time is at or before it (see [`EventStore::position_at`]).
+    pub async fn resolve(&self, org: Uuid, as_of: AsOf) -> Result<u64, ProjectionError> {
         let store = self.store();
-        let head = store.head().await?;
         match as_of {
-            AsOf::Position(p) => Ok(p.min(head)),
-            AsOf::Time(t) => {
-                let (mut lo, mut hi) = (0u64, head);
-                while lo < hi {
-                    let mid = lo + (hi - lo).div_ceil(2);
-                    let at = store.read_all(mid - 1, 1).await?;
-                    if at.first().is_some_and(|e| e.recorded_at <= t) {
-                        lo = mid;
-                    } else {
-                        hi = mid - 1;
-                    }
-                }
-                Ok(lo)
-            }
+            AsOf::Position(p) => Ok(p.min(store.head().await?)),
+            AsOf::Time(t) => Ok(store.position_at(org, t).await?),
         }
     }
 
@@ -96,7 +83,7 @@ impl Projections {
         pods: &[PodId],
         as_of: AsOf,
     ) -> Result<Views, ProjectionError> {
-        let position = self.resolve(as_of).await?;
+        let position = self.resolve(org, as_of).await?;
         let mut keys = vec![ViewKey::Org(org)];
         keys.extend(pods.iter().map(|p| ViewKey::Pod(*p)));
         keys.extend(

@@ -87,7 +87,7 @@ impl LedgerEntry {
         Self {
             change,
             actor: meta.actor.clone(),
-            at: meta.recorded_at,
+            at: meta.occurred_at,
             correlation_id: meta.correlation_id,
             position: meta.position,
         }

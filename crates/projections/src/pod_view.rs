@@ -288,7 +288,7 @@ impl PodView {
     pub fn apply(&mut self, meta: &Meta, event: PodEvent) {
         self.position = meta.position;
         self.version = meta.stream_version;
-        let (at, version) = (meta.recorded_at, meta.stream_version);
+        let (at, version) = (meta.occurred_at, meta.stream_version);
         match event {
             PodEvent::ItemCreated {
                 item_id,

@@ -63,6 +63,7 @@ impl Script {
             stream: "x".into(),
             stream_version,
             recorded_at: self.now,
+            occurred_at: self.now,
             actor: format!("member:{PO}").into(),
             correlation_id: Uuid::from_u128(9_000 + u128::from(self.position)),
             org_id: id(1),

@@ -28,7 +28,6 @@ use podledger_projections::metrics::sprint_metrics;
 use podledger_server::{demo, http};
 use serde_json::{Value, json};
 use support::Cpu;
-use uuid::Uuid;
 
 const CHILD: &str = "PODLEDGER_BENCH_HTTP_SERVE";
 const SECRET: &[u8] = b"bench-secret-bench-secret-bench-secret";
@@ -41,10 +40,7 @@ fn auth() -> AuthConfig {
 }
 
 fn acquisition() -> PodId {
-    PodId(Uuid::new_v5(
-        &Uuid::from_u128(0x6f2c_1b7e_4d3a_4e8f_9a51_0c3d_2b1e_7a90),
-        b"Acquisition",
-    ))
+    PodId(podledger_server::demo::id("Acquisition"))
 }
 
 /// The raw baseline: the same board as the GraphQL query, built by hand.
@@ -128,8 +124,8 @@ async fn serve(dir: &str) -> anyhow::Result<()> {
     let store =
         SqliteEventStore::open(SqliteConfig::from_url(&format!("sqlite://{dir}/bench.db"))).await?;
     let projections = Projections::start(store.clone()).await?;
+    demo::seed(Arc::new(store.clone())).await?;
     let handler = Arc::new(CommandHandler::new(Arc::new(store)));
-    demo::seed(&handler).await?;
     // One token stands for every dashboard the load generator plays, so the per-caller share
     // (8 running requests by default) would refuse most of them: lifted here, every other
     // limit as served.

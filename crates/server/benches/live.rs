@@ -31,7 +31,6 @@ use tokio_tungstenite::MaybeTlsStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
-use uuid::Uuid;
 
 const CHILD: &str = "PODLEDGER_BENCH_LIVE_SERVE";
 const SECRET: &[u8] = b"bench-secret-bench-secret-bench-secret";
@@ -45,10 +44,7 @@ fn auth() -> AuthConfig {
 }
 
 fn acquisition() -> PodId {
-    PodId(Uuid::new_v5(
-        &Uuid::from_u128(0x6f2c_1b7e_4d3a_4e8f_9a51_0c3d_2b1e_7a90),
-        b"Acquisition",
-    ))
+    PodId(podledger_server::demo::id("Acquisition"))
 }
 
 fn env(name: &str, default: u64) -> u64 {

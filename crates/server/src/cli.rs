@@ -202,7 +202,7 @@ pub struct ServeArgs {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the GraphQL server (migrates the database and starts the projections first).
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Print the effective configuration of `serve` — flags, environment, `--config` file and
     /// defaults merged — as TOML (usable as a `--config` file), each setting with where it
     /// came from; secrets redacted.
@@ -246,6 +246,42 @@ pub enum Command {
     ExportSchema,
     /// Open the store and print its version, event count and integrity.
     Status,
+    /// Import JSON Lines of commands (or exported events) with their business times into a
+    /// new organisation (docs/import-format.md); stops at the first refused line.
+    Import {
+        /// The file (`-` for standard input).
+        file: std::path::PathBuf,
+        /// Move every date and time by whole weeks so the file's last one falls in this week.
+        #[arg(long)]
+        shift_to_now: bool,
+    },
+    /// Write an organisation's history as JSON Lines (its events, in order) that `import`
+    /// reads back into an empty store.
+    Export {
+        /// The organisation: its UUID, its `Organisation.id`, or the `@name` an import gave it.
+        #[arg(long)]
+        org: String,
+        /// Where to write (standard output by default).
+        #[arg(long)]
+        output: Option<std::path::PathBuf>,
+    },
+    /// Convert a Jira issue export (CSV) into the import format, on standard output.
+    ConvertJira {
+        /// The CSV file.
+        file: std::path::PathBuf,
+        /// The organisation's name (its `@name` in the output).
+        #[arg(long, default_value = "jira")]
+        organisation: String,
+        /// The pod's name.
+        #[arg(long, default_value = "Jira team")]
+        pod_name: String,
+        /// The pod role of assignees.
+        #[arg(long, default_value = "CONTENT_STRATEGIST")]
+        role: String,
+        /// Sprint length in days.
+        #[arg(long, default_value_t = 14, value_parser = clap::value_parser!(i64).range(1..=56))]
+        sprint_days: i64,
+    },
     /// Ask a running server's probe (`/healthz` by default) and exit 0 when it answers 200 —
     /// for container health checks in images without curl.
     Probe {

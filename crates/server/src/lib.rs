@@ -4,6 +4,8 @@
 pub mod demo;
 pub mod http;
 pub mod identity;
+pub mod import;
+pub mod jira;
 pub mod telemetry;
 pub mod traces;
 pub mod ws;
@@ -123,13 +125,18 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<Running> {
     let projections = Projections::start(store.clone())
         .await
         .context("starting the projections")?;
-    let handler = Arc::new(CommandHandler::new(Arc::new(store)));
     if config.demo {
-        let commands = demo::seed(&handler)
+        let summary = demo::seed(Arc::new(store.clone()))
             .await
-            .context("seeding the demo organisation")?;
-        tracing::info!(commands, org = %demo::org_id(), "demo organisation ready");
+            .context("loading the demo organisation")?;
+        tracing::info!(
+            commands = summary.commands,
+            already_applied = summary.already_applied,
+            org = %demo::org_id().as_uuid(),
+            "demo organisation ready"
+        );
     }
+    let handler = Arc::new(CommandHandler::new(Arc::new(store)));
     let api = Api::with_policy(
         ApiState::new(handler, projections.clone()),
         config.policy.clone(),

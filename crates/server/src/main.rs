@@ -63,31 +63,28 @@ fn auth(database_url: &str, tokens: &TokenSettings) -> anyhow::Result<AuthConfig
 async fn run(cli: Cli) -> anyhow::Result<()> {
     let config = SqliteConfig::from_url(&cli.database_url);
     match cli.command {
-        Command::Serve(args) => {
-            let auth = serve_auth(&cli.database_url, &args.tokens, &args.identity)?;
-            let running = start(ServerConfig {
-                policy: args.limits.policy(args.dev),
-                ready_max_lag: args.ready_max_lag,
-                auth: auth.clone(),
-                database_url: cli.database_url,
-                listen: args.listen,
-                dev: args.dev,
-                demo: args.demo,
-                ws: podledger_server::ws::WsConfig {
-                    allowed_origins: args.allowed_origins,
-                    ..Default::default()
-                },
-                shutdown_timeout: std::time::Duration::from_secs(args.shutdown_timeout_secs),
-                shutdown_delay: std::time::Duration::from_millis(args.shutdown_delay_ms),
-                workers: args.workers.into(),
-            })
-            .await?;
-            if args.demo {
-                print_demo_tokens(&auth);
-            }
-            serve_until_stopped(running).await?;
-        }
+        Command::Serve(args) => serve(cli.database_url, *args).await?,
         Command::Config(_) => unreachable!("printed before the runtime starts"),
+        Command::Import { file, shift_to_now } => {
+            import(&config, &file, shift_to_now).await?;
+        }
+        Command::Export { org, output } => export(&config, &org, output.as_deref()).await?,
+        Command::ConvertJira {
+            file,
+            organisation,
+            pod_name,
+            role,
+            sprint_days,
+        } => convert_jira(
+            &file,
+            &podledger_server::jira::Settings {
+                organisation,
+                pod: pod_name,
+                role,
+                sprint_days,
+                now: chrono::Utc::now(),
+            },
+        )?,
         Command::Probe {
             path,
             listen,
@@ -116,11 +113,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Demo { tokens } => {
             let auth = auth(&cli.database_url, &tokens)?;
             let store = SqliteEventStore::open(config.clone()).await?;
-            let handler = podledger_eventstore::CommandHandler::new(std::sync::Arc::new(store));
-            let commands = demo::seed(&handler).await?;
+            let summary = demo::seed(std::sync::Arc::new(store)).await?;
             println!(
-                "demo organisation {} seeded ({commands} commands)",
-                demo::org_id()
+                "demo organisation {} loaded ({} commands applied, {} already there)",
+                demo::org_id().as_uuid(),
+                summary.commands,
+                summary.already_applied
             );
             print_demo_tokens(&auth);
         }
@@ -153,6 +151,143 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// `podledger serve`: starts the server, prints the demo's tokens with `--demo`, and serves
+/// until a signal stops it.
+async fn serve(database_url: String, args: cli::ServeArgs) -> anyhow::Result<()> {
+    let auth = serve_auth(&database_url, &args.tokens, &args.identity)?;
+    let running = start(ServerConfig {
+        policy: args.limits.policy(args.dev),
+        ready_max_lag: args.ready_max_lag,
+        auth: auth.clone(),
+        database_url,
+        listen: args.listen,
+        dev: args.dev,
+        demo: args.demo,
+        ws: podledger_server::ws::WsConfig {
+            allowed_origins: args.allowed_origins,
+            ..Default::default()
+        },
+        shutdown_timeout: std::time::Duration::from_secs(args.shutdown_timeout_secs),
+        shutdown_delay: std::time::Duration::from_millis(args.shutdown_delay_ms),
+        workers: args.workers.into(),
+    })
+    .await?;
+    if args.demo {
+        print_demo_tokens(&auth);
+    }
+    serve_until_stopped(running).await?;
+    Ok(())
+}
+
+/// `podledger export`: the organisation's events as import lines, to `output` or stdout.
+async fn export(
+    config: &SqliteConfig,
+    org: &str,
+    output: Option<&std::path::Path>,
+) -> anyhow::Result<()> {
+    let org_id = podledger_api::ids::uuid_of("Organisation", org)
+        .map(OrgId)
+        .map_or_else(|| podledger_server::import::organisation(org), Ok)
+        .map_err(|e| anyhow::anyhow!("--org {org:?}: {e}"))?;
+    let store = SqliteEventStore::open(config.clone()).await?;
+    let mut out: Box<dyn std::io::Write> = if let Some(path) = output {
+        Box::new(std::io::BufWriter::new(
+            std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?,
+        ))
+    } else {
+        Box::new(std::io::BufWriter::new(std::io::stdout().lock()))
+    };
+    let written = podledger_server::import::export(&store, org_id, &mut out).await?;
+    out.flush()?;
+    eprintln!(
+        "exported {written} events of organisation {}",
+        org_id.as_uuid()
+    );
+    Ok(())
+}
+
+/// `podledger convert-jira`: the converted lines on stdout (a closed pipe ends it quietly).
+fn convert_jira(
+    file: &std::path::Path,
+    settings: &podledger_server::jira::Settings,
+) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    let csv =
+        std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    for line in podledger_server::jira::convert(&csv, settings)? {
+        match writeln!(out, "{line}") {
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(()),
+            other => other?,
+        }
+    }
+    match out.flush() {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => Ok(other?),
+    }
+}
+
+/// `podledger import`: the file through [`podledger_server::import::Importer`], with a progress
+/// bar on a terminal and a summary; an error (exit 1) at the first refused line.
+async fn import(
+    config: &SqliteConfig,
+    file: &std::path::Path,
+    shift_to_now: bool,
+) -> anyhow::Result<()> {
+    use std::io::{IsTerminal as _, Read as _};
+    let mut text = String::new();
+    if file.as_os_str() == "-" {
+        std::io::stdin().read_to_string(&mut text)?;
+    } else {
+        text =
+            std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+    }
+    let store = SqliteEventStore::open(config.clone()).await?;
+    let mut importer = podledger_server::import::Importer::new(
+        std::sync::Arc::new(store),
+        podledger_server::import::Options { shift_to_now },
+    );
+    let bar = if std::io::stderr().is_terminal() {
+        let bar = indicatif::ProgressBar::new(podledger_server::import::count_lines(&text));
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} lines {per_sec} {eta}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        bar
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    let started = std::time::Instant::now();
+    let result = importer.import(&text, |line| bar.set_position(line)).await;
+    bar.finish_and_clear();
+    let print = |s: &podledger_server::import::Summary| {
+        println!(
+            "{} lines in {:.1} s: {} commands applied, {} already applied, {} events, {} organisations, {} refusals",
+            s.lines,
+            started.elapsed().as_secs_f64(),
+            s.commands,
+            s.already_applied,
+            s.events,
+            s.organisations,
+            s.refusals
+        );
+    };
+    match result {
+        Ok(summary) => {
+            print(&summary);
+            Ok(())
+        }
+        Err(stopped) => {
+            print(&stopped.summary);
+            Err(anyhow::anyhow!(
+                "{}: {stopped} (nothing after line {} was applied; fix it and run the import again)",
+                file.display(),
+                stopped.line
+            ))
+        }
+    }
 }
 
 /// `podledger probe`: GET `path` on the server listening at `listen`; an error unless 200.

@@ -17,6 +17,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
     SqliteSynchronous,
@@ -257,6 +258,20 @@ impl EventStore for SqliteEventStore {
 
     async fn find_event(&self, event_id: Uuid) -> Result<Option<RecordedEvent>, StoreError> {
         rows::find_event(&self.inner.readers, event_id).await
+    }
+
+    async fn position_at(&self, org_id: Uuid, time: DateTime<Utc>) -> Result<u64, StoreError> {
+        let position: Option<i64> = sqlx::query_scalar(
+            "SELECT position FROM events INDEXED BY events_by_org_time \
+             WHERE org_id = ?1 AND ifnull(occurred_at, recorded_at) <= ?2 \
+             ORDER BY ifnull(occurred_at, recorded_at) DESC, position DESC LIMIT 1",
+        )
+        .bind(org_id)
+        .bind(time.timestamp_micros())
+        .fetch_optional(&self.inner.readers)
+        .await
+        .map_err(StoreError::backend)?;
+        Ok(position.map_or(0, |p| p as u64))
     }
 
     async fn head(&self) -> Result<u64, StoreError> {

@@ -24,7 +24,8 @@ macro_rules! select_page {
             "SELECT group_concat(position || char(31) || hex(event_id) || char(31) || stream_id \
              || char(31) || stream_version || char(31) || event_type || char(31) || schema_version \
              || char(31) || hex(org_id) || char(31) || actor || char(31) || hex(correlation_id) \
-             || char(31) || hex(causation_id) || char(31) || recorded_at || char(31) || payload, char(30)) \
+             || char(31) || hex(causation_id) || char(31) || recorded_at || char(31) \
+             || ifnull(occurred_at, '') || char(31) || payload, char(30)) \
              FROM (SELECT * FROM events ",
             $filter,
             ")"
@@ -40,7 +41,7 @@ fn corrupt(what: &str) -> StoreError {
 
 fn parse_event(record: &str) -> Result<RecordedEvent, StoreError> {
     // The payload is last, so that `splitn` leaves it whole.
-    let mut f = record.splitn(12, '\u{1f}');
+    let mut f = record.splitn(13, '\u{1f}');
     let mut next = |name: &str| f.next().ok_or_else(|| corrupt(name));
     let number = |s: &str, name: &str| s.parse::<u64>().map_err(|_| corrupt(name));
     let uuid = |s: &str| Uuid::try_parse(s).map_err(StoreError::backend);
@@ -62,6 +63,13 @@ fn parse_event(record: &str) -> Result<RecordedEvent, StoreError> {
     let at: i64 = next("recorded_at")?
         .parse()
         .map_err(|_| corrupt("recorded_at"))?;
+    let occurred = next("occurred_at")?;
+    let occurred_at = if occurred.is_empty() {
+        None
+    } else {
+        let micros: i64 = occurred.parse().map_err(|_| corrupt("occurred_at"))?;
+        Some(DateTime::from_timestamp_micros(micros).ok_or_else(|| corrupt("occurred_at"))?)
+    };
     let payload = next("payload")?.to_owned();
     Ok(RecordedEvent {
         position,
@@ -76,6 +84,7 @@ fn parse_event(record: &str) -> Result<RecordedEvent, StoreError> {
             actor,
             correlation_id,
             causation_id,
+            occurred_at,
         },
         recorded_at: DateTime::from_timestamp_micros(at).unwrap_or_default(),
     })

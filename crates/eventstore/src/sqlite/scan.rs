@@ -37,6 +37,8 @@ pub struct ScannedEvent<'a> {
     pub causation_id: Option<Uuid>,
     /// When the store committed it.
     pub recorded_at: DateTime<Utc>,
+    /// Business time, if the event has one (see [`crate::EventMetadata::occurred_at`]).
+    pub occurred_at: Option<DateTime<Utc>>,
 }
 
 fn uuid(row: &Row<'_>, i: usize) -> rusqlite::Result<Uuid> {
@@ -75,7 +77,7 @@ pub(super) fn scan(
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
         let mut statement = conn.prepare(
             "SELECT position, event_id, stream_id, stream_version, event_type, schema_version, \
-             payload, org_id, actor, correlation_id, causation_id, recorded_at \
+             payload, org_id, actor, correlation_id, causation_id, recorded_at, occurred_at \
              FROM events WHERE position > ?1 AND position <= ?2 ORDER BY position",
         )?;
         let mut rows = statement.query([after as i64, upto.min(i64::MAX as u64) as i64])?;
@@ -85,6 +87,7 @@ pub(super) fn scan(
             last = Some(position);
             let causation = row.get_ref(10)?;
             let at = row.get_ref(11)?.as_i64()?;
+            let occurred = row.get_ref(12)?.as_i64_or_null()?;
             each(&ScannedEvent {
                 position,
                 event_id: uuid(row, 1)?,
@@ -101,6 +104,7 @@ pub(super) fn scan(
                     _ => Some(uuid(row, 10)?),
                 },
                 recorded_at: DateTime::from_timestamp_micros(at).unwrap_or_default(),
+                occurred_at: occurred.and_then(DateTime::from_timestamp_micros),
             });
         }
         Ok(last)

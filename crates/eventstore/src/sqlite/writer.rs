@@ -418,7 +418,7 @@ async fn snapshot(
     Ok(snapshot)
 }
 
-/// Rows per multi-row INSERT: 12 values a row stays under SQLite's 32,766 bound values.
+/// Rows per multi-row INSERT: 13 values a row stays under SQLite's 32,766 bound values.
 const MAX_ROWS_PER_INSERT: usize = 2_000;
 
 /// One multi-row INSERT of at most [`MAX_ROWS_PER_INSERT`] rows, after `prefix`.
@@ -430,7 +430,7 @@ fn values_insert<'a>(
     let mut qb = QueryBuilder::<Sqlite>::new(prefix);
     qb.push(
         "INSERT INTO events (position, event_id, stream_id, stream_version, event_type, schema_version, \
-         payload, org_id, actor, correlation_id, causation_id, recorded_at) ",
+         payload, org_id, actor, correlation_id, causation_id, recorded_at, occurred_at) ",
     );
     qb.push_values(rows, |mut b, r| {
         let m = &r.event.metadata;
@@ -445,7 +445,8 @@ fn values_insert<'a>(
             .push_bind(m.actor.as_str())
             .push_bind(m.correlation_id)
             .push_bind(m.causation_id)
-            .push_bind(recorded_at);
+            .push_bind(recorded_at)
+            .push_bind(m.occurred_at.map(|t| t.timestamp_micros()));
     });
     qb
 }

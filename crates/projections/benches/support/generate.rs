@@ -181,6 +181,7 @@ fn encode(events: Vec<Event>, org: OrgId) -> Vec<NewEvent> {
                     actor: "member:bench".into(),
                     correlation_id: id(),
                     causation_id: None,
+                    occurred_at: None,
                 },
             }
         })

@@ -1,6 +1,8 @@
 //! A real store, the real command handler and live projections, for projection tests.
 #![allow(dead_code, clippy::needless_pass_by_value)]
 
+pub mod random;
+
 use std::sync::Arc;
 use std::time::Duration;
 

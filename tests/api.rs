@@ -1508,3 +1508,46 @@ async fn the_grafana_dashboard_queries_only_metrics_the_server_exposes() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_mutation_retried_with_its_idempotency_key_answers_with_what_the_first_attempt_created()
+{
+    let app = spawn_app().await;
+    let o = org_with_pod(&app).await;
+    let create = "mutation($i: CreateItemInput!, $o: CommandOptions) { createItem(input: $i, options: $o) { position item { id title } } }";
+    let key = Uuid::now_v7().to_string();
+    let variables = json!({"i": {"podId": o.pod, "title": "Retried", "outputCategory": "email"},
+                           "o": {"idempotencyKey": key}});
+    let first = app.ok(o.po, create, variables.clone()).await;
+    let again = app.ok(o.po, create, variables).await;
+    assert_eq!(first["createItem"]["item"]["id"], again["createItem"]["item"]["id"]);
+    assert_eq!(again["createItem"]["item"]["title"], "Retried", "{again}");
+    assert_eq!(
+        again["createItem"]["position"], first["createItem"]["position"],
+        "a retry answers with the first attempt's position"
+    );
+    let backlog = app
+        .ok(
+            o.po,
+            "query($p: ID!) { pod(id: $p) { backlog { nodes { title } } } }",
+            json!({"p": o.pod}),
+        )
+        .await;
+    let retried = backlog["pod"]["backlog"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|n| n["title"] == "Retried")
+        .count();
+    assert_eq!(retried, 1);
+    // Another key: another item.
+    let other = app
+        .ok(
+            o.po,
+            create,
+            json!({"i": {"podId": o.pod, "title": "Retried", "outputCategory": "email"},
+                   "o": {"idempotencyKey": Uuid::now_v7().to_string()}}),
+        )
+        .await;
+    assert_ne!(other["createItem"]["item"]["id"], first["createItem"]["item"]["id"]);
+}

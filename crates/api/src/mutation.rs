@@ -31,6 +31,15 @@ pub struct CommandOptions {
     pub idempotency_key: Option<String>,
 }
 
+/// The id of an object a mutation creates: derived from the idempotency key when there is one
+/// (a retry answers with the object the first attempt created), else a new one.
+fn new_id(options: Option<&CommandOptions>, kind: &str) -> Uuid {
+    options
+        .and_then(|o| o.idempotency_key.as_deref())
+        .and_then(|k| Uuid::parse_str(k).ok())
+        .map_or_else(Uuid::now_v7, |key| Uuid::new_v5(&key, kind.as_bytes()))
+}
+
 /// What a command did: the global position of its last event (none when it changed nothing).
 #[derive(Debug)]
 struct Outcome {
@@ -104,7 +113,8 @@ async fn run(
 #[derive(SimpleObject, Debug)]
 pub struct PodPayload {
     /// Global position of the command's last event: pass it as `minPosition` to read your
-    /// write on any replica; null when the command changed nothing (a repeated idempotency key).
+    /// write on any replica (a retry with the same idempotency key answers with the first
+    /// attempt's); null when the command changed nothing.
     pub position: Option<String>,
     /// The pod as it is now.
     pub pod: Option<Pod>,
@@ -115,7 +125,8 @@ pub struct PodPayload {
 #[graphql(complex)]
 pub struct ItemPayload {
     /// Global position of the command's last event: pass it as `minPosition` to read your
-    /// write on any replica; null when the command changed nothing (a repeated idempotency key).
+    /// write on any replica (a retry with the same idempotency key answers with the first
+    /// attempt's); null when the command changed nothing.
     pub position: Option<String>,
     /// The item as it is now.
     pub item: Option<Item>,
@@ -135,7 +146,8 @@ impl ItemPayload {
 #[derive(SimpleObject, Debug)]
 pub struct OrganisationPayload {
     /// Global position of the command's last event: pass it as `minPosition` to read your
-    /// write on any replica; null when the command changed nothing (a repeated idempotency key).
+    /// write on any replica (a retry with the same idempotency key answers with the first
+    /// attempt's); null when the command changed nothing.
     pub position: Option<String>,
     /// The organisation as it is now.
     pub organisation: Option<objects::Organisation>,
@@ -145,7 +157,8 @@ pub struct OrganisationPayload {
 #[derive(SimpleObject, Debug)]
 pub struct SprintPayload {
     /// Global position of the command's last event: pass it as `minPosition` to read your
-    /// write on any replica; null when the command changed nothing (a repeated idempotency key).
+    /// write on any replica (a retry with the same idempotency key answers with the first
+    /// attempt's); null when the command changed nothing.
     pub position: Option<String>,
     /// The sprint as it is now.
     pub sprint: Option<Sprint>,
@@ -256,7 +269,8 @@ fn read_person(ctx: &Context<'_>, person: PersonId) -> Option<objects::Person> {
 #[derive(SimpleObject, Debug)]
 pub struct IntakePayload {
     /// Global position of the command's last event: pass it as `minPosition` to read your
-    /// write on any replica; null when the command changed nothing (a repeated idempotency key).
+    /// write on any replica (a retry with the same idempotency key answers with the first
+    /// attempt's); null when the command changed nothing.
     pub position: Option<String>,
     /// The request as it is now.
     pub request: Option<objects::IntakeRequest>,
@@ -295,7 +309,8 @@ async fn intake_mutation(
 #[derive(SimpleObject, Debug)]
 pub struct KpiPayload {
     /// Global position of the command's last event: pass it as `minPosition` to read your
-    /// write on any replica; null when the command changed nothing (a repeated idempotency key).
+    /// write on any replica (a retry with the same idempotency key answers with the first
+    /// attempt's); null when the command changed nothing.
     pub position: Option<String>,
     /// The KPI as it is now.
     pub kpi: Option<objects::Kpi>,
@@ -305,7 +320,8 @@ pub struct KpiPayload {
 #[derive(SimpleObject, Debug)]
 pub struct PersonPayload {
     /// Global position of the command's last event: pass it as `minPosition` to read your
-    /// write on any replica; null when the command changed nothing (a repeated idempotency key).
+    /// write on any replica (a retry with the same idempotency key answers with the first
+    /// attempt's); null when the command changed nothing.
     pub position: Option<String>,
     /// The person as they are now.
     pub person: Option<objects::Person>,
@@ -315,7 +331,8 @@ pub struct PersonPayload {
 #[derive(SimpleObject, Debug)]
 pub struct BlockerPayload {
     /// Global position of the command's last event: pass it as `minPosition` to read your
-    /// write on any replica; null when the command changed nothing (a repeated idempotency key).
+    /// write on any replica (a retry with the same idempotency key answers with the first
+    /// attempt's); null when the command changed nothing.
     pub position: Option<String>,
     /// The blocker as it is now.
     pub blocker: Option<objects::Blocker>,
@@ -519,7 +536,7 @@ impl MutationRoot {
         email: Option<String>,
         options: Option<CommandOptions>,
     ) -> Result<PersonPayload, async_graphql::Error> {
-        let person_id = PersonId(Uuid::now_v7());
+        let person_id = PersonId(new_id(options.as_ref(), "person"));
         let command = OrgCommand::AddPerson {
             person_id,
             name,
@@ -537,7 +554,7 @@ impl MutationRoot {
         focus: String,
         options: Option<CommandOptions>,
     ) -> Result<PodPayload, async_graphql::Error> {
-        let pod_id = PodId(Uuid::now_v7());
+        let pod_id = PodId(new_id(options.as_ref(), "pod"));
         let command = OrgCommand::CreatePod {
             pod_id,
             name,
@@ -575,7 +592,7 @@ impl MutationRoot {
         let pod = PodId(
             from_id("Pod", &input.pod_id, "podId").map_err(|e| ApiError::within(e, "input"))?,
         );
-        let item_id = ItemId(Uuid::now_v7());
+        let item_id = ItemId(new_id(options.as_ref(), "item"));
         let command = PodCommand::CreateItem {
             item_id,
             title: input.title,
@@ -680,7 +697,7 @@ impl MutationRoot {
         options: Option<CommandOptions>,
     ) -> Result<SprintPayload, async_graphql::Error> {
         let pod = pod_id!(pod_id);
-        let sprint_id = SprintId(Uuid::now_v7());
+        let sprint_id = SprintId(new_id(options.as_ref(), "sprint"));
         let command = PodCommand::PlanSprint {
             sprint_id,
             start_date,
@@ -1008,7 +1025,7 @@ impl MutationRoot {
         options: Option<CommandOptions>,
     ) -> Result<BlockerPayload, async_graphql::Error> {
         let pod = pod_id!(pod_id);
-        let blocker_id = BlockerId(Uuid::now_v7());
+        let blocker_id = BlockerId(new_id(options.as_ref(), "blocker"));
         let item_id = item_id
             .map(|id| from_id("Item", &id, "itemId").map(ItemId))
             .transpose()?;
@@ -1078,7 +1095,7 @@ impl MutationRoot {
         options: Option<CommandOptions>,
     ) -> Result<IntakePayload, async_graphql::Error> {
         let pod = pod_id!(pod_id);
-        let request_id = IntakeId(Uuid::now_v7());
+        let request_id = IntakeId(new_id(options.as_ref(), "intake request"));
         let command = PodCommand::SubmitIntakeRequest {
             request_id,
             title,
@@ -1101,7 +1118,7 @@ impl MutationRoot {
         let request_id = IntakeId(from_id("IntakeRequest", &request_id, "requestId")?);
         let command = PodCommand::AcceptIntakeRequest {
             request_id,
-            item_id: ItemId(Uuid::now_v7()),
+            item_id: ItemId(new_id(options.as_ref(), "item")),
         };
         Ok(intake_mutation(ctx, pod, request_id, command, options).await?)
     }
@@ -1136,7 +1153,7 @@ impl MutationRoot {
         options: Option<CommandOptions>,
     ) -> Result<KpiPayload, async_graphql::Error> {
         use podledger_domain::kpi::{Direction as D, ReportingCadence as C};
-        let kpi = KpiId(Uuid::now_v7());
+        let kpi = KpiId(new_id(options.as_ref(), "kpi"));
         let command = KpiCommand::DefineKpi {
             pod_id: pod_id!(pod_id),
             name,

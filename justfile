@@ -27,6 +27,7 @@ bench:
     cargo bench -p podledger-server --bench http
     cargo bench -p podledger-server --bench live
     cargo bench -p podledger-server --bench cold_start
+    cargo bench -p podledger-server --bench import
 
 # The server on the embedded default with the demo organisation and GraphiQL.
 demo:

@@ -1510,8 +1510,7 @@ async fn the_grafana_dashboard_queries_only_metrics_the_server_exposes() {
 }
 
 #[tokio::test]
-async fn a_mutation_retried_with_its_idempotency_key_answers_with_what_the_first_attempt_created()
-{
+async fn a_mutation_retried_with_its_idempotency_key_answers_with_what_the_first_attempt_created() {
     let app = spawn_app().await;
     let o = org_with_pod(&app).await;
     let create = "mutation($i: CreateItemInput!, $o: CommandOptions) { createItem(input: $i, options: $o) { position item { id title } } }";
@@ -1520,7 +1519,10 @@ async fn a_mutation_retried_with_its_idempotency_key_answers_with_what_the_first
                            "o": {"idempotencyKey": key}});
     let first = app.ok(o.po, create, variables.clone()).await;
     let again = app.ok(o.po, create, variables).await;
-    assert_eq!(first["createItem"]["item"]["id"], again["createItem"]["item"]["id"]);
+    assert_eq!(
+        first["createItem"]["item"]["id"],
+        again["createItem"]["item"]["id"]
+    );
     assert_eq!(again["createItem"]["item"]["title"], "Retried", "{again}");
     assert_eq!(
         again["createItem"]["position"], first["createItem"]["position"],
@@ -1549,5 +1551,8 @@ async fn a_mutation_retried_with_its_idempotency_key_answers_with_what_the_first
                    "o": {"idempotencyKey": Uuid::now_v7().to_string()}}),
         )
         .await;
-    assert_ne!(other["createItem"]["item"]["id"], first["createItem"]["item"]["id"]);
+    assert_ne!(
+        other["createItem"]["item"]["id"],
+        first["createItem"]["item"]["id"]
+    );
 }

@@ -28,6 +28,7 @@ pub const CASES: &[&str] = &[
     "reads_page_from_a_position",
     "subscription_catches_up_then_goes_live_without_gap_or_repeat",
     "position_at_follows_each_organisations_business_time",
+    "a_stream_written_twice_in_one_append_chains_its_versions",
 ];
 
 const ORG: Uuid = Uuid::from_u128(0x0dd5_0000_0000_0000_0000_0000_0000_0001);
@@ -308,13 +309,41 @@ pub async fn malformed_appends_are_refused(store: Arc<dyn EventStore>) {
             .await,
         Err(StoreError::InvalidRequest(_))
     ));
-    let mut twice = write("s", ExpectedVersion::Any, vec![event(1)]);
-    twice.extend(write("s", ExpectedVersion::Any, vec![event(2)]));
+    let one = event(1);
+    let mut same_id_twice = write("s", ExpectedVersion::Any, vec![one.clone()]);
+    same_id_twice.extend(write("t", ExpectedVersion::Any, vec![one]));
     assert!(matches!(
-        store.append(twice).await,
+        store.append(same_id_twice).await,
         Err(StoreError::InvalidRequest(_))
     ));
     assert_eq!(store.head().await.unwrap(), 0);
+}
+
+/// A stream written several times in one append (commands decided one after another): each
+/// write's expectation is checked against what the earlier writes leave, positions follow the
+/// writes' order across streams, and a wrong expectation anywhere writes nothing.
+pub async fn a_stream_written_twice_in_one_append_chains_its_versions(store: Arc<dyn EventStore>) {
+    let mut chained = write("a", ExpectedVersion::NoStream, vec![event(1)]);
+    chained.extend(write("b", ExpectedVersion::NoStream, vec![event(2)]));
+    chained.extend(write(
+        "a",
+        ExpectedVersion::Exact(1),
+        vec![event(3), event(4)],
+    ));
+    chained.extend(write("b", ExpectedVersion::Exact(1), vec![]));
+    let outcome = store.append(chained).await.unwrap();
+    assert_eq!((outcome.first_position, outcome.last_position), (1, 4));
+    let a = store.read_stream("a", 0, 10).await.unwrap();
+    let positions: Vec<(u64, u64)> = a.iter().map(|e| (e.position, e.stream_version)).collect();
+    assert_eq!(positions, vec![(1, 1), (3, 2), (4, 3)]);
+    // The second write expects the version before the append: refused, nothing written.
+    let mut stale = write("a", ExpectedVersion::Exact(3), vec![event(5)]);
+    stale.extend(write("a", ExpectedVersion::Exact(3), vec![event(6)]));
+    assert!(matches!(
+        store.append(stale).await,
+        Err(StoreError::WrongExpectedVersion { actual: 4, .. })
+    ));
+    assert_eq!(store.head().await.unwrap(), 4);
 }
 
 /// One append of many events (more than one SQL statement can carry) is stored whole, in order.

@@ -126,6 +126,106 @@ impl CommandHandler {
         result
     }
 
+    /// Runs `commands` in order, each decided against the state the ones before it left (in
+    /// memory: no store round trip between them), and appends every decided command's events
+    /// in one atomic append, in command order — one commit for the lot (`podledger import`).
+    /// Stops at the first refusal: the commands before it are appended, it and the ones after
+    /// are not. Returns what each command before the refusal did, and the refusal. Retries are
+    /// the caller's to skip (the importer knows which lines an earlier run applied): an append
+    /// of events already stored is answered as the store answers a retried append.
+    pub async fn execute_in_order(
+        &self,
+        commands: &[(Command, Context, RequestMeta)],
+    ) -> Result<(Vec<Executed>, Option<(usize, HandleError)>), HandleError> {
+        let mut states: HashMap<String, Aggregate> = HashMap::new();
+        let mut guards: Vec<StreamWrite> = Vec::new();
+        let mut writes: Vec<StreamWrite> = Vec::new();
+        // What each command did, and how many events it appends.
+        let mut done: Vec<(Executed, usize)> = Vec::new();
+        let mut refusal = None;
+        for (index, (command, ctx, meta)) in commands.iter().enumerate() {
+            let target = command.target(ctx.org);
+            let org_stream = Target::Org(ctx.org).to_string();
+            let target_stream = target.to_string();
+            for (stream, which) in [
+                (&org_stream, Target::Org(ctx.org)),
+                (&target_stream, target),
+            ] {
+                if !states.contains_key(stream) {
+                    let loaded = self.aggregate(&which).await?;
+                    if let Aggregate::Org(org) = &loaded {
+                        // Decisions read the organisation (roles): it must not change under them.
+                        guards.push(StreamWrite {
+                            stream: stream.clone(),
+                            expected: ExpectedVersion::Exact(org.version),
+                            events: vec![],
+                        });
+                    }
+                    states.insert(stream.clone(), loaded);
+                }
+            }
+            let mut state = State::default();
+            if let Some(Aggregate::Org(org)) = states.get(&org_stream) {
+                state.org = org.clone();
+            }
+            match states.get(&target_stream) {
+                Some(Aggregate::Pod(s)) => state.pod = s.clone(),
+                Some(Aggregate::Kpi(s)) => state.kpi = s.clone(),
+                _ => {}
+            }
+            let target_version = state.target_version(&target);
+            let events = match decide(&state, command, ctx) {
+                Ok(events) => events,
+                Err(e) => {
+                    refusal = Some((index, e.into()));
+                    break;
+                }
+            };
+            let aggregate = states.get_mut(&target_stream).expect("loaded above");
+            for event in &events {
+                match (&mut *aggregate, event) {
+                    (Aggregate::Org(s), Event::Org(e)) => s.evolve(e),
+                    (Aggregate::Pod(s), Event::Pod(e)) => s.evolve(e),
+                    (Aggregate::Kpi(s), Event::Kpi(e)) => s.evolve(e),
+                    _ => unreachable!("a command's events are its stream's"),
+                }
+            }
+            let count = events.len();
+            if count > 0 {
+                writes.push(StreamWrite {
+                    stream: target_stream,
+                    expected: ExpectedVersion::Exact(target_version),
+                    events: encode(&events, ctx, *meta),
+                });
+            }
+            done.push((
+                Executed {
+                    events,
+                    last_position: None,
+                    target_version: target_version + count as u64,
+                    replayed: false,
+                },
+                count,
+            ));
+        }
+        if !writes.is_empty() {
+            let span = tracing::info_span!("append", commands = done.len());
+            guards.extend(writes);
+            let appended = self.store.append(guards).instrument(span).await;
+            // The in-memory states ran ahead of the store: the cache learns from the store again.
+            self.cache.lock().expect("cache lock").clear();
+            let outcome = appended?;
+            let mut position = outcome.first_position - 1;
+            for (executed, count) in &mut done {
+                if *count > 0 {
+                    position += *count as u64;
+                    executed.last_position = Some(position);
+                }
+            }
+        }
+        Ok((done.into_iter().map(|(e, _)| e).collect(), refusal))
+    }
+
     fn stream_lock(&self, stream: &str) -> Arc<tokio::sync::Mutex<()>> {
         let mut locks = self.stream_locks.lock().expect("lock table");
         Arc::clone(locks.entry(stream.to_owned()).or_default())

@@ -80,12 +80,15 @@ pub struct NewEvent {
 }
 
 /// The events for one stream in an append, with the writer's expectation.
-/// A write with no events is a pure condition on that stream's version.
+/// A write with no events is a pure condition on that stream's version. A stream may have
+/// several writes in one append (commands decided one after another): each later write's
+/// expectation is checked against the version the earlier ones leave, and positions follow
+/// the order of the writes.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StreamWrite {
     /// Stream name, e.g. `pod-<uuid>`.
     pub stream: String,
-    /// Expected version before this append.
+    /// Expected version before this write (after the append's earlier writes to the stream).
     pub expected: ExpectedVersion,
     /// Events, in order.
     pub events: Vec<NewEvent>,

@@ -341,3 +341,67 @@ async fn two_handlers_on_one_store_like_two_replicas_resolve_conflicts_by_retryi
     assert_eq!(state.pod.items.len(), 16);
     assert_eq!(state.pod.backlog.len(), 16);
 }
+
+#[tokio::test]
+async fn commands_run_in_order_decide_on_each_others_state_and_stop_at_the_first_refusal() {
+    let w = world().await;
+    let (a, b) = (ItemId(Uuid::now_v7()), ItemId(Uuid::now_v7()));
+    let pod = |command| Command::Pod {
+        pod_id: w.pod,
+        command,
+    };
+    let keyed = || RequestMeta {
+        idempotency_key: Some(Uuid::now_v7()),
+        ..meta()
+    };
+    // Given: item a is created, then estimated — a decision that needs the first one's event —
+    // then an estimate of an item that does not exist (refused), then item b.
+    let commands = vec![
+        (pod(create_item(a, "first")), ctx(w.org, w.po), keyed()),
+        (
+            pod(PodCommand::EstimateItem {
+                item_id: a,
+                estimate: 5,
+            }),
+            ctx(w.org, w.po),
+            keyed(),
+        ),
+        (
+            pod(PodCommand::EstimateItem {
+                item_id: ItemId(Uuid::now_v7()),
+                estimate: 5,
+            }),
+            ctx(w.org, w.po),
+            keyed(),
+        ),
+        (pod(create_item(b, "never")), ctx(w.org, w.po), keyed()),
+    ];
+    let head = w.handler.store().head().await.unwrap();
+    // When they run in order.
+    let (done, refused) = w.handler.execute_in_order(&commands).await.unwrap();
+    // Then the two before the refusal are appended in one commit, in order; the rest are not.
+    assert_eq!(done.len(), 2);
+    let (index, error) = refused.expect("the third is refused");
+    assert_eq!(index, 2);
+    assert!(matches!(error, HandleError::Domain(_)), "{error:?}");
+    assert_eq!(done[0].last_position, Some(head + 1));
+    assert_eq!(done[1].last_position, Some(head + 2));
+    assert_eq!(w.handler.store().head().await.unwrap(), head + 2);
+    let stored = w.handler.store().read_all(head, 10).await.unwrap();
+    let types: Vec<&str> = stored.iter().map(|e| e.event_type.as_str()).collect();
+    assert_eq!(types, ["ItemCreated", "ItemEstimated"]);
+    // And a live command afterwards sees their state (the handler's cache was refreshed).
+    let estimated = w
+        .handler
+        .execute(
+            &pod(PodCommand::EstimateItem {
+                item_id: a,
+                estimate: 8,
+            }),
+            &ctx(w.org, w.po),
+            meta(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(estimated.last_position, Some(head + 3));
+}

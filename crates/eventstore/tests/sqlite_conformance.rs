@@ -51,6 +51,7 @@ conformance!(
     reads_page_from_a_position,
     subscription_catches_up_then_goes_live_without_gap_or_repeat,
     position_at_follows_each_organisations_business_time,
+    a_stream_written_twice_in_one_append_chains_its_versions,
 );
 
 #[tokio::test]

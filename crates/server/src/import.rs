@@ -30,6 +30,12 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use uuid::Uuid;
 
+/// Commands decided and committed together (one transaction, one fsync).
+const BATCH: usize = 512;
+
+/// A command line ready to run: its line number, the command, its context and metadata.
+type Queued = (u64, Command, Context, RequestMeta);
+
 /// The `format` of a header line.
 pub const FORMAT: &str = "podledger-import";
 /// The format's version: a header with another is refused.
@@ -188,6 +194,9 @@ pub struct Options {
 #[derive(Debug)]
 struct Current {
     org: OrgId,
+    /// No event of the organisation was stored when the import reached it: no line can have
+    /// been applied before, so none is looked up.
+    fresh: bool,
     /// Business time of the organisation's last event (store or file).
     last: Option<DateTime<Utc>>,
 }
@@ -364,32 +373,82 @@ impl Importer {
         }
         let mut summary = Summary::default();
         let mut current: Option<Current> = None;
+        let mut pending: Vec<Queued> = Vec::new();
         for (index, raw) in text.lines().enumerate() {
             let line = index as u64 + 1;
             summary.lines = line;
             if raw.trim().is_empty() {
                 continue;
             }
-            if let Err(refusal) = self.line(line, raw, &mut current, &mut summary).await {
-                summary.refusals = 1;
-                return Err(Stopped {
-                    line,
-                    refusal,
-                    summary,
-                });
+            // Headers and events apply on their own: the commands queued before them first.
+            let command_line = !(raw.contains("\"format\"") || raw.contains("\"event\""));
+            if !command_line {
+                self.flush(&mut pending, &mut summary).await?;
+            }
+            match self.line(line, raw, &mut current, &mut summary).await {
+                Ok(Some(queued)) => {
+                    pending.push(queued);
+                    if pending.len() >= BATCH {
+                        self.flush(&mut pending, &mut summary).await?;
+                    }
+                }
+                Ok(None) => {}
+                Err(refusal) => {
+                    // The lines before it are applied; it and the ones after are not.
+                    self.flush(&mut pending, &mut summary).await?;
+                    summary.refusals = 1;
+                    return Err(Stopped {
+                        line,
+                        refusal,
+                        summary,
+                    });
+                }
             }
             progress(line);
         }
+        self.flush(&mut pending, &mut summary).await?;
         Ok(summary)
     }
 
+    /// Runs the queued commands in order, in one commit ([`CommandHandler::execute_in_order`]).
+    async fn flush(&self, pending: &mut Vec<Queued>, summary: &mut Summary) -> Result<(), Stopped> {
+        if pending.is_empty() {
+            return Ok(());
+        }
+        let lines: Vec<u64> = pending.iter().map(|q| q.0).collect();
+        let commands: Vec<(Command, Context, RequestMeta)> =
+            pending.drain(..).map(|(_, c, x, m)| (c, x, m)).collect();
+        let stop = |line: u64, refusal: Refusal, summary: &mut Summary| {
+            summary.refusals = 1;
+            Stopped {
+                line,
+                refusal,
+                summary: summary.clone(),
+            }
+        };
+        let (done, refused) = match self.handler.execute_in_order(&commands).await {
+            Ok(outcome) => outcome,
+            Err(e) => return Err(stop(lines[0], e.into(), summary)),
+        };
+        for executed in &done {
+            summary.commands += 1;
+            summary.events += executed.events.len() as u64;
+        }
+        match refused {
+            Some((index, e)) => Err(stop(lines[index], e.into(), summary)),
+            None => Ok(()),
+        }
+    }
+
+    /// Reads one line: a header or an event applies now; a command is checked and returned to
+    /// be queued (`None` when an earlier run applied it).
     async fn line(
         &self,
         line: u64,
         raw: &str,
         current: &mut Option<Current>,
         summary: &mut Summary,
-    ) -> Result<(), Refusal> {
+    ) -> Result<Option<Queued>, Refusal> {
         let mut value: Value = serde_json::from_str(raw)
             .map_err(|e| Refusal::BadLine(format!("not a JSON object: {e}")))?;
         let Value::Object(fields) = &mut value else {
@@ -407,7 +466,7 @@ impl Importer {
             let org = organisation(&header.organisation)?;
             *current = Some(self.open(org).await?);
             summary.organisations += 1;
-            return Ok(());
+            return Ok(None);
         }
         let Some(current) = current.as_mut() else {
             return Err(Refusal::BadHeader(
@@ -426,7 +485,7 @@ impl Importer {
             }
             let event: EventLine = serde_json::from_value(event)
                 .map_err(|e| Refusal::BadLine(format!("event: {e}")))?;
-            return self.event(current, event, summary).await;
+            return self.event(current, event, summary).await.map(|()| None);
         }
         let at = match fields.remove("at") {
             Some(Value::String(at)) => DateTime::parse_from_rfc3339(&at)
@@ -461,10 +520,10 @@ impl Importer {
             unreachable!("an object stays an object")
         };
         let command = command_of(command_fields)?;
-        if self.store.find_event(key).await?.is_some() {
+        if !current.fresh && self.store.find_event(key).await?.is_some() {
             summary.already_applied += 1;
             current.last = Some(current.last.map_or(at, |l| l.max(at)));
-            return Ok(());
+            return Ok(None);
         }
         check_time(current, at)?;
         let ctx = Context::new(current.org, Actor::member(PersonId(actor)), at);
@@ -473,13 +532,8 @@ impl Importer {
             causation_id: None,
             idempotency_key: Some(key),
         };
-        let done = self.handler.execute(&command, &ctx, meta).await?;
-        summary.commands += 1;
-        if !done.replayed {
-            summary.events += done.events.len() as u64;
-        }
         current.last = Some(at);
-        Ok(())
+        Ok(Some((line, command, ctx, meta)))
     }
 
     /// Checks that `org` is new, or was written by an import and nothing else since.
@@ -489,7 +543,11 @@ impl Importer {
             .position_at(org.as_uuid(), DateTime::<Utc>::MAX_UTC)
             .await?;
         if last == 0 {
-            return Ok(Current { org, last: None });
+            return Ok(Current {
+                org,
+                fresh: true,
+                last: None,
+            });
         }
         let event = self.store.read_all(last - 1, 1).await?;
         let event = event
@@ -510,6 +568,7 @@ impl Importer {
         }
         Ok(Current {
             org,
+            fresh: false,
             last: Some(event.occurred_at()),
         })
     }

@@ -39,19 +39,12 @@ pub(super) fn validate(writes: &[StreamWrite]) -> Result<(), StoreError> {
             "an append needs at least one event".into(),
         ));
     }
-    let mut streams = HashSet::new();
     let mut ids = HashSet::new();
     for w in writes {
         if w.stream.is_empty() {
             return Err(StoreError::InvalidRequest(
                 "a stream name must not be empty".into(),
             ));
-        }
-        if !streams.insert(w.stream.as_str()) {
-            return Err(StoreError::InvalidRequest(format!(
-                "stream {} appears twice",
-                w.stream
-            )));
         }
         for e in &w.events {
             if !ids.insert(e.event_id) {
@@ -285,8 +278,13 @@ fn plan_one<'a>(
     if known.iter().any(|(_, _, p)| p.is_some()) {
         return replay(writes, &known);
     }
+    // A stream written twice in one append: the later write expects what the earlier left.
+    let mut after: HashMap<&str, u64> = HashMap::new();
     for w in writes {
-        let actual = versions.get(&w.stream).copied().unwrap_or(0);
+        let actual = after
+            .get(w.stream.as_str())
+            .copied()
+            .unwrap_or_else(|| versions.get(&w.stream).copied().unwrap_or(0));
         if !w.expected.admits(actual) {
             return Err(StoreError::WrongExpectedVersion {
                 stream: w.stream.clone(),
@@ -294,6 +292,7 @@ fn plan_one<'a>(
                 actual,
             });
         }
+        after.insert(&w.stream, actual + w.events.len() as u64);
     }
     let first_position = (*head + 1) as u64;
     let mut stream_versions = Vec::with_capacity(writes.len());

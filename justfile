@@ -23,6 +23,7 @@ fmt:
 # BENCHMARKS.md.
 bench:
     cargo bench -p podledger-eventstore --bench append
+    cargo bench -p podledger-eventstore --bench hot_stream
     cargo bench -p podledger-projections --bench rebuild
     cargo bench -p podledger-server --bench http
     cargo bench -p podledger-server --bench live

@@ -79,21 +79,42 @@ enum Aggregate {
     Kpi(KpiState),
 }
 
-/// Executes commands against a store.
-#[derive(Debug)]
+/// Executes commands against a store. Cheap to clone: clones share the cache and the queues.
+///
+/// Commands on one stream are pipelined: while a batch of them is being decided and appended,
+/// newly arriving ones queue; the next batch is decided one after another against the state
+/// the previous decisions left (no reload between them) and appended in one atomic append with
+/// the expected versions chained — one commit for the batch. A refusal answers only its own
+/// command; acknowledged commands are in the log in the order they were queued.
+#[derive(Clone, Debug)]
 pub struct CommandHandler {
     store: Arc<dyn EventStore>,
-    cache: Mutex<HashMap<String, Aggregate>>,
-    stream_locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    cache: Arc<Mutex<HashMap<String, Aggregate>>>,
+    /// Commands waiting for their stream's batch; a stream is here while a batch task runs.
+    queues: Arc<Mutex<HashMap<String, Vec<Job>>>>,
 }
+
+/// A queued command and where its answer goes.
+#[derive(Debug)]
+struct Job {
+    command: Command,
+    ctx: Context,
+    meta: RequestMeta,
+    /// The caller's span: the decision and the append are recorded under it.
+    span: tracing::Span,
+    reply: tokio::sync::oneshot::Sender<Result<Executed, HandleError>>,
+}
+
+/// Commands decided and appended together, at most.
+const MAX_BATCH: usize = 256;
 
 impl CommandHandler {
     /// A handler over `store`.
     pub fn new(store: Arc<dyn EventStore>) -> Self {
         Self {
             store,
-            cache: Mutex::new(HashMap::new()),
-            stream_locks: Mutex::new(HashMap::new()),
+            cache: Arc::new(Mutex::new(HashMap::new())),
+            queues: Arc::new(Mutex::new(HashMap::new())),
         }
     }
 
@@ -102,7 +123,9 @@ impl CommandHandler {
         &self.store
     }
 
-    /// Loads, decides and appends, retrying on concurrent writes.
+    /// Decides and appends `command`, retrying on concurrent writes by other processes; runs
+    /// in its stream's next batch (see [`CommandHandler`]). Cancelling the returned future does
+    /// not cancel the command once queued: the batch runs in its own task.
     pub async fn execute(
         &self,
         command: &Command,
@@ -114,16 +137,252 @@ impl CommandHandler {
         {
             return Ok(done);
         }
-        let target = command.target(ctx.org);
-        let target_stream = target.to_string();
-        let lock = self.stream_lock(&target_stream);
-        let result = {
-            let _turn = lock.lock().await;
-            self.decide_and_append(command, ctx, meta, target, &target_stream)
-                .await
+        let stream = command.target(ctx.org).to_string();
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let job = Job {
+            command: command.clone(),
+            ctx: ctx.clone(),
+            meta,
+            span: tracing::Span::current(),
+            reply,
         };
-        self.release_stream_lock(&target_stream, lock);
-        result
+        let lead = {
+            let mut queues = self.queues.lock().expect("queues");
+            if let Some(waiting) = queues.get_mut(&stream) {
+                waiting.push(job);
+                false
+            } else {
+                queues.insert(stream.clone(), vec![job]);
+                true
+            }
+        };
+        if lead {
+            tokio::spawn(self.clone().drain(stream));
+        }
+        answer
+            .await
+            .map_err(|_| HandleError::Store(StoreError::Closed))?
+    }
+
+    /// Runs the stream's queued commands, batch after batch, until none is left.
+    async fn drain(self, stream: String) {
+        loop {
+            let jobs = {
+                let mut queues = self.queues.lock().expect("queues");
+                let Some(waiting) = queues.get_mut(&stream) else {
+                    return;
+                };
+                if waiting.is_empty() {
+                    queues.remove(&stream);
+                    return;
+                }
+                let n = waiting.len().min(MAX_BATCH);
+                waiting.drain(..n).collect::<Vec<_>>()
+            };
+            self.run_batch(&stream, jobs).await;
+        }
+    }
+
+    /// Decides `jobs` in order against the state each left, appends the decided ones in one
+    /// append, and answers every job; on a concurrent write by another process, starts over.
+    async fn run_batch(&self, stream: &str, jobs: Vec<Job>) {
+        let mut conflict = None;
+        for attempt in 0..MAX_ATTEMPTS {
+            if attempt > 0 {
+                // Another process wrote the stream: back off a little, with jitter.
+                let jitter = u64::from(Uuid::now_v7().as_bytes()[15]) % 8;
+                tokio::time::sleep(std::time::Duration::from_millis(
+                    (1 << attempt.min(5)) + jitter,
+                ))
+                .await;
+            }
+            let decided = match self.decide_batch(stream, &jobs, attempt).await {
+                Ok(decided) => decided,
+                Err(error) => {
+                    let message = error.to_string();
+                    for job in jobs {
+                        let _ = job.reply.send(Err(failed(&message)));
+                    }
+                    return;
+                }
+            };
+            let Decided {
+                guards,
+                writes,
+                subject,
+                outcomes,
+            } = decided;
+            if writes.is_empty() {
+                for (job, outcome) in jobs.into_iter().zip(outcomes) {
+                    let _ = job.reply.send(outcome.map(|(executed, _)| executed));
+                }
+                return;
+            }
+            let events: usize = writes.iter().map(|w| w.events.len()).sum();
+            let expected_version = match writes.first().map(|w| w.expected) {
+                Some(ExpectedVersion::Exact(v)) => v,
+                _ => 0,
+            };
+            let span = tracing::info_span!(
+                parent: &jobs[0].span,
+                "append",
+                stream,
+                expected_version,
+                events,
+                commands = jobs.len(),
+                attempt,
+                position = tracing::field::Empty,
+                conflict = tracing::field::Empty,
+            );
+            let mut all = guards;
+            all.extend(writes);
+            let appended = self.store.append(all).instrument(span.clone()).await;
+            for job in &jobs {
+                job.span.record("retries", attempt);
+            }
+            match appended {
+                Ok(outcome) => {
+                    span.record("position", outcome.last_position);
+                    // The stream's state after the batch is what the store now holds.
+                    self.cache
+                        .lock()
+                        .expect("cache lock")
+                        .insert(stream.to_owned(), subject);
+                    let mut position = outcome.first_position - 1;
+                    for (job, result) in jobs.into_iter().zip(outcomes) {
+                        let answer = result.map(|(mut executed, count)| {
+                            if count > 0 {
+                                position += count as u64;
+                                executed.last_position = Some(position);
+                            }
+                            executed
+                        });
+                        let _ = job.reply.send(answer);
+                    }
+                    return;
+                }
+                Err(StoreError::WrongExpectedVersion {
+                    expected, actual, ..
+                }) => {
+                    span.record("conflict", true);
+                    conflict = Some((expected, actual));
+                }
+                Err(e) => {
+                    let message = e.to_string();
+                    for (job, result) in jobs.into_iter().zip(outcomes) {
+                        let _ = job.reply.send(result.and(Err(failed(&message))));
+                    }
+                    return;
+                }
+            }
+        }
+        give_up(stream, jobs, conflict);
+    }
+
+    /// Decides each job against the state the ones before it left: the guards on the
+    /// organisations the decisions read, the writes, and each job's outcome (with its count of
+    /// events) or refusal. The states are moved into each decision and back, never copied.
+    async fn decide_batch(
+        &self,
+        stream: &str,
+        jobs: &[Job],
+        attempt: usize,
+    ) -> Result<Decided, HandleError> {
+        let first = &jobs[0];
+        let target = first.command.target(first.ctx.org);
+        // Taken out of the cache, not copied (a pod's state grows with its history): the batch
+        // puts it back once the store holds what it decided.
+        let mut subject = self.take_aggregate(&target).await?;
+        let mut orgs: HashMap<OrgId, OrgState> = HashMap::new();
+        let mut guards = Vec::new();
+        let mut writes = Vec::new();
+        let mut outcomes = Vec::with_capacity(jobs.len());
+        for job in jobs {
+            let org = job.ctx.org;
+            let org_is_subject = matches!(target, Target::Org(o) if o == org);
+            if !org_is_subject && !orgs.contains_key(&org) {
+                let loaded = self.org(org).await?;
+                // The decisions read the organisation (roles): it must not change under them.
+                guards.push(StreamWrite {
+                    stream: Target::Org(org).to_string(),
+                    expected: ExpectedVersion::Exact(loaded.version),
+                    events: vec![],
+                });
+                orgs.insert(org, loaded);
+            }
+            // Move the states in.
+            let mut state = State::default();
+            let placeholder = || match target {
+                Target::Org(_) => Aggregate::Org(OrgState::default()),
+                Target::Pod(_) => Aggregate::Pod(PodState::default()),
+                Target::Kpi(_) => Aggregate::Kpi(KpiState::default()),
+            };
+            match std::mem::replace(&mut subject, placeholder()) {
+                Aggregate::Org(s) if org_is_subject => state.org = s,
+                Aggregate::Org(s) => {
+                    // An organisation command of another organisation's token: refused below.
+                    subject = Aggregate::Org(s);
+                }
+                Aggregate::Pod(s) => state.pod = s,
+                Aggregate::Kpi(s) => state.kpi = s,
+            }
+            if !org_is_subject {
+                state.org = orgs.remove(&org).unwrap_or_default();
+            }
+            let version = state.target_version(&target);
+            let decided =
+                tracing::info_span!(parent: &job.span, "decide", stream, version, attempt)
+                    .in_scope(|| decide(&state, &job.command, &job.ctx));
+            if let Ok(events) = &decided {
+                for event in events {
+                    match event {
+                        Event::Org(e) => state.org.evolve(e),
+                        Event::Pod(e) => state.pod.evolve(e),
+                        Event::Kpi(e) => state.kpi.evolve(e),
+                    }
+                }
+            }
+            // Move them back.
+            match &mut subject {
+                Aggregate::Org(s) if org_is_subject => *s = std::mem::take(&mut state.org),
+                Aggregate::Org(_) => {}
+                Aggregate::Pod(s) => *s = std::mem::take(&mut state.pod),
+                Aggregate::Kpi(s) => *s = std::mem::take(&mut state.kpi),
+            }
+            if !org_is_subject {
+                orgs.insert(org, std::mem::take(&mut state.org));
+            }
+            let events = match decided {
+                Ok(events) => events,
+                Err(e) => {
+                    outcomes.push(Err(e.into()));
+                    continue;
+                }
+            };
+            let count = events.len();
+            if count > 0 {
+                writes.push(StreamWrite {
+                    stream: stream.to_owned(),
+                    expected: ExpectedVersion::Exact(version),
+                    events: encode(&events, &job.ctx, job.meta),
+                });
+            }
+            outcomes.push(Ok((
+                Executed {
+                    events,
+                    last_position: None,
+                    target_version: version + count as u64,
+                    replayed: false,
+                },
+                count,
+            )));
+        }
+        Ok(Decided {
+            guards,
+            writes,
+            subject,
+            outcomes,
+        })
     }
 
     /// Runs `commands` in order, each decided against the state the ones before it left (in
@@ -183,12 +442,7 @@ impl CommandHandler {
             };
             let aggregate = states.get_mut(&target_stream).expect("loaded above");
             for event in &events {
-                match (&mut *aggregate, event) {
-                    (Aggregate::Org(s), Event::Org(e)) => s.evolve(e),
-                    (Aggregate::Pod(s), Event::Pod(e)) => s.evolve(e),
-                    (Aggregate::Kpi(s), Event::Kpi(e)) => s.evolve(e),
-                    _ => unreachable!("a command's events are its stream's"),
-                }
+                evolve(aggregate, event);
             }
             let count = events.len();
             if count > 0 {
@@ -226,122 +480,6 @@ impl CommandHandler {
         Ok((done.into_iter().map(|(e, _)| e).collect(), refusal))
     }
 
-    fn stream_lock(&self, stream: &str) -> Arc<tokio::sync::Mutex<()>> {
-        let mut locks = self.stream_locks.lock().expect("lock table");
-        Arc::clone(locks.entry(stream.to_owned()).or_default())
-    }
-
-    /// Drops the stream's lock entry when nobody else holds or waits for it.
-    fn release_stream_lock(&self, stream: &str, lock: Arc<tokio::sync::Mutex<()>>) {
-        let mut locks = self.stream_locks.lock().expect("lock table");
-        drop(lock);
-        if locks.get(stream).is_some_and(|l| Arc::strong_count(l) == 1) {
-            locks.remove(stream);
-        }
-    }
-
-    async fn decide_and_append(
-        &self,
-        command: &Command,
-        ctx: &Context,
-        meta: RequestMeta,
-        target: Target,
-        target_stream: &str,
-    ) -> Result<Executed, HandleError> {
-        let org_stream = Target::Org(ctx.org).to_string();
-        let mut conflict = None;
-        for attempt in 0..MAX_ATTEMPTS {
-            if attempt > 0 {
-                // Another process wrote the stream: back off a little, with jitter.
-                let jitter = u64::from(Uuid::now_v7().as_bytes()[15]) % 8;
-                tokio::time::sleep(std::time::Duration::from_millis(
-                    (1 << attempt.min(5)) + jitter,
-                ))
-                .await;
-            }
-            let state = self.load(&target, ctx.org).await?;
-            let target_version = state.target_version(&target);
-            let events = tracing::info_span!(
-                "decide",
-                stream = target_stream,
-                version = target_version,
-                attempt
-            )
-            .in_scope(|| decide(&state, command, ctx))?;
-            if events.is_empty() {
-                return Ok(Executed {
-                    events,
-                    last_position: None,
-                    target_version,
-                    replayed: false,
-                });
-            }
-            let new_events = encode(&events, ctx, meta);
-            let mut writes = vec![StreamWrite {
-                stream: target_stream.to_owned(),
-                expected: ExpectedVersion::Exact(target_version),
-                events: new_events,
-            }];
-            if !matches!(target, Target::Org(_)) {
-                writes.insert(
-                    0,
-                    StreamWrite {
-                        stream: org_stream.clone(),
-                        expected: ExpectedVersion::Exact(state.org.version),
-                        events: vec![],
-                    },
-                );
-            }
-            let span = tracing::info_span!(
-                "append",
-                stream = target_stream,
-                expected_version = target_version,
-                events = new_events_count(&writes),
-                attempt,
-                position = tracing::field::Empty,
-                conflict = tracing::field::Empty,
-            );
-            let appended = self.store.append(writes).instrument(span.clone()).await;
-            match &appended {
-                Ok(outcome) => span.record("position", outcome.last_position),
-                Err(StoreError::WrongExpectedVersion { .. }) => span.record("conflict", true),
-                Err(_) => &span,
-            };
-            tracing::Span::current().record("retries", attempt);
-            match appended {
-                Ok(outcome) => {
-                    let target_version = outcome
-                        .stream_versions
-                        .iter()
-                        .find(|(s, _)| *s == target_stream)
-                        .map_or(target_version, |(_, v)| *v);
-                    return Ok(Executed {
-                        events,
-                        last_position: Some(outcome.last_position),
-                        target_version,
-                        replayed: false,
-                    });
-                }
-                Err(StoreError::WrongExpectedVersion {
-                    expected, actual, ..
-                }) => {
-                    conflict = Some((expected, actual));
-                }
-                Err(e) => return Err(e.into()),
-            }
-        }
-        let (expected, actual) = conflict.unwrap_or((ExpectedVersion::Any, 0));
-        tracing::warn!(%target_stream, attempts = MAX_ATTEMPTS, "command gave up after repeated conflicts");
-        Err(DomainError::ConcurrencyConflict {
-            expected: match expected {
-                ExpectedVersion::Exact(v) => v,
-                _ => 0,
-            },
-            actual,
-        }
-        .into())
-    }
-
     /// The decision state for a command on `target` in `org`: the organisation and the target
     /// stream, caught up with the store.
     pub async fn load(&self, target: &Target, org: OrgId) -> Result<State, HandleError> {
@@ -364,34 +502,51 @@ impl CommandHandler {
         }
     }
 
-    /// Catches a cached aggregate up with its stream and returns a copy.
-    async fn aggregate(&self, target: &Target) -> Result<Aggregate, HandleError> {
+    /// Takes a stream's aggregate out of the cache (or starts it empty) and catches it up with
+    /// the stream. Only the stream's batch task does this; the batch puts it back.
+    async fn take_aggregate(&self, target: &Target) -> Result<Aggregate, HandleError> {
         let stream = target.to_string();
-        let cached = self.cache.lock().expect("cache lock").get(&stream).cloned();
-        let mut aggregate = cached.unwrap_or_else(|| match target {
+        let cached = self.cache.lock().expect("cache lock").remove(&stream);
+        let aggregate = cached.unwrap_or_else(|| match target {
             Target::Org(_) => Aggregate::Org(OrgState::default()),
             Target::Pod(_) => Aggregate::Pod(PodState::default()),
             Target::Kpi(_) => Aggregate::Kpi(KpiState::default()),
         });
+        self.catch_up(&stream, aggregate).await
+    }
+
+    /// Folds the stream's events after the aggregate's version into it.
+    async fn catch_up(
+        &self,
+        stream: &str,
+        mut aggregate: Aggregate,
+    ) -> Result<Aggregate, HandleError> {
         loop {
             let version = match &aggregate {
                 Aggregate::Org(s) => s.version,
                 Aggregate::Pod(s) => s.version,
                 Aggregate::Kpi(s) => s.version,
             };
-            let page = self.store.read_stream(&stream, version, PAGE).await?;
+            let page = self.store.read_stream(stream, version, PAGE).await?;
             for recorded in &page {
-                match (&mut aggregate, decode(recorded)?) {
-                    (Aggregate::Org(s), Event::Org(e)) => s.evolve(&e),
-                    (Aggregate::Pod(s), Event::Pod(e)) => s.evolve(&e),
-                    (Aggregate::Kpi(s), Event::Kpi(e)) => s.evolve(&e),
-                    _ => unreachable!("stream categories decode to their own aggregate"),
-                }
+                evolve(&mut aggregate, &decode(recorded)?);
             }
             if page.len() < PAGE {
-                break;
+                return Ok(aggregate);
             }
         }
+    }
+
+    /// Catches a cached aggregate up with its stream and returns a copy.
+    async fn aggregate(&self, target: &Target) -> Result<Aggregate, HandleError> {
+        let stream = target.to_string();
+        let cached = self.cache.lock().expect("cache lock").get(&stream).cloned();
+        let aggregate = cached.unwrap_or_else(|| match target {
+            Target::Org(_) => Aggregate::Org(OrgState::default()),
+            Target::Pod(_) => Aggregate::Pod(PodState::default()),
+            Target::Kpi(_) => Aggregate::Kpi(KpiState::default()),
+        });
+        let aggregate = self.catch_up(&stream, aggregate).await?;
         self.cache
             .lock()
             .expect("cache lock")
@@ -467,7 +622,44 @@ fn encode(events: &[Event], ctx: &Context, meta: RequestMeta) -> Vec<NewEvent> {
         .collect()
 }
 
-/// Events a group of writes appends (for the `append` span).
-fn new_events_count(writes: &[StreamWrite]) -> usize {
-    writes.iter().map(|w| w.events.len()).sum()
+/// A batch decided: guards on the organisations read, the writes in order, the stream's state
+/// after them, each job's outcome.
+struct Decided {
+    guards: Vec<StreamWrite>,
+    writes: Vec<StreamWrite>,
+    subject: Aggregate,
+    outcomes: Vec<Result<(Executed, usize), HandleError>>,
+}
+
+/// Applies one of a stream's events to its aggregate.
+fn evolve(aggregate: &mut Aggregate, event: &Event) {
+    match (aggregate, event) {
+        (Aggregate::Org(s), Event::Org(e)) => s.evolve(e),
+        (Aggregate::Pod(s), Event::Pod(e)) => s.evolve(e),
+        (Aggregate::Kpi(s), Event::Kpi(e)) => s.evolve(e),
+        _ => unreachable!("a stream's events are its aggregate's"),
+    }
+}
+
+/// A store failure, for every command of a batch.
+fn failed(message: &str) -> HandleError {
+    HandleError::Store(StoreError::backend(std::io::Error::other(
+        message.to_owned(),
+    )))
+}
+
+/// Answers every job of a batch that kept meeting other processes' writes.
+fn give_up(stream: &str, jobs: Vec<Job>, conflict: Option<(ExpectedVersion, u64)>) {
+    let (expected, actual) = conflict.unwrap_or((ExpectedVersion::Any, 0));
+    tracing::warn!(%stream, attempts = MAX_ATTEMPTS, "commands gave up after repeated conflicts");
+    for job in jobs {
+        let _ = job.reply.send(Err(DomainError::ConcurrencyConflict {
+            expected: match expected {
+                ExpectedVersion::Exact(v) => v,
+                _ => 0,
+            },
+            actual,
+        }
+        .into()));
+    }
 }

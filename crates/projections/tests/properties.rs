@@ -140,3 +140,112 @@ async fn rebuild_equals_live_and_as_of_equals_the_past_live_state() {
         "the sequences closed only {closed_sprints} sprints"
     );
 }
+
+/// Issue 20's property: commands on one pod sent at once — decided in batches against the state
+/// each left and appended together — give the log and the views of running the accepted ones
+/// one by one in the order the log acknowledged them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_commands_on_one_stream_equal_running_them_one_by_one_in_log_order() {
+    use podledger_domain::{Actor, Context};
+    use podledger_eventstore::{EventStore as _, RequestMeta};
+    for seed in [0x0001_u64, 0xD1CE, 0x0BAD_CAFE] {
+        let w = World::new().await;
+        let mut rng = Rng(seed);
+        let mut known = Known {
+            items: Vec::new(),
+            sprints: Vec::new(),
+            blockers: Vec::new(),
+            intake: Vec::new(),
+            kpi: KpiId(new_id()),
+        };
+        let base = chrono::Utc::now() - chrono::Duration::days(1);
+        let mut clock = 0;
+        let mut accepted = Vec::new();
+        for _ in 0..50 {
+            let view = w.projections.pod(w.org.as_uuid(), w.pod).unwrap();
+            // Eight commands from one view, sent at once: they queue behind each other.
+            let mut running = Vec::new();
+            for _ in 0..8 {
+                clock += 1;
+                let (person, command) = random_command(&mut rng, &w, &mut known, &view);
+                let at = base + chrono::Duration::seconds(clock);
+                let (handler, org) = (w.handler.clone(), w.org);
+                let meta = RequestMeta {
+                    correlation_id: new_id(),
+                    ..RequestMeta::default()
+                };
+                running.push(tokio::spawn(async move {
+                    let ctx = Context::new(org, Actor::member(person), at);
+                    let result = handler.execute(&command, &ctx, meta).await;
+                    (person, command, (at, meta), result)
+                }));
+            }
+            for task in running {
+                let (person, command, at, result) = task.await.unwrap();
+                if let Ok(done) = result
+                    && let Some(position) = done.last_position
+                {
+                    accepted.push((position, person, command, at));
+                }
+            }
+            let head = w.store.head().await.unwrap();
+            w.projections
+                .wait_for(head, Duration::from_secs(10))
+                .await
+                .unwrap();
+        }
+        assert!(
+            accepted.len() > 60,
+            "seed {seed:x}: {} accepted",
+            accepted.len()
+        );
+        accepted.sort_by_key(|a| a.0);
+        let positions: Vec<u64> = accepted.iter().map(|a| a.0).collect();
+        let mut unique = positions.clone();
+        unique.dedup();
+        assert_eq!(
+            positions, unique,
+            "each acknowledged command has its own position"
+        );
+
+        let one_by_one = World::like(&w).await;
+        for (_, person, command, (at, meta)) in &accepted {
+            let ctx = Context::new(one_by_one.org, Actor::member(*person), *at);
+            one_by_one
+                .handler
+                .execute(command, &ctx, *meta)
+                .await
+                .unwrap_or_else(|e| panic!("seed {seed:x}: refused one by one: {e}"));
+        }
+        let stream = format!("pod-{}", w.pod.as_uuid());
+        let log = |store: &podledger_eventstore::SqliteEventStore| {
+            let store = store.clone();
+            let stream = stream.clone();
+            async move {
+                store
+                    .read_stream(&stream, 0, 100_000)
+                    .await
+                    .unwrap()
+                    .into_iter()
+                    .map(|e| (e.stream_version, e.event_type, e.payload))
+                    .collect::<Vec<_>>()
+            }
+        };
+        assert_eq!(
+            log(&w.store).await,
+            log(&one_by_one.store).await,
+            "seed {seed:x}: logs differ"
+        );
+        let head = one_by_one.store.head().await.unwrap();
+        one_by_one
+            .projections
+            .wait_for(head, Duration::from_secs(10))
+            .await
+            .unwrap();
+        assert_eq!(
+            w.projections.pod(w.org.as_uuid(), w.pod),
+            one_by_one.projections.pod(w.org.as_uuid(), w.pod),
+            "seed {seed:x}: pod views differ"
+        );
+    }
+}

@@ -49,7 +49,42 @@ impl World {
         Self::build(tempfile::tempdir().unwrap(), path).await
     }
 
+    /// A world with `other`'s ids (organisation, people, pod) in a new store of its own.
+    pub async fn like(other: &Self) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().to_owned();
+        Self::build_with(
+            dir,
+            &path,
+            (
+                other.org,
+                other.admin,
+                other.po,
+                other.sm,
+                other.owner,
+                other.pod,
+            ),
+        )
+        .await
+    }
+
     async fn build(dir: tempfile::TempDir, path: &std::path::Path) -> Self {
+        let ids = (
+            OrgId(new_id()),
+            PersonId(new_id()),
+            PersonId(new_id()),
+            PersonId(new_id()),
+            PersonId(new_id()),
+            PodId(new_id()),
+        );
+        Self::build_with(dir, path, ids).await
+    }
+
+    async fn build_with(
+        dir: tempfile::TempDir,
+        path: &std::path::Path,
+        (org, admin, po, sm, owner, pod): (OrgId, PersonId, PersonId, PersonId, PersonId, PodId),
+    ) -> Self {
         let store = SqliteEventStore::open(SqliteConfig::new(path.join("w.db")))
             .await
             .unwrap();
@@ -60,12 +95,12 @@ impl World {
             store,
             handler,
             projections,
-            org: OrgId(new_id()),
-            admin: PersonId(new_id()),
-            po: PersonId(new_id()),
-            sm: PersonId(new_id()),
-            owner: PersonId(new_id()),
-            pod: PodId(new_id()),
+            org,
+            admin,
+            po,
+            sm,
+            owner,
+            pod,
         };
         w.org(OrgCommand::CreateOrganisation {
             name: "Acme".into(),

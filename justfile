@@ -29,6 +29,7 @@ bench:
     cargo bench -p podledger-server --bench live
     cargo bench -p podledger-server --bench cold_start
     cargo bench -p podledger-server --bench import
+    cargo bench -p podledger-server --bench hot_pod
 
 # The server on the embedded default with the demo organisation and GraphiQL.
 demo:

@@ -15,18 +15,15 @@ use podledger_domain::org::OrgCommand;
 use podledger_domain::pod::PodCommand;
 use podledger_domain::roles::{PodFocus, PodRole};
 use podledger_domain::{Actor, Command, Context};
-use podledger_eventstore::conformance::{event, write};
 use podledger_eventstore::{
-    CommandHandler, EventStore, ExpectedVersion, RequestMeta, SqliteConfig, SqliteEventStore,
+    CommandHandler, EventStore, RequestMeta, SqliteConfig, SqliteEventStore,
 };
 use uuid::Uuid;
 
-const WRITERS: usize = 64;
+#[path = "support/baseline.rs"]
+mod baseline;
 
-fn median(values: &mut [f64]) -> f64 {
-    values.sort_by(f64::total_cmp);
-    values[values.len() / 2]
-}
+use baseline::{WRITERS, group_commit, median, runtime, setting};
 
 fn meta() -> RequestMeta {
     RequestMeta {
@@ -131,57 +128,9 @@ async fn hot_pod(dir: &std::path::Path, round: usize, secs: f64) -> f64 {
     acknowledged as f64 / elapsed
 }
 
-/// Single-event appends per second from 64 writers to their own streams.
-async fn group_commit(dir: &std::path::Path, round: usize, secs: f64) -> f64 {
-    let store = SqliteEventStore::open(SqliteConfig::new(dir.join(format!("append-{round}.db"))))
-        .await
-        .unwrap();
-    let store: Arc<dyn EventStore> = Arc::new(store);
-    let appended = Arc::new(AtomicU64::new(0));
-    let stop = Arc::new(AtomicBool::new(false));
-    let started = Instant::now();
-    let writers: Vec<_> = (0..WRITERS as u64)
-        .map(|w| {
-            let (store, appended, stop) = (store.clone(), appended.clone(), stop.clone());
-            tokio::spawn(async move {
-                let mut n = 0;
-                while !stop.load(Ordering::Relaxed) {
-                    n += 1;
-                    store
-                        .append(write(
-                            &format!("s-{w}"),
-                            ExpectedVersion::Any,
-                            vec![event(n)],
-                        ))
-                        .await
-                        .unwrap();
-                    appended.fetch_add(1, Ordering::Relaxed);
-                }
-            })
-        })
-        .collect();
-    tokio::time::sleep(Duration::from_secs_f64(secs)).await;
-    stop.store(true, Ordering::Relaxed);
-    for w in writers {
-        w.await.unwrap();
-    }
-    appended.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64()
-}
-
 fn main() {
-    let secs: f64 = std::env::var("BENCH_SECS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(3.0);
-    let rounds: usize = std::env::var("BENCH_ROUNDS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(3);
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let (secs, rounds): (f64, usize) = (setting("BENCH_SECS", 3.0), setting("BENCH_ROUNDS", 3));
+    let rt = runtime();
     let dir = tempfile::tempdir().unwrap();
     let (mut hot, mut group, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
     rt.block_on(async {

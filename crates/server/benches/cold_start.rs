@@ -10,17 +10,16 @@
 #[allow(dead_code)]
 mod generate;
 
+#[path = "../../eventstore/benches/support/baseline.rs"]
+#[allow(dead_code)]
+mod baseline;
+
 use std::io::BufRead as _;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use podledger_eventstore::{EventStore as _, SqliteConfig, SqliteEventStore};
 use podledger_projections::Projections;
-
-fn median(values: &mut [f64]) -> f64 {
-    values.sort_by(f64::total_cmp);
-    values[values.len() / 2]
-}
 
 /// One start of the binary on `db`: (ms the server logged from start to ready, ms from the
 /// spawn to a 200 from `/readyz`). Stopped with SIGTERM afterwards.
@@ -90,19 +89,9 @@ fn start_once(db: &std::path::Path) -> (f64, f64) {
 }
 
 fn main() {
-    let total: u64 = std::env::var("BENCH_EVENTS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(1_000_000);
-    let rounds: usize = std::env::var("BENCH_ROUNDS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(5);
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let total: u64 = baseline::setting("BENCH_EVENTS", 1_000_000);
+    let rounds: usize = baseline::setting("BENCH_ROUNDS", 5);
+    let rt = baseline::runtime();
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("org.db");
     let head = rt.block_on(async {
@@ -155,7 +144,11 @@ fn main() {
             logged.push(l);
             polled.push(p);
         }
-        table.push((persist, median(&mut logged), median(&mut polled)));
+        table.push((
+            persist,
+            baseline::median(&mut logged),
+            baseline::median(&mut polled),
+        ));
     }
     println!(
         "\n| cold start of `podledger serve`, {head} events, median of {rounds} | logged: start to ready | spawn to first 200 from /readyz |"

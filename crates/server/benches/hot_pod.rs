@@ -10,16 +10,24 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use podledger_api::AuthConfig;
-use podledger_eventstore::conformance::{event, write};
-use podledger_eventstore::{EventStore, ExpectedVersion, SqliteConfig, SqliteEventStore};
+use podledger_eventstore::EventStore as _;
 use podledger_server::{ServerConfig, demo, start};
 use serde_json::json;
 
-const WRITERS: usize = 64;
+#[path = "../../eventstore/benches/support/baseline.rs"]
+mod baseline;
 
-fn median(values: &mut [f64]) -> f64 {
-    values.sort_by(f64::total_cmp);
-    values[values.len() / 2]
+use baseline::{WRITERS, group_commit, median, runtime, setting};
+
+/// Events in the demo's Acquisition pod stream.
+async fn acquisition_events(running: &podledger_server::Running) -> u64 {
+    let stream = format!("pod-{}", demo::id("Acquisition"));
+    let store = running.api.projections().store();
+    store
+        .read_stream(&stream, 0, usize::MAX >> 1)
+        .await
+        .unwrap()
+        .len() as u64
 }
 
 /// Acknowledged `createItem` mutations per second on the demo's Acquisition pod.
@@ -52,18 +60,7 @@ async fn over_http(dir: &std::path::Path, round: usize, secs: f64) -> f64 {
                             "outputCategory": "landing page", "estimate": 3}}
     })
     .to_string();
-    let before = running
-        .api
-        .projections()
-        .store()
-        .read_stream(
-            &format!("pod-{}", demo::id("Acquisition")),
-            0,
-            usize::MAX >> 1,
-        )
-        .await
-        .unwrap()
-        .len() as u64;
+    let before = acquisition_events(&running).await;
     let acknowledged = Arc::new(AtomicU64::new(0));
     let stop = Arc::new(AtomicBool::new(false));
     let client = reqwest::Client::builder()
@@ -105,18 +102,7 @@ async fn over_http(dir: &std::path::Path, round: usize, secs: f64) -> f64 {
     }
     let elapsed = started.elapsed().as_secs_f64();
     let acknowledged = acknowledged.load(Ordering::Relaxed);
-    let after = running
-        .api
-        .projections()
-        .store()
-        .read_stream(
-            &format!("pod-{}", demo::id("Acquisition")),
-            0,
-            usize::MAX >> 1,
-        )
-        .await
-        .unwrap()
-        .len() as u64;
+    let after = acquisition_events(&running).await;
     assert_eq!(
         after - before,
         acknowledged,
@@ -126,57 +112,9 @@ async fn over_http(dir: &std::path::Path, round: usize, secs: f64) -> f64 {
     acknowledged as f64 / elapsed
 }
 
-/// Single-event appends per second from 64 writers to their own streams.
-async fn group_commit(dir: &std::path::Path, round: usize, secs: f64) -> f64 {
-    let store = SqliteEventStore::open(SqliteConfig::new(dir.join(format!("append-{round}.db"))))
-        .await
-        .unwrap();
-    let store: Arc<dyn EventStore> = Arc::new(store);
-    let appended = Arc::new(AtomicU64::new(0));
-    let stop = Arc::new(AtomicBool::new(false));
-    let started = Instant::now();
-    let writers: Vec<_> = (0..WRITERS as u64)
-        .map(|w| {
-            let (store, appended, stop) = (store.clone(), appended.clone(), stop.clone());
-            tokio::spawn(async move {
-                let mut n = 0;
-                while !stop.load(Ordering::Relaxed) {
-                    n += 1;
-                    store
-                        .append(write(
-                            &format!("s-{w}"),
-                            ExpectedVersion::Any,
-                            vec![event(n)],
-                        ))
-                        .await
-                        .unwrap();
-                    appended.fetch_add(1, Ordering::Relaxed);
-                }
-            })
-        })
-        .collect();
-    tokio::time::sleep(Duration::from_secs_f64(secs)).await;
-    stop.store(true, Ordering::Relaxed);
-    for w in writers {
-        w.await.unwrap();
-    }
-    appended.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64()
-}
-
 fn main() {
-    let secs: f64 = std::env::var("BENCH_SECS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(3.0);
-    let rounds: usize = std::env::var("BENCH_ROUNDS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(3);
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let (secs, rounds): (f64, usize) = (setting("BENCH_SECS", 3.0), setting("BENCH_ROUNDS", 3));
+    let rt = runtime();
     let dir = tempfile::tempdir().unwrap();
     let (mut api, mut group, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
     rt.block_on(async {

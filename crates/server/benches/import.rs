@@ -4,17 +4,16 @@
 //! run on the same disk, both `synchronous=FULL` (what `import` uses). Medians of
 //! `BENCH_ROUNDS` (default 3) alternating rounds.
 
+#[path = "../../eventstore/benches/support/baseline.rs"]
+#[allow(dead_code)]
+mod baseline;
+
 use std::sync::Arc;
 use std::time::Instant;
 
 use podledger_eventstore::conformance::{event, write};
 use podledger_eventstore::{EventStore, ExpectedVersion, SqliteConfig, SqliteEventStore};
 use podledger_server::import::{Importer, Options};
-
-fn median(values: &mut [f64]) -> f64 {
-    values.sort_by(f64::total_cmp);
-    values[values.len() / 2]
-}
 
 /// The demo file once per organisation.
 fn file(orgs: usize) -> String {
@@ -77,19 +76,9 @@ async fn group_commit(dir: &std::path::Path, round: usize, events: u64) -> f64 {
 }
 
 fn main() {
-    let orgs: usize = std::env::var("BENCH_ORGS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(40);
-    let rounds: usize = std::env::var("BENCH_ROUNDS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(3);
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let orgs: usize = baseline::setting("BENCH_ORGS", 40);
+    let rounds: usize = baseline::setting("BENCH_ROUNDS", 3);
+    let rt = baseline::runtime();
     let dir = tempfile::tempdir().unwrap();
     let text = file(orgs);
     let (mut imported, mut appended, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
@@ -114,11 +103,11 @@ fn main() {
     println!("|---|---:|---:|");
     println!(
         "| store group commit, single-event appends, 64 writers | {:.0} | 1.00 |",
-        median(&mut appended)
+        baseline::median(&mut appended)
     );
     println!(
         "| `podledger import` (one organisation after another, lines in order) | {:.0} | {:.2} (median of the rounds' ratios) |",
-        median(&mut imported),
-        median(&mut ratios)
+        baseline::median(&mut imported),
+        baseline::median(&mut ratios)
     );
 }

@@ -501,13 +501,7 @@ async fn export_then_import_gives_identical_views_for_random_command_sequences()
         let dir = tempfile::tempdir().unwrap();
         let w = common::World::in_dir(dir.path()).await;
         let mut rng = Rng(seed);
-        let mut known = Known {
-            items: Vec::new(),
-            sprints: Vec::new(),
-            blockers: Vec::new(),
-            intake: Vec::new(),
-            kpi: podledger_domain::ids::KpiId(common::new_id()),
-        };
+        let mut known = Known::new();
         let mut accepted = 0;
         for _ in 0..400 {
             let view = w.projections.pod(w.org.as_uuid(), w.pod).unwrap();

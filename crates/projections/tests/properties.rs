@@ -9,7 +9,6 @@ use std::time::Duration;
 
 use common::random::{Known, Rng, random_command};
 use common::{World, new_id};
-use podledger_domain::ids::KpiId;
 use podledger_projections::catch_up::{CHUNK, catch_up_in_chunks};
 use podledger_projections::{AsOf, Projections, ViewKey, Views};
 
@@ -41,13 +40,7 @@ async fn rebuild_equals_live_and_as_of_equals_the_past_live_state() {
     for seed in [0x5EED_u64, 0xBEEF, 0x00C0_FFEE] {
         let w = World::new().await;
         let mut rng = Rng(seed);
-        let mut known = Known {
-            items: Vec::new(),
-            sprints: Vec::new(),
-            blockers: Vec::new(),
-            intake: Vec::new(),
-            kpi: KpiId(new_id()),
-        };
+        let mut known = Known::new();
         let mut captured = Vec::new();
         let (mut accepted, mut refused) = (0, 0);
         for step in 0..600 {
@@ -151,13 +144,7 @@ async fn concurrent_commands_on_one_stream_equal_running_them_one_by_one_in_log_
     for seed in [0x0001_u64, 0xD1CE, 0x0BAD_CAFE] {
         let w = World::new().await;
         let mut rng = Rng(seed);
-        let mut known = Known {
-            items: Vec::new(),
-            sprints: Vec::new(),
-            blockers: Vec::new(),
-            intake: Vec::new(),
-            kpi: KpiId(new_id()),
-        };
+        let mut known = Known::new();
         let base = chrono::Utc::now() - chrono::Duration::days(1);
         let mut clock = 0;
         let mut accepted = Vec::new();

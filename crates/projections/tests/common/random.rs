@@ -40,6 +40,19 @@ pub struct Known {
     pub kpi: KpiId,
 }
 
+impl Known {
+    /// Nothing known yet, and the id the first KPI will get.
+    pub fn new() -> Self {
+        Self {
+            items: Vec::new(),
+            sprints: Vec::new(),
+            blockers: Vec::new(),
+            intake: Vec::new(),
+            kpi: KpiId(new_id()),
+        }
+    }
+}
+
 pub fn reason(rng: &mut Rng) -> Option<ScopeChangeReason> {
     match rng.below(4) {
         0 => None,

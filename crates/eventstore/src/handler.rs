@@ -105,6 +105,22 @@ struct Job {
     reply: tokio::sync::oneshot::Sender<Result<Executed, HandleError>>,
 }
 
+/// Removes a stream's queue when its drain task ends in any way but the normal one.
+struct DrainGuard {
+    queues: Arc<Mutex<HashMap<String, Vec<Job>>>>,
+    stream: String,
+}
+
+impl Drop for DrainGuard {
+    fn drop(&mut self) {
+        if std::thread::panicking()
+            && let Ok(mut queues) = self.queues.lock()
+        {
+            queues.remove(&self.stream);
+        }
+    }
+}
+
 /// Commands decided and appended together, at most.
 const MAX_BATCH: usize = 256;
 
@@ -166,6 +182,13 @@ impl CommandHandler {
 
     /// Runs the stream's queued commands, batch after batch, until none is left.
     async fn drain(self, stream: String) {
+        // Should a batch panic (a bug), the stream must not stay marked as draining with nobody
+        // draining it: the guard forgets the queue, whose callers are told the store closed,
+        // and the next command starts a new drain.
+        let _guard = DrainGuard {
+            queues: self.queues.clone(),
+            stream: stream.clone(),
+        };
         loop {
             let jobs = {
                 let mut queues = self.queues.lock().expect("queues");

@@ -380,12 +380,23 @@ impl Importer {
             if raw.trim().is_empty() {
                 continue;
             }
+            let parsed = serde_json::from_str::<Value>(raw)
+                .map_err(|e| Refusal::BadLine(format!("not a JSON object: {e}")));
             // Headers and events apply on their own: the commands queued before them first.
-            let command_line = !(raw.contains("\"format\"") || raw.contains("\"event\""));
+            let command_line = parsed
+                .as_ref()
+                .is_ok_and(|v| v.get("format").is_none() && v.get("event").is_none());
             if !command_line {
                 self.flush(&mut pending, &mut summary).await?;
             }
-            match self.line(line, raw, &mut current, &mut summary).await {
+            let read = match parsed {
+                Ok(value) => {
+                    self.line(line, raw, value, &mut current, &mut summary)
+                        .await
+                }
+                Err(refusal) => Err(refusal),
+            };
+            match read {
                 Ok(Some(queued)) => {
                     pending.push(queued);
                     if pending.len() >= BATCH {
@@ -446,11 +457,10 @@ impl Importer {
         &self,
         line: u64,
         raw: &str,
+        mut value: Value,
         current: &mut Option<Current>,
         summary: &mut Summary,
     ) -> Result<Option<Queued>, Refusal> {
-        let mut value: Value = serde_json::from_str(raw)
-            .map_err(|e| Refusal::BadLine(format!("not a JSON object: {e}")))?;
         let Value::Object(fields) = &mut value else {
             return Err(Refusal::BadLine("not a JSON object".into()));
         };

@@ -156,6 +156,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 /// `podledger serve`: starts the server, prints the demo's tokens with `--demo`, and serves
 /// until a signal stops it.
 async fn serve(database_url: String, args: cli::ServeArgs) -> anyhow::Result<()> {
+    let signals = signals()?;
     let auth = serve_auth(&database_url, &args.tokens, &args.identity)?;
     let running = start(ServerConfig {
         policy: args.limits.policy(args.dev),
@@ -177,7 +178,7 @@ async fn serve(database_url: String, args: cli::ServeArgs) -> anyhow::Result<()>
     if args.demo {
         print_demo_tokens(&auth);
     }
-    serve_until_stopped(running).await?;
+    serve_until_stopped(running, signals).await?;
     Ok(())
 }
 
@@ -364,21 +365,34 @@ fn serve_auth(
 
 /// Announces the server, logs when it is ready, and serves until SIGTERM or SIGINT, then
 /// shuts down gracefully ([`podledger_server::Running::shutdown`]).
-async fn serve_until_stopped(running: podledger_server::Running) -> anyhow::Result<()> {
-    use tokio::signal::unix::{SignalKind, signal};
+async fn serve_until_stopped(
+    running: podledger_server::Running,
+    (mut terminate, mut interrupt): Signals,
+) -> anyhow::Result<()> {
     tracing::info!(addr = %running.addr, "podledger is serving GraphQL at /graphql");
     tokio::spawn(log_when_ready(
         running.telemetry.clone(),
         running.api.clone(),
     ));
-    let mut terminate = signal(SignalKind::terminate()).context("listening for SIGTERM")?;
-    let mut interrupt = signal(SignalKind::interrupt()).context("listening for SIGINT")?;
     let which = tokio::select! {
         _ = terminate.recv() => "SIGTERM",
         _ = interrupt.recv() => "SIGINT",
     };
     tracing::info!(signal = which, "shutting down");
     running.shutdown().await
+}
+
+/// SIGTERM and SIGINT, listened for from before the server starts: one that arrives while it
+/// starts (or before it says where it listens) stops it gracefully once it runs, instead of
+/// killing the process with the signal's default action.
+type Signals = (tokio::signal::unix::Signal, tokio::signal::unix::Signal);
+
+fn signals() -> anyhow::Result<Signals> {
+    use tokio::signal::unix::{SignalKind, signal};
+    Ok((
+        signal(SignalKind::terminate()).context("listening for SIGTERM")?,
+        signal(SignalKind::interrupt()).context("listening for SIGINT")?,
+    ))
 }
 
 /// Logs how long the server took, from the start of `start`, to answer `/readyz` with 200.

@@ -1436,6 +1436,10 @@ fn store_and_refusal_metrics_agree(metrics: &str) {
     ] {
         at_least(series, n);
     }
+    assert!(
+        metrics.contains("# TYPE podledger_projection_catch_up_events counter"),
+        "{metrics}"
+    );
     assert_eq!(
         sample(metrics, "podledger_store_events_appended_total"),
         sample(metrics, "podledger_store_head_position")

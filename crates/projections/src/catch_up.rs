@@ -294,12 +294,28 @@ fn scan(
             }
         })?;
         reached = reached.max(last);
+        if let Some(last) = last {
+            SCANNED.fetch_add(
+                last.saturating_sub(from),
+                std::sync::atomic::Ordering::Relaxed,
+            );
+        }
         for worker in 0..queues.len() {
             send(worker, true);
         }
         c += scanners;
     }
     Ok(reached)
+}
+
+/// Positions the catch-ups of this process have scanned so far, chunk by chunk: a long
+/// catch-up's progress, before it installs its views at the end (`/metrics` shows it as
+/// `podledger_projection_catch_up_events_total`).
+static SCANNED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// See [`SCANNED`].
+pub fn scanned_so_far() -> u64 {
+    SCANNED.load(std::sync::atomic::Ordering::Relaxed)
 }
 
 /// Worker: folds the batches of every chunk in order, chunk `c` from scanner `c % scanners`.

@@ -97,11 +97,16 @@ async fn rebuild_equals_live_and_as_of_equals_the_past_live_state() {
             .step_by(9)
             .zip([1, 7, 64, CHUNK].iter().cycle())
         {
+            let progress = podledger_projections::catch_up::scanned_so_far();
             let caught =
                 tokio::task::block_in_place(|| catch_up_in_chunks(&w.store, then, head, *chunk))
                     .unwrap();
             assert_eq!(caught.skipped, 0);
             assert_eq!(caught.scanned, head - position);
+            // Its progress was counted, chunk by chunk (other tests' catch-ups may add more).
+            assert!(
+                podledger_projections::catch_up::scanned_so_far() - progress >= head - position
+            );
             assert_eq!(
                 caught.views, live,
                 "seed {seed:x}: catching up from {position} in chunks of {chunk} differs from live"

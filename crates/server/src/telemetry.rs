@@ -51,6 +51,7 @@ pub struct Telemetry {
     head: Gauge,
     applied: Gauge,
     lag: Gauge,
+    catch_up: Counter,
     /// When the server began to start (the log reports the time to ready from it).
     pub started: Instant,
     /// Events the read models may be behind the store's head and still be ready.
@@ -72,6 +73,7 @@ impl Telemetry {
         let (ws_connections, slow_consumers) = (Gauge::default(), Counter::default());
         let ws_operations = Gauge::default();
         let (head, applied, lag) = (Gauge::default(), Gauge::default(), Gauge::default());
+        let catch_up = Counter::default();
         let mut registry = Registry::default();
         registry.register(
             "podledger_http_requests",
@@ -114,6 +116,11 @@ impl Telemetry {
             applied.clone(),
         );
         registry.register(
+            "podledger_projection_catch_up_events",
+            "Events folded by the parallel catch-up of a start or rebuild, chunk by chunk (its progress before the applied position moves)",
+            catch_up.clone(),
+        );
+        registry.register(
             "podledger_projection_lag_events",
             "Events committed that the read models have not applied yet (head - applied)",
             lag.clone(),
@@ -132,6 +139,7 @@ impl Telemetry {
             head,
             applied,
             lag,
+            catch_up,
             started,
             ready_max_lag,
             draining: Arc::new(AtomicBool::new(false)),
@@ -190,6 +198,9 @@ impl Telemetry {
         self.head.set(i64::try_from(head).unwrap_or(i64::MAX));
         self.applied.set(i64::try_from(applied).unwrap_or(i64::MAX));
         let lag = head.saturating_sub(applied);
+        let scanned = podledger_projections::catch_up::scanned_so_far();
+        self.catch_up
+            .inc_by(scanned.saturating_sub(self.catch_up.get()));
         self.lag.set(i64::try_from(lag).unwrap_or(i64::MAX));
         if self.draining.load(Ordering::Relaxed) {
             return Err("the server is shutting down".to_owned());

@@ -174,6 +174,16 @@ fn token(person: &str) -> String {
     )
 }
 
+/// Waits until the read models have the imported log (as `/readyz` would tell a client).
+async fn caught_up(running: &podledger_server::Running) {
+    let head = running.projections.store().head().await.unwrap();
+    running
+        .projections
+        .wait_for(head, std::time::Duration::from_secs(30))
+        .await
+        .unwrap();
+}
+
 async fn graphql(url: &str, person: &str, query: &str, variables: Value) -> Value {
     let body: Value = reqwest::Client::new()
         .post(url)
@@ -214,6 +224,7 @@ async fn an_imported_history_keeps_its_business_times_in_every_metric_and_as_of(
     .await
     .unwrap();
     let url = format!("http://{}/graphql", running.addr);
+    caught_up(&running).await;
     let pod = podledger_api::ids::to_id("Pod", import::named(org(), "growth")).0;
     let metrics = graphql(
         &url,
@@ -564,6 +575,7 @@ async fn a_jira_export_converts_into_a_file_that_imports_with_its_sprints_and_ve
     .await
     .unwrap();
     let url = format!("http://{}/graphql", running.addr);
+    caught_up(&running).await;
     let pod = podledger_api::ids::to_id("Pod", import::named(org(), "pod")).0;
     let data = graphql(
         &url,

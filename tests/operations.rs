@@ -73,6 +73,21 @@ impl Server {
         let addr = addr_rx
             .recv_timeout(Duration::from_secs(60))
             .unwrap_or_else(|_| panic!("no address logged: {:?}", lines.lock().unwrap()));
+        // Ready: the read models have the log (a client would ask /readyz the same way).
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while std::net::TcpStream::connect(&addr).is_ok_and(|mut s| {
+            use std::io::{Read as _, Write as _};
+            let _ = write!(
+                s,
+                "GET /readyz HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+            );
+            let mut answer = String::new();
+            let _ = s.read_to_string(&mut answer);
+            !answer.starts_with("HTTP/1.1 200")
+        }) {
+            assert!(Instant::now() < deadline, "not ready within 30 s");
+            std::thread::sleep(Duration::from_millis(20));
+        }
         Self { child, addr, lines }
     }
 

@@ -129,6 +129,12 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<Running> {
         let summary = demo::seed(Arc::new(store.clone()))
             .await
             .context("loading the demo organisation")?;
+        // The demo's tokens are printed next: its boards must be there when they are used.
+        let head = podledger_eventstore::EventStore::head(&store).await?;
+        projections
+            .wait_for(head, std::time::Duration::from_secs(60))
+            .await
+            .context("folding the demo organisation")?;
         tracing::info!(
             commands = summary.commands,
             already_applied = summary.already_applied,

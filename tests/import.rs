@@ -174,14 +174,24 @@ fn token(person: &str) -> String {
     )
 }
 
-/// Waits until the read models have the imported log (as `/readyz` would tell a client).
-async fn caught_up(running: &podledger_server::Running) {
+/// The server on an imported store, once its read models have the log (as `/readyz` would
+/// tell a client); and its GraphQL URL.
+async fn serve(db: &std::path::Path) -> (podledger_server::Running, String) {
+    let auth = AuthConfig::new(SECRET.to_vec(), "podledger", "podledger");
+    let running = start(ServerConfig::new(
+        format!("sqlite://{}", db.display()),
+        auth,
+    ))
+    .await
+    .unwrap();
     let head = running.projections.store().head().await.unwrap();
     running
         .projections
         .wait_for(head, std::time::Duration::from_secs(30))
         .await
         .unwrap();
+    let url = format!("http://{}/graphql", running.addr);
+    (running, url)
 }
 
 async fn graphql(url: &str, person: &str, query: &str, variables: Value) -> Value {
@@ -216,15 +226,7 @@ async fn an_imported_history_keeps_its_business_times_in_every_metric_and_as_of(
     assert!(summary.contains("1 organisations, 0 refusals"), "{summary}");
 
     let db = dir.path().join("acme.db");
-    let auth = AuthConfig::new(SECRET.to_vec(), "podledger", "podledger");
-    let running = start(ServerConfig::new(
-        format!("sqlite://{}", db.display()),
-        auth,
-    ))
-    .await
-    .unwrap();
-    let url = format!("http://{}/graphql", running.addr);
-    caught_up(&running).await;
+    let (running, url) = serve(&db).await;
     let pod = podledger_api::ids::to_id("Pod", import::named(org(), "growth")).0;
     let metrics = graphql(
         &url,
@@ -566,16 +568,7 @@ async fn a_jira_export_converts_into_a_file_that_imports_with_its_sprints_and_ve
         String::from_utf8_lossy(&out.stderr)
     );
 
-    let auth = AuthConfig::new(SECRET.to_vec(), "podledger", "podledger");
-    let db = dir.path().join("j.db");
-    let running = start(ServerConfig::new(
-        format!("sqlite://{}", db.display()),
-        auth,
-    ))
-    .await
-    .unwrap();
-    let url = format!("http://{}/graphql", running.addr);
-    caught_up(&running).await;
+    let (running, url) = serve(&dir.path().join("j.db")).await;
     let pod = podledger_api::ids::to_id("Pod", import::named(org(), "pod")).0;
     let data = graphql(
         &url,

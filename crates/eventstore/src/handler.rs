@@ -9,9 +9,12 @@
 //! 4. On `WrongExpectedVersion`, go to 1. Retrying is always safe: the decision is re-made on
 //!    the new state (and a caller's own expected version, R12, is re-checked by the domain).
 //!
-//! Commands on the same target stream queue behind a per-stream lock inside one process, so
-//! they do not race each other into retries; retries remain for writers in other processes
-//! (API replicas), with a short jittered back-off.
+//! Commands on the same target stream are pipelined inside one process: they queue while the
+//! stream's batch runs, and the next batch is decided one command after another against the
+//! state the previous decisions left and appended in one atomic append (see
+//! [`CommandHandler`]), so they never race each other into retries; retries remain for writers
+//! in other processes (API replicas), with a short jittered back-off. An import runs the same
+//! way across streams ([`CommandHandler::execute_in_order`]).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -77,6 +80,44 @@ enum Aggregate {
     Org(OrgState),
     Pod(PodState),
     Kpi(KpiState),
+}
+
+impl Aggregate {
+    /// The state of a stream with no events.
+    fn empty(target: &Target) -> Self {
+        match target {
+            Target::Org(_) => Self::Org(OrgState::default()),
+            Target::Pod(_) => Self::Pod(PodState::default()),
+            Target::Kpi(_) => Self::Kpi(KpiState::default()),
+        }
+    }
+
+    /// The stream version it reflects.
+    const fn version(&self) -> u64 {
+        match self {
+            Self::Org(s) => s.version,
+            Self::Pod(s) => s.version,
+            Self::Kpi(s) => s.version,
+        }
+    }
+
+    /// Moves a decision's state in: the organisation's (when this is it) or the target's.
+    fn move_into(&mut self, state: &mut State) {
+        match self {
+            Self::Org(s) => state.org = std::mem::take(s),
+            Self::Pod(s) => state.pod = std::mem::take(s),
+            Self::Kpi(s) => state.kpi = std::mem::take(s),
+        }
+    }
+
+    /// Moves it back out of the decision's state (after the decision's events evolved it).
+    fn move_from(&mut self, state: &mut State) {
+        match self {
+            Self::Org(s) => *s = std::mem::take(&mut state.org),
+            Self::Pod(s) => *s = std::mem::take(&mut state.pod),
+            Self::Kpi(s) => *s = std::mem::take(&mut state.kpi),
+        }
+    }
 }
 
 /// Executes commands against a store. Cheap to clone: clones share the cache and the queues.
@@ -333,22 +374,9 @@ impl CommandHandler {
                 });
                 orgs.insert(org, loaded);
             }
-            // Move the states in.
+            // Move the states in (an organisation stream's batch is one organisation's).
             let mut state = State::default();
-            let placeholder = || match target {
-                Target::Org(_) => Aggregate::Org(OrgState::default()),
-                Target::Pod(_) => Aggregate::Pod(PodState::default()),
-                Target::Kpi(_) => Aggregate::Kpi(KpiState::default()),
-            };
-            match std::mem::replace(&mut subject, placeholder()) {
-                Aggregate::Org(s) if org_is_subject => state.org = s,
-                Aggregate::Org(s) => {
-                    // An organisation command of another organisation's token: refused below.
-                    subject = Aggregate::Org(s);
-                }
-                Aggregate::Pod(s) => state.pod = s,
-                Aggregate::Kpi(s) => state.kpi = s,
-            }
+            subject.move_into(&mut state);
             if !org_is_subject {
                 state.org = orgs.remove(&org).unwrap_or_default();
             }
@@ -357,21 +385,10 @@ impl CommandHandler {
                 tracing::info_span!(parent: &job.span, "decide", stream, version, attempt)
                     .in_scope(|| decide(&state, &job.command, &job.ctx));
             if let Ok(events) = &decided {
-                for event in events {
-                    match event {
-                        Event::Org(e) => state.org.evolve(e),
-                        Event::Pod(e) => state.pod.evolve(e),
-                        Event::Kpi(e) => state.kpi.evolve(e),
-                    }
-                }
+                evolve_state(&mut state, events);
             }
             // Move them back.
-            match &mut subject {
-                Aggregate::Org(s) if org_is_subject => *s = std::mem::take(&mut state.org),
-                Aggregate::Org(_) => {}
-                Aggregate::Pod(s) => *s = std::mem::take(&mut state.pod),
-                Aggregate::Kpi(s) => *s = std::mem::take(&mut state.kpi),
-            }
+            subject.move_from(&mut state);
             if !org_is_subject {
                 orgs.insert(org, std::mem::take(&mut state.org));
             }
@@ -446,27 +463,37 @@ impl CommandHandler {
                     states.insert(stream.clone(), loaded);
                 }
             }
+            // Moved into the decision and back, never copied (a pod's state grows with history).
             let mut state = State::default();
-            if let Some(Aggregate::Org(org)) = states.get(&org_stream) {
-                state.org = org.clone();
-            }
-            match states.get(&target_stream) {
-                Some(Aggregate::Pod(s)) => state.pod = s.clone(),
-                Some(Aggregate::Kpi(s)) => state.kpi = s.clone(),
-                _ => {}
+            let streams: &[&String] = if target_stream == org_stream {
+                &[&org_stream]
+            } else {
+                &[&org_stream, &target_stream]
+            };
+            for stream in streams {
+                states
+                    .get_mut(*stream)
+                    .expect("loaded above")
+                    .move_into(&mut state);
             }
             let target_version = state.target_version(&target);
-            let events = match decide(&state, command, ctx) {
+            let decided = decide(&state, command, ctx);
+            if let Ok(events) = &decided {
+                evolve_state(&mut state, events);
+            }
+            for stream in streams {
+                states
+                    .get_mut(*stream)
+                    .expect("loaded above")
+                    .move_from(&mut state);
+            }
+            let events = match decided {
                 Ok(events) => events,
                 Err(e) => {
                     refusal = Some((index, e.into()));
                     break;
                 }
             };
-            let aggregate = states.get_mut(&target_stream).expect("loaded above");
-            for event in &events {
-                evolve(aggregate, event);
-            }
             let count = events.len();
             if count > 0 {
                 writes.push(StreamWrite {
@@ -488,10 +515,10 @@ impl CommandHandler {
         if !writes.is_empty() {
             let span = tracing::info_span!("append", commands = done.len());
             guards.extend(writes);
-            let appended = self.store.append(guards).instrument(span).await;
-            // The in-memory states ran ahead of the store: the cache learns from the store again.
-            self.cache.lock().expect("cache lock").clear();
-            let outcome = appended?;
+            let outcome = self.store.append(guards).instrument(span).await?;
+            // The store now holds what the states reflect. (On a failure the cache keeps the
+            // committed states it lent copies of.)
+            self.cache.lock().expect("cache lock").extend(states);
             let mut position = outcome.first_position - 1;
             for (executed, count) in &mut done {
                 if *count > 0 {
@@ -530,11 +557,7 @@ impl CommandHandler {
     async fn take_aggregate(&self, target: &Target) -> Result<Aggregate, HandleError> {
         let stream = target.to_string();
         let cached = self.cache.lock().expect("cache lock").remove(&stream);
-        let aggregate = cached.unwrap_or_else(|| match target {
-            Target::Org(_) => Aggregate::Org(OrgState::default()),
-            Target::Pod(_) => Aggregate::Pod(PodState::default()),
-            Target::Kpi(_) => Aggregate::Kpi(KpiState::default()),
-        });
+        let aggregate = cached.unwrap_or_else(|| Aggregate::empty(target));
         self.catch_up(&stream, aggregate).await
     }
 
@@ -545,12 +568,10 @@ impl CommandHandler {
         mut aggregate: Aggregate,
     ) -> Result<Aggregate, HandleError> {
         loop {
-            let version = match &aggregate {
-                Aggregate::Org(s) => s.version,
-                Aggregate::Pod(s) => s.version,
-                Aggregate::Kpi(s) => s.version,
-            };
-            let page = self.store.read_stream(stream, version, PAGE).await?;
+            let page = self
+                .store
+                .read_stream(stream, aggregate.version(), PAGE)
+                .await?;
             for recorded in &page {
                 evolve(&mut aggregate, &decode(recorded)?);
             }
@@ -564,11 +585,7 @@ impl CommandHandler {
     async fn aggregate(&self, target: &Target) -> Result<Aggregate, HandleError> {
         let stream = target.to_string();
         let cached = self.cache.lock().expect("cache lock").get(&stream).cloned();
-        let aggregate = cached.unwrap_or_else(|| match target {
-            Target::Org(_) => Aggregate::Org(OrgState::default()),
-            Target::Pod(_) => Aggregate::Pod(PodState::default()),
-            Target::Kpi(_) => Aggregate::Kpi(KpiState::default()),
-        });
+        let aggregate = cached.unwrap_or_else(|| Aggregate::empty(target));
         let aggregate = self.catch_up(&stream, aggregate).await?;
         self.cache
             .lock()
@@ -652,6 +669,17 @@ struct Decided {
     writes: Vec<StreamWrite>,
     subject: Aggregate,
     outcomes: Vec<Result<(Executed, usize), HandleError>>,
+}
+
+/// Applies a decision's events to the state it was made on.
+fn evolve_state(state: &mut State, events: &[Event]) {
+    for event in events {
+        match event {
+            Event::Org(e) => state.org.evolve(e),
+            Event::Pod(e) => state.pod.evolve(e),
+            Event::Kpi(e) => state.kpi.evolve(e),
+        }
+    }
 }
 
 /// Applies one of a stream's events to its aggregate.

@@ -94,15 +94,7 @@ async fn graphql(
     let status = response.status().as_u16();
     span.record("http.response.status_code", status);
     if operation.kind != "none" {
-        span.record("graphql.operation.type", operation.kind);
-        let named = match &operation.name {
-            Some(name) => {
-                span.record("graphql.operation.name", name.as_str());
-                format!("{} {name}", operation.kind)
-            }
-            None => operation.kind.to_owned(),
-        };
-        crate::traces::rename(&span, named);
+        crate::traces::name_operation(&span, operation.kind, operation.name.as_deref());
     }
     if let Ok(value) = actix_web::http::header::HeaderValue::from_str(&correlation.0.to_string()) {
         response.headers_mut().insert(CORRELATION_HEADER, value);

@@ -36,6 +36,16 @@ const BATCH: usize = 512;
 /// A command line ready to run: its line number, the command, its context and metadata.
 type Queued = (u64, Command, Context, RequestMeta);
 
+/// What a line leaves to be committed with its neighbours of the same kind.
+enum Read {
+    /// Nothing (a header, or a line an earlier run applied).
+    Nothing,
+    /// A command to decide.
+    Command(Box<Queued>),
+    /// An event to append as it is: its line number and write.
+    Event(u64, StreamWrite),
+}
+
 /// The `format` of a header line.
 pub const FORMAT: &str = "podledger-import";
 /// The format's version: a header with another is refused.
@@ -233,7 +243,7 @@ pub fn import_correlation(org: OrgId) -> Uuid {
 fn resolve_references(value: &mut Value, org: OrgId) {
     match value {
         Value::String(s) if s.starts_with('@') => {
-            *s = Uuid::new_v5(&org.as_uuid(), &s.as_bytes()[1..]).to_string();
+            *s = named(org, &s[1..]).to_string();
         }
         Value::Array(items) => items.iter_mut().for_each(|v| resolve_references(v, org)),
         Value::Object(fields) => fields.values_mut().for_each(|v| resolve_references(v, org)),
@@ -373,7 +383,9 @@ impl Importer {
         }
         let mut summary = Summary::default();
         let mut current: Option<Current> = None;
-        let mut pending: Vec<Queued> = Vec::new();
+        // Consecutive lines of one kind are committed together, in file order.
+        let mut commands: Vec<Queued> = Vec::new();
+        let mut events: Vec<(u64, StreamWrite)> = Vec::new();
         for (index, raw) in text.lines().enumerate() {
             let line = index as u64 + 1;
             summary.lines = line;
@@ -382,12 +394,14 @@ impl Importer {
             }
             let parsed = serde_json::from_str::<Value>(raw)
                 .map_err(|e| Refusal::BadLine(format!("not a JSON object: {e}")));
-            // Headers and events apply on their own: the commands queued before them first.
-            let command_line = parsed
-                .as_ref()
-                .is_ok_and(|v| v.get("format").is_none() && v.get("event").is_none());
-            if !command_line {
-                self.flush(&mut pending, &mut summary).await?;
+            let (is_header, is_event) = parsed.as_ref().map_or((false, false), |v| {
+                (v.get("format").is_some(), v.get("event").is_some())
+            });
+            if is_header || is_event {
+                self.flush(&mut commands, &mut summary).await?;
+            }
+            if !is_event {
+                self.append(&mut events, &mut summary).await?;
             }
             let read = match parsed {
                 Ok(value) => {
@@ -397,16 +411,23 @@ impl Importer {
                 Err(refusal) => Err(refusal),
             };
             match read {
-                Ok(Some(queued)) => {
-                    pending.push(queued);
-                    if pending.len() >= BATCH {
-                        self.flush(&mut pending, &mut summary).await?;
+                Ok(Read::Nothing) => {}
+                Ok(Read::Command(queued)) => {
+                    commands.push(*queued);
+                    if commands.len() >= BATCH {
+                        self.flush(&mut commands, &mut summary).await?;
                     }
                 }
-                Ok(None) => {}
+                Ok(Read::Event(line, write)) => {
+                    events.push((line, write));
+                    if events.len() >= BATCH {
+                        self.append(&mut events, &mut summary).await?;
+                    }
+                }
                 Err(refusal) => {
                     // The lines before it are applied; it and the ones after are not.
-                    self.flush(&mut pending, &mut summary).await?;
+                    self.flush(&mut commands, &mut summary).await?;
+                    self.append(&mut events, &mut summary).await?;
                     summary.refusals = 1;
                     return Err(Stopped {
                         line,
@@ -417,8 +438,32 @@ impl Importer {
             }
             progress(line);
         }
-        self.flush(&mut pending, &mut summary).await?;
+        self.flush(&mut commands, &mut summary).await?;
+        self.append(&mut events, &mut summary).await?;
         Ok(summary)
+    }
+
+    /// Appends the queued event lines as they are, in one append.
+    async fn append(
+        &self,
+        pending: &mut Vec<(u64, StreamWrite)>,
+        summary: &mut Summary,
+    ) -> Result<(), Stopped> {
+        let Some(&(first, _)) = pending.first() else {
+            return Ok(());
+        };
+        let writes: Vec<StreamWrite> = pending.drain(..).map(|(_, w)| w).collect();
+        let count = writes.len() as u64;
+        if let Err(e) = self.store.append(writes).await {
+            summary.refusals = 1;
+            return Err(Stopped {
+                line: first,
+                refusal: e.into(),
+                summary: summary.clone(),
+            });
+        }
+        summary.events += count;
+        Ok(())
     }
 
     /// Runs the queued commands in order, in one commit ([`CommandHandler::execute_in_order`]).
@@ -451,8 +496,8 @@ impl Importer {
         }
     }
 
-    /// Reads one line: a header or an event applies now; a command is checked and returned to
-    /// be queued (`None` when an earlier run applied it).
+    /// Reads one line: a header applies now; a command or an event is checked and returned to
+    /// be committed with its neighbours (nothing when an earlier run applied it).
     async fn line(
         &self,
         line: u64,
@@ -460,7 +505,7 @@ impl Importer {
         mut value: Value,
         current: &mut Option<Current>,
         summary: &mut Summary,
-    ) -> Result<Option<Queued>, Refusal> {
+    ) -> Result<Read, Refusal> {
         let Value::Object(fields) = &mut value else {
             return Err(Refusal::BadLine("not a JSON object".into()));
         };
@@ -476,7 +521,7 @@ impl Importer {
             let org = organisation(&header.organisation)?;
             *current = Some(self.open(org).await?);
             summary.organisations += 1;
-            return Ok(None);
+            return Ok(Read::Nothing);
         }
         let Some(current) = current.as_mut() else {
             return Err(Refusal::BadHeader(
@@ -495,7 +540,7 @@ impl Importer {
             }
             let event: EventLine = serde_json::from_value(event)
                 .map_err(|e| Refusal::BadLine(format!("event: {e}")))?;
-            return self.event(current, event, summary).await.map(|()| None);
+            return self.event(line, current, event, summary).await;
         }
         let at = match fields.remove("at") {
             Some(Value::String(at)) => DateTime::parse_from_rfc3339(&at)
@@ -533,7 +578,7 @@ impl Importer {
         if !current.fresh && self.store.find_event(key).await?.is_some() {
             summary.already_applied += 1;
             current.last = Some(current.last.map_or(at, |l| l.max(at)));
-            return Ok(None);
+            return Ok(Read::Nothing);
         }
         check_time(current, at)?;
         let ctx = Context::new(current.org, Actor::member(PersonId(actor)), at);
@@ -543,7 +588,7 @@ impl Importer {
             idempotency_key: Some(key),
         };
         current.last = Some(at);
-        Ok(Some((line, command, ctx, meta)))
+        Ok(Read::Command(Box::new((line, command, ctx, meta))))
     }
 
     /// Checks that `org` is new, or was written by an import and nothing else since.
@@ -583,15 +628,17 @@ impl Importer {
         })
     }
 
+    /// An event line checked (unless an earlier run applied it) and made a write of its own.
     async fn event(
         &self,
+        number: u64,
         current: &mut Current,
         line: EventLine,
         summary: &mut Summary,
-    ) -> Result<(), Refusal> {
-        if self.store.find_event(line.event_id).await?.is_some() {
+    ) -> Result<Read, Refusal> {
+        if !current.fresh && self.store.find_event(line.event_id).await?.is_some() {
             summary.already_applied += 1;
-            return Ok(());
+            return Ok(Read::Nothing);
         }
         check_time(current, line.occurred_at)?;
         let payload = line.payload.to_string();
@@ -615,16 +662,15 @@ impl Importer {
                 occurred_at: Some(line.occurred_at),
             },
         };
-        self.store
-            .append(vec![StreamWrite {
+        current.last = Some(line.occurred_at);
+        Ok(Read::Event(
+            number,
+            StreamWrite {
                 stream: line.stream,
                 expected: ExpectedVersion::Any,
                 events: vec![event],
-            }])
-            .await?;
-        summary.events += 1;
-        current.last = Some(line.occurred_at);
-        Ok(())
+            },
+        ))
     }
 }
 
@@ -703,12 +749,7 @@ pub async fn export(
     Ok(written)
 }
 
-/// Reference ids a file's `@name`s stand for in `org` (for tools that convert into the format).
+/// The id a file's `@name` stands for in `org` (also for tools that convert into the format).
 pub fn named(org: OrgId, name: &str) -> Uuid {
     Uuid::new_v5(&org.as_uuid(), name.as_bytes())
-}
-
-/// Counts lines per organisation header in `text` (for a progress bar's length).
-pub fn count_lines(text: &str) -> u64 {
-    text.lines().count() as u64
 }

@@ -251,7 +251,7 @@ async fn import(
         podledger_server::import::Options { shift_to_now },
     );
     let bar = if std::io::stderr().is_terminal() {
-        let bar = indicatif::ProgressBar::new(podledger_server::import::count_lines(&text));
+        let bar = indicatif::ProgressBar::new(text.lines().count() as u64);
         bar.set_style(
             indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} lines {per_sec} {eta}")
                 .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),

@@ -157,8 +157,18 @@ pub fn continue_trace<'a>(
     }
 }
 
-/// Renames `span` for OpenTelemetry once its context exists (`otel.name` recorded after that is
-/// not seen by the exporter): a GraphQL span is named `{type} {name}` when the request is known.
-pub fn rename(span: &tracing::Span, name: String) {
-    span.context().span().update_name(name);
+/// Names a GraphQL operation's span once the operation is known: `{type} {name}` (or the type
+/// alone), with `graphql.operation.type` and `graphql.operation.name` recorded. The span is
+/// renamed on its OpenTelemetry context, which exists by then (`otel.name` recorded after that
+/// is not seen by the exporter).
+pub fn name_operation(span: &tracing::Span, kind: &str, name: Option<&str>) {
+    span.record("graphql.operation.type", kind);
+    let full = match name {
+        Some(name) => {
+            span.record("graphql.operation.name", name);
+            format!("{kind} {name}")
+        }
+        None => kind.to_owned(),
+    };
+    span.context().span().update_name(full);
 }

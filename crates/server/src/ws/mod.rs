@@ -391,7 +391,7 @@ impl Connection {
         let span = tracing::info_span!(
             "graphql",
             otel.kind = "server",
-            graphql.operation.type = "subscription",
+            graphql.operation.type = tracing::field::Empty,
             graphql.operation.name = tracing::field::Empty,
             trace_id = tracing::field::Empty,
         );
@@ -401,13 +401,7 @@ impl Connection {
                 .iter()
                 .map(|(k, v)| (k.as_str(), v.as_str())),
         );
-        match &request.operation_name {
-            Some(name) => {
-                span.record("graphql.operation.name", name.as_str());
-                crate::traces::rename(&span, format!("subscription {name}"));
-            }
-            None => crate::traces::rename(&span, "subscription".to_owned()),
-        }
+        crate::traces::name_operation(&span, "subscription", request.operation_name.as_deref());
         let _in_span = span.enter();
         let operation = Arc::new(Operation {
             text: Framing::new(&id_json),

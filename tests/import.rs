@@ -272,7 +272,57 @@ async fn an_imported_history_keeps_its_business_times_in_every_metric_and_as_of(
         .filter(|i| i["status"] == "DONE")
         .count();
     assert_eq!(done, 2, "{board}");
+    check_burndowns(&url, &pod).await;
     running.handle.stop(true).await;
+}
+
+/// The burndowns of the imported history follow its business days: sprint 1 whole (Mar 3–16),
+/// sprint 2 up to the day of an `asOf` point (Mar 17–25).
+async fn check_burndowns(url: &str, pod: &str) {
+    let burndowns = graphql(
+        url,
+        "paula",
+        "query($p: ID!, $t: DateTime!) {
+           now: pod(id: $p) { sprints(first: 1) { nodes { burndown { committedPoints days { date remaining scope ideal } } } } }
+           past: pod(id: $p, asOf: {time: $t}) { currentSprint { burndown { committedPoints days { date remaining scope } } } } }",
+        json!({"p": pod, "t": "2025-03-25T12:00:00Z"}),
+    )
+    .await;
+    let first = &burndowns["now"]["sprints"]["nodes"][0]["burndown"];
+    assert_eq!(first["committedPoints"], 12, "{burndowns}");
+    let days = first["days"].as_array().unwrap();
+    assert_eq!(days.len(), 14, "{first}");
+    assert_eq!(days[0]["date"], "2025-03-03");
+    assert_eq!(days[13]["date"], "2025-03-16");
+    let points = |days: &[Value]| -> Vec<(i64, i64)> {
+        days.iter()
+            .map(|d| {
+                (
+                    d["remaining"].as_i64().unwrap(),
+                    d["scope"].as_i64().unwrap(),
+                )
+            })
+            .collect()
+    };
+    let expected: Vec<(i64, i64)> = (0..14)
+        .map(|d| if d < 5 { (12, 12) } else { (5, 12) })
+        .collect();
+    assert_eq!(
+        points(days),
+        expected,
+        "items 0 and 1 (3 + 4 points) done on Mar 8"
+    );
+    assert_eq!(days[0]["ideal"], 12.0);
+    assert_eq!(days[13]["ideal"], 0.0);
+    let past = burndowns["past"]["currentSprint"]["burndown"]["days"]
+        .as_array()
+        .unwrap();
+    assert_eq!(past.len(), 9, "Mar 17 to the asOf day, Mar 25: {past:?}");
+    assert_eq!(past[8]["date"], "2025-03-25");
+    assert_eq!(
+        points(past)[4..],
+        [(12, 12), (5, 12), (5, 12), (5, 12), (5, 12)]
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

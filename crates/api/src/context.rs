@@ -106,7 +106,7 @@ impl AsOfInput {
 /// A pod of organisation `org` as the live views have it now.
 pub fn live_scope(ctx: &Context<'_>, org: Uuid, pod: PodId) -> Option<Arc<PodScope>> {
     let projections = &state(ctx).projections;
-    PodScope::new(projections.org(org)?, pod, projections.pod(org, pod)?, None)
+    PodScope::live(projections.org(org)?, pod, projections.pod(org, pod)?)
 }
 
 /// A pod of the caller's organisation, live or as of a past point — the one path for pod,

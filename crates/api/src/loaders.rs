@@ -82,7 +82,11 @@ impl Loader<PodAt> for PodsAsOf {
                     .collect();
                 kpis.sort_by(|a, b| a.name.cmp(&b.name));
                 let view = views.pods.get(&pod).cloned().unwrap_or_default();
-                if let Some(scope) = PodScope::new(org.clone(), pod, view, Some(kpis)) {
+                let time = match as_of {
+                    AsOf::Time(t) => Some(t),
+                    AsOf::Position(_) => views.occurred_at,
+                };
+                if let Some(scope) = PodScope::new(org.clone(), pod, view, Some(kpis), time) {
                     scopes.insert(PodAt { pod, as_of }, scope);
                 }
             }

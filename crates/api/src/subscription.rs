@@ -74,7 +74,7 @@ fn on_changes<T: Send + 'static>(
 }
 
 fn live_scope(projections: &Projections, org: Uuid, pod: PodId) -> Option<Arc<PodScope>> {
-    PodScope::new(projections.org(org)?, pod, projections.pod(org, pod)?, None)
+    PodScope::live(projections.org(org)?, pod, projections.pod(org, pod)?)
 }
 
 /// The pod named by `pod_id`, if it is one of the caller's organisation's.

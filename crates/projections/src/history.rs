@@ -51,6 +51,7 @@ impl Projections {
                     }
                     after = recorded.stream_version;
                     let envelope = Envelope::decode(recorded).map_err(StoreError::backend)?;
+                    views.occurred_at = views.occurred_at.max(Some(envelope.meta.occurred_at));
                     views.apply(envelope);
                 }
                 if !full {

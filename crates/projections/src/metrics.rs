@@ -274,3 +274,58 @@ pub fn pod_metrics(pod: &PodView, last_n: Option<usize>) -> PodMetrics {
         sprints,
     }
 }
+
+/// One day of a sprint's burndown (SPEC §6).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BurndownDay {
+    /// The calendar day (UTC).
+    pub date: chrono::NaiveDate,
+    /// Σ current estimate, at the end of the day, of the sprint's items that are not DONE.
+    pub remaining: u32,
+    /// Σ current estimate, at the end of the day, of all the sprint's items.
+    pub scope: u32,
+    /// The ideal line: committedPoints on the start date down to 0 on the end date (null
+    /// before the sprint started).
+    pub ideal: Option<f64>,
+}
+
+/// The burndown of `sprint` (SPEC §6): one day for each calendar day from its start date to
+/// the earlier of its end date and `today`, each with the points at the end of that day (a
+/// day without a change carries the day before; days before the first commitment are 0).
+/// Read from the samples the view keeps, so its cost is the sprint's length, never the
+/// pod's history.
+pub fn burndown(sprint: &SprintView, today: chrono::NaiveDate) -> Vec<BurndownDay> {
+    let committed: Option<u32> = sprint
+        .started_at
+        .map(|_| sprint.committed.iter().map(|(_, e)| e).sum());
+    let length = (sprint.end_date - sprint.start_date).num_days();
+    let last = sprint.end_date.min(today);
+    let mut samples = sprint.burndown.iter().peekable();
+    let (mut remaining, mut scope) = (0, 0);
+    let mut days = Vec::new();
+    let mut date = sprint.start_date;
+    while date <= last {
+        while let Some(sample) = samples.next_if(|s| s.date <= date) {
+            remaining = sample.remaining;
+            scope = sample.scope;
+        }
+        let elapsed = (date - sprint.start_date).num_days();
+        let ideal = committed.map(|points| {
+            if length <= 0 {
+                0.0
+            } else {
+                f64::from(points) * (length - elapsed) as f64 / length as f64
+            }
+        });
+        days.push(BurndownDay {
+            date,
+            remaining,
+            scope,
+            ideal,
+        });
+        let Some(next) = date.succ_opt() else { break };
+        date = next;
+    }
+    days
+}

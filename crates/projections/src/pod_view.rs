@@ -107,6 +107,19 @@ pub struct Closing {
     pub goal_met: bool,
 }
 
+/// The sprint's points at the end of one day (SPEC §6 `burndown`): the last change of that day
+/// wins; a day without a change carries the previous day's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BurndownSample {
+    /// The day (UTC) of the change.
+    pub date: NaiveDate,
+    /// Σ current estimate of the sprint's items that are not DONE.
+    pub remaining: u32,
+    /// Σ current estimate of all the sprint's items.
+    pub scope: u32,
+}
+
 /// A sprint with what its metrics need.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -145,6 +158,10 @@ pub struct SprintView {
     pub closing: Option<Closing>,
     /// Blockers escalated while the sprint was active.
     pub escalations: u32,
+    /// Its points day by day, one sample per day that changed them (in date order), from
+    /// the first commitment until it closed: the burndown, kept as the events arrive so a
+    /// read never replays the log.
+    pub burndown: Vec<BurndownSample>,
     /// Pod stream version of its last change.
     pub version: u64,
 }
@@ -284,8 +301,78 @@ impl PodView {
     }
 
     /// Folds one pod event.
-    #[allow(clippy::too_many_lines)] // one arm per event type reads best as one match
     pub fn apply(&mut self, meta: &Meta, event: PodEvent) {
+        let sprint = self.burndown_sprint(&event);
+        let closes = matches!(event, PodEvent::SprintClosed { .. });
+        self.fold(meta, event);
+        if let Some(sprint) = sprint {
+            self.sample_burndown(sprint, meta.occurred_at.date_naive(), closes);
+        }
+    }
+
+    /// The sprint whose points `event` may change: the sprint it names, or the sprint of the
+    /// item whose estimate or status it changes.
+    fn burndown_sprint(&self, event: &PodEvent) -> Option<SprintId> {
+        match event {
+            PodEvent::ItemCommitted { sprint_id, .. }
+            | PodEvent::ItemUncommitted { sprint_id, .. }
+            | PodEvent::SprintStarted { sprint_id, .. }
+            | PodEvent::ItemAddedToSprint { sprint_id, .. }
+            | PodEvent::ItemRemovedFromSprint { sprint_id, .. }
+            | PodEvent::SprintClosed { sprint_id, .. } => Some(*sprint_id),
+            PodEvent::ItemEstimated { item_id, .. }
+            | PodEvent::ItemStatusChanged { item_id, .. }
+            | PodEvent::ItemDropped { item_id } => self.items.get(item_id)?.sprint,
+            _ => None,
+        }
+    }
+
+    /// Records `sprint`'s points at the end of `date` so far (nothing once it has closed, but
+    /// for its closing itself: `closes`).
+    fn sample_burndown(&mut self, sprint: SprintId, date: NaiveDate, closes: bool) {
+        let Some(index) = self.sprints.iter().rposition(|s| s.id == sprint) else {
+            return;
+        };
+        let view = &self.sprints[index];
+        if view.status == SprintStatus::Closed && !closes {
+            return;
+        }
+        let ids = match &view.closing {
+            Some(c) => c
+                .done
+                .iter()
+                .chain(&c.not_done)
+                .map(|(id, _)| *id)
+                .collect(),
+            None => view.items.clone(),
+        };
+        let (mut remaining, mut scope) = (0, 0);
+        for id in ids {
+            if let Some(item) = self.items.get(&id) {
+                let points = item.estimate.unwrap_or(0);
+                scope += points;
+                if item.status != ItemStatus::Done {
+                    remaining += points;
+                }
+            }
+        }
+        let samples = &mut self.sprints[index].burndown;
+        match samples.last_mut() {
+            // Business times only move forward in a stream; a late one joins the last day.
+            Some(last) if last.date >= date => {
+                last.remaining = remaining;
+                last.scope = scope;
+            }
+            _ => samples.push(BurndownSample {
+                date,
+                remaining,
+                scope,
+            }),
+        }
+    }
+
+    #[allow(clippy::too_many_lines)] // one arm per event type reads best as one match
+    fn fold(&mut self, meta: &Meta, event: PodEvent) {
         self.position = meta.position;
         self.version = meta.stream_version;
         let (at, version) = (meta.occurred_at, meta.stream_version);
@@ -461,6 +548,7 @@ impl PodView {
                 reestimate_churn: 0,
                 closing: None,
                 escalations: 0,
+                burndown: Vec::new(),
                 version,
             }),
             PodEvent::SprintDatesChanged {

@@ -5,7 +5,8 @@ use podledger_domain::ids::BlockerId;
 use podledger_domain::pod::{BlockerCategory, PodEvent};
 
 use crate::metrics::{
-    BlockerStats, VelocityByCause, backlog_churn_rate, blocker_stats, pod_metrics, sprint_metrics,
+    BlockerStats, VelocityByCause, backlog_churn_rate, blocker_stats, burndown, pod_metrics,
+    sprint_metrics,
 };
 use crate::testkit::*;
 
@@ -51,6 +52,53 @@ fn spec_worked_example_value_by_value() {
         "velocity = committedDone + reestimatedDone + addedDone"
     );
     assert_eq!((m.additions, m.removals), (1, 1));
+}
+
+fn day(d: u32) -> chrono::NaiveDate {
+    chrono::NaiveDate::from_ymd_opt(2026, 1, d).unwrap()
+}
+
+#[test]
+fn the_worked_examples_burndown_day_by_day() {
+    let s = worked_example();
+    let sprint = s.pod.sprint(S1).unwrap();
+    let days = burndown(sprint, day(31));
+    // Jan 5 (start) to Jan 18 (end): the end date bounds it, not today.
+    assert_eq!(days.len(), 14);
+    assert_eq!((days[0].date, days[13].date), (day(5), day(18)));
+    // Jan 5 ends after the scope changes: committed 16, +d(2), -c(8), b 5→8 → 13 points.
+    assert_eq!((days[0].remaining, days[0].scope), (13, 13));
+    // Unchanged days carry the day before, up to the done items of Jan 13 (hour 200).
+    for d in &days[1..8] {
+        assert_eq!((d.remaining, d.scope), (13, 13), "{}", d.date);
+    }
+    for d in &days[8..] {
+        assert_eq!((d.remaining, d.scope), (0, 13), "{}", d.date);
+    }
+    // The ideal line: 16 on the start date to 0 on the end date, 13 days apart.
+    assert_eq!(days[0].ideal, Some(16.0));
+    assert_eq!(days[6].ideal, Some(16.0 * 7.0 / 13.0));
+    assert_eq!(days[13].ideal, Some(0.0));
+}
+
+#[test]
+fn a_burndown_stops_at_today_and_a_planned_sprint_has_scope_but_no_ideal_line() {
+    let mut s = Script::new();
+    s.item('a', 3).item('b', 5);
+    s.plan(S1, 1).commit(S1, "ab");
+    let planned = burndown(s.pod.sprint(S1).unwrap(), day(6));
+    assert_eq!(planned.len(), 2, "Jan 5 and 6: today bounds it");
+    assert_eq!((planned[1].remaining, planned[1].scope), (8, 8));
+    assert_eq!(
+        planned[1].ideal, None,
+        "no committed points before the start"
+    );
+    // Started on the 5th; b done on the 7th (hour 50), re-estimated on the 8th (hour 75).
+    s.at(1).start(S1).at(50).done("b").at(75).estimate('a', 5);
+    let days = burndown(s.pod.sprint(S1).unwrap(), day(9));
+    let points: Vec<(u32, u32)> = days.iter().map(|d| (d.remaining, d.scope)).collect();
+    assert_eq!(points, [(8, 8), (8, 8), (3, 8), (5, 10), (5, 10)]);
+    assert!(burndown(s.pod.sprint(S1).unwrap(), day(4)).is_empty());
 }
 
 #[test]

@@ -77,6 +77,9 @@ pub struct Views {
     pub kpis: HashMap<KpiId, Arc<KpiView>>,
     /// The organisation of each view (tenant isolation: a reader checks it).
     pub owners: HashMap<ViewKey, Uuid>,
+    /// For views replayed to a past point: the latest business time among the events folded,
+    /// the "now" of that point (`None` for the live views).
+    pub occurred_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl Views {

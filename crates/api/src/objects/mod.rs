@@ -6,6 +6,7 @@
 
 mod actor;
 mod blocker;
+mod burndown;
 mod enums;
 mod intake;
 mod item;
@@ -21,6 +22,7 @@ mod sprint;
 
 pub use actor::{Actor, Service, actor_of, stored_actor};
 pub use blocker::{Blocker, blocker};
+pub use burndown::{Burndown, BurndownDay, BurndownScopeChange, ScopeChangeDirection};
 pub use enums::{
     BlockerCategory, Direction, IntakeStatus, ItemStatus, KpiStatus, OrgRole, ReportingCadence,
     SprintStatus,

@@ -22,6 +22,8 @@ pub struct PodScope {
     /// The pod's KPIs when the scope is a past point (replayed with it); a live scope loads
     /// them on demand, batched across pods (see `loaders`).
     pub past_kpis: Option<Vec<Arc<KpiView>>>,
+    /// The time of a past point (`None`: the scope is live, its time is the clock's).
+    pub past_time: Option<chrono::DateTime<chrono::Utc>>,
     metrics: OnceLock<PodMetrics>,
     /// One sprint's metrics, when the pod's were not needed (a board needs only its sprint's).
     sprint_metrics: Vec<OnceLock<SprintMetrics>>,
@@ -45,12 +47,19 @@ impl PodScope {
         })
     }
 
-    /// The scope of `id`, if the organisation has that pod.
+    /// The scope of `id` as the live views have it, if the organisation has that pod.
+    pub fn live(org: Arc<OrgView>, id: PodId, view: Arc<PodView>) -> Option<Arc<Self>> {
+        Self::new(org, id, view, None, None)
+    }
+
+    /// The scope of `id`, if the organisation has that pod: live, or at a past point with
+    /// the KPIs replayed with it and its time.
     pub fn new(
         org: Arc<OrgView>,
         id: PodId,
         view: Arc<PodView>,
         past_kpis: Option<Vec<Arc<KpiView>>>,
+        past_time: Option<chrono::DateTime<chrono::Utc>>,
     ) -> Option<Arc<Self>> {
         org.state.pods.contains_key(&id).then(|| {
             Arc::new(Self {
@@ -59,9 +68,15 @@ impl PodScope {
                 sprint_metrics: view.sprints.iter().map(|_| OnceLock::new()).collect(),
                 view,
                 past_kpis,
+                past_time,
                 metrics: OnceLock::new(),
             })
         })
+    }
+
+    /// The time the scope is at: the clock's for a live scope, the point's for a past one.
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.past_time.unwrap_or_else(chrono::Utc::now)
     }
 
     /// The organisation's record of the pod (name, focus, PO, SM, members).

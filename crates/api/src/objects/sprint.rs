@@ -150,6 +150,13 @@ impl Sprint {
         Ok(page_of(items, &PageArgs::new(after, before, first, last))?)
     }
 
+    /// The burndown (SPEC §6): remaining and scope points at the end of each day from the
+    /// start date to the earlier of the end date and today — as of the query's `asOf` point
+    /// when it has one — with the ideal line and the scope changes after the start.
+    async fn burndown(&self) -> super::Burndown {
+        super::burndown::burndown(&self.scope.view, self.view(), self.scope.now().date_naive())
+    }
+
     /// Metrics (SPEC §6).
     async fn metrics(&self) -> SprintMetrics {
         self.scope.sprint_metrics(self.index).into()

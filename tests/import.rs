@@ -273,7 +273,41 @@ async fn an_imported_history_keeps_its_business_times_in_every_metric_and_as_of(
         .count();
     assert_eq!(done, 2, "{board}");
     check_burndowns(&url, &pod).await;
+    check_organisation_as_of(&url).await;
     running.handle.stop(true).await;
+}
+
+/// The organisation overview as of a business time: the pods and sprints of that moment; none
+/// before the organisation was founded.
+async fn check_organisation_as_of(url: &str) {
+    let query = "query($t: DateTime!) { organisation(asOf: {time: $t}) { name pods { nodes { name currentSprint { number status } metrics { closedSprints } } } } }";
+    let at = |t: &'static str| graphql(url, "ada", query, json!({ "t": t }));
+    let founded = at("2025-03-01T09:06:00Z").await;
+    let pod = &founded["organisation"]["pods"]["nodes"][0];
+    assert_eq!(pod["name"], "Growth", "{founded}");
+    assert_eq!(
+        pod["currentSprint"],
+        Value::Null,
+        "no sprint planned yet: {founded}"
+    );
+    let later = at("2025-03-25T12:00:00Z").await;
+    let pod = &later["organisation"]["pods"]["nodes"][0];
+    assert_eq!(pod["currentSprint"]["number"], 2, "{later}");
+    assert_eq!(pod["metrics"]["closedSprints"], 1, "{later}");
+    let body = reqwest::Client::new()
+        .post(url)
+        .bearer_auth(token("ada"))
+        .json(&json!({"query": query, "variables": {"t": "2025-02-01T00:00:00Z"}}))
+        .send()
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap();
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"], "NOT_FOUND",
+        "before its founding: {body}"
+    );
 }
 
 /// The burndowns of the imported history follow its business days: sprint 1 whole (Mar 3–16),

@@ -14,6 +14,7 @@ use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use podledger_domain::ids::PodId;
 use podledger_projections::history::pod_existed;
 use podledger_projections::kpi_view::KpiView;
+use podledger_projections::views::Views;
 use podledger_projections::{AsOf, ProjectionError, Projections};
 use uuid::Uuid;
 
@@ -67,32 +68,52 @@ impl Loader<PodAt> for PodsAsOf {
                 .pods_as_of(self.org, &pods, as_of)
                 .await
                 .map_err(Arc::new)?;
-            let Some(org) = views.orgs.get(&self.org) else {
-                continue;
-            };
-            for pod in pods {
-                if !pod_existed(&views, self.org, pod) {
-                    continue;
-                }
-                let mut kpis: Vec<_> = views
-                    .kpis
-                    .values()
-                    .filter(|k| k.pod_id == pod)
-                    .cloned()
-                    .collect();
-                kpis.sort_by(|a, b| a.name.cmp(&b.name));
-                let view = views.pods.get(&pod).cloned().unwrap_or_default();
-                let time = match as_of {
-                    AsOf::Time(t) => Some(t),
-                    AsOf::Position(_) => views.occurred_at,
-                };
-                if let Some(scope) = PodScope::new(org.clone(), pod, view, Some(kpis), time) {
-                    scopes.insert(PodAt { pod, as_of }, scope);
-                }
+            for (pod, scope) in past_scopes(&views, self.org, &pods, as_of) {
+                scopes.insert(PodAt { pod, as_of }, scope);
             }
         }
         Ok(scopes)
     }
+}
+
+/// The time of a past point: the time asked for, or for a position the latest business time
+/// the replay folded.
+pub fn point_time(views: &Views, as_of: AsOf) -> Option<chrono::DateTime<chrono::Utc>> {
+    match as_of {
+        AsOf::Time(t) => Some(t),
+        AsOf::Position(_) => views.occurred_at,
+    }
+}
+
+/// The scopes of those of `pods` that existed in `views` (replayed by
+/// [`Projections::pods_as_of`] to `as_of`), each with its KPIs and the point's time.
+pub fn past_scopes(
+    views: &Views,
+    org: Uuid,
+    pods: &[PodId],
+    as_of: AsOf,
+) -> Vec<(PodId, Arc<PodScope>)> {
+    let Some(org_view) = views.orgs.get(&org) else {
+        return Vec::new();
+    };
+    let time = point_time(views, as_of);
+    pods.iter()
+        .filter(|pod| pod_existed(views, org, **pod))
+        .filter_map(|&pod| {
+            let mut kpis: Vec<_> = views
+                .kpis
+                .values()
+                .filter(|k| k.pod_id == pod)
+                .cloned()
+                .collect();
+            kpis.sort_by(|a, b| a.name.cmp(&b.name));
+            let view = views.pods.get(&pod).cloned().unwrap_or_default();
+            Some((
+                pod,
+                PodScope::new(org_view.clone(), pod, view, Some(kpis), time)?,
+            ))
+        })
+        .collect()
 }
 
 /// The loaders of one request (of one organisation); results are cached for the request.

@@ -35,7 +35,7 @@ pub(crate) fn live_organisation(
         .keys()
         .filter_map(|id| Some((*id, live_scope(ctx, org, *id)?)))
         .collect();
-    Organisation::new(org, view, pods)
+    Organisation::new(org, view, pods, None)
 }
 
 /// Queries. Everything is read in the caller's organisation. An id argument that names
@@ -45,19 +45,39 @@ pub(crate) fn live_organisation(
 /// tells another organisation's object from one that does not exist.
 #[Object]
 impl QueryRoot {
-    /// The caller's organisation: pods, people, roles, health findings.
+    /// The caller's organisation: pods, people, roles, health findings — now, or as of a
+    /// past position or time (every pod replayed to that point).
     async fn organisation(
         &self,
         ctx: &Context<'_>,
+        as_of: Option<AsOfInput>,
         min_position: Option<String>,
     ) -> async_graphql::Result<Organisation> {
         wait_min(ctx, min_position.as_deref()).await?;
         let p = require_reader(ctx)?;
         let org = p.org.as_uuid();
-        let view = state(ctx).projections.org(org).ok_or_else(|| {
-            ApiError::Domain(DomainError::not_found("orgId", "organisation", &p.org))
-        })?;
-        Ok(live_organisation(ctx, org, view))
+        let not_found =
+            || ApiError::Domain(DomainError::not_found("orgId", "organisation", &p.org));
+        let view = state(ctx).projections.org(org).ok_or_else(not_found)?;
+        let Some(as_of) = as_of else {
+            return Ok(live_organisation(ctx, org, view));
+        };
+        let point = as_of.parse()?;
+        let pods: Vec<PodId> = view.state.pods.keys().copied().collect();
+        let views = state(ctx)
+            .projections
+            .pods_as_of(org, &pods, point)
+            .await
+            .map_err(ApiError::from)?;
+        let past = views.orgs.get(&org).cloned().ok_or_else(not_found)?;
+        let scopes = crate::loaders::past_scopes(&views, org, &pods, point);
+        let time = crate::loaders::point_time(&views, point).unwrap_or_else(Utc::now);
+        Ok(Organisation::new(
+            org,
+            past,
+            scopes.into_iter().collect(),
+            Some(time),
+        ))
     }
 
     /// Any object of the caller's organisation by its global id (Relay), as it is now.

@@ -21,12 +21,24 @@ pub struct Organisation {
     id: Uuid,
     org: Arc<OrgView>,
     pods: BTreeMap<PodId, Arc<PodScope>>,
+    /// The time of a past point (`None`: live).
+    past_time: Option<chrono::DateTime<Utc>>,
 }
 
 impl Organisation {
-    /// The organisation `id` with its pods' scopes.
-    pub fn new(id: Uuid, org: Arc<OrgView>, pods: BTreeMap<PodId, Arc<PodScope>>) -> Self {
-        Self { id, org, pods }
+    /// The organisation `id` with its pods' scopes, live or at a past point (`past_time`).
+    pub fn new(
+        id: Uuid,
+        org: Arc<OrgView>,
+        pods: BTreeMap<PodId, Arc<PodScope>>,
+        past_time: Option<chrono::DateTime<Utc>>,
+    ) -> Self {
+        Self {
+            id,
+            org,
+            pods,
+            past_time,
+        }
     }
 }
 
@@ -79,7 +91,8 @@ impl Organisation {
         )?)
     }
 
-    /// Health findings (SPEC §4), reported, never blocking.
+    /// Health findings (SPEC §4), reported, never blocking — those of the query's `asOf`
+    /// point when it has one.
     async fn health_findings(
         &self,
         after: Option<String>,
@@ -92,7 +105,7 @@ impl Organisation {
             .iter()
             .map(|(id, scope)| (*id, scope.view.clone()))
             .collect();
-        let findings = health(&self.org, &views, Utc::now())
+        let findings = health(&self.org, &views, self.past_time.unwrap_or_else(Utc::now))
             .iter()
             .map(finding)
             .collect();

@@ -1,6 +1,6 @@
 //! HTTP: `POST /graphql` and `GET /graphql` (queries only; a WebSocket handshake never reaches
-//! the `App`: [`serve`] hands it to `ws::upgrade`), bearer authentication, `/health`, and GraphiQL at `/graphiql`
-//! with `--dev`.
+//! the `App`: [`serve`] hands it to `ws::upgrade`), bearer authentication, `/health`, GraphiQL at
+//! `/graphiql` with `--dev`, and the dashboard at `/` ([`crate::dashboard`]).
 //!
 //! GraphQL over HTTP: the response media type follows `Accept` —
 //! `application/graphql-response+json` (then a request that fails before execution, such as a
@@ -367,6 +367,7 @@ pub fn serve(
         config.workers,
     );
     let routes = routes(api.clone(), auth.clone(), telemetry.clone(), dev);
+    let dashboard = crate::dashboard::routes(auth.clone(), config.demo);
     let (close_websockets, shutdown) = tokio::sync::watch::channel(false);
     let sockets = std::sync::Arc::new(crate::ws::WsContext {
         api,
@@ -388,7 +389,8 @@ pub fn serve(
         .listen("podledger", listener, move || {
             let app = actix_web::App::new()
                 .wrap(actix_web::middleware::from_fn(limit_body))
-                .configure(routes.clone());
+                .configure(routes.clone())
+                .configure(dashboard.clone());
             let sockets = sockets.clone();
             actix_http::HttpService::build()
                 .client_disconnect_timeout(std::time::Duration::from_secs(1))

@@ -1,6 +1,7 @@
 //! The podledger server: wiring of the store, the projections, the command handler and the
 //! GraphQL schema behind actix-web. `main.rs` is the CLI around it; tests start it on port 0.
 
+pub mod dashboard;
 pub mod demo;
 pub mod http;
 pub mod identity;

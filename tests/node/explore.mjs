@@ -1,0 +1,18 @@
+import { chromium } from "playwright-core";
+const url = process.argv[2];
+const browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-quic"] });
+const page = await browser.newPage({ viewport: { width: 1280, height: 900 }, colorScheme: process.argv[3] || "light" });
+page.on("console", (m) => console.log("console", m.type(), m.text()));
+page.on("pageerror", (e) => console.log("pageerror", e.message));
+await page.goto(url);
+await page.click("button.demo-person >> nth=2");
+await page.waitForSelector(".pod-card");
+await page.screenshot({ path: "/tmp/shots/overview.png", fullPage: true });
+await page.click(".pod-card h2 a >> nth=0");
+await page.waitForSelector("#board");
+await page.waitForTimeout(800);
+await page.screenshot({ path: "/tmp/shots/pod.png", fullPage: true });
+await page.click(".card a >> nth=0");
+await page.waitForSelector("#ownership");
+await page.screenshot({ path: "/tmp/shots/item.png", fullPage: true });
+await browser.close();

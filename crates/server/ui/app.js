@@ -191,6 +191,8 @@ function release() {
 async function render() {
   release();
   const mine = ++generation;
+  // Another tab may have signed in or out since.
+  token = localStorage.getItem(TOKEN_KEY);
   if (!token) return showSignIn();
   travel.hidden = false;
   signOutButton.hidden = false;

@@ -51,7 +51,15 @@ async function openPage(colorScheme) {
   page.on("console", (m) => m.type() === "error" && problems.push(`console: ${m.text()}`));
   page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
   page.on("response", (r) => r.status() >= 400 && problems.push(`${r.status()} ${r.url()}`));
-  return { context, page, problems };
+  // The page reads nothing any other client could not: itself, its files, /graphql.
+  const strays = [];
+  page.on("request", (r) => {
+    const url = new URL(r.url());
+    const ours = url.origin === base && (url.pathname === "/" || url.pathname.startsWith("/ui/") || url.pathname === "/graphql");
+    if (!ours && url.protocol !== "data:") strays.push(r.url());
+  });
+  page.on("websocket", (ws) => new URL(ws.url()).pathname !== "/graphql" && strays.push(ws.url()));
+  return { context, page, problems, strays };
 }
 
 async function axe(page, where) {
@@ -78,7 +86,7 @@ async function tableRows(page, selector) {
 
 try {
   // ---- sign-in, overview, keyboard
-  const { context, page, problems } = await openPage("light");
+  const { context, page, problems, strays } = await openPage("light");
   const started = Date.now();
   await page.goto(base);
   await page.waitForSelector("button.demo-person");
@@ -181,6 +189,7 @@ try {
   await axe(page, "the item page");
   await page.screenshot({ path: join(artefacts, "item.png"), fullPage: true });
   check(problems.length === 0, `no console errors or failed requests${problems.length ? `: ${problems.join(" | ")}` : ""}`);
+  check(strays.length === 0, `the page requested only /, /ui/ files and /graphql${strays.length ? `: ${strays.join(" ")}` : ""}`);
   await context.close();
 
   // ---- dark mode: readable (axe's contrast rules) and drawn

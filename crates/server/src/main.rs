@@ -176,6 +176,10 @@ async fn serve(database_url: String, args: cli::ServeArgs) -> anyhow::Result<()>
     })
     .await?;
     if args.demo {
+        println!(
+            "dashboard: http://{}/ (pick a demo person to sign in)",
+            running.addr
+        );
         print_demo_tokens(&auth);
     }
     serve_until_stopped(running, signals).await?;
@@ -369,7 +373,10 @@ async fn serve_until_stopped(
     running: podledger_server::Running,
     (mut terminate, mut interrupt): Signals,
 ) -> anyhow::Result<()> {
-    tracing::info!(addr = %running.addr, "podledger is serving GraphQL at /graphql");
+    tracing::info!(
+        addr = %running.addr,
+        "podledger is serving GraphQL at /graphql and the dashboard at /"
+    );
     tokio::spawn(log_when_ready(
         running.telemetry.clone(),
         running.api.clone(),

@@ -44,7 +44,8 @@ export function burndownChart(container, burndown) {
     {
       ...size(container),
       scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, Math.max(1, max)] } },
-      axes: axes(),
+      // Whole days only: a short sprint would otherwise get hour ticks.
+      axes: [{ ...axes()[0], incrs: [86400, 2 * 86400, 7 * 86400], values: "{M}/{D}" }, axes()[1]],
       series: [
         { label: "Day", value: (_u, v) => (v == null ? "" : new Date(v * 1000).toISOString().slice(0, 10)) },
         { label: "Remaining", stroke: css("--remaining"), width: 2 },

@@ -31,6 +31,16 @@ bench:
     cargo bench -p podledger-server --bench import
     cargo bench -p podledger-server --bench hot_pod
 
+# Check the dashboard's vendored libraries (uPlot, graphql-ws) against npm at their pinned
+# versions; `UPDATE=1 just vendor` replaces them.
+vendor:
+    crates/server/ui/vendor/update.sh
+
+# Only the dashboard's browser test (Playwright driving headless Chromium); screenshots land in
+# target/tmp/dashboard/.
+browser-test:
+    cargo test -p podledger-server --test dashboard -- --nocapture
+
 # The server on the embedded default with the demo organisation and GraphiQL.
 demo:
     cargo run -p podledger-server -- serve --demo --dev

@@ -87,7 +87,6 @@ async function tableRows(page, selector) {
 try {
   // ---- sign-in, overview, keyboard
   const { context, page, problems, strays } = await openPage("light");
-  const started = Date.now();
   await page.goto(base);
   await page.waitForSelector("button.demo-person");
   await axe(page, "the sign-in page");
@@ -96,12 +95,12 @@ try {
   await page.waitForSelector(".pod-card");
   const pods = await page.$$eval(".pod-card h2", (hs) => hs.map((h) => h.textContent));
   check(JSON.stringify(pods) === JSON.stringify(["Acquisition", "Activation", "Retention"]), `the overview shows the demo pods (${pods.join(", ")})`);
-  // First meaningful paint of a signed-in visit: navigation to the pods on screen.
-  const reload = Date.now();
+  // First meaningful paint of a signed-in visit: navigation start to the pods on screen (an
+  // upper bound: the page clock is read once Playwright has seen them). Reported, not judged.
   await page.reload();
   await page.waitForSelector(".pod-card");
   const paint = await page.evaluate(() => performance.now());
-  console.log(`info: sign-in to overview ${reload - started} ms; reload to pods on screen ${Date.now() - reload} ms (page clock ${Math.round(paint)} ms)`);
+  console.log(`info: first meaningful paint (signed in, navigation start to the pods on screen): ${Math.round(paint)} ms`);
   await axe(page, "the overview");
   await page.screenshot({ path: join(artefacts, "overview.png"), fullPage: true });
 

@@ -6,7 +6,8 @@
 // Checks, each a failure with its reason: the page loads with no console error and shows the
 // demo pods; it is usable from the keyboard; the board, burndown and velocity draw and their
 // numbers match the API's; a mutation made through the API reaches the open board within 1 s
-// without a reload (and moves the burndown); time travel shows the past board; axe-core finds
+// without a reload (and moves the burndown), also after the connection dropped and the page
+// reconnected; time travel shows the past board; axe-core finds
 // no serious or critical violation (light and dark); screenshots land in the artefacts dir.
 import { chromium } from "playwright-core";
 import { createRequire } from "node:module";
@@ -59,7 +60,13 @@ async function openPage(colorScheme) {
     if (!ours && url.protocol !== "data:") strays.push(r.url());
   });
   page.on("websocket", (ws) => new URL(ws.url()).pathname !== "/graphql" && strays.push(ws.url()));
-  return { context, page, problems, strays };
+  // Every WebSocket passes through the test, which can cut it like a network or a restart.
+  const sockets = [];
+  await page.routeWebSocket(/\/graphql$/, (ws) => {
+    const server = ws.connectToServer();
+    sockets.push({ ws, server });
+  });
+  return { context, page, problems, strays, sockets };
 }
 
 async function axe(page, where) {
@@ -86,7 +93,7 @@ async function tableRows(page, selector) {
 
 try {
   // ---- sign-in, overview, keyboard
-  const { context, page, problems, strays } = await openPage("light");
+  const { context, page, problems, strays, sockets } = await openPage("light");
   await page.goto(base);
   await page.waitForSelector("button.demo-person");
   await axe(page, "the sign-in page");
@@ -156,6 +163,17 @@ try {
   const acked = Date.now();
   await page.waitForSelector(`[data-column="IN_REVIEW"] [data-item="${item.id}"]`, { timeout: 1000 });
   check(true, `the move to IN_REVIEW is on the open board ${Date.now() - acked} ms after its acknowledgement`);
+
+  // The connection drops (as a server restart closes it: 1001): the page says so, reconnects
+  // with back-off, and the board is live again.
+  const opened = sockets.length;
+  const dropped = sockets.at(-1);
+  await dropped.ws.close({ code: 1001, reason: "test: connection dropped" });
+  await dropped.server.close({ code: 1001, reason: "test: connection dropped" });
+  await page.waitForFunction(() => document.getElementById("status").textContent !== "live", null, { timeout: 5000 });
+  const shown = await page.textContent("#status");
+  await page.waitForFunction(() => document.getElementById("status").textContent === "live", null, { timeout: 15000 });
+  check(sockets.length > opened, `after a dropped connection the page showed "${shown}", reconnected and is live again`);
   await api(tokenOf("Dana Diaz"), move, { pod: podId, item: item.id, to: "DONE" });
   const done = Date.now();
   await page.waitForSelector(`[data-column="DONE"] [data-item="${item.id}"]`, { timeout: 1000 });

@@ -297,11 +297,11 @@ async fn intake_mutation(
     let scope = org_uuid(ctx).and_then(|org| live_scope(ctx, org, pod));
     let view = scope
         .as_ref()
-        .and_then(|s| Some((s, s.view.intake.iter().find(|r| r.id == request)?)));
+        .and_then(|s| Some((s, s.view.intake_request(request)?)));
     Ok(IntakePayload {
         position: outcome.position,
         request: view.map(|(s, r)| objects::intake_request(s, r)),
-        item: view.and_then(|(s, r)| Item::of(s, r.item?)),
+        item: view.and_then(|(s, r)| Item::of(s, r.history.item?)),
     })
 }
 
@@ -391,12 +391,7 @@ async fn blocker_mutation(
     let view = org_uuid(ctx).and_then(|org| state(ctx).projections.pod(org, pod));
     Ok(BlockerPayload {
         position: outcome.position,
-        blocker: view.and_then(|v| {
-            v.blockers
-                .iter()
-                .find(|b| b.id == blocker)
-                .map(objects::blocker)
-        }),
+        blocker: view.and_then(|v| v.blocker(blocker).map(objects::blocker)),
     })
 }
 

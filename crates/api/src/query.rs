@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use async_graphql::connection::{Connection, CursorType, Edge, EmptyFields};
 use async_graphql::{Context, ID, Object, SimpleObject};
 use chrono::{DateTime, Utc};
-use podledger_domain::ids::{BlockerId, ItemId, KpiId, PersonId, PodId, SprintId};
+use podledger_domain::ids::{BlockerId, IntakeId, ItemId, KpiId, PersonId, PodId, SprintId};
 use podledger_domain::{DomainError, Target, permissions};
 use podledger_projections::audit::{AuditFilter, audit_log};
 
@@ -121,16 +121,12 @@ impl QueryRoot {
             "Sprint" => in_pods(&|s| Sprint::of(s, SprintId(uuid)).map(Node::Sprint)),
             "Blocker" => in_pods(&|s| {
                 s.view
-                    .blockers
-                    .iter()
-                    .find(|b| b.id == BlockerId(uuid))
+                    .blocker(BlockerId(uuid))
                     .map(|b| Node::Blocker(objects::blocker(b)))
             }),
             "IntakeRequest" => in_pods(&|s| {
                 s.view
-                    .intake
-                    .iter()
-                    .find(|r| r.id.as_uuid() == uuid)
+                    .intake_request(IntakeId(uuid))
                     .map(|r| Node::IntakeRequest(objects::intake_request(s, r)))
             }),
             _ => None,

@@ -14,7 +14,6 @@ use futures_util::{Stream, StreamExt, stream};
 use podledger_domain::ids::{KpiId, PodId};
 use podledger_projections::audit::audit_log;
 use podledger_projections::metrics::pod_metrics;
-use podledger_projections::pod_view::{ItemView, SprintView};
 use podledger_projections::{Applied, Projections, ViewKey};
 use tokio::sync::broadcast::{self, error::RecvError};
 use uuid::Uuid;
@@ -88,6 +87,14 @@ fn own_pod(ctx: &Context<'_>, pod_id: &ID) -> async_graphql::Result<(Uuid, PodId
     Ok((org, pod))
 }
 
+/// A board as its subscribers last saw it: its sprint and items, by version.
+#[derive(Debug, PartialEq, Eq)]
+struct BoardVersion {
+    sprint: podledger_domain::ids::SprintId,
+    version: u64,
+    items: Vec<(podledger_domain::ids::ItemId, u64)>,
+}
+
 #[Subscription]
 impl SubscriptionRoot {
     /// The pod's sprint board (its active sprint, or else the next planned one) now, then after
@@ -100,7 +107,9 @@ impl SubscriptionRoot {
         let (org, pod) = own_pod(ctx, &pod_id)?;
         let projections = state(ctx).projections.clone();
         let changes = projections.changes();
-        let mut last: Option<Option<(SprintView, Vec<ItemView>)>> = None;
+        // What the board shows changes exactly when its sprint's or one of its items'
+        // version moves (every event that changes them bumps it).
+        let mut last: Option<Option<BoardVersion>> = None;
         Ok(on_changes(
             changes,
             move |applied| applied.touches(ViewKey::Pod(pod)),
@@ -108,20 +117,19 @@ impl SubscriptionRoot {
                 let Some(scope) = live_scope(&projections, org, pod) else {
                     return Vec::new();
                 };
-                let board = scope.view.current_sprint().map(|sprint| {
-                    let items = sprint
+                let board = scope.view.current_sprint().map(|sprint| BoardVersion {
+                    sprint: sprint.id,
+                    version: sprint.version,
+                    items: sprint
                         .items
                         .iter()
-                        .filter_map(|i| scope.view.items.get(i).cloned())
-                        .collect();
-                    (sprint.clone(), items)
+                        .filter_map(|i| Some((*i, scope.view.state.items.get(i)?.version)))
+                        .collect(),
                 });
                 if last.as_ref() == Some(&board) {
                     return Vec::new();
                 }
-                let message = board
-                    .as_ref()
-                    .and_then(|(sprint, _)| Sprint::of(&scope, sprint.id));
+                let message = board.as_ref().and_then(|b| Sprint::of(&scope, b.sprint));
                 last = Some(board);
                 vec![message]
             },

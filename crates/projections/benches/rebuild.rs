@@ -241,7 +241,7 @@ fn main() {
             let t = Instant::now();
             if let Some(views) = projections.pod_as_of(org.as_uuid(), pod, AsOf::Position(position)).await.unwrap()
                 && let Some(view) = views.pods.get(&pod)
-                && let Some(sprint) = view.current_sprint().or(view.sprints.last())
+                && let Some(sprint) = view.current_sprint().or_else(|| view.sprints().last())
             {
                 std::hint::black_box(sprint_metrics(view, sprint));
             }

@@ -183,7 +183,7 @@ impl KpiView {
     pub fn per_sprint(&self, pod: &PodView, now: DateTime<Utc>) -> Vec<SprintPerformance> {
         let mut previous: Option<f64> = None;
         let mut out = Vec::new();
-        for sprint in &pod.sprints {
+        for sprint in pod.sprints() {
             let Some(t0) = sprint.started_at else {
                 continue;
             };

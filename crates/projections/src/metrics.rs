@@ -65,12 +65,17 @@ fn ratio(numerator: f64, denominator: f64) -> Option<f64> {
 }
 
 /// The metrics of `sprint` in `pod`.
-pub fn sprint_metrics(pod: &PodView, sprint: &SprintView) -> SprintMetrics {
+pub fn sprint_metrics(pod: &PodView, sprint: SprintView<'_>) -> SprintMetrics {
     let started = sprint.started_at.is_some();
-    let committed_points: u32 = sprint.committed.iter().map(|(_, e)| e).sum();
-    let churn_points = sprint.added.iter().map(|c| c.estimate).sum::<u32>()
-        + sprint.removed.iter().map(|c| c.estimate).sum::<u32>()
-        + sprint.reestimate_churn;
+    let committed_points: u32 = sprint.history.committed.iter().map(|(_, e)| e).sum();
+    let churn_points = sprint.history.added.iter().map(|c| c.estimate).sum::<u32>()
+        + sprint
+            .history
+            .removed
+            .iter()
+            .map(|c| c.estimate)
+            .sum::<u32>()
+        + sprint.history.reestimate_churn;
     let mut m = SprintMetrics {
         sprint_id: sprint.id,
         number: sprint.number,
@@ -87,14 +92,14 @@ pub fn sprint_metrics(pod: &PodView, sprint: &SprintView) -> SprintMetrics {
         goal_met: None,
         velocity_by_cause: None,
         backlog_churn_rate: None,
-        additions: sprint.added.len() as u32,
-        removals: sprint.removed.len() as u32,
-        escalations: sprint.escalations,
+        additions: sprint.history.added.len() as u32,
+        removals: sprint.history.removed.len() as u32,
+        escalations: sprint.history.escalations,
     };
-    let Some(closing) = &sprint.closing else {
+    let Some(closing) = &sprint.history.closing else {
         return m;
     };
-    let t0_estimate: BTreeMap<ItemId, u32> = sprint.committed.iter().copied().collect();
+    let t0_estimate: BTreeMap<ItemId, u32> = sprint.history.committed.iter().copied().collect();
     let (mut committed_done, mut reestimated_done, mut added_done) = (0u32, 0i64, 0u32);
     for (item, at_completion) in &closing.done {
         match t0_estimate.get(item) {
@@ -115,7 +120,7 @@ pub fn sprint_metrics(pod: &PodView, sprint: &SprintView) -> SprintMetrics {
         committed_done,
         reestimated_done,
         added_done,
-        removed: sprint.removed.iter().map(|c| c.estimate).sum(),
+        removed: sprint.history.removed.iter().map(|c| c.estimate).sum(),
         not_done: closing.not_done.iter().map(|(_, e)| e).sum(),
     });
     if let (Some(t0), Some(t1)) = (sprint.started_at, sprint.closed_at) {
@@ -130,18 +135,20 @@ pub fn backlog_churn_rate(pod: &PodView, from: DateTime<Utc>, to: DateTime<Utc>)
     let within = |t: &DateTime<Utc>| *t >= from && *t < to;
     let mut churned = HashSet::new();
     let (mut open_at_start, mut created) = (0u32, 0u32);
-    for item in pod.items.values() {
-        if within(&item.created_at) {
+    for item in pod.items() {
+        let created_at = item.history.created_at;
+        if within(&created_at) {
             created += 1;
             churned.insert(item.id);
-        } else if item.created_at < from && item.open_before(from) {
+        } else if created_at < from && item.open_before(from) {
             open_at_start += 1;
         }
         let dropped = item
+            .history
             .status_log
             .iter()
             .any(|(t, s)| within(t) && *s == podledger_domain::pod::ItemStatus::Dropped);
-        if dropped || item.ranked_at.iter().any(within) {
+        if dropped || item.history.ranked_at.iter().any(within) {
             churned.insert(item.id);
         }
     }
@@ -179,7 +186,7 @@ pub struct MonthCount {
 }
 
 /// Statistics over `blockers`.
-pub fn blocker_stats<'a>(blockers: impl IntoIterator<Item = &'a BlockerView>) -> BlockerStats {
+pub fn blocker_stats<'a>(blockers: impl IntoIterator<Item = BlockerView<'a>>) -> BlockerStats {
     let mut hours = Vec::new();
     let mut stats = BlockerStats::default();
     let mut counts: BTreeMap<(String, BlockerCategory), u32> = BTreeMap::new();
@@ -238,10 +245,9 @@ pub struct PodMetrics {
 
 /// The pod's metrics; `last_n` limits the goal rates to the last N closed sprints.
 pub fn pod_metrics(pod: &PodView, last_n: Option<usize>) -> PodMetrics {
-    let sprints: Vec<SprintMetrics> = pod.sprints.iter().map(|s| sprint_metrics(pod, s)).collect();
-    let mut closed: Vec<(&SprintView, &SprintMetrics)> = pod
-        .sprints
-        .iter()
+    let sprints: Vec<SprintMetrics> = pod.sprints().map(|s| sprint_metrics(pod, s)).collect();
+    let mut closed: Vec<(SprintView<'_>, &SprintMetrics)> = pod
+        .sprints()
         .zip(&sprints)
         .filter(|(s, _)| s.status == SprintStatus::Closed)
         .collect();
@@ -260,7 +266,7 @@ pub fn pod_metrics(pod: &PodView, last_n: Option<usize>) -> PodMetrics {
         .count();
     let calm = considered
         .iter()
-        .filter(|(s, m)| m.goal_met == Some(true) && s.escalations == 0)
+        .filter(|(s, m)| m.goal_met == Some(true) && s.history.escalations == 0)
         .count();
     PodMetrics {
         closed_sprints: closed.len() as u32,
@@ -270,7 +276,7 @@ pub fn pod_metrics(pod: &PodView, last_n: Option<usize>) -> PodMetrics {
         ),
         goal_completion_rate: ratio(goal_met as f64, considered.len() as f64),
         goals_without_escalation: ratio(calm as f64, considered.len() as f64),
-        blockers: blocker_stats(&pod.blockers),
+        blockers: blocker_stats(pod.blockers()),
         sprints,
     }
 }
@@ -295,13 +301,13 @@ pub struct BurndownDay {
 /// day without a change carries the day before; days before the first commitment are 0).
 /// Read from the samples the view keeps, so its cost is the sprint's length, never the
 /// pod's history.
-pub fn burndown(sprint: &SprintView, today: chrono::NaiveDate) -> Vec<BurndownDay> {
+pub fn burndown(sprint: SprintView<'_>, today: chrono::NaiveDate) -> Vec<BurndownDay> {
     let committed: Option<u32> = sprint
         .started_at
-        .map(|_| sprint.committed.iter().map(|(_, e)| e).sum());
+        .map(|_| sprint.history.committed.iter().map(|(_, e)| e).sum());
     let length = (sprint.end_date - sprint.start_date).num_days();
     let last = sprint.end_date.min(today);
-    let mut samples = sprint.burndown.iter().peekable();
+    let mut samples = sprint.history.burndown.iter().peekable();
     let (mut remaining, mut scope) = (0, 0);
     let mut days = Vec::new();
     let mut date = sprint.start_date;

@@ -174,7 +174,7 @@ pub fn health<P: std::borrow::Borrow<PodView>>(
         let Some(pod) = pods.get(id).map(std::borrow::Borrow::borrow) else {
             continue;
         };
-        for sprint in &pod.sprints {
+        for sprint in pod.sprints() {
             if sprint.status == SprintStatus::Planned {
                 continue;
             }
@@ -183,6 +183,7 @@ pub fn health<P: std::borrow::Borrow<PodView>>(
                 .iter()
                 .chain(
                     sprint
+                        .history
                         .closing
                         .iter()
                         .flat_map(|c| c.done.iter().map(|(i, _)| i)),
@@ -190,7 +191,7 @@ pub fn health<P: std::borrow::Borrow<PodView>>(
                 .copied()
                 .collect();
             let mut by_owner: BTreeMap<PersonId, BTreeSet<String>> = BTreeMap::new();
-            for item in items.iter().filter_map(|i| pod.items.get(i)) {
+            for item in items.iter().filter_map(|i| pod.state.items.get(i)) {
                 if let Some(owner) = item.owner {
                     by_owner
                         .entry(owner)
@@ -208,15 +209,15 @@ pub fn health<P: std::borrow::Borrow<PodView>>(
                     });
                 }
             }
-            if !sprint.added.is_empty() {
+            if !sprint.history.added.is_empty() {
                 findings.push(Finding::MidSprintInsertions {
                     pod: *id,
                     sprint: sprint.id,
-                    insertions: sprint.added.len() as u32,
+                    insertions: sprint.history.added.len() as u32,
                 });
             }
         }
-        for b in pod.blockers.iter().filter(|b| b.resolved_at.is_none()) {
+        for b in pod.blockers().filter(|b| b.resolved_at.is_none()) {
             let open = now - b.raised_at;
             if open > Duration::hours(48) {
                 findings.push(Finding::BlockerOpenPast48h {

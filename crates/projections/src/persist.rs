@@ -17,8 +17,9 @@ use crate::views::{ViewKey, Views};
 /// The checkpoint's name in `projection_checkpoints`: change it when the stored form of a view
 /// changes (the field list of any view, or the encoding).
 // 3: event metadata carries business time (`Meta::occurred_at`), which the views' times follow.
-// 4: a sprint keeps its burndown samples (`SprintView::burndown`).
-pub const CHECKPOINT: &str = "views/postcard+lz4/4";
+// 4: a sprint keeps its burndown samples (`SprintHistory::burndown`).
+// 5: a pod view holds the domain's `PodState` and only history beside it.
+pub const CHECKPOINT: &str = "views/postcard+lz4/5";
 
 /// Reads the persisted views and their checkpoint; no views at all (start from position 0) when
 /// they were stored in another format or one cannot be read.

@@ -1,47 +1,32 @@
-//! The pod read model: items with their history, the backlog in rank order, every sprint with
-//! what its metrics need (t0 estimates, scope changes, re-estimates, the state at t1), blockers,
-//! and the delivery-ownership ledger. A pure fold over the pod stream.
+//! The pod read model: the domain's own fold of the pod stream ([`PodState`], the state every
+//! decision is made on) plus what only reading needs — each item's history (created, status
+//! changes, re-ranks, the delivery-ownership ledger), every sprint in plan order with what its
+//! metrics need (t0 estimates, scope changes, re-estimates, the state at t1, burndown samples),
+//! and blockers and intake requests in the order they came, with what they said. One fold of the
+//! pod stream, as [`crate::org_view::OrgView`] wraps the organisation's: a board can never drift
+//! from the state its rules decided on.
+//!
+//! Reads go through views that pair the state with the history ([`ItemView`], [`SprintView`],
+//! [`BlockerView`], [`IntakeView`]); each dereferences to the domain's record.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
+use std::ops::Deref;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use podledger_domain::ids::{BlockerId, IntakeId, ItemId, PersonId, SprintId};
 use podledger_domain::pod::{
-    BlockerCategory, IntakeStatus, ItemStatus, PodEvent, ScopeChangeReason, SprintStatus,
+    Blocker, IntakeRequest, Item, ItemStatus, PodEvent, PodState, ScopeChangeReason, Sprint,
+    SprintStatus,
 };
 use serde::{Deserialize, Serialize};
 
 use crate::envelope::Meta;
 use crate::ledger::{LedgerChange, LedgerEntry};
 
-/// A backlog item as people see it.
+/// What only reading needs about an item.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct ItemView {
-    /// Id.
-    pub id: ItemId,
-    /// Title.
-    pub title: String,
-    /// Description.
-    pub description: Option<String>,
-    /// Output category.
-    pub output_category: String,
-    /// Acceptance criteria.
-    pub acceptance_criteria: Option<String>,
-    /// Story points.
-    pub estimate: Option<u32>,
-    /// Stored status (READY is derived with the organisation, see `OrgView`).
-    pub status: ItemStatus,
-    /// Accepted delivery owner.
-    pub owner: Option<PersonId>,
-    /// Declared, not yet answered.
-    pub pending_owner: Option<PersonId>,
-    /// Current (or, when DONE, last) sprint.
-    pub sprint: Option<SprintId>,
-    /// Parent epic.
-    pub parent_epic: Option<ItemId>,
-    /// Requester.
-    pub requester: Option<PersonId>,
+pub struct ItemHistory {
     /// When created.
     #[serde(with = "crate::stamp")]
     pub created_at: DateTime<Utc>,
@@ -53,31 +38,6 @@ pub struct ItemView {
     pub ranked_at: Vec<DateTime<Utc>>,
     /// Delivery-ownership ledger of this item.
     pub ledger: Vec<LedgerEntry>,
-    /// Pod stream version of its last change (for R12).
-    pub version: u64,
-}
-
-impl ItemView {
-    /// The status at time `at` (`None` before creation).
-    pub fn status_at(&self, at: DateTime<Utc>) -> Option<ItemStatus> {
-        self.status_log
-            .iter()
-            .take_while(|(t, _)| *t <= at)
-            .last()
-            .map(|(_, s)| *s)
-    }
-
-    /// Open (neither DONE nor DROPPED) just before `at`: changes at exactly `at` belong to
-    /// whatever starts at `at`.
-    pub fn open_before(&self, at: DateTime<Utc>) -> bool {
-        let status = self
-            .status_log
-            .iter()
-            .take_while(|(t, _)| *t < at)
-            .last()
-            .map(|(_, s)| *s);
-        matches!(status, Some(s) if s != ItemStatus::Done && s != ItemStatus::Dropped)
-    }
 }
 
 /// A scope change after start (R8).
@@ -120,32 +80,12 @@ pub struct BurndownSample {
     pub scope: u32,
 }
 
-/// A sprint with what its metrics need.
+/// What only reading needs about a sprint: what its metrics are computed from.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct SprintView {
-    /// Id.
+pub struct SprintHistory {
+    /// The sprint.
     pub id: SprintId,
-    /// Number within the pod.
-    pub number: u32,
-    /// First day.
-    pub start_date: NaiveDate,
-    /// Last day (inclusive).
-    pub end_date: NaiveDate,
-    /// Goal.
-    pub goal: Option<String>,
-    /// Goal items.
-    pub goal_items: Vec<ItemId>,
-    /// Status.
-    pub status: SprintStatus,
-    /// Items in the sprint now.
-    pub items: Vec<ItemId>,
-    /// t0.
-    #[serde(with = "crate::stamp::option")]
-    pub started_at: Option<DateTime<Utc>>,
-    /// t1.
-    #[serde(with = "crate::stamp::option")]
-    pub closed_at: Option<DateTime<Utc>>,
     /// C with estimates at t0.
     pub committed: Vec<(ItemId, u32)>,
     /// A.
@@ -162,56 +102,31 @@ pub struct SprintView {
     /// the first commitment until it closed: the burndown, kept as the events arrive so a
     /// read never replays the log.
     pub burndown: Vec<BurndownSample>,
-    /// Pod stream version of its last change.
-    pub version: u64,
 }
 
-/// A blocker.
+/// What only reading needs about a blocker.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct BlockerView {
-    /// Id.
+pub struct BlockerHistory {
+    /// The blocker.
     pub id: BlockerId,
-    /// Blocked item.
-    pub item: Option<ItemId>,
-    /// Category.
-    pub category: BlockerCategory,
     /// What blocks.
     pub description: String,
     /// Who raised it.
     pub raised_by: PersonId,
-    /// Raised at.
-    #[serde(with = "crate::stamp")]
-    pub raised_at: DateTime<Utc>,
-    /// Escalated at.
-    #[serde(with = "crate::stamp::option")]
-    pub escalated_at: Option<DateTime<Utc>>,
-    /// Resolved at.
-    #[serde(with = "crate::stamp::option")]
-    pub resolved_at: Option<DateTime<Utc>>,
-    /// Resolution.
+    /// How it was resolved.
     pub resolution: Option<String>,
 }
 
-/// A request submitted to the pod's intake.
+/// What only reading needs about an intake request.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct IntakeView {
-    /// Id.
+pub struct IntakeHistory {
+    /// The request.
     pub id: IntakeId,
-    /// Who asked.
-    pub requester: PersonId,
-    /// What is asked for.
-    pub title: String,
-    /// Context.
-    pub description: Option<String>,
-    /// Output category.
-    pub output_category: String,
     /// Submitted at.
     #[serde(with = "crate::stamp")]
     pub submitted_at: DateTime<Utc>,
-    /// Where it stands.
-    pub status: IntakeStatus,
     /// The backlog item it became, once accepted.
     pub item: Option<ItemId>,
     /// Accepted or declined at.
@@ -219,92 +134,270 @@ pub struct IntakeView {
     pub decided_at: Option<DateTime<Utc>>,
     /// Why it was declined.
     pub decline_reason: Option<String>,
-    /// Pod stream version of its last change.
-    pub version: u64,
 }
 
-/// Everything about one pod's work.
+/// Everything about one pod's work: the domain's state and its history.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PodView {
     /// Global position of the last event applied.
     pub position: u64,
-    /// Pod stream version.
-    pub version: u64,
-    /// Items by id.
-    pub items: BTreeMap<ItemId, ItemView>,
-    /// Open items in rank order.
-    /// (A deque: re-ranking usually moves an item to the top, which a `Vec` pays for by
-    /// shifting the whole backlog.)
-    pub backlog: VecDeque<ItemId>,
-    /// Sprints in plan order.
-    pub sprints: Vec<SprintView>,
-    /// Blockers in raise order.
-    pub blockers: Vec<BlockerView>,
-    /// Intake requests in submission order.
-    #[serde(default)]
-    pub intake: Vec<IntakeView>,
+    /// Items, backlog, sprints, blockers and intake now, folded by the domain (its `version`
+    /// is the stream version).
+    pub state: PodState,
+    /// Each item's history.
+    pub items: BTreeMap<ItemId, ItemHistory>,
+    /// Sprints in plan order, with their history.
+    pub sprints: Vec<SprintHistory>,
+    /// Blockers in raise order, with what they said.
+    pub blockers: Vec<BlockerHistory>,
+    /// Intake requests in submission order, with their history.
+    pub intake: Vec<IntakeHistory>,
+}
+
+/// An item: the domain's record (dereferenced) and its history.
+#[derive(Clone, Copy, Debug)]
+pub struct ItemView<'a> {
+    /// The item's id.
+    pub id: ItemId,
+    /// The domain's record.
+    pub item: &'a Item,
+    /// Its history.
+    pub history: &'a ItemHistory,
+}
+
+impl Deref for ItemView<'_> {
+    type Target = Item;
+    fn deref(&self) -> &Item {
+        self.item
+    }
+}
+
+impl ItemView<'_> {
+    /// The status at time `at` (`None` before creation).
+    pub fn status_at(&self, at: DateTime<Utc>) -> Option<ItemStatus> {
+        self.history
+            .status_log
+            .iter()
+            .take_while(|(t, _)| *t <= at)
+            .last()
+            .map(|(_, s)| *s)
+    }
+
+    /// Open (neither DONE nor DROPPED) just before `at`: changes at exactly `at` belong to
+    /// whatever starts at `at`.
+    pub fn open_before(&self, at: DateTime<Utc>) -> bool {
+        let status = self
+            .history
+            .status_log
+            .iter()
+            .take_while(|(t, _)| *t < at)
+            .last()
+            .map(|(_, s)| *s);
+        matches!(status, Some(s) if s != ItemStatus::Done && s != ItemStatus::Dropped)
+    }
+}
+
+/// A sprint: the domain's record (dereferenced) and its history.
+#[derive(Clone, Copy, Debug)]
+pub struct SprintView<'a> {
+    /// The sprint's id.
+    pub id: SprintId,
+    /// The domain's record.
+    pub sprint: &'a Sprint,
+    /// Its history.
+    pub history: &'a SprintHistory,
+}
+
+impl Deref for SprintView<'_> {
+    type Target = Sprint;
+    fn deref(&self) -> &Sprint {
+        self.sprint
+    }
+}
+
+/// A blocker: the domain's record (dereferenced) and what it said.
+#[derive(Clone, Copy, Debug)]
+pub struct BlockerView<'a> {
+    /// The blocker's id.
+    pub id: BlockerId,
+    /// The domain's record.
+    pub blocker: &'a Blocker,
+    /// What it said.
+    pub history: &'a BlockerHistory,
+}
+
+impl Deref for BlockerView<'_> {
+    type Target = Blocker;
+    fn deref(&self) -> &Blocker {
+        self.blocker
+    }
+}
+
+/// An intake request: the domain's record (dereferenced) and its history.
+#[derive(Clone, Copy, Debug)]
+pub struct IntakeView<'a> {
+    /// The request's id.
+    pub id: IntakeId,
+    /// The domain's record.
+    pub request: &'a IntakeRequest,
+    /// Its history.
+    pub history: &'a IntakeHistory,
+}
+
+impl Deref for IntakeView<'_> {
+    type Target = IntakeRequest;
+    fn deref(&self) -> &IntakeRequest {
+        self.request
+    }
 }
 
 impl PodView {
-    /// The sprint with this id.
-    pub fn sprint(&self, id: SprintId) -> Option<&SprintView> {
+    /// The pod stream version.
+    pub const fn version(&self) -> u64 {
+        self.state.version
+    }
+
+    /// The item with this id.
+    pub fn item(&self, id: ItemId) -> Option<ItemView<'_>> {
+        Some(ItemView {
+            id,
+            item: self.state.items.get(&id)?,
+            history: self.items.get(&id)?,
+        })
+    }
+
+    /// Every item, by id.
+    pub fn items(&self) -> impl Iterator<Item = ItemView<'_>> {
+        self.items.iter().filter_map(|(id, history)| {
+            Some(ItemView {
+                id: *id,
+                item: self.state.items.get(id)?,
+                history,
+            })
+        })
+    }
+
+    /// Open items in rank order.
+    pub fn backlog(&self) -> impl Iterator<Item = ItemView<'_>> {
+        self.state.backlog.iter().filter_map(|id| self.item(*id))
+    }
+
+    /// The sprint at `index` in plan order.
+    pub fn sprint_at(&self, index: usize) -> Option<SprintView<'_>> {
+        let history = self.sprints.get(index)?;
+        Some(SprintView {
+            id: history.id,
+            sprint: self.state.sprints.get(&history.id)?,
+            history,
+        })
+    }
+
+    /// The index in plan order of the sprint with this id.
+    pub fn sprint_index(&self, id: SprintId) -> Option<usize> {
         // Searched from the end: the sprint asked for is nearly always one of the last.
-        self.sprints.iter().rev().find(|s| s.id == id)
+        self.sprints.iter().rposition(|s| s.id == id)
+    }
+
+    /// The sprint with this id.
+    pub fn sprint(&self, id: SprintId) -> Option<SprintView<'_>> {
+        self.sprint_at(self.sprint_index(id)?)
+    }
+
+    /// Every sprint, in plan order.
+    pub fn sprints(&self) -> impl Iterator<Item = SprintView<'_>> {
+        (0..self.sprints.len()).filter_map(|i| self.sprint_at(i))
     }
 
     /// The ACTIVE sprint, or else the next PLANNED one.
-    pub fn current_sprint(&self) -> Option<&SprintView> {
-        // At most one sprint is ACTIVE, nearly always one of the last.
-        self.sprints
-            .iter()
-            .rev()
-            .find(|s| s.status == SprintStatus::Active)
-            .or_else(|| {
-                self.sprints
-                    .iter()
-                    .find(|s| s.status == SprintStatus::Planned)
-            })
-    }
-
-    fn active_mut(&mut self) -> Option<&mut SprintView> {
-        self.sprints
-            .iter_mut()
-            .rev()
-            .find(|s| s.status == SprintStatus::Active)
-    }
-
-    fn sprint_mut(&mut self, id: SprintId, version: u64) -> Option<&mut SprintView> {
-        let sprint = self.sprints.iter_mut().rev().find(|s| s.id == id)?;
-        sprint.version = version;
-        Some(sprint)
-    }
-
-    /// Takes an item out of the backlog (it is there at most once).
-    fn unrank(&mut self, id: ItemId) {
-        if let Some(index) = self.backlog.iter().position(|b| *b == id) {
-            self.backlog.remove(index);
+    pub fn current_sprint(&self) -> Option<SprintView<'_>> {
+        match self.state.active_sprint {
+            Some(active) => self.sprint(active),
+            None => self.sprints().find(|s| s.status == SprintStatus::Planned),
         }
     }
 
-    fn item_mut(&mut self, id: ItemId, version: u64) -> Option<&mut ItemView> {
-        let item = self.items.get_mut(&id)?;
-        item.version = version;
-        Some(item)
+    /// Every blocker, in raise order.
+    pub fn blockers(&self) -> impl Iterator<Item = BlockerView<'_>> {
+        self.blockers.iter().filter_map(|history| {
+            Some(BlockerView {
+                id: history.id,
+                blocker: self.state.blockers.get(&history.id)?,
+                history,
+            })
+        })
     }
 
-    fn set_status(&mut self, id: ItemId, status: ItemStatus, at: DateTime<Utc>, version: u64) {
-        if let Some(item) = self.item_mut(id, version) {
-            item.status = status;
+    /// The blocker at `index` in raise order.
+    pub fn blocker_at(&self, index: usize) -> Option<BlockerView<'_>> {
+        let history = self.blockers.get(index)?;
+        Some(BlockerView {
+            id: history.id,
+            blocker: self.state.blockers.get(&history.id)?,
+            history,
+        })
+    }
+
+    /// The blocker with this id.
+    pub fn blocker(&self, id: BlockerId) -> Option<BlockerView<'_>> {
+        let history = self.blockers.iter().rev().find(|b| b.id == id)?;
+        Some(BlockerView {
+            id,
+            blocker: self.state.blockers.get(&id)?,
+            history,
+        })
+    }
+
+    /// Every intake request, in submission order.
+    pub fn intake(&self) -> impl Iterator<Item = IntakeView<'_>> {
+        self.intake.iter().filter_map(|history| {
+            Some(IntakeView {
+                id: history.id,
+                request: self.state.intake.get(&history.id)?,
+                history,
+            })
+        })
+    }
+
+    /// The intake request with this id.
+    pub fn intake_request(&self, id: IntakeId) -> Option<IntakeView<'_>> {
+        let history = self.intake.iter().rev().find(|r| r.id == id)?;
+        Some(IntakeView {
+            id,
+            request: self.state.intake.get(&id)?,
+            history,
+        })
+    }
+
+    fn sprint_history(&mut self, id: SprintId) -> Option<&mut SprintHistory> {
+        self.sprints.iter_mut().rev().find(|s| s.id == id)
+    }
+
+    fn active_history(&mut self) -> Option<&mut SprintHistory> {
+        let active = self.state.active_sprint?;
+        self.sprint_history(active)
+    }
+
+    fn log_status(&mut self, id: ItemId, status: ItemStatus, at: DateTime<Utc>) {
+        if let Some(item) = self.items.get_mut(&id) {
             item.status_log.push((at, status));
         }
     }
 
-    /// Folds one pod event.
-    pub fn apply(&mut self, meta: &Meta, event: PodEvent) {
-        let sprint = self.burndown_sprint(&event);
+    fn ledger(&mut self, id: ItemId, change: LedgerChange, meta: &Meta) {
+        if let Some(item) = self.items.get_mut(&id) {
+            item.ledger.push(LedgerEntry::new(change, meta));
+        }
+    }
+
+    /// Folds one pod event: the history first (some of it reads the state before the event),
+    /// then the domain's state, then the burndown of the sprint it changed.
+    pub fn apply(&mut self, meta: &Meta, event: &PodEvent) {
+        self.position = meta.position;
+        let sprint = self.burndown_sprint(event);
         let closes = matches!(event, PodEvent::SprintClosed { .. });
-        self.fold(meta, event);
+        self.record(meta, event);
+        self.state.evolve(event);
         if let Some(sprint) = sprint {
             self.sample_burndown(sprint, meta.occurred_at.date_naive(), closes);
         }
@@ -322,7 +415,7 @@ impl PodView {
             | PodEvent::SprintClosed { sprint_id, .. } => Some(*sprint_id),
             PodEvent::ItemEstimated { item_id, .. }
             | PodEvent::ItemStatusChanged { item_id, .. }
-            | PodEvent::ItemDropped { item_id } => self.items.get(item_id)?.sprint,
+            | PodEvent::ItemDropped { item_id } => self.state.items.get(item_id)?.sprint,
             _ => None,
         }
     }
@@ -330,14 +423,13 @@ impl PodView {
     /// Records `sprint`'s points at the end of `date` so far (nothing once it has closed, but
     /// for its closing itself: `closes`).
     fn sample_burndown(&mut self, sprint: SprintId, date: NaiveDate, closes: bool) {
-        let Some(index) = self.sprints.iter().rposition(|s| s.id == sprint) else {
+        let Some(view) = self.sprint(sprint) else {
             return;
         };
-        let view = &self.sprints[index];
         if view.status == SprintStatus::Closed && !closes {
             return;
         }
-        let ids = match &view.closing {
+        let ids: Vec<ItemId> = match &view.history.closing {
             Some(c) => c
                 .done
                 .iter()
@@ -348,7 +440,7 @@ impl PodView {
         };
         let (mut remaining, mut scope) = (0, 0);
         for id in ids {
-            if let Some(item) = self.items.get(&id) {
+            if let Some(item) = self.state.items.get(&id) {
                 let points = item.estimate.unwrap_or(0);
                 scope += points;
                 if item.status != ItemStatus::Done {
@@ -356,14 +448,16 @@ impl PodView {
                 }
             }
         }
-        let samples = &mut self.sprints[index].burndown;
-        match samples.last_mut() {
+        let Some(history) = self.sprint_history(sprint) else {
+            return;
+        };
+        match history.burndown.last_mut() {
             // Business times only move forward in a stream; a late one joins the last day.
             Some(last) if last.date >= date => {
                 last.remaining = remaining;
                 last.scope = scope;
             }
-            _ => samples.push(BurndownSample {
+            _ => history.burndown.push(BurndownSample {
                 date,
                 remaining,
                 scope,
@@ -371,37 +465,15 @@ impl PodView {
         }
     }
 
+    /// The history an event adds, read against the state before it.
     #[allow(clippy::too_many_lines)] // one arm per event type reads best as one match
-    fn fold(&mut self, meta: &Meta, event: PodEvent) {
-        self.position = meta.position;
-        self.version = meta.stream_version;
-        let (at, version) = (meta.occurred_at, meta.stream_version);
+    fn record(&mut self, meta: &Meta, event: &PodEvent) {
+        let at = meta.occurred_at;
         match event {
-            PodEvent::ItemCreated {
-                item_id,
-                title,
-                description,
-                output_category,
-                acceptance_criteria,
-                estimate,
-                parent_epic,
-                requester,
-            } => {
+            PodEvent::ItemCreated { item_id, .. } => {
                 self.items.insert(
-                    item_id,
-                    ItemView {
-                        id: item_id,
-                        title,
-                        description,
-                        output_category,
-                        acceptance_criteria,
-                        estimate,
-                        status: ItemStatus::New,
-                        owner: None,
-                        pending_owner: None,
-                        sprint: None,
-                        parent_epic,
-                        requester,
+                    *item_id,
+                    ItemHistory {
                         created_at: at,
                         // Room for the usual life of an item (new, committed, in progress,
                         // in review, done; declared and accepted), allocated once: growing
@@ -414,134 +486,67 @@ impl PodView {
                         },
                         ranked_at: Vec::new(),
                         ledger: Vec::with_capacity(2),
-                        version,
                     },
                 );
-                self.backlog.push_back(item_id);
-            }
-            PodEvent::ItemEdited {
-                item_id,
-                title,
-                description,
-                output_category,
-                acceptance_criteria,
-            } => {
-                if let Some(item) = self.item_mut(item_id, version) {
-                    if let Some(v) = title {
-                        item.title = v;
-                    }
-                    if let Some(v) = description {
-                        item.description = Some(v);
-                    }
-                    if let Some(v) = output_category {
-                        item.output_category = v;
-                    }
-                    if let Some(v) = acceptance_criteria {
-                        item.acceptance_criteria = Some(v);
-                    }
-                }
             }
             PodEvent::ItemEstimated {
                 item_id,
                 estimate,
                 previous,
             } => {
-                let sprint = self.item_mut(item_id, version).and_then(|item| {
-                    item.estimate = Some(estimate);
-                    item.sprint
-                });
+                let sprint = self.state.items.get(item_id).and_then(|i| i.sprint);
                 let delta = estimate.abs_diff(previous.unwrap_or(0));
-                if let Some(active) = self.active_mut()
+                if let Some(active) = self.active_history()
                     && sprint == Some(active.id)
                 {
                     active.reestimate_churn += delta;
                 }
             }
-            PodEvent::ItemRanked { item_id, before } => {
-                if let Some(item) = self.item_mut(item_id, version) {
+            PodEvent::ItemRanked { item_id, .. } => {
+                if let Some(item) = self.items.get_mut(item_id) {
                     item.ranked_at.push(at);
                 }
-                self.unrank(item_id);
-                let index = before
-                    .and_then(|b| self.backlog.iter().position(|id| *id == b))
-                    .unwrap_or(self.backlog.len());
-                self.backlog.insert(index, item_id);
             }
-            PodEvent::ItemDropped { item_id } => {
-                self.set_status(item_id, ItemStatus::Dropped, at, version);
-                if let Some(item) = self.item_mut(item_id, version) {
-                    item.sprint = None;
-                }
-                self.unrank(item_id);
-            }
+            PodEvent::ItemDropped { item_id } => self.log_status(*item_id, ItemStatus::Dropped, at),
             PodEvent::DeliveryOwnerDeclared {
                 item_id,
                 person_id,
                 current_owner,
-            } => {
-                if let Some(item) = self.item_mut(item_id, version) {
-                    item.pending_owner = Some(person_id);
-                    item.ledger.push(LedgerEntry::new(
-                        LedgerChange::Declared {
-                            person: person_id,
-                            current_owner,
-                        },
-                        meta,
-                    ));
-                }
-            }
+            } => self.ledger(
+                *item_id,
+                LedgerChange::Declared {
+                    person: *person_id,
+                    current_owner: *current_owner,
+                },
+                meta,
+            ),
             PodEvent::DeliveryOwnershipAccepted {
                 item_id,
                 person_id,
                 previous_owner,
-            } => {
-                if let Some(item) = self.item_mut(item_id, version) {
-                    item.owner = Some(person_id);
-                    item.pending_owner = None;
-                    item.ledger.push(LedgerEntry::new(
-                        LedgerChange::Accepted {
-                            person: person_id,
-                            previous_owner,
-                        },
-                        meta,
-                    ));
-                }
-            }
+            } => self.ledger(
+                *item_id,
+                LedgerChange::Accepted {
+                    person: *person_id,
+                    previous_owner: *previous_owner,
+                },
+                meta,
+            ),
             PodEvent::DeliveryOwnershipDeclined {
                 item_id,
                 person_id,
                 reason,
-            } => {
-                if let Some(item) = self.item_mut(item_id, version) {
-                    item.pending_owner = None;
-                    item.ledger.push(LedgerEntry::new(
-                        LedgerChange::Declined {
-                            person: person_id,
-                            reason,
-                        },
-                        meta,
-                    ));
-                }
-            }
-            PodEvent::ItemStatusChanged { item_id, to, .. } => {
-                self.set_status(item_id, to, at, version);
-            }
-            PodEvent::SprintPlanned {
-                sprint_id,
-                number,
-                start_date,
-                end_date,
-            } => self.sprints.push(SprintView {
-                id: sprint_id,
-                number,
-                start_date,
-                end_date,
-                goal: None,
-                goal_items: Vec::new(),
-                status: SprintStatus::Planned,
-                items: Vec::new(),
-                started_at: None,
-                closed_at: None,
+            } => self.ledger(
+                *item_id,
+                LedgerChange::Declined {
+                    person: *person_id,
+                    reason: reason.clone(),
+                },
+                meta,
+            ),
+            PodEvent::ItemStatusChanged { item_id, to, .. } => self.log_status(*item_id, *to, at),
+            PodEvent::SprintPlanned { sprint_id, .. } => self.sprints.push(SprintHistory {
+                id: *sprint_id,
                 committed: Vec::new(),
                 added: Vec::new(),
                 removed: Vec::new(),
@@ -549,54 +554,19 @@ impl PodView {
                 closing: None,
                 escalations: 0,
                 burndown: Vec::new(),
-                version,
             }),
-            PodEvent::SprintDatesChanged {
-                sprint_id,
-                start_date,
-                end_date,
-            } => {
-                if let Some(s) = self.sprint_mut(sprint_id, version) {
-                    s.start_date = start_date;
-                    s.end_date = end_date;
-                }
+            PodEvent::ItemCommitted { item_id, .. } => {
+                self.log_status(*item_id, ItemStatus::Committed, at);
             }
-            PodEvent::SprintGoalSet {
-                sprint_id,
-                goal,
-                goal_items,
-            } => {
-                if let Some(s) = self.sprint_mut(sprint_id, version) {
-                    s.goal = Some(goal);
-                    s.goal_items = goal_items;
-                }
-            }
-            PodEvent::ItemCommitted { sprint_id, item_id } => {
-                if let Some(s) = self.sprint_mut(sprint_id, version) {
-                    s.items.push(item_id);
-                }
-                self.set_status(item_id, ItemStatus::Committed, at, version);
-                if let Some(item) = self.item_mut(item_id, version) {
-                    item.sprint = Some(sprint_id);
-                }
-            }
-            PodEvent::ItemUncommitted { sprint_id, item_id } => {
-                if let Some(s) = self.sprint_mut(sprint_id, version) {
-                    s.items.retain(|id| *id != item_id);
-                }
-                self.set_status(item_id, ItemStatus::New, at, version);
-                if let Some(item) = self.item_mut(item_id, version) {
-                    item.sprint = None;
-                }
+            PodEvent::ItemUncommitted { item_id, .. } => {
+                self.log_status(*item_id, ItemStatus::New, at);
             }
             PodEvent::SprintStarted {
                 sprint_id,
-                at: started,
                 committed,
+                ..
             } => {
-                if let Some(s) = self.sprint_mut(sprint_id, version) {
-                    s.status = SprintStatus::Active;
-                    s.started_at = Some(started);
+                if let Some(s) = self.sprint_history(*sprint_id) {
                     s.committed = committed.iter().map(|c| (c.item_id, c.estimate)).collect();
                 }
             }
@@ -606,19 +576,15 @@ impl PodView {
                 reason,
                 estimate,
             } => {
-                if let Some(s) = self.sprint_mut(sprint_id, version) {
-                    s.items.push(item_id);
+                if let Some(s) = self.sprint_history(*sprint_id) {
                     s.added.push(ScopeChange {
-                        item: item_id,
-                        estimate,
-                        reason,
+                        item: *item_id,
+                        estimate: *estimate,
+                        reason: reason.clone(),
                         at,
                     });
                 }
-                self.set_status(item_id, ItemStatus::Committed, at, version);
-                if let Some(item) = self.item_mut(item_id, version) {
-                    item.sprint = Some(sprint_id);
-                }
+                self.log_status(*item_id, ItemStatus::Committed, at);
             }
             PodEvent::ItemRemovedFromSprint {
                 sprint_id,
@@ -626,129 +592,86 @@ impl PodView {
                 reason,
                 estimate,
             } => {
-                if let Some(s) = self.sprint_mut(sprint_id, version) {
-                    s.items.retain(|id| *id != item_id);
+                if let Some(s) = self.sprint_history(*sprint_id) {
                     s.removed.push(ScopeChange {
-                        item: item_id,
-                        estimate,
-                        reason,
+                        item: *item_id,
+                        estimate: *estimate,
+                        reason: reason.clone(),
                         at,
                     });
                 }
-                self.set_status(item_id, ItemStatus::New, at, version);
-                if let Some(item) = self.item_mut(item_id, version) {
-                    item.sprint = None;
-                }
+                self.log_status(*item_id, ItemStatus::New, at);
             }
             PodEvent::SprintClosed {
                 sprint_id,
-                at: closed,
                 done,
                 not_done,
                 goal_met,
+                ..
             } => {
-                let estimate =
-                    |id: &ItemId| self.items.get(id).and_then(|i| i.estimate).unwrap_or(0);
+                let estimate = |id: &ItemId| {
+                    self.state
+                        .items
+                        .get(id)
+                        .and_then(|i| i.estimate)
+                        .unwrap_or(0)
+                };
                 let closing = Closing {
                     done: done.iter().map(|id| (*id, estimate(id))).collect(),
                     not_done: not_done.iter().map(|id| (*id, estimate(id))).collect(),
-                    goal_met,
+                    goal_met: *goal_met,
                 };
-                if let Some(s) = self.sprint_mut(sprint_id, version) {
-                    s.status = SprintStatus::Closed;
-                    s.closed_at = Some(closed);
+                if let Some(s) = self.sprint_history(*sprint_id) {
                     s.closing = Some(closing);
                 }
                 for id in not_done {
-                    self.set_status(id, ItemStatus::New, at, version);
-                    if let Some(item) = self.item_mut(id, version) {
-                        item.sprint = None;
-                    }
+                    self.log_status(*id, ItemStatus::New, at);
                 }
-                for id in &done {
-                    self.item_mut(*id, version);
-                }
-                // Stop comparing once every done item is out of the backlog.
-                let mut left = done.len();
-                self.backlog.retain(|id| {
-                    if left > 0 && done.contains(id) {
-                        left -= 1;
-                        false
-                    } else {
-                        true
-                    }
-                });
             }
             PodEvent::BlockerRaised {
                 blocker_id,
-                item_id,
-                category,
                 description,
                 raised_by,
-                at: raised,
-            } => self.blockers.push(BlockerView {
-                id: blocker_id,
-                item: item_id,
-                category,
-                description,
-                raised_by,
-                raised_at: raised,
-                escalated_at: None,
-                resolved_at: None,
+                ..
+            } => self.blockers.push(BlockerHistory {
+                id: *blocker_id,
+                description: description.clone(),
+                raised_by: *raised_by,
                 resolution: None,
             }),
-            PodEvent::BlockerEscalated {
-                blocker_id,
-                at: escalated,
-                ..
-            } => {
-                if let Some(b) = self.blockers.iter_mut().rev().find(|b| b.id == blocker_id) {
-                    b.escalated_at = Some(escalated);
-                }
-                if let Some(active) = self.active_mut() {
+            PodEvent::BlockerEscalated { .. } => {
+                if let Some(active) = self.active_history() {
                     active.escalations += 1;
                 }
             }
             PodEvent::BlockerResolved {
                 blocker_id,
                 resolution,
-                at: resolved,
+                ..
             } => {
-                if let Some(b) = self.blockers.iter_mut().rev().find(|b| b.id == blocker_id) {
-                    b.resolved_at = Some(resolved);
-                    b.resolution = resolution;
+                if let Some(b) = self.blockers.iter_mut().rev().find(|b| b.id == *blocker_id) {
+                    b.resolution.clone_from(resolution);
                 }
             }
             PodEvent::IntakeRequestSubmitted {
                 request_id,
-                requester,
-                title,
-                description,
-                output_category,
                 at: submitted,
-            } => self.intake.push(IntakeView {
-                id: request_id,
-                requester,
-                title,
-                description,
-                output_category,
-                submitted_at: submitted,
-                status: IntakeStatus::Open,
+                ..
+            } => self.intake.push(IntakeHistory {
+                id: *request_id,
+                submitted_at: *submitted,
                 item: None,
                 decided_at: None,
                 decline_reason: None,
-                version,
             }),
             PodEvent::IntakeRequestAccepted {
                 request_id,
                 item_id,
                 at: decided,
             } => {
-                if let Some(r) = self.intake.iter_mut().rev().find(|r| r.id == request_id) {
-                    r.status = IntakeStatus::Accepted;
-                    r.item = Some(item_id);
-                    r.decided_at = Some(decided);
-                    r.version = version;
+                if let Some(r) = self.intake.iter_mut().rev().find(|r| r.id == *request_id) {
+                    r.item = Some(*item_id);
+                    r.decided_at = Some(*decided);
                 }
             }
             PodEvent::IntakeRequestDeclined {
@@ -756,13 +679,14 @@ impl PodView {
                 reason,
                 at: decided,
             } => {
-                if let Some(r) = self.intake.iter_mut().rev().find(|r| r.id == request_id) {
-                    r.status = IntakeStatus::Declined;
-                    r.decline_reason = Some(reason);
-                    r.decided_at = Some(decided);
-                    r.version = version;
+                if let Some(r) = self.intake.iter_mut().rev().find(|r| r.id == *request_id) {
+                    r.decline_reason = Some(reason.clone());
+                    r.decided_at = Some(*decided);
                 }
             }
+            PodEvent::ItemEdited { .. }
+            | PodEvent::SprintDatesChanged { .. }
+            | PodEvent::SprintGoalSet { .. } => {}
         }
     }
 }

@@ -73,7 +73,7 @@ impl Script {
     pub fn pod(&mut self, event: PodEvent) -> &mut Self {
         self.pod_version += 1;
         let meta = self.meta(self.pod_version);
-        self.pod.apply(&meta, event);
+        self.pod.apply(&meta, &event);
         self
     }
 
@@ -163,7 +163,7 @@ impl Script {
             .iter()
             .map(|i| CommittedItem {
                 item_id: *i,
-                estimate: self.pod.items[i].estimate.unwrap_or(0),
+                estimate: self.pod.state.items[i].estimate.unwrap_or(0),
             })
             .collect();
         let at = self.now;
@@ -175,7 +175,7 @@ impl Script {
     }
 
     pub fn add(&mut self, sprint_id: SprintId, name: char) -> &mut Self {
-        let estimate = self.pod.items[&item_id(name)].estimate.unwrap_or(0);
+        let estimate = self.pod.state.items[&item_id(name)].estimate.unwrap_or(0);
         self.pod(PodEvent::ItemAddedToSprint {
             sprint_id,
             item_id: item_id(name),
@@ -185,7 +185,7 @@ impl Script {
     }
 
     pub fn remove(&mut self, sprint_id: SprintId, name: char) -> &mut Self {
-        let estimate = self.pod.items[&item_id(name)].estimate.unwrap_or(0);
+        let estimate = self.pod.state.items[&item_id(name)].estimate.unwrap_or(0);
         self.pod(PodEvent::ItemRemovedFromSprint {
             sprint_id,
             item_id: item_id(name),
@@ -195,7 +195,7 @@ impl Script {
     }
 
     pub fn estimate(&mut self, name: char, estimate: u32) -> &mut Self {
-        let previous = self.pod.items[&item_id(name)].estimate;
+        let previous = self.pod.state.items[&item_id(name)].estimate;
         self.pod(PodEvent::ItemEstimated {
             item_id: item_id(name),
             estimate,
@@ -205,7 +205,7 @@ impl Script {
 
     pub fn done(&mut self, names: &str) -> &mut Self {
         for n in names.chars() {
-            let from = self.pod.items[&item_id(n)].status;
+            let from = self.pod.state.items[&item_id(n)].status;
             self.pod(PodEvent::ItemStatusChanged {
                 item_id: item_id(n),
                 from,
@@ -221,7 +221,7 @@ impl Script {
         let (done, not_done): (Vec<ItemId>, Vec<ItemId>) = sprint
             .items
             .iter()
-            .partition(|i| self.pod.items[i].status == ItemStatus::Done);
+            .partition(|i| self.pod.state.items[i].status == ItemStatus::Done);
         let goal_met = sprint.goal_items.iter().all(|g| done.contains(g));
         let at = self.now;
         self.pod(PodEvent::SprintClosed {

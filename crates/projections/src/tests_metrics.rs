@@ -260,7 +260,7 @@ fn blockers(durations_h: &[i64], open: usize) -> BlockerStats {
             at: h(24 * 40),
         });
     }
-    blocker_stats(&s.pod.blockers)
+    blocker_stats(s.pod.blockers())
 }
 
 #[test]

@@ -310,22 +310,27 @@ fn intake_requests_keep_their_requester_decision_and_the_item_they_became() {
             reason: "Duplicate".into(),
             at: h(6),
         });
-    let [a, d] = &s.pod.intake[..] else {
+    let requests: Vec<_> = s.pod.intake().collect();
+    let [a, d] = &requests[..] else {
         panic!("two requests expected: {:?}", s.pod.intake)
     };
     assert_eq!(
-        (a.status, a.item, a.decided_at),
+        (a.status, a.history.item, a.history.decided_at),
         (IntakeStatus::Accepted, Some(item_id('w')), Some(h(5)))
     );
     assert_eq!(a.requester, OWNER);
     assert_eq!(
-        (d.status, d.decline_reason.as_deref(), d.item),
+        (
+            d.status,
+            d.history.decline_reason.as_deref(),
+            d.history.item
+        ),
         (IntakeStatus::Declined, Some("Duplicate"), None)
     );
     assert_eq!(
-        s.pod.backlog,
+        s.pod.state.backlog,
         vec![item_id('w')],
         "accepted: in the backlog"
     );
-    assert_eq!(s.pod.items[&item_id('w')].requester, Some(OWNER));
+    assert_eq!(s.pod.state.items[&item_id('w')].requester, Some(OWNER));
 }

@@ -114,7 +114,7 @@ impl Views {
                     created();
                     Arc::default()
                 });
-                Arc::make_mut(view).apply(meta, e);
+                Arc::make_mut(view).apply(meta, &e);
             }
             (Event::Kpi(e), ViewKey::Kpi(id)) => match self.kpis.get_mut(&id) {
                 Some(kpi) => Arc::make_mut(kpi).apply(meta, &e),

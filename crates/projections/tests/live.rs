@@ -33,8 +33,8 @@ async fn a_write_followed_by_wait_for_its_position_is_visible() {
         .await;
     w.settle(&done).await;
     let pod = w.projections.pod(w.org.as_uuid(), w.pod).unwrap();
-    assert_eq!(pod.items[&item].title, "Webinar page");
-    assert_eq!(pod.backlog, [item]);
+    assert_eq!(pod.state.items[&item].title, "Webinar page");
+    assert_eq!(pod.state.backlog, [item]);
     assert!(w.projections.position() >= done.last_position.unwrap());
 }
 

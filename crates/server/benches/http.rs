@@ -84,7 +84,7 @@ async fn raw_board(
         let items: Vec<Value> = s
             .items
             .iter()
-            .filter_map(|i| pod.items.get(i))
+            .filter_map(|i| pod.item(*i))
             .map(|i| {
                 let ready = i.status == ItemStatus::New
                     && podledger_domain::pod::readiness_gaps(

@@ -32,16 +32,16 @@ pub struct Blocker {
 }
 
 /// Builds a blocker.
-pub fn blocker(b: &BlockerView) -> Blocker {
+pub fn blocker(b: BlockerView<'_>) -> Blocker {
     Blocker {
         id: to_id("Blocker", b.id.as_uuid()),
         item_id: b.item.map(|i| to_id("Item", i.as_uuid())),
         category: b.category.into(),
-        description: b.description.clone(),
-        raised_by_id: to_id("Person", b.raised_by.as_uuid()),
+        description: b.history.description.clone(),
+        raised_by_id: to_id("Person", b.history.raised_by.as_uuid()),
         raised_at: b.raised_at,
         escalated_at: b.escalated_at,
         resolved_at: b.resolved_at,
-        resolution: b.resolution.clone(),
+        resolution: b.history.resolution.clone(),
     }
 }

@@ -64,7 +64,7 @@ fn points(value: u32) -> i32 {
 /// The burndown of `sprint` of `pod` up to `today`.
 pub fn burndown(
     pod: &podledger_projections::pod_view::PodView,
-    sprint: &podledger_projections::pod_view::SprintView,
+    sprint: podledger_projections::pod_view::SprintView<'_>,
     today: NaiveDate,
 ) -> Burndown {
     let days = podledger_projections::metrics::burndown(sprint, today)
@@ -80,16 +80,18 @@ pub fn burndown(
         |c: &podledger_projections::pod_view::ScopeChange, direction| BurndownScopeChange {
             at: c.at,
             item_id: to_id("Item", c.item.as_uuid()),
-            title: pod.items.get(&c.item).map(|i| i.title.clone()),
+            title: pod.state.items.get(&c.item).map(|i| i.title.clone()),
             direction,
             points: points(c.estimate),
         };
     let mut scope_changes: Vec<BurndownScopeChange> = sprint
+        .history
         .added
         .iter()
         .map(|c| change(c, ScopeChangeDirection::Added))
         .chain(
             sprint
+                .history
                 .removed
                 .iter()
                 .map(|c| change(c, ScopeChangeDirection::Removed)),
@@ -99,7 +101,7 @@ pub fn burndown(
     Burndown {
         committed_points: sprint
             .started_at
-            .map(|_| points(sprint.committed.iter().map(|(_, e)| e).sum())),
+            .map(|_| points(sprint.history.committed.iter().map(|(_, e)| e).sum())),
         days,
         scope_changes,
     }

@@ -41,7 +41,7 @@ pub struct IntakeRequest {
 }
 
 /// Builds a request of the scope's pod.
-pub fn intake_request(scope: &PodScope, r: &IntakeView) -> IntakeRequest {
+pub fn intake_request(scope: &PodScope, r: IntakeView<'_>) -> IntakeRequest {
     IntakeRequest {
         id: to_id("IntakeRequest", r.id.as_uuid()),
         title: r.title.clone(),
@@ -49,11 +49,11 @@ pub fn intake_request(scope: &PodScope, r: &IntakeView) -> IntakeRequest {
         output_category: r.output_category.clone(),
         requester_id: to_id("Person", r.requester.as_uuid()),
         requester: Person::of(&scope.org, r.requester),
-        submitted_at: r.submitted_at,
+        submitted_at: r.history.submitted_at,
         status: r.status.into(),
-        item_id: r.item.map(|i| to_id("Item", i.as_uuid())),
-        decided_at: r.decided_at,
-        decline_reason: r.decline_reason.clone(),
+        item_id: r.history.item.map(|i| to_id("Item", i.as_uuid())),
+        decided_at: r.history.decided_at,
+        decline_reason: r.history.decline_reason.clone(),
         version: r.version.to_string(),
     }
 }

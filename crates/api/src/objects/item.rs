@@ -4,8 +4,8 @@ use std::sync::Arc;
 
 use async_graphql::{ID, Object};
 use podledger_domain::ids::ItemId;
-use podledger_domain::pod::{ItemStatus as DItemStatus, readiness_gaps};
-use podledger_projections::pod_view::ItemView;
+use podledger_domain::pod::{Item as DItem, ItemStatus as DItemStatus, readiness_gaps};
+use podledger_projections::pod_view::ItemHistory;
 
 use super::enums::ItemStatus;
 use super::ledger::{OwnershipChange, ledger_page};
@@ -24,13 +24,19 @@ pub struct Item {
 impl Item {
     /// Item `id` of the scope's pod, if it has it.
     pub fn of(scope: &Arc<PodScope>, id: ItemId) -> Option<Self> {
-        scope.view.items.contains_key(&id).then(|| Self {
+        scope.view.item(id).map(|_| Self {
             scope: scope.clone(),
             id,
         })
     }
 
-    fn view(&self) -> &ItemView {
+    /// The domain's record of the item.
+    fn view(&self) -> &DItem {
+        &self.scope.view.state.items[&self.id]
+    }
+
+    /// Its history.
+    fn history(&self) -> &ItemHistory {
         &self.scope.view.items[&self.id]
     }
 }
@@ -131,6 +137,6 @@ impl Item {
         last: Option<i32>,
     ) -> async_graphql::Result<Page<OwnershipChange>> {
         let args = PageArgs::new(after, before, first, last);
-        Ok(ledger_page(&self.scope.org, &self.view().ledger, &args)?)
+        Ok(ledger_page(&self.scope.org, &self.history().ledger, &args)?)
     }
 }

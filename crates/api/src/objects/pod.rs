@@ -116,6 +116,7 @@ impl Pod {
         let items: Vec<_> = self
             .scope
             .view
+            .state
             .backlog
             .iter()
             .filter_map(|i| super::Item::of(&self.scope, *i))
@@ -178,11 +179,11 @@ impl Pod {
         first: Option<i32>,
         last: Option<i32>,
     ) -> async_graphql::Result<Page<Blocker>> {
-        let blockers = &self.scope.view.blockers;
+        let view = &self.scope.view;
         Ok(page(
-            blockers.len(),
+            view.blockers.len(),
             &PageArgs::new(after, before, first, last),
-            |i| blocker(&blockers[i]),
+            |i| blocker(view.blocker_at(i).expect("every blocker has its state")),
         )?)
     }
 
@@ -198,8 +199,7 @@ impl Pod {
         let requests = self
             .scope
             .view
-            .intake
-            .iter()
+            .intake()
             .map(|r| intake_request(&self.scope, r))
             .filter(|r| status.is_none_or(|s| r.status == s))
             .collect();
@@ -229,6 +229,6 @@ impl Pod {
     /// The stream version after the last change: pass it as `options.expectedVersion` so a
     /// mutation is refused with CONCURRENCY_CONFLICT if someone changed it since you read it.
     async fn version(&self) -> String {
-        self.scope.view.version.to_string()
+        self.scope.view.version().to_string()
     }
 }

@@ -94,7 +94,9 @@ impl PodScope {
         if let Some(pod) = self.metrics.get() {
             return &pod.sprints[index];
         }
-        self.sprint_metrics[index]
-            .get_or_init(|| sprint_metrics(&self.view, &self.view.sprints[index]))
+        self.sprint_metrics[index].get_or_init(|| {
+            let sprint = self.view.sprint_at(index).expect("a sprint of the scope");
+            sprint_metrics(&self.view, sprint)
+        })
     }
 }

@@ -25,7 +25,7 @@ pub struct Sprint {
 impl Sprint {
     /// Sprint `id` of the scope's pod, if it has it.
     pub fn of(scope: &Arc<PodScope>, id: SprintId) -> Option<Self> {
-        let index = scope.view.sprints.iter().position(|s| s.id == id)?;
+        let index = scope.view.sprint_index(id)?;
         Some(Self::at(scope, index))
     }
 
@@ -37,15 +37,18 @@ impl Sprint {
         }
     }
 
-    pub(crate) fn view(&self) -> &SprintView {
-        &self.scope.view.sprints[self.index]
+    pub(crate) fn view(&self) -> SprintView<'_> {
+        self.scope
+            .view
+            .sprint_at(self.index)
+            .expect("a Sprint is made only for a sprint of its scope")
     }
 
     /// The items on the board: those in the sprint now, or for a closed sprint those it ended
     /// with.
     fn item_ids(&self) -> Vec<ItemId> {
         let view = self.view();
-        match &view.closing {
+        match &view.history.closing {
             Some(c) => c.done.iter().chain(&c.not_done).map(|(i, _)| *i).collect(),
             None => view.items.clone(),
         }
@@ -122,7 +125,7 @@ impl Sprint {
 
     /// Goal.
     async fn goal(&self) -> Option<&str> {
-        self.view().goal.as_deref()
+        self.view().sprint.goal.as_deref()
     }
 
     /// Goal items.

@@ -1,6 +1,6 @@
 //! The state of a pod, folded from its events.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
@@ -29,7 +29,8 @@ pub enum ItemStatus {
 }
 
 /// A backlog item.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Item {
     /// Title.
     pub title: String,
@@ -106,7 +107,8 @@ pub enum SprintStatus {
 }
 
 /// A sprint.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Sprint {
     /// 1, 2, 3… within the pod.
     pub number: u32,
@@ -150,7 +152,8 @@ pub enum IntakeStatus {
 }
 
 /// A request submitted to the pod's intake.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct IntakeRequest {
     /// Who asked.
     pub requester: PersonId,
@@ -167,7 +170,8 @@ pub struct IntakeRequest {
 }
 
 /// A blocker.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Blocker {
     /// The blocked item, if any.
     pub item: Option<ItemId>,
@@ -184,14 +188,17 @@ pub struct Blocker {
 }
 
 /// Everything decisions need to know about a pod's work.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PodState {
     /// Number of events applied (the stream version).
     pub version: u64,
     /// Items by id.
     pub items: HashMap<ItemId, Item>,
-    /// Open items (neither DROPPED nor done in a closed sprint) in rank order.
-    pub backlog: Vec<ItemId>,
+    /// Open items (neither DROPPED nor done in a closed sprint) in rank order. (A deque:
+    /// re-ranking usually moves an item to the top, which a `Vec` pays for by shifting the
+    /// whole backlog.)
+    pub backlog: VecDeque<ItemId>,
     /// Sprints by id.
     pub sprints: BTreeMap<SprintId, Sprint>,
     /// The ACTIVE sprint, if any.
@@ -236,7 +243,7 @@ impl PodState {
                         version,
                     },
                 );
-                self.backlog.push(*item_id);
+                self.backlog.push_back(*item_id);
             }
             PodEvent::ItemEdited {
                 item_id,
@@ -269,7 +276,7 @@ impl PodState {
             }
             PodEvent::ItemRanked { item_id, before } => {
                 self.item_mut(*item_id, version);
-                self.backlog.retain(|id| id != item_id);
+                self.unrank(*item_id);
                 let at = before
                     .and_then(|b| self.backlog.iter().position(|id| *id == b))
                     .unwrap_or(self.backlog.len());
@@ -280,7 +287,7 @@ impl PodState {
                     item.status = ItemStatus::Dropped;
                     item.sprint = None;
                 }
-                self.backlog.retain(|id| id != item_id);
+                self.unrank(*item_id);
             }
             PodEvent::DeliveryOwnerDeclared {
                 item_id, person_id, ..
@@ -403,7 +410,16 @@ impl PodState {
                 for id in done {
                     self.item_mut(*id, version);
                 }
-                self.backlog.retain(|id| !done.contains(id));
+                // Stop comparing once every done item is out of the backlog.
+                let mut left = done.len();
+                self.backlog.retain(|id| {
+                    if left > 0 && done.contains(id) {
+                        left -= 1;
+                        false
+                    } else {
+                        true
+                    }
+                });
             }
             PodEvent::BlockerRaised {
                 blocker_id,
@@ -462,6 +478,13 @@ impl PodState {
             PodEvent::IntakeRequestDeclined { request_id, .. } => {
                 self.decide_intake(*request_id, IntakeStatus::Declined, version);
             }
+        }
+    }
+
+    /// Takes an item out of the backlog (it is there at most once).
+    fn unrank(&mut self, id: ItemId) {
+        if let Some(index) = self.backlog.iter().position(|b| *b == id) {
+            self.backlog.remove(index);
         }
     }
 

@@ -74,22 +74,14 @@ pub fn random_command(
     let sprint = rng.pick(&k.sprints).unwrap_or(SprintId(new_id()));
     // Mostly sensible targets, read from the live view, so that sprints do run and close.
     let sensible = rng.chance(85);
-    let active = view
-        .sprints
-        .iter()
-        .find(|s| s.status == SprintStatus::Active);
-    let planned = view
-        .sprints
-        .iter()
-        .find(|s| s.status == SprintStatus::Planned);
+    let active = view.sprints().find(|s| s.status == SprintStatus::Active);
+    let planned = view.sprints().find(|s| s.status == SprintStatus::Planned);
     let pending: Vec<(ItemId, PersonId)> = view
-        .items
-        .values()
+        .items()
         .filter_map(|i| i.pending_owner.map(|p| (i.id, p)))
         .collect();
     let ready: Vec<ItemId> = view
-        .items
-        .values()
+        .items()
         .filter(|i| i.status == ItemStatus::New && i.owner.is_some())
         .map(|i| i.id)
         .collect();
@@ -244,7 +236,7 @@ pub fn random_command(
         ),
         15 => {
             let target = planned.filter(|_| sensible);
-            let pool = target.map_or(k.items.as_slice(), |s| s.items.as_slice());
+            let pool = target.map_or(k.items.as_slice(), |s| s.sprint.items.as_slice());
             let mut goal_items: Vec<ItemId> =
                 (0..=rng.below(2)).filter_map(|_| rng.pick(pool)).collect();
             goal_items.dedup();

@@ -39,7 +39,7 @@ fn parts() -> &'static (PodledgerSchema, TypeIndex, tokio::runtime::Runtime) {
     static PARTS: OnceLock<(PodledgerSchema, TypeIndex, tokio::runtime::Runtime)> = OnceLock::new();
     PARTS.get_or_init(|| {
         let limits = Limits::default();
-        let schema = Schema::build(QueryRoot, MutationRoot, SubscriptionRoot)
+        let schema = Schema::build(QueryRoot, MutationRoot::default(), SubscriptionRoot)
             .extension(Validated)
             .limit_recursive_depth(limits.max_nesting + 1)
             .disable_suggestions()

@@ -90,7 +90,7 @@ fn build_schema_validating(
 ) -> PodledgerSchema {
     // Depth, cost and nesting are [`Limits`]'; async-graphql's own recursion check (32 by
     // default) is set above ours so that ours, with its code, answers first.
-    let builder = Schema::build(QueryRoot, MutationRoot, SubscriptionRoot)
+    let builder = Schema::build(QueryRoot, MutationRoot::default(), SubscriptionRoot)
         .data(state)
         .validation_mode(mode)
         .limit_recursive_depth(policy.limits.max_nesting + 1);
@@ -106,7 +106,7 @@ fn build_schema_validating(
 
 /// The SDL of the schema (what `schema/schema.graphql` holds).
 pub fn sdl() -> String {
-    Schema::build(QueryRoot, MutationRoot, SubscriptionRoot)
+    Schema::build(QueryRoot, MutationRoot::default(), SubscriptionRoot)
         .finish()
         .sdl()
 }

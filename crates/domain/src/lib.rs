@@ -15,6 +15,7 @@ pub mod org;
 pub mod permissions;
 pub mod pod;
 pub mod roles;
+pub mod stamp;
 mod tagged;
 pub mod validate;
 

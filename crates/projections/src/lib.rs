@@ -18,7 +18,7 @@ pub mod org_view;
 pub mod persist;
 pub mod pod_view;
 pub mod runner;
-mod stamp;
+pub use podledger_domain::stamp;
 pub mod views;
 
 pub use history::AsOf;

@@ -102,6 +102,17 @@ pub struct SprintHistory {
     /// the first commitment until it closed: the burndown, kept as the events arrive so a
     /// read never replays the log.
     pub burndown: Vec<BurndownSample>,
+    /// Its points now (what the last sample says), moved by each event's one item.
+    pub points: Points,
+}
+
+/// A sprint's points: Σ estimates of its items not DONE, and of all its items.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Points {
+    /// Σ estimate of the items not DONE.
+    pub remaining: i64,
+    /// Σ estimate of all the items.
+    pub scope: i64,
 }
 
 /// What only reading needs about a blocker.
@@ -394,63 +405,96 @@ impl PodView {
     /// then the domain's state, then the burndown of the sprint it changed.
     pub fn apply(&mut self, meta: &Meta, event: &PodEvent) {
         self.position = meta.position;
-        let sprint = self.burndown_sprint(event);
+        let target = self.burndown_target(event);
+        let before = target.map_or(Points::default(), |(s, i)| self.points(s, i));
         let closes = matches!(event, PodEvent::SprintClosed { .. });
         self.record(meta, event);
         self.state.evolve(event);
-        if let Some(sprint) = sprint {
-            self.sample_burndown(sprint, meta.occurred_at.date_naive(), closes);
+        if let Some((sprint, item)) = target {
+            let after = self.points(sprint, item);
+            self.sample_burndown(sprint, meta.occurred_at.date_naive(), closes, before, after);
         }
     }
 
-    /// The sprint whose points `event` may change: the sprint it names, or the sprint of the
-    /// item whose estimate or status it changes.
-    fn burndown_sprint(&self, event: &PodEvent) -> Option<SprintId> {
+    /// The sprint whose points `event` may change, and the one item whose points it may move:
+    /// the sprint it names, or the sprint of the item whose estimate or status it changes.
+    fn burndown_target(&self, event: &PodEvent) -> Option<(SprintId, Option<ItemId>)> {
         match event {
-            PodEvent::ItemCommitted { sprint_id, .. }
-            | PodEvent::ItemUncommitted { sprint_id, .. }
-            | PodEvent::SprintStarted { sprint_id, .. }
-            | PodEvent::ItemAddedToSprint { sprint_id, .. }
-            | PodEvent::ItemRemovedFromSprint { sprint_id, .. }
-            | PodEvent::SprintClosed { sprint_id, .. } => Some(*sprint_id),
+            PodEvent::ItemCommitted { sprint_id, item_id }
+            | PodEvent::ItemUncommitted { sprint_id, item_id }
+            | PodEvent::ItemAddedToSprint {
+                sprint_id, item_id, ..
+            }
+            | PodEvent::ItemRemovedFromSprint {
+                sprint_id, item_id, ..
+            } => Some((*sprint_id, Some(*item_id))),
+            PodEvent::SprintStarted { sprint_id, .. }
+            | PodEvent::SprintClosed { sprint_id, .. } => Some((*sprint_id, None)),
             PodEvent::ItemEstimated { item_id, .. }
             | PodEvent::ItemStatusChanged { item_id, .. }
-            | PodEvent::ItemDropped { item_id } => self.state.items.get(item_id)?.sprint,
+            | PodEvent::ItemDropped { item_id } => {
+                Some((self.state.items.get(item_id)?.sprint?, Some(*item_id)))
+            }
             _ => None,
         }
     }
 
-    /// Records `sprint`'s points at the end of `date` so far (nothing once it has closed, but
-    /// for its closing itself: `closes`).
-    fn sample_burndown(&mut self, sprint: SprintId, date: NaiveDate, closes: bool) {
-        let Some(view) = self.sprint(sprint) else {
-            return;
+    /// What `item` adds to `sprint`'s burndown now: its estimate to the scope while it is in
+    /// the sprint, and to the remaining points unless it is DONE.
+    fn points(&self, sprint: SprintId, item: Option<ItemId>) -> Points {
+        let Some(item) = item else {
+            return Points::default();
         };
-        if view.status == SprintStatus::Closed && !closes {
-            return;
-        }
-        let ids: Vec<ItemId> = match &view.history.closing {
-            Some(c) => c
-                .done
-                .iter()
-                .chain(&c.not_done)
-                .map(|(id, _)| *id)
-                .collect(),
-            None => view.items.clone(),
-        };
-        let (mut remaining, mut scope) = (0, 0);
-        for id in ids {
-            if let Some(item) = self.state.items.get(&id) {
-                let points = item.estimate.unwrap_or(0);
-                scope += points;
-                if item.status != ItemStatus::Done {
-                    remaining += points;
+        let in_sprint = self
+            .state
+            .sprints
+            .get(&sprint)
+            .is_some_and(|s| s.items.contains(&item));
+        match self.state.items.get(&item) {
+            Some(i) if in_sprint => {
+                let points = i64::from(i.estimate.unwrap_or(0));
+                Points {
+                    remaining: if i.status == ItemStatus::Done {
+                        0
+                    } else {
+                        points
+                    },
+                    scope: points,
                 }
             }
+            _ => Points::default(),
+        }
+    }
+
+    /// Moves `sprint`'s running points by what the event changed (`after` − `before` of its
+    /// item) and records them as the end of `date` so far — nothing once the sprint has
+    /// closed, but for its closing itself (`closes`). One item's points per event, never a
+    /// recount of the sprint.
+    fn sample_burndown(
+        &mut self,
+        sprint: SprintId,
+        date: NaiveDate,
+        closes: bool,
+        before: Points,
+        after: Points,
+    ) {
+        let finished = self
+            .state
+            .sprints
+            .get(&sprint)
+            .is_none_or(|s| s.status == SprintStatus::Closed);
+        if finished && !closes {
+            return;
         }
         let Some(history) = self.sprint_history(sprint) else {
             return;
         };
+        history.points.remaining += after.remaining - before.remaining;
+        history.points.scope += after.scope - before.scope;
+        let (remaining, scope) = (
+            u32::try_from(history.points.remaining).unwrap_or(0),
+            u32::try_from(history.points.scope).unwrap_or(0),
+        );
         match history.burndown.last_mut() {
             // Business times only move forward in a stream; a late one joins the last day.
             Some(last) if last.date >= date => {
@@ -554,6 +598,7 @@ impl PodView {
                 closing: None,
                 escalations: 0,
                 burndown: Vec::new(),
+                points: Points::default(),
             }),
             PodEvent::ItemCommitted { item_id, .. } => {
                 self.log_status(*item_id, ItemStatus::Committed, at);

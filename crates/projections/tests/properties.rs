@@ -81,6 +81,24 @@ async fn the_read_models_hold_the_decision_state_after_any_command_sequence() {
                 "seed {seed:x}, step {step}"
             );
             assert_eq!(view.sprints().count(), view.state.sprints.len());
+            // The burndown moves by one item per event; its last sample is a recount.
+            if let Some(sprint) = view.current_sprint()
+                && let Some(last) = sprint.history.burndown.last()
+            {
+                let (mut remaining, mut scope) = (0, 0);
+                for item in sprint.items.iter().filter_map(|i| view.state.items.get(i)) {
+                    scope += item.estimate.unwrap_or(0);
+                    if item.status != podledger_domain::pod::ItemStatus::Done {
+                        remaining += item.estimate.unwrap_or(0);
+                    }
+                }
+                assert_eq!(
+                    (last.remaining, last.scope),
+                    (remaining, scope),
+                    "seed {seed:x}, step {step}: burndown of sprint {}",
+                    sprint.number
+                );
+            }
             assert_eq!(view.blockers().count(), view.state.blockers.len());
             assert_eq!(view.intake().count(), view.state.intake.len());
             compared += 1;

@@ -1,6 +1,6 @@
 //! The state of a pod, folded from its events.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
@@ -125,8 +125,10 @@ pub struct Sprint {
     /// Items in the sprint now (in the order they entered).
     pub items: Vec<ItemId>,
     /// t0.
+    #[serde(with = "crate::stamp::option")]
     pub started_at: Option<DateTime<Utc>>,
     /// t1.
+    #[serde(with = "crate::stamp::option")]
     pub closed_at: Option<DateTime<Utc>>,
     /// Pod stream version of the last event that changed this sprint (R12).
     pub version: u64,
@@ -178,10 +180,13 @@ pub struct Blocker {
     /// Category.
     pub category: BlockerCategory,
     /// Raised at.
+    #[serde(with = "crate::stamp")]
     pub raised_at: DateTime<Utc>,
     /// Escalated at.
+    #[serde(with = "crate::stamp::option")]
     pub escalated_at: Option<DateTime<Utc>>,
     /// Resolved at.
+    #[serde(with = "crate::stamp::option")]
     pub resolved_at: Option<DateTime<Utc>>,
     /// Pod stream version of the last event that changed this blocker (R12).
     pub version: u64,
@@ -194,7 +199,7 @@ pub struct PodState {
     /// Number of events applied (the stream version).
     pub version: u64,
     /// Items by id.
-    pub items: HashMap<ItemId, Item>,
+    pub items: BTreeMap<ItemId, Item>,
     /// Open items (neither DROPPED nor done in a closed sprint) in rank order. (A deque:
     /// re-ranking usually moves an item to the top, which a `Vec` pays for by shifting the
     /// whole backlog.)
@@ -204,9 +209,9 @@ pub struct PodState {
     /// The ACTIVE sprint, if any.
     pub active_sprint: Option<SprintId>,
     /// Blockers by id.
-    pub blockers: HashMap<BlockerId, Blocker>,
+    pub blockers: BTreeMap<BlockerId, Blocker>,
     /// Intake requests by id.
-    pub intake: HashMap<IntakeId, IntakeRequest>,
+    pub intake: BTreeMap<IntakeId, IntakeRequest>,
 }
 
 impl PodState {

@@ -1,5 +1,6 @@
-//! Timestamps in views (`#[serde(with = "crate::stamp")]` and its `option`, `list` and `log`
-//! siblings). In a binary format (views persist in postcard) a timestamp is seconds and
+//! Timestamps in stored states and views (`#[serde(with = "crate::stamp")]` and its
+//! `option`, `list` and `log` siblings; the projections persist views that hold the domain's
+//! states). In a binary format (views persist in postcard) a timestamp is seconds and
 //! nanoseconds since the epoch, two integers instead of thirty bytes of text; in a
 //! human-readable one (JSON) it is chrono's own RFC 3339 text. Either way it reads back to the
 //! nanosecond.

@@ -32,6 +32,11 @@ pub enum ErrorCode {
     ValidationFailed,
     /// R13: unknown id.
     NotFound,
+    /// SPEC §9.2: the sprint's retro was recorded already.
+    RetroAlreadyRecorded,
+    /// SPEC §9.3: the item's category needs an approval granted since its last move to
+    /// IN_REVIEW.
+    ApprovalRequired,
 }
 
 impl ErrorCode {
@@ -49,6 +54,8 @@ impl ErrorCode {
             Self::ConcurrencyConflict => "CONCURRENCY_CONFLICT",
             Self::ValidationFailed => "VALIDATION_FAILED",
             Self::NotFound => "NOT_FOUND",
+            Self::RetroAlreadyRecorded => "RETRO_ALREADY_RECORDED",
+            Self::ApprovalRequired => "APPROVAL_REQUIRED",
         }
     }
 }
@@ -148,6 +155,21 @@ pub enum DomainError {
     /// R13: bad input, one entry per field.
     #[error("invalid input: {}", join_fields(.0))]
     Validation(Vec<FieldError>),
+    /// SPEC §9.2: one retro per sprint.
+    #[error("the retro of sprint {sprint} was recorded already")]
+    RetroAlreadyRecorded {
+        /// The sprint.
+        sprint: SprintId,
+    },
+    /// SPEC §9.3: moving the item to DONE needs an approval granted since its last move to
+    /// IN_REVIEW.
+    #[error("item {item} needs an approval of its {category} output before it is DONE")]
+    ApprovalRequired {
+        /// The item.
+        item: crate::ids::ItemId,
+        /// Its output category.
+        category: String,
+    },
     /// R13: an id that does not exist (in this organisation).
     #[error("{field}: no {entity} with id {id}")]
     NotFound {
@@ -183,6 +205,8 @@ impl DomainError {
             Self::ConcurrencyConflict { .. } => ErrorCode::ConcurrencyConflict,
             Self::Validation(_) => ErrorCode::ValidationFailed,
             Self::NotFound { .. } => ErrorCode::NotFound,
+            Self::RetroAlreadyRecorded { .. } => ErrorCode::RetroAlreadyRecorded,
+            Self::ApprovalRequired { .. } => ErrorCode::ApprovalRequired,
         }
     }
 

@@ -83,3 +83,19 @@ id_type!(
     /// A request submitted to a pod's intake.
     IntakeId
 );
+id_type!(
+    /// An action item of a sprint's retro.
+    RetroActionId
+);
+id_type!(
+    /// A request for approval of an item (SPEC §9.3).
+    ApprovalId
+);
+id_type!(
+    /// A shared service: a centralised function pods send requests to (SPEC §9.1).
+    SharedServiceId
+);
+id_type!(
+    /// A pod's request to a shared service.
+    ServiceRequestId
+);

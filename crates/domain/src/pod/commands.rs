@@ -3,9 +3,9 @@
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
-use crate::ids::{BlockerId, IntakeId, ItemId, PersonId, SprintId};
+use crate::ids::{RetroActionId, BlockerId, IntakeId, ItemId, PersonId, SprintId};
 
-use super::{BlockerCategory, ScopeChangeReason, WorkStatus};
+use super::{BlockerCategory, RetroActionItem, RetroOutcome, ScopeChangeReason, WorkStatus};
 
 /// A request to change a pod's work.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -195,5 +195,25 @@ pub enum PodCommand {
         request_id: IntakeId,
         /// Why (shown to the requester).
         reason: String,
+    },
+    /// SM (PO if no SM): records the retro of a closed sprint — what went well, the friction
+    /// found, and one or two action items, each with an owner from the pod (SPEC §9.2).
+    RecordRetro {
+        /// The sprint (CLOSED).
+        sprint_id: SprintId,
+        /// What went well.
+        went_well: String,
+        /// The friction found.
+        friction: String,
+        /// One or two specific changes.
+        actions: Vec<RetroActionItem>,
+    },
+    /// The action's owner or the SM (PO if no SM) marks a retro action implemented or dropped,
+    /// during the pod's next sprint.
+    ResolveRetroAction {
+        /// The action.
+        action_id: RetroActionId,
+        /// Implemented, or dropped with a reason.
+        outcome: RetroOutcome,
     },
 }

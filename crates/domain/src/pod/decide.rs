@@ -8,7 +8,8 @@ use crate::org::OrgState;
 use crate::permissions::check_expected_version;
 
 use super::{
-    PodCommand, PodEvent, PodState, decide_backlog, decide_blocker, decide_intake, decide_sprint,
+    PodCommand, PodEvent, PodState, decide_backlog, decide_blocker, decide_intake, decide_retro,
+    decide_sprint,
 };
 
 /// Decides what a pod command changes.
@@ -52,6 +53,9 @@ pub fn decide(
         PodCommand::SubmitIntakeRequest { .. }
         | PodCommand::AcceptIntakeRequest { .. }
         | PodCommand::DeclineIntakeRequest { .. } => decide_intake::decide(&pod_ctx, command),
+        PodCommand::RecordRetro { .. } | PodCommand::ResolveRetroAction { .. } => {
+            decide_retro::decide(&pod_ctx, command)
+        }
     }
 }
 
@@ -90,6 +94,10 @@ fn target_version(pod: &PodState, command: &PodCommand) -> u64 {
         C::AcceptIntakeRequest { request_id, .. } | C::DeclineIntakeRequest { request_id, .. } => {
             pod.intake.get(request_id).map(|r| r.version)
         }
+        C::ResolveRetroAction { action_id, .. } => {
+            pod.retro_actions.get(action_id).map(|a| a.version)
+        }
+        C::RecordRetro { sprint_id, .. } => sprint(sprint_id),
         C::CreateItem { .. }
         | C::PlanSprint { .. }
         | C::RaiseBlocker { .. }

@@ -3,9 +3,9 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::ids::{BlockerId, IntakeId, ItemId, PersonId, SprintId};
+use crate::ids::{BlockerId, IntakeId, ItemId, PersonId, RetroActionId, SprintId};
 
-use super::{BlockerCategory, ItemStatus, ScopeChangeReason};
+use super::{BlockerCategory, ItemStatus, RetroActionItem, RetroOutcome, ScopeChangeReason};
 
 /// An item and its estimate at the moment a sprint started.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -260,6 +260,28 @@ pub enum PodEvent {
         request_id: IntakeId,
         /// Why.
         reason: String,
+        /// When.
+        at: DateTime<Utc>,
+    },
+    /// The retro of a closed sprint was recorded (SPEC §9.2).
+    RetroRecorded {
+        /// The sprint.
+        sprint_id: SprintId,
+        /// What went well.
+        went_well: String,
+        /// The friction found.
+        friction: String,
+        /// Its action items.
+        actions: Vec<RetroActionItem>,
+        /// When.
+        at: DateTime<Utc>,
+    },
+    /// A retro action was marked implemented or dropped.
+    RetroActionResolved {
+        /// The action.
+        action_id: RetroActionId,
+        /// How it ended.
+        outcome: RetroOutcome,
         /// When.
         at: DateTime<Utc>,
     },

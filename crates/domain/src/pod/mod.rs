@@ -6,6 +6,7 @@ mod decide;
 mod decide_backlog;
 mod decide_blocker;
 mod decide_intake;
+mod decide_retro;
 mod decide_sprint;
 mod events;
 mod state;
@@ -16,14 +17,16 @@ mod tests_blocker;
 #[cfg(test)]
 mod tests_intake;
 #[cfg(test)]
+mod tests_retro;
+#[cfg(test)]
 mod tests_sprint;
 
 pub use commands::PodCommand;
 pub use decide::decide;
 pub use events::{CommittedItem, PodEvent};
 pub use state::{
-    Blocker, IntakeRequest, IntakeStatus, Item, ItemStatus, PodState, Sprint, SprintStatus,
-    readiness_gaps,
+    Blocker, IntakeRequest, IntakeStatus, Item, ItemStatus, PodState, Retro, RetroAction, Sprint,
+    SprintStatus, readiness_gaps,
 };
 
 use serde::{Deserialize, Serialize};
@@ -72,4 +75,44 @@ pub enum BlockerCategory {
     External,
     /// Anything else.
     Other,
+}
+
+/// What a retro action changes (SPEC §9.2).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum RetroActionKind {
+    /// A tool to add, fix or drop.
+    Tooling,
+    /// How work passes between people.
+    Handoff,
+    /// Who decides or does what.
+    RoleClarity,
+    /// A rule applied before the next sprint starts.
+    PreSprintRule,
+    /// Anything else.
+    Other,
+}
+
+/// How a retro action ended (SPEC §9.2).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum RetroOutcome {
+    /// The change was made.
+    Implemented,
+    /// The change was given up, and why.
+    Dropped(String),
+}
+
+/// An action item as a retro records it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RetroActionItem {
+    /// New id, chosen by the caller.
+    pub action_id: crate::ids::RetroActionId,
+    /// The one specific change.
+    pub description: String,
+    /// Who sees it through: a member of the pod.
+    pub owner: crate::ids::PersonId,
+    /// What it changes.
+    pub kind: RetroActionKind,
 }

@@ -5,10 +5,10 @@ use std::collections::{BTreeMap, VecDeque};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::ids::{BlockerId, IntakeId, ItemId, PersonId, PodId, SprintId};
+use crate::ids::{BlockerId, IntakeId, ItemId, PersonId, PodId, RetroActionId, SprintId};
 use crate::org::OrgState;
 
-use super::{BlockerCategory, PodEvent};
+use super::{BlockerCategory, PodEvent, RetroActionKind, RetroOutcome};
 
 /// The stored status of an item. `READY` is derived (see [`Item::is_ready`]), never stored.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -192,6 +192,33 @@ pub struct Blocker {
     pub version: u64,
 }
 
+/// A sprint's retro (SPEC §9.2).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Retro {
+    /// Its action items, in the order recorded.
+    pub actions: Vec<RetroActionId>,
+    /// When it was recorded.
+    #[serde(with = "crate::stamp")]
+    pub recorded_at: DateTime<Utc>,
+}
+
+/// A retro action item.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RetroAction {
+    /// The sprint whose retro recorded it.
+    pub sprint: SprintId,
+    /// Who sees it through.
+    pub owner: PersonId,
+    /// What it changes.
+    pub kind: RetroActionKind,
+    /// How it ended; `None` while open.
+    pub outcome: Option<RetroOutcome>,
+    /// Pod stream version of the last event that changed it (R12).
+    pub version: u64,
+}
+
 /// Everything decisions need to know about a pod's work.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -212,6 +239,10 @@ pub struct PodState {
     pub blockers: BTreeMap<BlockerId, Blocker>,
     /// Intake requests by id.
     pub intake: BTreeMap<IntakeId, IntakeRequest>,
+    /// Retros by sprint.
+    pub retros: BTreeMap<SprintId, Retro>,
+    /// Retro action items by id.
+    pub retro_actions: BTreeMap<RetroActionId, RetroAction>,
 }
 
 impl PodState {
@@ -483,7 +514,52 @@ impl PodState {
             PodEvent::IntakeRequestDeclined { request_id, .. } => {
                 self.decide_intake(*request_id, IntakeStatus::Declined, version);
             }
+            PodEvent::RetroRecorded {
+                sprint_id,
+                actions,
+                at,
+                ..
+            } => {
+                for a in actions {
+                    self.retro_actions.insert(
+                        a.action_id,
+                        RetroAction {
+                            sprint: *sprint_id,
+                            owner: a.owner,
+                            kind: a.kind,
+                            outcome: None,
+                            version,
+                        },
+                    );
+                }
+                self.retros.insert(
+                    *sprint_id,
+                    Retro {
+                        actions: actions.iter().map(|a| a.action_id).collect(),
+                        recorded_at: *at,
+                    },
+                );
+                self.sprint_mut(*sprint_id, version);
+            }
+            PodEvent::RetroActionResolved {
+                action_id, outcome, ..
+            } => {
+                if let Some(a) = self.retro_actions.get_mut(action_id) {
+                    a.outcome = Some(outcome.clone());
+                    a.version = version;
+                }
+            }
         }
+    }
+
+    /// The sprint planned right after `sprint` (the next number), if any.
+    pub fn next_sprint(&self, sprint: SprintId) -> Option<(SprintId, &Sprint)> {
+        let number = self.sprints.get(&sprint)?.number;
+        self.sprints
+            .iter()
+            .filter(|(_, s)| s.number > number)
+            .min_by_key(|(_, s)| s.number)
+            .map(|(id, s)| (*id, s))
     }
 
     /// Takes an item out of the backlog (it is there at most once).

@@ -2,8 +2,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::ids::{PersonId, PodId};
+use crate::ids::{PersonId, PodId, SharedServiceId};
 use crate::roles::{OrgRole, PodFocus, PodRole};
+
+use super::{ServiceFunction, Sla};
 
 /// A request to change an organisation. All but `CreateOrganisation` need `ORG_ADMIN`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -91,5 +93,53 @@ pub enum OrgCommand {
         issuer: String,
         /// The provider's subject.
         subject: String,
+    },
+    /// Declares that items of an output category need approval before they are DONE, by whom
+    /// and within how many hours (SPEC §9.3); replaces the category's rule. Applies to
+    /// approval requests made after it.
+    SetApprovalRule {
+        /// The output category (compared without case).
+        output_category: String,
+        /// Who approves.
+        approver: PersonId,
+        /// Hours before a decision is late (1 to a year).
+        deadline_hours: i64,
+    },
+    /// The category no longer needs approval.
+    RemoveApprovalRule {
+        /// The output category.
+        output_category: String,
+    },
+    /// Defines a shared service with its SLA (SPEC §9.1).
+    DefineSharedService {
+        /// New id, chosen by the caller.
+        service_id: SharedServiceId,
+        /// Name.
+        name: String,
+        /// What it does.
+        function: ServiceFunction,
+        /// Its SLA.
+        sla: Sla,
+    },
+    /// Changes a service's SLA; requests received after it are held to it.
+    ChangeServiceSla {
+        /// The service.
+        service_id: SharedServiceId,
+        /// The new SLA.
+        sla: Sla,
+    },
+    /// Appoints an org-level person (never a pod member) as an operator of a service.
+    AppointServiceOperator {
+        /// The service.
+        service_id: SharedServiceId,
+        /// The person.
+        person_id: PersonId,
+    },
+    /// A person is no longer an operator of a service.
+    RemoveServiceOperator {
+        /// The service.
+        service_id: SharedServiceId,
+        /// The person.
+        person_id: PersonId,
     },
 }

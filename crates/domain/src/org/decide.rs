@@ -38,6 +38,12 @@ pub fn decide(
     check_expected_version(ctx, state.version)?;
     match command {
         OrgCommand::CreateOrganisation { .. } => unreachable!("handled above"),
+        OrgCommand::SetApprovalRule { .. }
+        | OrgCommand::RemoveApprovalRule { .. }
+        | OrgCommand::DefineSharedService { .. }
+        | OrgCommand::ChangeServiceSla { .. }
+        | OrgCommand::AppointServiceOperator { .. }
+        | OrgCommand::RemoveServiceOperator { .. } => super::decide_governance::decide(state, command),
         OrgCommand::SetSprintCadence { sprint_length_days } => {
             let mut checks = Checks::new();
             cadence(&mut checks, *sprint_length_days);
@@ -267,6 +273,13 @@ fn assign_pod_role(
     {
         return Err(DomainError::MemberAlreadyInPod {
             message: format!("person {person_id} already holds a role in pod {}", m.pod),
+        });
+    }
+    if state.is_service_operator(person_id) {
+        return Err(DomainError::MemberAlreadyInPod {
+            message: format!(
+                "person {person_id} operates a shared service; operators are org-level and never pod members"
+            ),
         });
     }
     if person.org_roles.iter().any(|r| r.is_oversight()) {

@@ -3,8 +3,10 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::ids::{PersonId, PodId};
+use crate::ids::{PersonId, PodId, SharedServiceId};
 use crate::roles::{OrgRole, PodFocus, PodRole};
+
+use super::{ServiceFunction, Sla};
 
 /// What happened to an organisation.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -93,5 +95,51 @@ pub enum OrgEvent {
         issuer: String,
         /// The provider's subject.
         subject: String,
+    },
+    /// Items of an output category need approval before they are DONE (SPEC §9.3).
+    ApprovalRuleSet {
+        /// The output category (lower case).
+        output_category: String,
+        /// Who approves.
+        approver: PersonId,
+        /// Hours before a decision is late.
+        deadline_hours: u32,
+    },
+    /// The category no longer needs approval.
+    ApprovalRuleRemoved {
+        /// The output category (lower case).
+        output_category: String,
+    },
+    /// A shared service was defined (SPEC §9.1).
+    SharedServiceDefined {
+        /// The service.
+        service_id: SharedServiceId,
+        /// Name.
+        name: String,
+        /// What it does.
+        function: ServiceFunction,
+        /// Its SLA.
+        sla: Sla,
+    },
+    /// A service's SLA changed.
+    ServiceSlaChanged {
+        /// The service.
+        service_id: SharedServiceId,
+        /// The new SLA.
+        sla: Sla,
+    },
+    /// A person became an operator of a service.
+    ServiceOperatorAppointed {
+        /// The service.
+        service_id: SharedServiceId,
+        /// The person.
+        person_id: PersonId,
+    },
+    /// A person stopped being an operator of a service.
+    ServiceOperatorRemoved {
+        /// The service.
+        service_id: SharedServiceId,
+        /// The person.
+        person_id: PersonId,
     },
 }

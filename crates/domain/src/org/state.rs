@@ -4,10 +4,10 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
-use crate::ids::{PersonId, PodId};
+use crate::ids::{PersonId, PodId, SharedServiceId};
 use crate::roles::{OrgRole, PodFocus, PodRole};
 
-use super::OrgEvent;
+use super::{ApprovalRule, OrgEvent, SharedService};
 
 /// Name and cadence, once created.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -69,6 +69,10 @@ pub struct OrgState {
     /// People by the identity-provider identity linked to them: issuer → subject → person.
     #[serde(default)]
     pub identities: BTreeMap<String, BTreeMap<String, PersonId>>,
+    /// Approval rules by output category (lower case).
+    pub approval_rules: BTreeMap<String, ApprovalRule>,
+    /// Shared services by id.
+    pub services: BTreeMap<SharedServiceId, SharedService>,
 }
 
 impl OrgState {
@@ -82,6 +86,17 @@ impl OrgState {
         self.people
             .get(&person)
             .is_some_and(|p| p.org_roles.contains(&role))
+    }
+
+    /// The approval rule of an output category, if it needs approval.
+    pub fn approval_rule(&self, output_category: &str) -> Option<&ApprovalRule> {
+        self.approval_rules
+            .get(output_category.trim().to_lowercase().as_str())
+    }
+
+    /// Whether the person operates any shared service.
+    pub fn is_service_operator(&self, person: PersonId) -> bool {
+        self.services.values().any(|s| s.operators.contains(&person))
     }
 
     /// Whether the person holds an oversight role.
@@ -212,6 +227,59 @@ impl OrgState {
                     if subjects.is_empty() {
                         self.identities.remove(issuer);
                     }
+                }
+            }
+            OrgEvent::ApprovalRuleSet {
+                output_category,
+                approver,
+                deadline_hours,
+            } => {
+                self.approval_rules.insert(
+                    output_category.clone(),
+                    ApprovalRule {
+                        approver: *approver,
+                        deadline_hours: *deadline_hours,
+                    },
+                );
+            }
+            OrgEvent::ApprovalRuleRemoved { output_category } => {
+                self.approval_rules.remove(output_category);
+            }
+            OrgEvent::SharedServiceDefined {
+                service_id,
+                name,
+                function,
+                sla,
+            } => {
+                self.services.insert(
+                    *service_id,
+                    SharedService {
+                        name: name.clone(),
+                        function: function.clone(),
+                        sla: sla.clone(),
+                        operators: BTreeSet::new(),
+                    },
+                );
+            }
+            OrgEvent::ServiceSlaChanged { service_id, sla } => {
+                if let Some(s) = self.services.get_mut(service_id) {
+                    s.sla = sla.clone();
+                }
+            }
+            OrgEvent::ServiceOperatorAppointed {
+                service_id,
+                person_id,
+            } => {
+                if let Some(s) = self.services.get_mut(service_id) {
+                    s.operators.insert(*person_id);
+                }
+            }
+            OrgEvent::ServiceOperatorRemoved {
+                service_id,
+                person_id,
+            } => {
+                if let Some(s) = self.services.get_mut(service_id) {
+                    s.operators.remove(person_id);
                 }
             }
         }

@@ -35,7 +35,7 @@ pub enum ErrorCode {
     /// SPEC §9.2: the sprint's retro was recorded already.
     RetroAlreadyRecorded,
     /// SPEC §9.3: the item's category needs an approval granted since its last move to
-    /// IN_REVIEW.
+    /// `IN_REVIEW`.
     ApprovalRequired,
 }
 
@@ -162,7 +162,7 @@ pub enum DomainError {
         sprint: SprintId,
     },
     /// SPEC §9.3: moving the item to DONE needs an approval granted since its last move to
-    /// IN_REVIEW.
+    /// `IN_REVIEW`.
     #[error("item {item} needs an approval of its {category} output before it is DONE")]
     ApprovalRequired {
         /// The item.

@@ -43,7 +43,9 @@ pub fn decide(
         | OrgCommand::DefineSharedService { .. }
         | OrgCommand::ChangeServiceSla { .. }
         | OrgCommand::AppointServiceOperator { .. }
-        | OrgCommand::RemoveServiceOperator { .. } => super::decide_governance::decide(state, command),
+        | OrgCommand::RemoveServiceOperator { .. } => {
+            super::decide_governance::decide(state, command)
+        }
         OrgCommand::SetSprintCadence { sprint_length_days } => {
             let mut checks = Checks::new();
             cadence(&mut checks, *sprint_length_days);

@@ -1,4 +1,4 @@
-//! Decisions on the organisation's governance (SPEC §9.1, §9.3), all ORG_ADMIN (checked by the
+//! Decisions on the organisation's governance (SPEC §9.1, §9.3), all `ORG_ADMIN` (checked by the
 //! caller): approval rules, shared services and their SLA, service operators.
 
 use crate::error::DomainError;
@@ -7,10 +7,8 @@ use crate::validate::{Checks, MAX_LABEL, MAX_NAME, clean};
 
 use super::{MAX_HOURS, OrgCommand, OrgEvent, OrgState, ServiceFunction, Sla};
 
-pub(super) fn decide(
-    state: &OrgState,
-    command: &OrgCommand,
-) -> Result<Vec<OrgEvent>, DomainError> {
+#[allow(clippy::too_many_lines)] // one arm per command reads best as one match
+pub(super) fn decide(state: &OrgState, command: &OrgCommand) -> Result<Vec<OrgEvent>, DomainError> {
     match command {
         OrgCommand::SetApprovalRule {
             output_category,
@@ -134,7 +132,11 @@ fn hours(checks: &mut Checks, field: &str, value: i64) {
 }
 
 fn check_sla(checks: &mut Checks, sla: &Sla) {
-    hours(checks, "sla.turnaroundHours", i64::from(sla.turnaround_hours));
+    hours(
+        checks,
+        "sla.turnaroundHours",
+        i64::from(sla.turnaround_hours),
+    );
     let w = &sla.window;
     checks.check(
         !w.days.is_empty() && w.days.iter().all(|d| (1..=7).contains(d)),
@@ -159,10 +161,7 @@ fn person<'a>(
         .ok_or_else(|| DomainError::not_found(field, "person", &id))
 }
 
-fn service(
-    state: &OrgState,
-    id: SharedServiceId,
-) -> Result<&super::SharedService, DomainError> {
+fn service(state: &OrgState, id: SharedServiceId) -> Result<&super::SharedService, DomainError> {
     state
         .services
         .get(&id)

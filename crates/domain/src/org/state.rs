@@ -96,7 +96,9 @@ impl OrgState {
 
     /// Whether the person operates any shared service.
     pub fn is_service_operator(&self, person: PersonId) -> bool {
-        self.services.values().any(|s| s.operators.contains(&person))
+        self.services
+            .values()
+            .any(|s| s.operators.contains(&person))
     }
 
     /// Whether the person holds an oversight role.
@@ -134,6 +136,7 @@ impl OrgState {
     }
 
     /// Folds one event into the state.
+    #[allow(clippy::too_many_lines)] // one arm per event type reads best as one match
     pub fn evolve(&mut self, event: &OrgEvent) {
         self.version += 1;
         match event {

@@ -1,5 +1,5 @@
 //! Given/when/then for the organisation's governance (SPEC §9.1, §9.3): approval rules, shared
-//! services, their SLA and operators — ORG_ADMIN only; operators are never pod members.
+//! services, their SLA and operators — `ORG_ADMIN` only; operators are never pod members.
 
 use crate::command::Command;
 use crate::error::ErrorCode;
@@ -106,7 +106,10 @@ fn given_a_bad_sla_when_defining_a_service_then_each_field_is_named() {
         }))
         .then_invalid("sla.turnaroundHours");
     for field in ["name", "function", "sla.window.days", "sla.window"] {
-        assert!(e.field_errors().iter().any(|f| f.field == field), "{field}: {e}");
+        assert!(
+            e.field_errors().iter().any(|f| f.field == field),
+            "{field}: {e}"
+        );
     }
 }
 

@@ -3,7 +3,7 @@
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
-use crate::ids::{RetroActionId, BlockerId, IntakeId, ItemId, PersonId, SprintId};
+use crate::ids::{BlockerId, IntakeId, ItemId, PersonId, RetroActionId, SprintId};
 
 use super::{BlockerCategory, RetroActionItem, RetroOutcome, ScopeChangeReason, WorkStatus};
 

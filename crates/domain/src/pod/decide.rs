@@ -83,6 +83,7 @@ fn target_version(pod: &PodState, command: &PodCommand) -> u64 {
         | C::DeclineDeliveryOwnership { item_id, .. }
         | C::MoveItem { item_id, .. } => item(item_id),
         C::ChangeSprintDates { sprint_id, .. }
+        | C::RecordRetro { sprint_id, .. }
         | C::SetSprintGoal { sprint_id, .. }
         | C::CommitItem { sprint_id, .. }
         | C::RemoveItemFromSprint { sprint_id, .. }
@@ -97,7 +98,6 @@ fn target_version(pod: &PodState, command: &PodCommand) -> u64 {
         C::ResolveRetroAction { action_id, .. } => {
             pod.retro_actions.get(action_id).map(|a| a.version)
         }
-        C::RecordRetro { sprint_id, .. } => sprint(sprint_id),
         C::CreateItem { .. }
         | C::PlanSprint { .. }
         | C::RaiseBlocker { .. }

@@ -6,9 +6,7 @@ use crate::error::ErrorCode;
 use crate::event::Event;
 use crate::ids::{RetroActionId, SprintId};
 use crate::org::OrgEvent;
-use crate::pod::{
-    PodCommand, PodEvent, RetroActionItem, RetroActionKind, RetroOutcome,
-};
+use crate::pod::{PodCommand, PodEvent, RetroActionItem, RetroActionKind, RetroOutcome};
 use crate::roles::PodRole;
 use crate::testkit::*;
 
@@ -101,7 +99,8 @@ fn given_a_closed_sprint_when_the_sm_records_its_retro_then_it_is_recorded() {
 }
 
 #[test]
-fn given_a_pod_without_sm_when_the_po_records_the_retro_then_it_is_recorded_and_with_an_sm_the_po_may_not() {
+fn given_a_pod_without_sm_when_the_po_records_the_retro_then_it_is_recorded_and_with_an_sm_the_po_may_not()
+ {
     given(closed_sprint())
         .by(PO_A)
         .when_pod(record(vec![action(ACTION_1, DESIGNER_A)]))
@@ -120,7 +119,15 @@ fn given_a_pod_without_sm_when_the_po_records_the_retro_then_it_is_recorded_and_
 
 #[test]
 fn given_anyone_else_when_recording_a_retro_then_forbidden() {
-    for person in [DESIGNER_A, ANALYST_A, PO_B, VP, ADMIN, STAKEHOLDER, NEWCOMER] {
+    for person in [
+        DESIGNER_A,
+        ANALYST_A,
+        PO_B,
+        VP,
+        ADMIN,
+        STAKEHOLDER,
+        NEWCOMER,
+    ] {
         given(closed_sprint())
             .by(person)
             .when_pod(record(vec![action(ACTION_1, DESIGNER_A)]))
@@ -163,7 +170,10 @@ fn given_an_owner_outside_the_pod_or_empty_texts_when_recording_then_each_field_
             actions: vec![action(ACTION_1, WRITER_B)],
         })
         .then_invalid("actions[0].ownerId");
-    assert!(e.field_errors().iter().any(|f| f.field == "wentWell"), "{e}");
+    assert!(
+        e.field_errors().iter().any(|f| f.field == "wentWell"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -204,7 +214,9 @@ fn given_the_next_sprint_running_when_the_owner_or_the_sm_marks_the_action_then_
     }
     given(next_sprint_running())
         .by(DESIGNER_A)
-        .when_pod(resolve(RetroOutcome::Dropped("Legal moved to async review".into())))
+        .when_pod(resolve(RetroOutcome::Dropped(
+            "Legal moved to async review".into(),
+        )))
         .then_ok();
 }
 

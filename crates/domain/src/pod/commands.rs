@@ -1,9 +1,12 @@
-//! Commands on a pod's backlog, sprints and blockers.
+//! Commands on a pod: backlog, sprints, blockers, intake, retros, approvals and service requests.
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
-use crate::ids::{BlockerId, IntakeId, ItemId, PersonId, RetroActionId, SprintId};
+use crate::ids::{
+    ApprovalId, BlockerId, IntakeId, ItemId, PersonId, RetroActionId, ServiceRequestId,
+    SharedServiceId, SprintId,
+};
 
 use super::{BlockerCategory, RetroActionItem, RetroOutcome, ScopeChangeReason, WorkStatus};
 
@@ -215,5 +218,66 @@ pub enum PodCommand {
         action_id: RetroActionId,
         /// Implemented, or dropped with a reason.
         outcome: RetroOutcome,
+    },
+    /// The item's delivery owner asks for the approval its output category needs (SPEC §9.3);
+    /// the item is `IN_REVIEW`.
+    RequestApproval {
+        /// New id, chosen by the caller.
+        approval_id: ApprovalId,
+        /// The item.
+        item_id: ItemId,
+    },
+    /// The approver named in the request approves, or rejects with a reason.
+    DecideApproval {
+        /// The request.
+        approval_id: ApprovalId,
+        /// Approved or not.
+        approved: bool,
+        /// Why (required to reject).
+        reason: Option<String>,
+    },
+    /// The pod's PO, or an item's delivery owner (with `item_id`), opens a request to a shared
+    /// service (SPEC §9.1); it is received now if the service's window is open, else at its
+    /// next opening, and due a turnaround later.
+    OpenServiceRequest {
+        /// New id, chosen by the caller.
+        request_id: ServiceRequestId,
+        /// The service.
+        service_id: SharedServiceId,
+        /// The item it is about, if any.
+        item_id: Option<ItemId>,
+        /// What is asked for.
+        title: String,
+        /// Context.
+        description: Option<String>,
+    },
+    /// An operator of the service takes an open request on.
+    AcceptServiceRequest {
+        /// The request.
+        request_id: ServiceRequestId,
+    },
+    /// An operator of the service delivers an accepted request.
+    DeliverServiceRequest {
+        /// The request.
+        request_id: ServiceRequestId,
+    },
+    /// An operator of the service rejects a request, saying why.
+    RejectServiceRequest {
+        /// The request.
+        request_id: ServiceRequestId,
+        /// Why.
+        reason: String,
+    },
+    /// The person who opened a request withdraws it.
+    CancelServiceRequest {
+        /// The request.
+        request_id: ServiceRequestId,
+    },
+    /// The requester or the pod's SM escalates a request to the service's escalation contact.
+    EscalateServiceRequest {
+        /// The request.
+        request_id: ServiceRequestId,
+        /// Note.
+        note: Option<String>,
     },
 }

@@ -8,8 +8,8 @@ use crate::org::OrgState;
 use crate::permissions::check_expected_version;
 
 use super::{
-    PodCommand, PodEvent, PodState, decide_backlog, decide_blocker, decide_intake, decide_retro,
-    decide_sprint,
+    PodCommand, PodEvent, PodState, decide_approval, decide_backlog, decide_blocker, decide_intake,
+    decide_retro, decide_service, decide_sprint,
 };
 
 /// Decides what a pod command changes.
@@ -56,6 +56,15 @@ pub fn decide(
         PodCommand::RecordRetro { .. } | PodCommand::ResolveRetroAction { .. } => {
             decide_retro::decide(&pod_ctx, command)
         }
+        PodCommand::RequestApproval { .. } | PodCommand::DecideApproval { .. } => {
+            decide_approval::decide(&pod_ctx, command)
+        }
+        PodCommand::OpenServiceRequest { .. }
+        | PodCommand::AcceptServiceRequest { .. }
+        | PodCommand::DeliverServiceRequest { .. }
+        | PodCommand::RejectServiceRequest { .. }
+        | PodCommand::CancelServiceRequest { .. }
+        | PodCommand::EscalateServiceRequest { .. } => decide_service::decide(&pod_ctx, command),
     }
 }
 
@@ -81,7 +90,8 @@ fn target_version(pod: &PodState, command: &PodCommand) -> u64 {
         | C::DeclareDeliveryOwner { item_id, .. }
         | C::AcceptDeliveryOwnership { item_id }
         | C::DeclineDeliveryOwnership { item_id, .. }
-        | C::MoveItem { item_id, .. } => item(item_id),
+        | C::MoveItem { item_id, .. }
+        | C::RequestApproval { item_id, .. } => item(item_id),
         C::ChangeSprintDates { sprint_id, .. }
         | C::RecordRetro { sprint_id, .. }
         | C::SetSprintGoal { sprint_id, .. }
@@ -98,10 +108,19 @@ fn target_version(pod: &PodState, command: &PodCommand) -> u64 {
         C::ResolveRetroAction { action_id, .. } => {
             pod.retro_actions.get(action_id).map(|a| a.version)
         }
+        C::DecideApproval { approval_id, .. } => pod.approvals.get(approval_id).map(|a| a.version),
+        C::AcceptServiceRequest { request_id }
+        | C::DeliverServiceRequest { request_id }
+        | C::RejectServiceRequest { request_id, .. }
+        | C::CancelServiceRequest { request_id }
+        | C::EscalateServiceRequest { request_id, .. } => {
+            pod.service_requests.get(request_id).map(|r| r.version)
+        }
         C::CreateItem { .. }
         | C::PlanSprint { .. }
         | C::RaiseBlocker { .. }
-        | C::SubmitIntakeRequest { .. } => None,
+        | C::SubmitIntakeRequest { .. }
+        | C::OpenServiceRequest { .. } => None,
     };
     found.unwrap_or(pod.version)
 }

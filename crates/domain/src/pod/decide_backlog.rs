@@ -307,6 +307,17 @@ fn move_item(
     if item.status == to {
         return Ok(vec![]);
     }
+    // SPEC §9.3: a category that needs approval is DONE only with an approval granted since
+    // the item's last move to IN_REVIEW.
+    if to == ItemStatus::Done
+        && p.org.approval_rule(&item.output_category).is_some()
+        && !item.approved
+    {
+        return Err(DomainError::ApprovalRequired {
+            item: item_id,
+            category: item.output_category.clone(),
+        });
+    }
     Ok(vec![PodEvent::ItemStatusChanged {
         item_id,
         from: item.status,

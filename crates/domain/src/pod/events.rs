@@ -3,7 +3,10 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::ids::{BlockerId, IntakeId, ItemId, PersonId, RetroActionId, SprintId};
+use crate::ids::{
+    ApprovalId, BlockerId, IntakeId, ItemId, PersonId, RetroActionId, ServiceRequestId,
+    SharedServiceId, SprintId,
+};
 
 use super::{BlockerCategory, ItemStatus, RetroActionItem, RetroOutcome, ScopeChangeReason};
 
@@ -282,6 +285,98 @@ pub enum PodEvent {
         action_id: RetroActionId,
         /// How it ended.
         outcome: RetroOutcome,
+        /// When.
+        at: DateTime<Utc>,
+    },
+    /// The delivery owner asked for an item's approval (SPEC §9.3).
+    ApprovalRequested {
+        /// The request.
+        approval_id: ApprovalId,
+        /// The item.
+        item_id: ItemId,
+        /// Who approves (the rule's at the time of asking).
+        approver: PersonId,
+        /// When a decision becomes late (the rule's deadline from now).
+        due_at: DateTime<Utc>,
+        /// When.
+        at: DateTime<Utc>,
+    },
+    /// The approver decided.
+    ApprovalDecided {
+        /// The request.
+        approval_id: ApprovalId,
+        /// Approved or not.
+        approved: bool,
+        /// Why.
+        reason: Option<String>,
+        /// When.
+        at: DateTime<Utc>,
+    },
+    /// A request was opened to a shared service (SPEC §9.1).
+    ServiceRequestOpened {
+        /// The request.
+        request_id: ServiceRequestId,
+        /// The service.
+        service_id: SharedServiceId,
+        /// The item it is about, if any.
+        item_id: Option<ItemId>,
+        /// What is asked for.
+        title: String,
+        /// Context.
+        description: Option<String>,
+        /// Who opened it.
+        requested_by: PersonId,
+        /// When it was opened.
+        at: DateTime<Utc>,
+        /// When the service received it (its window's next opening, or `at`).
+        received_at: DateTime<Utc>,
+        /// When it is due (received + the SLA's turnaround).
+        due_at: DateTime<Utc>,
+    },
+    /// An operator took the request on.
+    ServiceRequestAccepted {
+        /// The request.
+        request_id: ServiceRequestId,
+        /// The operator.
+        by: PersonId,
+        /// When.
+        at: DateTime<Utc>,
+    },
+    /// An operator delivered the request.
+    ServiceRequestDelivered {
+        /// The request.
+        request_id: ServiceRequestId,
+        /// The operator.
+        by: PersonId,
+        /// When.
+        at: DateTime<Utc>,
+    },
+    /// An operator rejected the request.
+    ServiceRequestRejected {
+        /// The request.
+        request_id: ServiceRequestId,
+        /// The operator.
+        by: PersonId,
+        /// Why.
+        reason: String,
+        /// When.
+        at: DateTime<Utc>,
+    },
+    /// The requester withdrew the request.
+    ServiceRequestCancelled {
+        /// The request.
+        request_id: ServiceRequestId,
+        /// When.
+        at: DateTime<Utc>,
+    },
+    /// The request was escalated to the service's escalation contact.
+    ServiceRequestEscalated {
+        /// The request.
+        request_id: ServiceRequestId,
+        /// The escalation contact it went to.
+        escalated_to: PersonId,
+        /// Note.
+        note: Option<String>,
         /// When.
         at: DateTime<Utc>,
     },

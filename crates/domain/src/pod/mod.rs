@@ -3,13 +3,17 @@
 
 mod commands;
 mod decide;
+mod decide_approval;
 mod decide_backlog;
 mod decide_blocker;
 mod decide_intake;
 mod decide_retro;
+mod decide_service;
 mod decide_sprint;
 mod events;
 mod state;
+#[cfg(test)]
+mod tests_approval;
 #[cfg(test)]
 mod tests_backlog;
 #[cfg(test)]
@@ -19,14 +23,16 @@ mod tests_intake;
 #[cfg(test)]
 mod tests_retro;
 #[cfg(test)]
+mod tests_service;
+#[cfg(test)]
 mod tests_sprint;
 
 pub use commands::PodCommand;
 pub use decide::decide;
 pub use events::{CommittedItem, PodEvent};
 pub use state::{
-    Blocker, IntakeRequest, IntakeStatus, Item, ItemStatus, PodState, Retro, RetroAction, Sprint,
-    SprintStatus, readiness_gaps,
+    Approval, ApprovalDecision, Blocker, IntakeRequest, IntakeStatus, Item, ItemStatus, PodState,
+    Retro, RetroAction, ServiceRequest, ServiceRequestStatus, Sprint, SprintStatus, readiness_gaps,
 };
 
 use serde::{Deserialize, Serialize};

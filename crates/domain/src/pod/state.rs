@@ -5,7 +5,10 @@ use std::collections::{BTreeMap, VecDeque};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::ids::{BlockerId, IntakeId, ItemId, PersonId, PodId, RetroActionId, SprintId};
+use crate::ids::{
+    ApprovalId, BlockerId, IntakeId, ItemId, PersonId, PodId, RetroActionId, ServiceRequestId,
+    SharedServiceId, SprintId,
+};
 use crate::org::OrgState;
 
 use super::{BlockerCategory, PodEvent, RetroActionKind, RetroOutcome};
@@ -54,6 +57,8 @@ pub struct Item {
     pub pending_owner: Option<PersonId>,
     /// The sprint the item is in (for DONE items: the sprint it was done in).
     pub sprint: Option<SprintId>,
+    /// An approval was granted since its last move to `IN_REVIEW` (SPEC §9.3).
+    pub approved: bool,
     /// Pod stream version of the last event that changed this item (R12).
     pub version: u64,
 }
@@ -219,6 +224,100 @@ pub struct RetroAction {
     pub version: u64,
 }
 
+/// A decision on an approval request.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ApprovalDecision {
+    /// Approved or not.
+    pub approved: bool,
+    /// When.
+    #[serde(with = "crate::stamp")]
+    pub at: DateTime<Utc>,
+}
+
+/// A request for an item's approval (SPEC §9.3).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Approval {
+    /// The item.
+    pub item: ItemId,
+    /// Who approves.
+    pub approver: PersonId,
+    /// When it was asked for.
+    #[serde(with = "crate::stamp")]
+    pub requested_at: DateTime<Utc>,
+    /// When a decision becomes late.
+    #[serde(with = "crate::stamp")]
+    pub due_at: DateTime<Utc>,
+    /// The decision, once made.
+    pub decision: Option<ApprovalDecision>,
+    /// Pod stream version of the last event that changed it (R12).
+    pub version: u64,
+}
+
+/// Where a request to a shared service stands (SPEC §9.1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ServiceRequestStatus {
+    /// Waiting for an operator.
+    Open,
+    /// Taken on by an operator.
+    Accepted,
+    /// Delivered.
+    Delivered,
+    /// Rejected by an operator.
+    Rejected,
+    /// Withdrawn by the requester.
+    Cancelled,
+}
+
+impl ServiceRequestStatus {
+    /// Still waiting on the service (OPEN or ACCEPTED).
+    pub const fn is_waiting(self) -> bool {
+        matches!(self, Self::Open | Self::Accepted)
+    }
+}
+
+/// A pod's request to a shared service.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ServiceRequest {
+    /// The service.
+    pub service: SharedServiceId,
+    /// The item it is about, if any.
+    pub item: Option<ItemId>,
+    /// Who opened it.
+    pub requested_by: PersonId,
+    /// Where it stands.
+    pub status: ServiceRequestStatus,
+    /// When the service received it.
+    #[serde(with = "crate::stamp")]
+    pub received_at: DateTime<Utc>,
+    /// When it is due.
+    #[serde(with = "crate::stamp")]
+    pub due_at: DateTime<Utc>,
+    /// When it was delivered, rejected or cancelled.
+    #[serde(with = "crate::stamp::option")]
+    pub closed_at: Option<DateTime<Utc>>,
+    /// Whether it was escalated.
+    pub escalated: bool,
+    /// Pod stream version of the last event that changed it (R12).
+    pub version: u64,
+}
+
+impl ServiceRequest {
+    /// Breached at `now`: not delivered or rejected by its due time (SPEC §9.1).
+    pub fn breached_at(&self, now: DateTime<Utc>) -> bool {
+        let answered_by_due = matches!(
+            self.status,
+            ServiceRequestStatus::Delivered | ServiceRequestStatus::Rejected
+        ) && self.closed_at.is_some_and(|t| t <= self.due_at);
+        let cancelled_before_due = self.status == ServiceRequestStatus::Cancelled
+            && self.closed_at.is_some_and(|t| t <= self.due_at);
+        now > self.due_at && !answered_by_due && !cancelled_before_due
+    }
+}
+
 /// Everything decisions need to know about a pod's work.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -243,6 +342,10 @@ pub struct PodState {
     pub retros: BTreeMap<SprintId, Retro>,
     /// Retro action items by id.
     pub retro_actions: BTreeMap<RetroActionId, RetroAction>,
+    /// Approval requests by id.
+    pub approvals: BTreeMap<ApprovalId, Approval>,
+    /// Requests to shared services by id.
+    pub service_requests: BTreeMap<ServiceRequestId, ServiceRequest>,
 }
 
 impl PodState {
@@ -276,6 +379,7 @@ impl PodState {
                         owner: None,
                         pending_owner: None,
                         sprint: None,
+                        approved: false,
                         version,
                     },
                 );
@@ -348,6 +452,9 @@ impl PodState {
             PodEvent::ItemStatusChanged { item_id, to, .. } => {
                 if let Some(item) = self.item_mut(*item_id, version) {
                     item.status = *to;
+                    if *to == ItemStatus::InReview {
+                        item.approved = false;
+                    }
                 }
             }
             PodEvent::SprintPlanned {
@@ -549,6 +656,116 @@ impl PodState {
                     a.version = version;
                 }
             }
+            PodEvent::ApprovalRequested {
+                approval_id,
+                item_id,
+                approver,
+                due_at,
+                at,
+            } => {
+                self.approvals.insert(
+                    *approval_id,
+                    Approval {
+                        item: *item_id,
+                        approver: *approver,
+                        requested_at: *at,
+                        due_at: *due_at,
+                        decision: None,
+                        version,
+                    },
+                );
+                self.item_mut(*item_id, version);
+            }
+            PodEvent::ApprovalDecided {
+                approval_id,
+                approved,
+                at,
+                ..
+            } => {
+                let Some(a) = self.approvals.get_mut(approval_id) else {
+                    return;
+                };
+                a.decision = Some(ApprovalDecision {
+                    approved: *approved,
+                    at: *at,
+                });
+                a.version = version;
+                let item = a.item;
+                if let Some(item) = self.item_mut(item, version) {
+                    item.approved |= *approved;
+                }
+            }
+            PodEvent::ServiceRequestOpened {
+                request_id,
+                service_id,
+                item_id,
+                requested_by,
+                received_at,
+                due_at,
+                ..
+            } => {
+                self.service_requests.insert(
+                    *request_id,
+                    ServiceRequest {
+                        service: *service_id,
+                        item: *item_id,
+                        requested_by: *requested_by,
+                        status: ServiceRequestStatus::Open,
+                        received_at: *received_at,
+                        due_at: *due_at,
+                        closed_at: None,
+                        escalated: false,
+                        version,
+                    },
+                );
+            }
+            PodEvent::ServiceRequestAccepted { request_id, .. } => {
+                self.service_request(*request_id, version, ServiceRequestStatus::Accepted, None);
+            }
+            PodEvent::ServiceRequestDelivered { request_id, at, .. } => {
+                self.service_request(
+                    *request_id,
+                    version,
+                    ServiceRequestStatus::Delivered,
+                    Some(*at),
+                );
+            }
+            PodEvent::ServiceRequestRejected { request_id, at, .. } => {
+                self.service_request(
+                    *request_id,
+                    version,
+                    ServiceRequestStatus::Rejected,
+                    Some(*at),
+                );
+            }
+            PodEvent::ServiceRequestCancelled { request_id, at } => {
+                self.service_request(
+                    *request_id,
+                    version,
+                    ServiceRequestStatus::Cancelled,
+                    Some(*at),
+                );
+            }
+            PodEvent::ServiceRequestEscalated { request_id, .. } => {
+                if let Some(r) = self.service_requests.get_mut(request_id) {
+                    r.escalated = true;
+                    r.version = version;
+                }
+            }
+        }
+    }
+
+    fn service_request(
+        &mut self,
+        id: ServiceRequestId,
+        version: u64,
+        status: ServiceRequestStatus,
+        closed_at: Option<DateTime<Utc>>,
+    ) {
+        if let Some(r) = self.service_requests.get_mut(&id) {
+            r.status = status;
+            r.closed_at = closed_at.or(r.closed_at);
+            r.version = version;
         }
     }
 

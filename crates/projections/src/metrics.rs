@@ -185,6 +185,23 @@ pub struct MonthCount {
     pub count: u32,
 }
 
+/// The median (mean of the two middle values for an even count) and the p90 (nearest rank:
+/// the ⌈0.9·n⌉-th smallest) of `values`, which it sorts; `None` for no value (SPEC §6).
+pub fn median_and_p90(values: &mut [f64]) -> (Option<f64>, Option<f64>) {
+    values.sort_by(f64::total_cmp);
+    let n = values.len();
+    if n == 0 {
+        return (None, None);
+    }
+    let median = if n % 2 == 1 {
+        values[n / 2]
+    } else {
+        f64::midpoint(values[n / 2 - 1], values[n / 2])
+    };
+    let rank = (n * 9).div_ceil(10).max(1);
+    (Some(median), Some(values[rank - 1]))
+}
+
 /// Statistics over `blockers`.
 pub fn blocker_stats<'a>(blockers: impl IntoIterator<Item = BlockerView<'a>>) -> BlockerStats {
     let mut hours = Vec::new();
@@ -201,18 +218,10 @@ pub fn blocker_stats<'a>(blockers: impl IntoIterator<Item = BlockerView<'a>>) ->
             None => stats.open += 1,
         }
     }
-    hours.sort_by(f64::total_cmp);
-    let n = hours.len();
-    if n > 0 {
-        stats.median_hours = Some(if n % 2 == 1 {
-            hours[n / 2]
-        } else {
-            f64::midpoint(hours[n / 2 - 1], hours[n / 2])
-        });
-        let rank = (n * 9).div_ceil(10).max(1);
-        stats.p90_hours = Some(hours[rank - 1]);
+    (stats.median_hours, stats.p90_hours) = median_and_p90(&mut hours);
+    if !hours.is_empty() {
         stats.share_within_48h =
-            Some(hours.iter().filter(|h| **h <= 48.0).count() as f64 / n as f64);
+            Some(hours.iter().filter(|h| **h <= 48.0).count() as f64 / hours.len() as f64);
     }
     stats.by_month_and_category = counts
         .into_iter()

@@ -151,6 +151,28 @@ pub enum Finding {
         /// Hours open.
         hours: i64,
     },
+    /// A retro action still open when the next sprint closed (SPEC §9.2).
+    RetroActionNotFollowedThrough {
+        /// Pod.
+        pod: PodId,
+        /// The sprint that closed without it.
+        sprint: SprintId,
+        /// The action.
+        action: podledger_domain::ids::RetroActionId,
+        /// Its owner.
+        person: PersonId,
+    },
+    /// A request to a shared service not delivered or rejected by its due time (SPEC §9.1).
+    ServiceSlaBreached {
+        /// Pod.
+        pod: PodId,
+        /// The request.
+        request: podledger_domain::ids::ServiceRequestId,
+        /// The service.
+        service: podledger_domain::ids::SharedServiceId,
+        /// Whole hours past its due time (until answered, or now).
+        hours: i64,
+    },
 }
 
 /// The findings for the organisation at `now`, given its pods' views.
@@ -214,6 +236,24 @@ pub fn health<P: std::borrow::Borrow<PodView>>(
                     pod: *id,
                     sprint: sprint.id,
                     insertions: sprint.history.added.len() as u32,
+                });
+            }
+        }
+        for u in crate::operating::unfollowed_actions(pod) {
+            findings.push(Finding::RetroActionNotFollowedThrough {
+                pod: *id,
+                sprint: u.next_sprint,
+                action: u.action,
+                person: u.owner,
+            });
+        }
+        for (request, r) in &pod.state.service_requests {
+            if r.breached_at(now) {
+                findings.push(Finding::ServiceSlaBreached {
+                    pod: *id,
+                    request: *request,
+                    service: r.service,
+                    hours: (r.closed_at.unwrap_or(now) - r.due_at).num_hours(),
                 });
             }
         }

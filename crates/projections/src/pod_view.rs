@@ -13,7 +13,9 @@ use std::collections::BTreeMap;
 use std::ops::Deref;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use podledger_domain::ids::{BlockerId, IntakeId, ItemId, PersonId, SprintId};
+use podledger_domain::ids::{
+    ApprovalId, BlockerId, IntakeId, ItemId, PersonId, RetroActionId, ServiceRequestId, SprintId,
+};
 use podledger_domain::pod::{
     Blocker, IntakeRequest, Item, ItemStatus, PodEvent, PodState, ScopeChangeReason, Sprint,
     SprintStatus,
@@ -147,6 +149,63 @@ pub struct IntakeHistory {
     pub decline_reason: Option<String>,
 }
 
+/// What a retro said (SPEC §9.2); its actions' owners, kinds and outcomes are in the state.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RetroHistory {
+    /// The sprint.
+    pub sprint: SprintId,
+    /// What went well.
+    pub went_well: String,
+    /// The friction found.
+    pub friction: String,
+}
+
+/// What only reading needs about a retro action.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RetroActionHistory {
+    /// The action.
+    pub id: RetroActionId,
+    /// The change it names.
+    pub description: String,
+    /// When it was marked implemented or dropped.
+    #[serde(with = "crate::stamp::option")]
+    pub resolved_at: Option<DateTime<Utc>>,
+}
+
+/// What only reading needs about an approval request.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ApprovalHistory {
+    /// The request.
+    pub id: ApprovalId,
+    /// The approver's reason.
+    pub reason: Option<String>,
+}
+
+/// What only reading needs about a request to a shared service.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ServiceRequestHistory {
+    /// The request.
+    pub id: ServiceRequestId,
+    /// What is asked for.
+    pub title: String,
+    /// Context.
+    pub description: Option<String>,
+    /// When it was opened (it may be received later).
+    #[serde(with = "crate::stamp")]
+    pub opened_at: DateTime<Utc>,
+    /// When an operator took it on.
+    #[serde(with = "crate::stamp::option")]
+    pub accepted_at: Option<DateTime<Utc>>,
+    /// Why it was rejected.
+    pub rejection: Option<String>,
+    /// Who it was escalated to, and when.
+    pub escalation: Option<(PersonId, String)>,
+}
+
 /// Everything about one pod's work: the domain's state and its history.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -164,6 +223,14 @@ pub struct PodView {
     pub blockers: Vec<BlockerHistory>,
     /// Intake requests in submission order, with their history.
     pub intake: Vec<IntakeHistory>,
+    /// Retros in the order recorded.
+    pub retros: Vec<RetroHistory>,
+    /// Retro actions, by id.
+    pub retro_actions: BTreeMap<RetroActionId, RetroActionHistory>,
+    /// Approval requests in the order asked.
+    pub approvals: Vec<ApprovalHistory>,
+    /// Requests to shared services in the order opened.
+    pub service_requests: Vec<ServiceRequestHistory>,
 }
 
 /// An item: the domain's record (dereferenced) and its history.
@@ -378,6 +445,13 @@ impl PodView {
             request: self.state.intake.get(&id)?,
             history,
         })
+    }
+
+    fn service_request_history(
+        &mut self,
+        id: ServiceRequestId,
+    ) -> Option<&mut ServiceRequestHistory> {
+        self.service_requests.iter_mut().rev().find(|r| r.id == id)
     }
 
     fn sprint_history(&mut self, id: SprintId) -> Option<&mut SprintHistory> {
@@ -729,9 +803,96 @@ impl PodView {
                     r.decided_at = Some(*decided);
                 }
             }
+            PodEvent::RetroRecorded {
+                sprint_id,
+                went_well,
+                friction,
+                actions,
+                ..
+            } => {
+                self.retros.push(RetroHistory {
+                    sprint: *sprint_id,
+                    went_well: went_well.clone(),
+                    friction: friction.clone(),
+                });
+                for a in actions {
+                    self.retro_actions.insert(
+                        a.action_id,
+                        RetroActionHistory {
+                            id: a.action_id,
+                            description: a.description.clone(),
+                            resolved_at: None,
+                        },
+                    );
+                }
+            }
+            PodEvent::RetroActionResolved { action_id, at, .. } => {
+                if let Some(a) = self.retro_actions.get_mut(action_id) {
+                    a.resolved_at = Some(*at);
+                }
+            }
+            PodEvent::ApprovalRequested { approval_id, .. } => {
+                self.approvals.push(ApprovalHistory {
+                    id: *approval_id,
+                    reason: None,
+                });
+            }
+            PodEvent::ApprovalDecided {
+                approval_id,
+                reason,
+                ..
+            } => {
+                if let Some(a) = self
+                    .approvals
+                    .iter_mut()
+                    .rev()
+                    .find(|a| a.id == *approval_id)
+                {
+                    a.reason.clone_from(reason);
+                }
+            }
+            PodEvent::ServiceRequestOpened {
+                request_id,
+                title,
+                description,
+                at: opened,
+                ..
+            } => self.service_requests.push(ServiceRequestHistory {
+                id: *request_id,
+                title: title.clone(),
+                description: description.clone(),
+                opened_at: *opened,
+                accepted_at: None,
+                rejection: None,
+                escalation: None,
+            }),
+            PodEvent::ServiceRequestAccepted { request_id, at, .. } => {
+                if let Some(r) = self.service_request_history(*request_id) {
+                    r.accepted_at = Some(*at);
+                }
+            }
+            PodEvent::ServiceRequestRejected {
+                request_id, reason, ..
+            } => {
+                if let Some(r) = self.service_request_history(*request_id) {
+                    r.rejection = Some(reason.clone());
+                }
+            }
+            PodEvent::ServiceRequestEscalated {
+                request_id,
+                escalated_to,
+                note,
+                ..
+            } => {
+                if let Some(r) = self.service_request_history(*request_id) {
+                    r.escalation = Some((*escalated_to, note.clone().unwrap_or_default()));
+                }
+            }
             PodEvent::ItemEdited { .. }
             | PodEvent::SprintDatesChanged { .. }
-            | PodEvent::SprintGoalSet { .. } => {}
+            | PodEvent::SprintGoalSet { .. }
+            | PodEvent::ServiceRequestDelivered { .. }
+            | PodEvent::ServiceRequestCancelled { .. } => {}
         }
     }
 }

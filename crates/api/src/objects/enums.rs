@@ -184,6 +184,12 @@ pub enum HealthFindingKind {
     MidSprintInsertions,
     /// A blocker has been open for more than 48 hours (`hoursOpen`).
     BlockerOpenPast48H,
+    /// A retro action was still open when the next sprint (`sprintId`) closed
+    /// (`retroActionId`, owned by `personId`).
+    RetroActionNotFollowedThrough,
+    /// A request to a shared service (`serviceRequestId`, to `sharedServiceId`) was not
+    /// delivered or rejected by its due time (`hoursLate`).
+    ServiceSlaBreached,
 }
 
 /// What an ownership-ledger line records (SPEC §3).

@@ -139,6 +139,14 @@ pub struct HealthFinding {
     pub insertions: Option<i32>,
     /// BLOCKER_OPEN_PAST_48H: whole hours the blocker has been open.
     pub hours_open: Option<i32>,
+    /// RETRO_ACTION_NOT_FOLLOWED_THROUGH: the action.
+    pub retro_action_id: Option<ID>,
+    /// SERVICE_SLA_BREACHED: the request.
+    pub service_request_id: Option<ID>,
+    /// SERVICE_SLA_BREACHED: the shared service.
+    pub shared_service_id: Option<ID>,
+    /// SERVICE_SLA_BREACHED: whole hours past the due time (until answered, or now).
+    pub hours_late: Option<i32>,
     /// Members, output categories, insertions or hours open, by kind.
     #[graphql(
         deprecation = "Use members, outputCategories, insertions or hoursOpen, which say what they count."
@@ -161,6 +169,10 @@ pub fn finding(f: &Finding) -> HealthFinding {
         output_categories: None,
         insertions: None,
         hours_open: None,
+        retro_action_id: None,
+        service_request_id: None,
+        shared_service_id: None,
+        hours_late: None,
         count: None,
     };
     match f {
@@ -206,6 +218,28 @@ pub fn finding(f: &Finding) -> HealthFinding {
             hours_open: Some(*hours as i32),
             count: Some(*hours as i32),
             ..base(K::BlockerOpenPast48H, *pod)
+        },
+        F::RetroActionNotFollowedThrough {
+            pod,
+            sprint,
+            action,
+            person,
+        } => HealthFinding {
+            sprint_id: Some(to_id("Sprint", sprint.as_uuid())),
+            person_id: Some(to_id("Person", person.as_uuid())),
+            retro_action_id: Some(to_id("RetroAction", action.as_uuid())),
+            ..base(K::RetroActionNotFollowedThrough, *pod)
+        },
+        F::ServiceSlaBreached {
+            pod,
+            request,
+            service,
+            hours,
+        } => HealthFinding {
+            service_request_id: Some(to_id("ServiceRequest", request.as_uuid())),
+            shared_service_id: Some(to_id("SharedService", service.as_uuid())),
+            hours_late: Some(i32::try_from(*hours).unwrap_or(i32::MAX)),
+            ..base(K::ServiceSlaBreached, *pod)
         },
     }
 }

@@ -38,7 +38,7 @@ pub enum ApiError {
 pub type ApiResult<T> = Result<T, ApiError>;
 
 /// The domain's name for each kind of object (in its errors) beside the API's kind of id.
-const ENTITIES: [(&str, &str); 9] = [
+const ENTITIES: [(&str, &str); 13] = [
     ("organisation", "Organisation"),
     ("person", "Person"),
     ("pod", "Pod"),
@@ -48,6 +48,10 @@ const ENTITIES: [(&str, &str); 9] = [
     ("KPI", "Kpi"),
     ("blocker", "Blocker"),
     ("intake request", "IntakeRequest"),
+    ("shared service", "SharedService"),
+    ("service request", "ServiceRequest"),
+    ("retro action", "RetroAction"),
+    ("approval", "Approval"),
 ];
 
 /// The API's kind of id for an entity the domain names in its errors.

@@ -9,7 +9,10 @@ use std::collections::BTreeMap;
 use async_graphql::connection::{Connection, CursorType, Edge, EmptyFields};
 use async_graphql::{Context, ID, Object, SimpleObject};
 use chrono::{DateTime, Utc};
-use podledger_domain::ids::{BlockerId, IntakeId, ItemId, KpiId, PersonId, PodId, SprintId};
+use podledger_domain::ids::{
+    ApprovalId, BlockerId, IntakeId, ItemId, KpiId, PersonId, PodId, RetroActionId,
+    ServiceRequestId, SharedServiceId, SprintId,
+};
 use podledger_domain::{DomainError, Target, permissions};
 use podledger_projections::audit::{AuditFilter, audit_log};
 
@@ -129,6 +132,37 @@ impl QueryRoot {
                     .intake_request(IntakeId(uuid))
                     .map(|r| Node::IntakeRequest(objects::intake_request(s, r)))
             }),
+            "ServiceRequest" => in_pods(&|s| {
+                objects::operating::service_request(s, ServiceRequestId(uuid))
+                    .map(Node::ServiceRequest)
+            }),
+            "RetroAction" => in_pods(&|s| {
+                objects::operating::retro_action(s, RetroActionId(uuid)).map(Node::RetroAction)
+            }),
+            "Approval" => {
+                in_pods(&|s| objects::operating::approval(s, ApprovalId(uuid)).map(Node::Approval))
+            }
+            "SharedService" => {
+                let id = SharedServiceId(uuid);
+                view.state.services.get(&id).map(|service| {
+                    let pods = view
+                        .state
+                        .pods
+                        .keys()
+                        .filter_map(|pod| live_scope(ctx, org, *pod))
+                        .collect::<Vec<_>>();
+                    let stats = podledger_projections::operating::service_stats(
+                        pods.iter().map(|s| (s.id, s.view.as_ref())),
+                        chrono::Utc::now(),
+                    );
+                    Node::SharedService(objects::operating::shared_service(
+                        &view,
+                        id,
+                        service,
+                        stats.get(&id),
+                    ))
+                })
+            }
             _ => None,
         };
         Ok(Some(found.ok_or_else(missing)?))

@@ -22,7 +22,7 @@ use crate::context::{position, require_reader, state};
 use crate::error::ApiError;
 use crate::ids::from_id;
 use crate::objects::judged;
-use crate::objects::{Kpi, PodMetrics, PodScope, Sprint};
+use crate::objects::{Kpi, Operating, PodMetrics, PodScope, Sprint};
 use crate::query::{AuditEntry, audit_filter};
 
 /// Events read from the store per page of the event feed.
@@ -64,6 +64,46 @@ fn on_changes<T: Send + 'static>(
                         }
                     }
                     Err(RecvError::Closed) => return None,
+                }
+            }
+        },
+    )
+    .flatten();
+    stream::iter(first).chain(rest)
+}
+
+/// How often a feed whose figures also move with time alone (a request breaching its due time,
+/// an approval going late) looks again when no event announced a change.
+const TIME_DRIVEN: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// [`on_changes`], and a look every `every` as well: for figures that change with the clock.
+/// A look that finds nothing new sends nothing.
+fn on_changes_or_every<T: Send + 'static>(
+    changes: broadcast::Receiver<Arc<Applied>>,
+    relevant: impl Fn(&Applied) -> bool + Send + 'static,
+    every: std::time::Duration,
+    mut look: impl FnMut() -> Vec<T> + Send + 'static,
+) -> impl Stream<Item = T> {
+    let first = look();
+    let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let rest = stream::unfold(
+        (changes, relevant, look, ticks),
+        |(mut changes, relevant, mut look, mut ticks)| async move {
+            loop {
+                let look_now = tokio::select! {
+                    received = changes.recv() => match received {
+                        Ok(applied) => relevant(&applied),
+                        Err(RecvError::Lagged(_)) => true,
+                        Err(RecvError::Closed) => return None,
+                    },
+                    _ = ticks.tick() => true,
+                };
+                if look_now {
+                    let items = look();
+                    if !items.is_empty() {
+                        return Some((stream::iter(items), (changes, relevant, look, ticks)));
+                    }
                 }
             }
         },
@@ -136,7 +176,10 @@ impl SubscriptionRoot {
         ))
     }
 
-    /// The pod's metrics and every sprint's (SPEC §6) now, then whenever they change.
+    /// The pod's metrics (SPEC §6) and its §9 figures — retro follow-through, approvals,
+    /// shared-service requests, failing and warning patterns — now, then whenever they change:
+    /// after an event of the pod or its organisation, or as time passes (a request breaching
+    /// its due time, an approval going late; looked at every minute).
     async fn pod_metrics(
         &self,
         ctx: &Context<'_>,
@@ -146,19 +189,20 @@ impl SubscriptionRoot {
         let projections = state(ctx).projections.clone();
         let changes = projections.changes();
         let mut last = None;
-        Ok(on_changes(
+        Ok(on_changes_or_every(
             changes,
-            move |applied| applied.touches(ViewKey::Pod(pod)),
+            move |applied| applied.touches(ViewKey::Pod(pod)) || applied.touches(ViewKey::Org(org)),
+            TIME_DRIVEN,
             move || {
-                let Some(view) = projections.pod(org, pod) else {
+                let Some(scope) = live_scope(&projections, org, pod) else {
                     return Vec::new();
                 };
-                let metrics = pod_metrics(&view, None);
-                if last.as_ref() == Some(&metrics) {
+                let figures = (pod_metrics(&scope.view, None), Operating::of(&scope));
+                if last.as_ref() == Some(&figures) {
                     return Vec::new();
                 }
-                let message = PodMetrics::from(&metrics);
-                last = Some(metrics);
+                let message = PodMetrics::new(&figures.0, &figures.1);
+                last = Some(figures);
                 vec![message]
             },
         ))

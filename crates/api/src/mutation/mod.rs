@@ -1,6 +1,7 @@
 //! Mutations: one per domain command, split by area — `organisation` (people, roles, pods),
-//! `backlog` (items and delivery ownership), `sprint`, `blocker`, `intake`, `kpi` — and merged
-//! into [`MutationRoot`]. Each runs through the one command handler ([`run`]) and answers with
+//! `backlog` (items and delivery ownership), `sprint`, `blocker`, `intake`, `kpi`,
+//! `governance` (approval rules, shared services), `retro`, `approval`, `service` (requests to
+//! shared services) — and merged into [`MutationRoot`]. Each runs through the one command handler ([`run`]) and answers with
 //! the changed object as the projections now see it (read-your-writes) and the global position
 //! of its last event.
 
@@ -28,11 +29,15 @@ macro_rules! person_id {
     };
 }
 
+mod approval;
 mod backlog;
 mod blocker;
+mod governance;
 mod intake;
 mod kpi;
 mod organisation;
+mod retro;
+mod service;
 mod sprint;
 
 use async_graphql::{Context, Enum, InputObject, MergedObject};
@@ -200,4 +205,8 @@ pub struct MutationRoot(
     blocker::BlockerMutations,
     intake::IntakeMutations,
     kpi::KpiMutations,
+    governance::GovernanceMutations,
+    retro::RetroMutations,
+    approval::ApprovalMutations,
+    service::ServiceRequestMutations,
 );

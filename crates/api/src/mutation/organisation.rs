@@ -57,7 +57,7 @@ fn read_person(ctx: &Context<'_>, person: PersonId) -> Option<objects::Person> {
 }
 
 /// Runs an organisation command and answers with the organisation as it is now.
-async fn organisation_mutation(
+pub(super) async fn organisation_mutation(
     ctx: &Context<'_>,
     command: OrgCommand,
     options: Option<CommandOptions>,

@@ -139,4 +139,25 @@ impl Item {
         let args = PageArgs::new(after, before, first, last);
         Ok(ledger_page(&self.scope.org, &self.history().ledger, &args)?)
     }
+
+    /// Approval requests for the item, in the order asked (SPEC §9.3).
+    async fn approvals(&self) -> Vec<super::Approval> {
+        self.scope
+            .view
+            .approvals
+            .iter()
+            .filter_map(|a| super::operating::approval(&self.scope, a.id))
+            .filter(|a| a.item_id == to_id("Item", self.id.as_uuid()))
+            .collect()
+    }
+
+    /// Whether its output category needs an approval before it is DONE (an approval rule
+    /// names it).
+    async fn needs_approval(&self) -> bool {
+        self.scope
+            .org
+            .state
+            .approval_rule(&self.view().output_category)
+            .is_some()
+    }
 }

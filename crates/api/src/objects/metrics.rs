@@ -95,6 +95,31 @@ pub struct PodMetrics {
     pub blockers_open: i32,
     /// Blockers raised, by month and category.
     pub blocker_counts: Vec<BlockerCount>,
+    /// Retro follow-through (SPEC §9.2): implemented actions / actions whose next sprint has
+    /// closed; null when none.
+    pub retro_follow_through: Option<f64>,
+    /// Retro actions whose next sprint has closed.
+    pub retro_actions_judged: i32,
+    /// Retro actions still open when their next sprint closed.
+    pub retro_actions_not_followed_through: i32,
+    /// Median hours from an approval request to its decision (SPEC §9.3).
+    pub approval_wait_median_hours: Option<f64>,
+    /// p90 (nearest rank) of the same.
+    pub approval_wait_p90_hours: Option<f64>,
+    /// Approvals decided after their deadline, or pending past it.
+    pub late_approvals: i32,
+    /// DONE items of closed sprints that needed an approval / DONE items.
+    pub share_done_needing_approval: Option<f64>,
+    /// Requests to shared services waiting now (SPEC §9.1).
+    pub service_requests_waiting: i32,
+    /// Σ over the pod's requests of (closed-or-now − received), in days.
+    pub pod_days_waiting: f64,
+    /// Requests breached and still waiting.
+    pub open_service_breaches: i32,
+    /// Failure patterns of the health audit that fail now (SPEC §9.4).
+    pub failing_patterns: i32,
+    /// … that warn.
+    pub warning_patterns: i32,
 }
 
 /// How many blockers of a category were raised in a month.
@@ -108,9 +133,22 @@ pub struct BlockerCount {
     pub count: i32,
 }
 
-impl From<&MPod> for PodMetrics {
-    fn from(m: &MPod) -> Self {
+impl PodMetrics {
+    /// The pod's §6 metrics and its §9 figures.
+    pub fn new(m: &MPod, op: &super::operating::Operating) -> Self {
         Self {
+            retro_follow_through: op.retros.follow_through,
+            retro_actions_judged: int(op.retros.judged),
+            retro_actions_not_followed_through: int(op.retros.not_followed_through),
+            approval_wait_median_hours: op.approvals.wait_median_hours,
+            approval_wait_p90_hours: op.approvals.wait_p90_hours,
+            late_approvals: int(op.approvals.late),
+            share_done_needing_approval: op.approvals.share_done_needing_approval,
+            service_requests_waiting: int(op.services.waiting),
+            pod_days_waiting: op.services.pod_days_waiting,
+            open_service_breaches: int(op.services.open_breaches.len()),
+            failing_patterns: int(op.failing),
+            warning_patterns: int(op.warning),
             closed_sprints: int(m.closed_sprints),
             average_velocity: m.average_velocity,
             goal_completion_rate: m.goal_completion_rate,

@@ -14,6 +14,7 @@ mod kpi;
 mod ledger;
 mod metrics;
 mod node;
+pub(crate) mod operating;
 mod organisation;
 mod person;
 mod pod;
@@ -34,6 +35,10 @@ pub use kpi::{Kpi, KpiReading, KpiSprintPerformance};
 pub use ledger::OwnershipChange;
 pub use metrics::{BlockerCount, PodMetrics, SprintMetrics, VelocityByCause};
 pub use node::Node;
+pub use operating::{
+    Approval, ApprovalRule, Operating, PatternAudit, PodAudit, Retro, RetroAction, ServiceRequest,
+    SharedService,
+};
 pub use organisation::{HealthFinding, Organisation};
 pub use person::Person;
 pub use pod::{Pod, focus_name};

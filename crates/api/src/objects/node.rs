@@ -3,7 +3,10 @@
 
 use async_graphql::{ID, Interface};
 
-use super::{Blocker, IntakeRequest, Item, Kpi, Organisation, Person, Pod, Sprint};
+use super::{
+    Approval, Blocker, IntakeRequest, Item, Kpi, Organisation, Person, Pod, RetroAction,
+    ServiceRequest, SharedService, Sprint,
+};
 
 /// An object with an opaque global id.
 #[derive(Interface, Debug)]
@@ -25,4 +28,12 @@ pub enum Node {
     Blocker(Blocker),
     /// An intake request.
     IntakeRequest(IntakeRequest),
+    /// A shared service.
+    SharedService(SharedService),
+    /// A request to a shared service.
+    ServiceRequest(ServiceRequest),
+    /// A retro action item.
+    RetroAction(RetroAction),
+    /// An approval request.
+    Approval(Approval),
 }

@@ -91,6 +91,75 @@ impl Organisation {
         )?)
     }
 
+    /// Shared services with their SLA, operators and figures over every pod's requests
+    /// (SPEC §9.1), by name.
+    async fn shared_services(
+        &self,
+        after: Option<String>,
+        before: Option<String>,
+        first: Option<i32>,
+        last: Option<i32>,
+    ) -> async_graphql::Result<Page<super::SharedService>> {
+        let stats = podledger_projections::operating::service_stats(
+            self.pods
+                .iter()
+                .map(|(id, scope)| (*id, scope.view.as_ref())),
+            self.now(),
+        );
+        let mut services: Vec<_> = self
+            .org
+            .state
+            .services
+            .iter()
+            .map(|(id, s)| super::operating::shared_service(&self.org, *id, s, stats.get(id)))
+            .collect();
+        services.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(page_of(
+            services,
+            &PageArgs::new(after, before, first, last),
+        )?)
+    }
+
+    /// Output categories whose items need approval before they are DONE (SPEC §9.3).
+    async fn approval_rules(&self) -> Vec<super::ApprovalRule> {
+        super::operating::approval_rules(&self.org)
+    }
+
+    /// The health audit of every pod (SPEC §9.4), ranked: most failing patterns first, then
+    /// most warnings.
+    async fn health_audit(&self) -> Vec<super::PodAudit> {
+        let now = self.now();
+        let audits: BTreeMap<_, _> = self
+            .pods
+            .iter()
+            .map(|(id, scope)| {
+                (
+                    *id,
+                    podledger_projections::health_audit::audit(&self.org, *id, &scope.view, now),
+                )
+            })
+            .collect();
+        podledger_projections::health_audit::ranking(&audits)
+            .into_iter()
+            .map(|(id, failing, warning)| super::PodAudit {
+                pod_id: to_id("Pod", id.as_uuid()),
+                pod_name: self
+                    .org
+                    .state
+                    .pods
+                    .get(&id)
+                    .map(|p| p.name.clone())
+                    .unwrap_or_default(),
+                failing: failing as i32,
+                warning: warning as i32,
+                patterns: audits[&id]
+                    .iter()
+                    .map(super::operating::pattern_audit)
+                    .collect(),
+            })
+            .collect()
+    }
+
     /// Health findings (SPEC §4), reported, never blocking — those of the query's `asOf`
     /// point when it has one.
     async fn health_findings(
@@ -105,7 +174,7 @@ impl Organisation {
             .iter()
             .map(|(id, scope)| (*id, scope.view.clone()))
             .collect();
-        let findings = health(&self.org, &views, self.past_time.unwrap_or_else(Utc::now))
+        let findings = health(&self.org, &views, self.now())
             .iter()
             .map(finding)
             .collect();
@@ -113,6 +182,12 @@ impl Organisation {
             findings,
             &PageArgs::new(after, before, first, last),
         )?)
+    }
+}
+
+impl Organisation {
+    fn now(&self) -> chrono::DateTime<Utc> {
+        self.past_time.unwrap_or_else(Utc::now)
     }
 }
 

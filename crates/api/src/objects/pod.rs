@@ -153,7 +153,10 @@ impl Pod {
 
     /// Pod metrics (SPEC §6) over its closed sprints, and blocker statistics.
     async fn metrics(&self) -> PodMetrics {
-        self.scope.metrics().into()
+        PodMetrics::new(
+            self.scope.metrics(),
+            &super::operating::Operating::of(&self.scope),
+        )
     }
 
     /// Backlog-ownership (product owner) history, oldest first.
@@ -224,6 +227,83 @@ impl Pod {
             .map(|k| Kpi::new(k, self.scope.org.clone()))
             .collect();
         Ok(page_of(kpis, &PageArgs::new(after, before, first, last))?)
+    }
+
+    /// The health audit (SPEC §9.4): the seed's five failure patterns, each OK, WARN or FAIL
+    /// with its evidence and remedy, over the last closed sprint — now, or as of the query's
+    /// `asOf` point.
+    async fn health_audit(&self) -> Vec<super::PatternAudit> {
+        podledger_projections::health_audit::audit(
+            &self.scope.org,
+            self.scope.id,
+            &self.scope.view,
+            self.scope.now(),
+        )
+        .iter()
+        .map(super::operating::pattern_audit)
+        .collect()
+    }
+
+    /// Retros, in the order recorded (SPEC §9.2).
+    async fn retros(
+        &self,
+        after: Option<String>,
+        before: Option<String>,
+        first: Option<i32>,
+        last: Option<i32>,
+    ) -> async_graphql::Result<Page<super::Retro>> {
+        let retros = self
+            .scope
+            .view
+            .retros
+            .iter()
+            .filter_map(|r| super::operating::retro(&self.scope, r.sprint))
+            .collect();
+        Ok(page_of(retros, &PageArgs::new(after, before, first, last))?)
+    }
+
+    /// Approval requests, in the order asked (SPEC §9.3).
+    async fn approvals(
+        &self,
+        after: Option<String>,
+        before: Option<String>,
+        first: Option<i32>,
+        last: Option<i32>,
+    ) -> async_graphql::Result<Page<super::Approval>> {
+        let approvals = self
+            .scope
+            .view
+            .approvals
+            .iter()
+            .filter_map(|a| super::operating::approval(&self.scope, a.id))
+            .collect();
+        Ok(page_of(
+            approvals,
+            &PageArgs::new(after, before, first, last),
+        )?)
+    }
+
+    /// Requests to shared services, in the order opened (`status` filters; SPEC §9.1).
+    async fn service_requests(
+        &self,
+        status: Option<super::operating::ServiceRequestStatus>,
+        after: Option<String>,
+        before: Option<String>,
+        first: Option<i32>,
+        last: Option<i32>,
+    ) -> async_graphql::Result<Page<super::ServiceRequest>> {
+        let requests = self
+            .scope
+            .view
+            .service_requests
+            .iter()
+            .filter_map(|r| super::operating::service_request(&self.scope, r.id))
+            .filter(|r| status.is_none_or(|s| r.status == s))
+            .collect();
+        Ok(page_of(
+            requests,
+            &PageArgs::new(after, before, first, last),
+        )?)
     }
 
     /// The stream version after the last change: pass it as `options.expectedVersion` so a

@@ -160,6 +160,22 @@ impl Sprint {
         super::burndown::burndown(&self.scope.view, self.view(), self.scope.now().date_naive())
     }
 
+    /// The retro recorded for the sprint (SPEC §9.2), if any.
+    async fn retro(&self) -> Option<super::Retro> {
+        super::operating::retro(&self.scope, self.view().id)
+    }
+
+    /// Approvals asked for while the sprint ran, and the share of its DONE items that needed
+    /// one (SPEC §9.3).
+    async fn approval_metrics(&self) -> super::operating::ApprovalMetrics {
+        let stats = podledger_projections::operating::approval_stats(
+            &self.scope.view,
+            Some(self.view().id),
+            self.scope.now(),
+        );
+        super::operating::ApprovalMetrics::from(&stats)
+    }
+
     /// Metrics (SPEC §6).
     async fn metrics(&self) -> SprintMetrics {
         self.scope.sprint_metrics(self.index).into()

@@ -647,3 +647,71 @@ async fn the_new_commands_live_keep_their_permissions_and_a_metrics_subscriber_s
     feed.ws.close(None).await.unwrap();
     running.handle.stop(true).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_shows_a_healthy_pod_and_one_that_trips_the_audit() {
+    let dir = tempfile::tempdir().unwrap();
+    let auth = AuthConfig::new(SECRET.to_vec(), "podledger", "podledger");
+    let running = start(ServerConfig {
+        demo: true,
+        ..ServerConfig::new(
+            format!("sqlite://{}", dir.path().join("demo.db").display()),
+            auth.clone(),
+        )
+    })
+    .await
+    .unwrap();
+    let admin = podledger_server::demo::key_people()[0].2;
+    let token = auth.mint_member(
+        podledger_server::demo::org_id(),
+        admin,
+        chrono::Duration::hours(1),
+    );
+    let body: Value = reqwest::Client::new()
+        .post(format!("http://{}/graphql", running.addr))
+        .bearer_auth(token)
+        .json(&json!({"query": "{ organisation {
+            healthAudit { podName failing warning patterns { pattern status } }
+            sharedServices { nodes { name metrics { breached openBreaches } } }
+            approvalRules { outputCategory } } }"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let o = &body["data"]["organisation"];
+    let audit = o["healthAudit"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{body}"));
+    let pod = |name: &str| audit.iter().find(|a| a["podName"] == name).unwrap().clone();
+    assert_eq!(audit[0]["podName"], "Activation", "ranked first: {audit:?}");
+    let troubled = pod("Activation");
+    for failing in [
+        "INCOMPLETE_TEAM",
+        "OVERLOADED_ROLE",
+        "CENTRALIZED_CONTROL",
+        "COSMETIC_RITUALS",
+    ] {
+        assert!(
+            troubled["patterns"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|p| p["pattern"] == failing && p["status"] == "FAIL"),
+            "{failing}: {troubled}"
+        );
+    }
+    let healthy = pod("Acquisition");
+    assert_eq!(
+        (healthy["failing"].as_i64(), healthy["warning"].as_i64()),
+        (Some(0), Some(0)),
+        "{healthy}"
+    );
+    assert_eq!(
+        o["sharedServices"]["nodes"][0]["metrics"]["openBreaches"],
+        1
+    );
+    assert_eq!(o["approvalRules"][0]["outputCategory"], "legal copy");
+    running.handle.stop(true).await;
+}

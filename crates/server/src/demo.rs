@@ -1,6 +1,9 @@
 //! The demo organisation, Northwind Growth: Acquisition, Activation and Retention pods with
 //! SPEC roles, six closed sprints of history and one active sprint each, scope changes,
-//! re-estimates, blockers, intake, KPIs with readings. It is an import file,
+//! re-estimates, blockers, intake, KPIs with readings, retros, a legal review service with an
+//! operator and an approval rule for legal copy. Acquisition is healthy; Activation trips the
+//! health audit (a missing capability, one person across four output categories, a late
+//! approval, a retro action not followed through, a breached request to legal). It is an import file,
 //! `crates/server/demo/demo.jsonl` (the format's worked example, see docs/import-format.md),
 //! loaded through the same path as `podledger import`, with every date moved by whole weeks so
 //! that its active sprints are this fortnight's. Loading it again changes nothing: each line's
@@ -38,6 +41,8 @@ pub fn key_people() -> Vec<(&'static str, &'static str, PersonId)> {
         ("PO Acquisition", "Paula Price", person("Paula Price")),
         ("SM Acquisition", "Sid Sato", person("Sid Sato")),
         ("DESIGNER Acquisition", "Dana Diaz", person("Dana Diaz")),
+        ("PO Activation", "Olga Ortiz", person("Olga Ortiz")),
+        ("OPERATOR Legal review", "Lou Legal", person("Lou Legal")),
     ]
 }
 

@@ -108,6 +108,8 @@ try {
   await page.waitForSelector(".pod-card");
   const paint = await page.evaluate(() => performance.now());
   console.log(`info: first meaningful paint (signed in, navigation start to the pods on screen): ${Math.round(paint)} ms`);
+  const audits = await page.$$eval(".pod-card", (cards) => Object.fromEntries(cards.map((c) => [c.querySelector("h2").textContent, c.querySelector("[data-audit]")?.dataset.audit])));
+  check(audits.Acquisition === "0/0" && audits.Activation?.startsWith("4/"), `the overview shows each pod's health audit (${JSON.stringify(audits)})`);
   await axe(page, "the overview");
   await page.screenshot({ path: join(artefacts, "overview.png"), fullPage: true });
 
@@ -150,6 +152,8 @@ try {
       JSON.stringify(closed.map((s) => [`Sprint ${s.number}`, String(s.metrics.committedPoints), String(s.metrics.velocity)])),
     `the velocity chart's numbers are the API's (${velocity.length} sprints)`,
   );
+  const patterns = await tableRows(page, "#audit-table");
+  check(patterns.length === 5, `the pod page lists the five failure patterns with evidence and remedy (${patterns.length})`);
   await axe(page, "the pod page");
   await page.screenshot({ path: join(artefacts, "pod.png"), fullPage: true });
 

@@ -294,7 +294,8 @@ const OVERVIEW = `query Overview($asOf: AsOfInput) {
       currentSprint { number status goal startDate endDate }
       metrics { closedSprints averageVelocity goalCompletionRate blockersOpen }
     } }
-    healthFindings(first: 500) { nodes { kind podId capability members outputCategories insertions hoursOpen } }
+    healthFindings(first: 500) { nodes { kind podId capability members outputCategories insertions hoursOpen hoursLate } }
+    healthAudit { podId failing warning patterns { pattern status } }
   }
 }`;
 
@@ -305,8 +306,27 @@ function findingText(f) {
     case "OWNER_SPREAD_THIN": return `An owner spread over ${f.outputCategories} output categories`;
     case "MID_SPRINT_INSERTIONS": return `${f.insertions} item${f.insertions === 1 ? "" : "s"} inserted mid-sprint`;
     case "BLOCKER_OPEN_PAST_48H": return `A blocker open for ${f.hoursOpen} h`;
+    case "RETRO_ACTION_NOT_FOLLOWED_THROUGH": return "A retro action not followed through";
+    case "SERVICE_SLA_BREACHED": return `A shared-service request ${f.hoursLate} h past its due time`;
     default: return fmt.label(f.kind);
   }
+}
+
+/** The pod's five failure patterns (SPEC §9.4), failing and warning ones first. */
+function auditChips(audit) {
+  if (!audit) return null;
+  const order = { FAIL: 0, WARN: 1, OK: 2 };
+  const patterns = [...audit.patterns].sort((a, b) => order[a.status] - order[b.status]);
+  return h(
+    "div",
+    { class: "audit", "data-audit": `${audit.failing}/${audit.warning}` },
+    h("h3", {}, `Health audit: ${audit.failing} failing, ${audit.warning} warning`),
+    h(
+      "ul",
+      { class: "chips", "aria-label": "failure patterns" },
+      patterns.map((p) => h("li", { class: `pattern-${p.status}` }, `${fmt.label(p.pattern)}: ${p.status.toLowerCase()}`)),
+    ),
+  );
 }
 
 /** A pod's findings, one line per distinct text, with how many sprints or blockers share it. */
@@ -347,6 +367,7 @@ async function overviewPage(point) {
         h("dt", {}, "Members"), h("dd", {}, pod.members.totalCount),
       ),
       h("ul", { class: "chips", "aria-label": "members" }, pod.members.nodes.map((m) => h("li", {}, m.name))),
+      auditChips(org.healthAudit.find((a) => a.podId === pod.id)),
       mine.length
         ? h("ul", { class: "findings", "aria-label": "health findings" }, grouped(mine).map((text) => h("li", {}, text)))
         : h("p", { class: "muted" }, "No health findings."),
@@ -375,7 +396,9 @@ const BOARD = `fragment Board on Sprint {
 }`;
 
 const HISTORY = `fragment History on Pod {
-  metrics { closedSprints averageVelocity goalCompletionRate blockerMedianHours blockersOpen }
+  metrics { closedSprints averageVelocity goalCompletionRate blockerMedianHours blockersOpen
+            retroFollowThrough lateApprovals serviceRequestsWaiting podDaysWaiting openServiceBreaches }
+  healthAudit { pattern status remedy evidence { signals numbers { name value } } }
   sprints(last: 8) { nodes {
     id number status
     metrics {
@@ -532,6 +555,7 @@ function historySection(pod) {
       ),
     ),
     kpiSection(pod.kpis.nodes),
+    auditSection(pod),
   );
   const draw = () => {
     if (closed.length) {
@@ -544,6 +568,32 @@ function historySection(pod) {
     }
   };
   return { node: section, draw };
+}
+
+function auditSection(pod) {
+  const m = pod.metrics;
+  return h(
+    "section",
+    { class: "panel", id: "audit", "aria-labelledby": "audit-title" },
+    h("h2", { id: "audit-title" }, "Health audit"),
+    h(
+      "p",
+      { class: "legend-note" },
+      `Retro follow-through ${fmt.pct(m.retroFollowThrough)} · late approvals ${m.lateApprovals} · ` +
+        `requests to shared services waiting ${m.serviceRequestsWaiting} (${fmt.num(m.podDaysWaiting)} pod-days, ${m.openServiceBreaches} breached)`,
+    ),
+    table(
+      "The five failure patterns over the last closed sprint",
+      ["Pattern", "Status", "Evidence", "Remedy"],
+      pod.healthAudit.map((a) => [
+        fmt.label(a.pattern),
+        h("span", { class: `pattern-${a.status}` }, a.status),
+        [...a.evidence.signals, ...a.evidence.numbers.map((n) => `${n.name} ${fmt.num(n.value, 2)}`)].join("; ") || "—",
+        a.remedy,
+      ]),
+      { id: "audit-table" },
+    ),
+  );
 }
 
 function kpiSection(kpis) {

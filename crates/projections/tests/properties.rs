@@ -158,6 +158,16 @@ async fn rebuild_equals_live_and_as_of_equals_the_past_live_state() {
             "seed {seed:x}: no sprint started"
         );
         closed_sprints += pod.sprints.iter().filter(|s| s.closing.is_some()).count();
+        eprintln!(
+            "seed {seed:x}: {} retros, {} approvals, {} service requests",
+            pod.state.retros.len(),
+            pod.state.approvals.len(),
+            pod.state.service_requests.len()
+        );
+        assert!(
+            !pod.state.retros.is_empty() && !pod.state.service_requests.is_empty(),
+            "seed {seed:x}: the operating model's events take part"
+        );
 
         let rebuilt = Projections::rebuild(w.store.clone()).await.unwrap();
         assert_eq!(

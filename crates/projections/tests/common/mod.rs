@@ -115,6 +115,37 @@ impl World {
             focus: PodFocus::Acquisition,
         })
         .await;
+        // The operating model: video and email need the admin's approval within a day; the admin
+        // operates a legal service open on weekdays.
+        for category in ["video", "email"] {
+            w.org(OrgCommand::SetApprovalRule {
+                output_category: category.into(),
+                approver: w.admin,
+                deadline_hours: 24,
+            })
+            .await;
+        }
+        w.org(OrgCommand::DefineSharedService {
+            service_id: w.legal(),
+            name: "Legal".into(),
+            function: podledger_domain::org::ServiceFunction::Legal,
+            sla: podledger_domain::org::Sla {
+                window: podledger_domain::org::RequestWindow {
+                    days: (1..=5).collect(),
+                    opens_at_hour: 9,
+                    closes_at_hour: 17,
+                },
+                turnaround_hours: 48,
+                escalation_contact: w.admin,
+                intake: podledger_domain::org::IntakeMethod::Ticket,
+            },
+        })
+        .await;
+        w.org(OrgCommand::AppointServiceOperator {
+            service_id: w.legal(),
+            person_id: w.admin,
+        })
+        .await;
         for (person, role) in [
             (w.po, PodRole::ProductOwner),
             (w.sm, PodRole::ScrumMaster),
@@ -134,6 +165,11 @@ impl World {
             .await;
         }
         w
+    }
+
+    /// The organisation's legal service (its id follows from the organisation's).
+    pub fn legal(&self) -> podledger_domain::ids::SharedServiceId {
+        podledger_domain::ids::SharedServiceId(Uuid::new_v5(&self.org.as_uuid(), b"legal"))
     }
 
     pub async fn try_as(

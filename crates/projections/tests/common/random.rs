@@ -3,10 +3,14 @@
 
 use chrono::{Days, NaiveDate, Utc};
 use podledger_domain::Command;
-use podledger_domain::ids::{BlockerId, IntakeId, ItemId, KpiId, PersonId, SprintId};
+use podledger_domain::ids::{
+    ApprovalId, BlockerId, IntakeId, ItemId, KpiId, PersonId, RetroActionId, ServiceRequestId,
+    SprintId,
+};
 use podledger_domain::kpi::{Direction, KpiCommand, ReportingCadence};
 use podledger_domain::pod::{
-    BlockerCategory, ItemStatus, PodCommand, ScopeChangeReason, SprintStatus, WorkStatus,
+    BlockerCategory, ItemStatus, PodCommand, RetroActionItem, RetroActionKind, RetroOutcome,
+    ScopeChangeReason, SprintStatus, WorkStatus,
 };
 use podledger_projections::pod_view::PodView;
 
@@ -38,6 +42,9 @@ pub struct Known {
     pub blockers: Vec<BlockerId>,
     pub intake: Vec<IntakeId>,
     pub kpi: KpiId,
+    pub retro_actions: Vec<RetroActionId>,
+    pub approvals: Vec<ApprovalId>,
+    pub service_requests: Vec<ServiceRequestId>,
 }
 
 impl Known {
@@ -49,6 +56,9 @@ impl Known {
             blockers: Vec::new(),
             intake: Vec::new(),
             kpi: KpiId(new_id()),
+            retro_actions: Vec::new(),
+            approvals: Vec::new(),
+            service_requests: Vec::new(),
         }
     }
 }
@@ -90,7 +100,7 @@ pub fn random_command(
         pod_id: w.pod,
         command,
     };
-    match rng.below(19) {
+    match rng.below(23) {
         0 if rng.chance(40) => match (rng.below(3), rng.pick(&k.intake)) {
             (0, Some(request_id)) => {
                 let item_id = ItemId(new_id());
@@ -289,6 +299,125 @@ pub fn random_command(
                             item_id: rng.pick(&k.items).filter(|_| rng.chance(50)),
                             category: BlockerCategory::Tooling,
                             description: "stuck".into(),
+                        }),
+                    )
+                }
+            }
+        }
+        // The operating model (SPEC §9): retros, approvals, requests to the shared service.
+        19 => {
+            let closed = view
+                .sprints()
+                .find(|s| {
+                    s.status == SprintStatus::Closed && !view.state.retros.contains_key(&s.id)
+                })
+                .map(|s| s.id);
+            let action_id = RetroActionId(new_id());
+            k.retro_actions.push(action_id);
+            (
+                if sensible { w.sm } else { w.owner },
+                pod(PodCommand::RecordRetro {
+                    sprint_id: closed.filter(|_| sensible).unwrap_or(sprint),
+                    went_well: "w".into(),
+                    friction: "f".into(),
+                    actions: vec![RetroActionItem {
+                        action_id,
+                        description: "change".into(),
+                        owner: w.owner,
+                        kind: RetroActionKind::Handoff,
+                    }],
+                }),
+            )
+        }
+        20 => (
+            if sensible { w.owner } else { w.po },
+            pod(PodCommand::ResolveRetroAction {
+                action_id: rng
+                    .pick(&k.retro_actions)
+                    .unwrap_or(RetroActionId(new_id())),
+                outcome: if rng.chance(70) {
+                    RetroOutcome::Implemented
+                } else {
+                    RetroOutcome::Dropped("no time".into())
+                },
+            }),
+        ),
+        21 => {
+            let pending = view
+                .state
+                .approvals
+                .iter()
+                .find(|(_, a)| a.decision.is_none())
+                .map(|(id, _)| *id);
+            match pending.filter(|_| rng.chance(60)) {
+                Some(approval_id) => (
+                    w.admin,
+                    pod(PodCommand::DecideApproval {
+                        approval_id,
+                        approved: rng.chance(80),
+                        reason: Some("checked".into()),
+                    }),
+                ),
+                None => {
+                    let in_review = view
+                        .items()
+                        .find(|i| {
+                            i.status == ItemStatus::InReview
+                                && matches!(i.output_category.as_str(), "video" | "email")
+                        })
+                        .and_then(|i| Some((i.id, i.owner?)))
+                        .filter(|_| sensible);
+                    let approval_id = ApprovalId(new_id());
+                    k.approvals.push(approval_id);
+                    (
+                        in_review.map_or(w.owner, |(_, owner)| owner),
+                        pod(PodCommand::RequestApproval {
+                            approval_id,
+                            item_id: in_review.map_or(item, |(id, _)| id),
+                        }),
+                    )
+                }
+            }
+        }
+        22 => {
+            let request = rng.pick(&k.service_requests);
+            match (rng.below(6), request) {
+                (0, Some(request_id)) => (
+                    w.admin,
+                    pod(PodCommand::AcceptServiceRequest { request_id }),
+                ),
+                (1, Some(request_id)) => (
+                    w.admin,
+                    pod(PodCommand::DeliverServiceRequest { request_id }),
+                ),
+                (2, Some(request_id)) => (
+                    w.admin,
+                    pod(PodCommand::RejectServiceRequest {
+                        request_id,
+                        reason: "out of scope".into(),
+                    }),
+                ),
+                (3, Some(request_id)) => {
+                    (w.po, pod(PodCommand::CancelServiceRequest { request_id }))
+                }
+                (4, Some(request_id)) => (
+                    w.sm,
+                    pod(PodCommand::EscalateServiceRequest {
+                        request_id,
+                        note: None,
+                    }),
+                ),
+                _ => {
+                    let request_id = ServiceRequestId(new_id());
+                    k.service_requests.push(request_id);
+                    (
+                        if sensible { w.po } else { w.sm },
+                        pod(PodCommand::OpenServiceRequest {
+                            request_id,
+                            service_id: w.legal(),
+                            item_id: rng.pick(&k.items).filter(|_| rng.chance(30)),
+                            title: "review".into(),
+                            description: None,
                         }),
                     )
                 }

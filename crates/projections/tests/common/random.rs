@@ -349,34 +349,33 @@ pub fn random_command(
                 .iter()
                 .find(|(_, a)| a.decision.is_none())
                 .map(|(id, _)| *id);
-            match pending.filter(|_| rng.chance(60)) {
-                Some(approval_id) => (
+            if let Some(approval_id) = pending.filter(|_| rng.chance(60)) {
+                (
                     w.admin,
                     pod(PodCommand::DecideApproval {
                         approval_id,
                         approved: rng.chance(80),
                         reason: Some("checked".into()),
                     }),
-                ),
-                None => {
-                    let in_review = view
-                        .items()
-                        .find(|i| {
-                            i.status == ItemStatus::InReview
-                                && matches!(i.output_category.as_str(), "video" | "email")
-                        })
-                        .and_then(|i| Some((i.id, i.owner?)))
-                        .filter(|_| sensible);
-                    let approval_id = ApprovalId(new_id());
-                    k.approvals.push(approval_id);
-                    (
-                        in_review.map_or(w.owner, |(_, owner)| owner),
-                        pod(PodCommand::RequestApproval {
-                            approval_id,
-                            item_id: in_review.map_or(item, |(id, _)| id),
-                        }),
-                    )
-                }
+                )
+            } else {
+                let in_review = view
+                    .items()
+                    .find(|i| {
+                        i.status == ItemStatus::InReview
+                            && matches!(i.output_category.as_str(), "video" | "email")
+                    })
+                    .and_then(|i| Some((i.id, i.owner?)))
+                    .filter(|_| sensible);
+                let approval_id = ApprovalId(new_id());
+                k.approvals.push(approval_id);
+                (
+                    in_review.map_or(w.owner, |(_, owner)| owner),
+                    pod(PodCommand::RequestApproval {
+                        approval_id,
+                        item_id: in_review.map_or(item, |(id, _)| id),
+                    }),
+                )
             }
         }
         22 => {

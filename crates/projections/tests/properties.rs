@@ -34,6 +34,20 @@ fn same_views(live: &Views, replayed: &Views, keys: &[ViewKey], position: u64) {
     }
 }
 
+/// Retros and requests to the shared service were among the random commands' events.
+fn the_operating_model_took_part(seed: u64, pod: &podledger_projections::pod_view::PodView) {
+    eprintln!(
+        "seed {seed:x}: {} retros, {} approvals, {} service requests",
+        pod.state.retros.len(),
+        pod.state.approvals.len(),
+        pod.state.service_requests.len()
+    );
+    assert!(
+        !pod.state.retros.is_empty() && !pod.state.service_requests.is_empty(),
+        "seed {seed:x}: the operating model's events take part"
+    );
+}
+
 /// One fold per stream: the read models hold the very state the command handler decides on —
 /// `PodView` and `OrgView` wrap the domain's `PodState` and `OrgState` — after every command of
 /// a random sequence, accepted or refused.
@@ -158,16 +172,7 @@ async fn rebuild_equals_live_and_as_of_equals_the_past_live_state() {
             "seed {seed:x}: no sprint started"
         );
         closed_sprints += pod.sprints.iter().filter(|s| s.closing.is_some()).count();
-        eprintln!(
-            "seed {seed:x}: {} retros, {} approvals, {} service requests",
-            pod.state.retros.len(),
-            pod.state.approvals.len(),
-            pod.state.service_requests.len()
-        );
-        assert!(
-            !pod.state.retros.is_empty() && !pod.state.service_requests.is_empty(),
-            "seed {seed:x}: the operating model's events take part"
-        );
+        the_operating_model_took_part(seed, pod);
 
         let rebuilt = Projections::rebuild(w.store.clone()).await.unwrap();
         assert_eq!(

@@ -1,15 +1,20 @@
 //! The bench organisation: about `total` events of 40 pods running two-week sprints (items,
-//! ownership, commitments, scope changes, status moves, blockers, closes) and weekly KPI
+//! ownership, commitments, scope changes, status moves, blockers, an approval, a request to the
+//! legal service, closes, retros whose action the next sprint implements) and weekly KPI
 //! readings, appended straight to a store. Shared by the rebuild bench and the server's
 //! cold-start bench (`#[path]`-included: benches cannot share a crate).
 
 use chrono::{Days, NaiveDate, Utc};
 use podledger_domain::Event;
-use podledger_domain::ids::{BlockerId, ItemId, KpiId, OrgId, PersonId, PodId, SprintId};
+use podledger_domain::ids::{
+    ApprovalId, BlockerId, ItemId, KpiId, OrgId, PersonId, PodId, RetroActionId, ServiceRequestId,
+    SharedServiceId, SprintId,
+};
 use podledger_domain::kpi::{Direction, KpiEvent, ReportingCadence};
 use podledger_domain::org::OrgEvent;
 use podledger_domain::pod::{
-    BlockerCategory, CommittedItem, ItemStatus, PodEvent, ScopeChangeReason,
+    BlockerCategory, CommittedItem, ItemStatus, PodEvent, RetroActionItem, RetroActionKind,
+    RetroOutcome, ScopeChangeReason,
 };
 use podledger_domain::roles::{OrgRole, PodFocus, PodRole};
 use podledger_eventstore::{
@@ -29,6 +34,7 @@ fn sprint_cycle(
     n: u64,
     owner: PersonId,
     items: &mut Vec<ItemId>,
+    last_action: &mut Option<RetroActionId>,
 ) -> (Vec<PodEvent>, Vec<KpiEvent>) {
     let mut e = Vec::new();
     let fresh: Vec<ItemId> = (0..20).map(|_| ItemId(id())).collect();
@@ -148,6 +154,7 @@ fn sprint_cycle(
         resolution: None,
         at: Utc::now(),
     });
+    operating_model(&mut e, fresh[0], owner, last_action);
     e.push(PodEvent::SprintClosed {
         sprint_id,
         at: Utc::now(),
@@ -155,6 +162,20 @@ fn sprint_cycle(
         not_done: in_sprint[8..].to_vec(),
         goal_met: true,
     });
+    let action_id = RetroActionId(id());
+    e.push(PodEvent::RetroRecorded {
+        sprint_id,
+        went_well: "Shipped the goal".into(),
+        friction: "Legal came late".into(),
+        actions: vec![RetroActionItem {
+            action_id,
+            description: "Brief legal before planning".into(),
+            owner,
+            kind: RetroActionKind::PreSprintRule,
+        }],
+        at: Utc::now(),
+    });
+    *last_action = Some(action_id);
     items.retain(|i| !in_sprint[..8].contains(i));
     let readings = (0..4)
         .map(|k| KpiEvent::KpiReadingRecorded {
@@ -164,6 +185,89 @@ fn sprint_cycle(
         })
         .collect();
     (e, readings)
+}
+
+/// The legal service of the bench organisation.
+const LEGAL: SharedServiceId = SharedServiceId(Uuid::from_u128(1));
+
+/// An approval rule for email and the legal service.
+fn governance(admin: PersonId) -> [OrgEvent; 2] {
+    [
+        OrgEvent::ApprovalRuleSet {
+            output_category: "email".into(),
+            approver: admin,
+            deadline_hours: 24,
+        },
+        OrgEvent::SharedServiceDefined {
+            service_id: LEGAL,
+            name: "Legal".into(),
+            function: podledger_domain::org::ServiceFunction::Legal,
+            sla: podledger_domain::org::Sla {
+                window: podledger_domain::org::RequestWindow {
+                    days: (1..=5).collect(),
+                    opens_at_hour: 9,
+                    closes_at_hour: 17,
+                },
+                turnaround_hours: 48,
+                escalation_contact: admin,
+                intake: podledger_domain::org::IntakeMethod::Ticket,
+            },
+        },
+    ]
+}
+
+/// An approval for `item`, a request to legal delivered in time, and the previous retro's
+/// action implemented.
+fn operating_model(
+    e: &mut Vec<PodEvent>,
+    item: ItemId,
+    owner: PersonId,
+    last_action: &mut Option<RetroActionId>,
+) {
+    let approval_id = ApprovalId(id());
+    let now = Utc::now();
+    e.push(PodEvent::ApprovalRequested {
+        approval_id,
+        item_id: item,
+        approver: owner,
+        due_at: now + chrono::Duration::hours(24),
+        at: now,
+    });
+    e.push(PodEvent::ApprovalDecided {
+        approval_id,
+        approved: true,
+        reason: None,
+        at: now,
+    });
+    let request_id = ServiceRequestId(id());
+    e.push(PodEvent::ServiceRequestOpened {
+        request_id,
+        service_id: LEGAL,
+        item_id: Some(item),
+        title: "Review the claims".into(),
+        description: None,
+        requested_by: owner,
+        at: now,
+        received_at: now,
+        due_at: now + chrono::Duration::hours(48),
+    });
+    e.push(PodEvent::ServiceRequestAccepted {
+        request_id,
+        by: owner,
+        at: now,
+    });
+    e.push(PodEvent::ServiceRequestDelivered {
+        request_id,
+        by: owner,
+        at: now,
+    });
+    if let Some(action_id) = last_action.take() {
+        e.push(PodEvent::RetroActionResolved {
+            action_id,
+            outcome: RetroOutcome::Implemented,
+            at: now,
+        });
+    }
 }
 
 fn encode(events: Vec<Event>, org: OrgId) -> Vec<NewEvent> {
@@ -223,6 +327,7 @@ pub async fn generate(store: &SqliteEventStore, total: u64) -> (OrgId, Vec<PodId
             role: OrgRole::OrgAdmin,
         },
     ];
+    org_events.extend(governance(admin));
     for (pod_id, owner) in pods.iter().zip(&owners) {
         org_events.push(OrgEvent::PodCreated {
             pod_id: *pod_id,
@@ -267,11 +372,13 @@ pub async fn generate(store: &SqliteEventStore, total: u64) -> (OrgId, Vec<PodId
         .await;
     }
     let mut backlogs: Vec<Vec<ItemId>> = vec![Vec::new(); PODS];
+    let mut actions: Vec<Option<RetroActionId>> = vec![None; PODS];
     let mut written = 0u64;
     let mut cycle = 0;
     while written < total {
         for p in 0..PODS {
-            let (pod_events, readings) = sprint_cycle(cycle, owners[p], &mut backlogs[p]);
+            let (pod_events, readings) =
+                sprint_cycle(cycle, owners[p], &mut backlogs[p], &mut actions[p]);
             written += (pod_events.len() + readings.len()) as u64;
             append(
                 store,

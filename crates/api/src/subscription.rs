@@ -355,3 +355,43 @@ impl SubscriptionRoot {
         ))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    use super::*;
+
+    #[tokio::test]
+    async fn given_no_event_when_time_passes_then_a_clock_driven_feed_looks_again_and_sends_only_what_changed()
+     {
+        let (_announce, changes) = broadcast::channel::<Arc<Applied>>(4);
+        // A figure that moves with the clock alone: 0, 0, then 1 from the third look on.
+        let looks = Arc::new(AtomicU32::new(0));
+        let counted = looks.clone();
+        let mut last = None;
+        let feed = on_changes_or_every(
+            changes,
+            |_| true,
+            std::time::Duration::from_millis(20),
+            move || {
+                let figure = u32::from(counted.fetch_add(1, Ordering::SeqCst) >= 2);
+                if last == Some(figure) {
+                    return Vec::new();
+                }
+                last = Some(figure);
+                vec![figure]
+            },
+        );
+        let mut feed = Box::pin(feed);
+        assert_eq!(feed.next().await, Some(0), "the first look, at once");
+        let next = tokio::time::timeout(std::time::Duration::from_secs(5), feed.next())
+            .await
+            .expect("a later look without any event");
+        assert_eq!(next, Some(1));
+        assert!(
+            looks.load(Ordering::SeqCst) >= 3,
+            "the unchanged look sent nothing"
+        );
+    }
+}

@@ -117,6 +117,15 @@ pub struct Points {
     pub scope: i64,
 }
 
+impl Points {
+    fn minus(self, other: Self) -> Self {
+        Self {
+            remaining: self.remaining - other.remaining,
+            scope: self.scope - other.scope,
+        }
+    }
+}
+
 /// What only reading needs about a blocker.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -479,79 +488,101 @@ impl PodView {
     /// then the domain's state, then the burndown of the sprint it changed.
     pub fn apply(&mut self, meta: &Meta, event: &PodEvent) {
         self.position = meta.position;
-        let target = self.burndown_target(event);
-        let before = target.map_or(Points::default(), |(s, i)| self.points(s, i));
+        let burndown = self.burndown_change(event);
         let closes = matches!(event, PodEvent::SprintClosed { .. });
         self.record(meta, event);
         self.state.evolve(event);
-        if let Some((sprint, item)) = target {
-            let after = self.points(sprint, item);
-            self.sample_burndown(sprint, meta.occurred_at.date_naive(), closes, before, after);
+        if let Some((sprint, change)) = burndown {
+            self.sample_burndown(sprint, meta.occurred_at.date_naive(), closes, change);
         }
     }
 
-    /// The sprint whose points `event` may change, and the one item whose points it may move:
-    /// the sprint it names, or the sprint of the item whose estimate or status it changes.
-    fn burndown_target(&self, event: &PodEvent) -> Option<(SprintId, Option<ItemId>)> {
+    /// The sprint whose burndown `event` moves, and by how much: the one item it concerns
+    /// enters or leaves the sprint, or changes its estimate or its DONE-ness — read from the
+    /// state before the event, with one lookup of the item and one of the sprint.
+    fn burndown_change(&self, event: &PodEvent) -> Option<(SprintId, Points)> {
+        let points = |estimate: Option<u32>, done: bool| {
+            let points = i64::from(estimate.unwrap_or(0));
+            Points {
+                remaining: if done { 0 } else { points },
+                scope: points,
+            }
+        };
+        let none = Points::default();
         match event {
+            PodEvent::SprintStarted { sprint_id, .. }
+            | PodEvent::SprintClosed { sprint_id, .. } => Some((*sprint_id, none)),
             PodEvent::ItemCommitted { sprint_id, item_id }
-            | PodEvent::ItemUncommitted { sprint_id, item_id }
             | PodEvent::ItemAddedToSprint {
                 sprint_id, item_id, ..
+            } => {
+                let in_sprint = self.in_sprint(*sprint_id, *item_id);
+                let item = self.state.items.get(item_id);
+                // It enters as COMMITTED (not DONE), unless it was in already.
+                let change = match item {
+                    Some(i) if !in_sprint => points(i.estimate, false),
+                    _ => none,
+                };
+                Some((*sprint_id, change))
             }
+            PodEvent::ItemUncommitted { sprint_id, item_id }
             | PodEvent::ItemRemovedFromSprint {
                 sprint_id, item_id, ..
-            } => Some((*sprint_id, Some(*item_id))),
-            PodEvent::SprintStarted { sprint_id, .. }
-            | PodEvent::SprintClosed { sprint_id, .. } => Some((*sprint_id, None)),
-            PodEvent::ItemEstimated { item_id, .. }
-            | PodEvent::ItemStatusChanged { item_id, .. }
-            | PodEvent::ItemDropped { item_id } => {
-                Some((self.state.items.get(item_id)?.sprint?, Some(*item_id)))
+            } => {
+                let item = self.state.items.get(item_id);
+                let change = match item {
+                    Some(i) if self.in_sprint(*sprint_id, *item_id) => {
+                        let before = points(i.estimate, i.status == ItemStatus::Done);
+                        Points {
+                            remaining: -before.remaining,
+                            scope: -before.scope,
+                        }
+                    }
+                    _ => none,
+                };
+                Some((*sprint_id, change))
+            }
+            PodEvent::ItemEstimated {
+                item_id, estimate, ..
+            } => {
+                let item = self.state.items.get(item_id)?;
+                let sprint = item.sprint?;
+                if !self.in_sprint(sprint, *item_id) {
+                    return Some((sprint, none));
+                }
+                let done = item.status == ItemStatus::Done;
+                let (before, after) = (points(item.estimate, done), points(Some(*estimate), done));
+                Some((sprint, after.minus(before)))
+            }
+            PodEvent::ItemStatusChanged { item_id, to, .. } => {
+                let item = self.state.items.get(item_id)?;
+                let sprint = item.sprint?;
+                if !self.in_sprint(sprint, *item_id) {
+                    return Some((sprint, none));
+                }
+                let before = points(item.estimate, item.status == ItemStatus::Done);
+                let after = points(item.estimate, *to == ItemStatus::Done);
+                Some((sprint, after.minus(before)))
+            }
+            // A dropped item stays among the sprint's items, not DONE: its points stay.
+            PodEvent::ItemDropped { item_id } => {
+                Some((self.state.items.get(item_id)?.sprint?, none))
             }
             _ => None,
         }
     }
 
-    /// What `item` adds to `sprint`'s burndown now: its estimate to the scope while it is in
-    /// the sprint, and to the remaining points unless it is DONE.
-    fn points(&self, sprint: SprintId, item: Option<ItemId>) -> Points {
-        let Some(item) = item else {
-            return Points::default();
-        };
-        let in_sprint = self
-            .state
+    fn in_sprint(&self, sprint: SprintId, item: ItemId) -> bool {
+        self.state
             .sprints
             .get(&sprint)
-            .is_some_and(|s| s.items.contains(&item));
-        match self.state.items.get(&item) {
-            Some(i) if in_sprint => {
-                let points = i64::from(i.estimate.unwrap_or(0));
-                Points {
-                    remaining: if i.status == ItemStatus::Done {
-                        0
-                    } else {
-                        points
-                    },
-                    scope: points,
-                }
-            }
-            _ => Points::default(),
-        }
+            .is_some_and(|s| s.items.contains(&item))
     }
 
-    /// Moves `sprint`'s running points by what the event changed (`after` − `before` of its
-    /// item) and records them as the end of `date` so far — nothing once the sprint has
-    /// closed, but for its closing itself (`closes`). One item's points per event, never a
-    /// recount of the sprint.
-    fn sample_burndown(
-        &mut self,
-        sprint: SprintId,
-        date: NaiveDate,
-        closes: bool,
-        before: Points,
-        after: Points,
-    ) {
+    /// Moves `sprint`'s running points by what the event changed and records them as the end
+    /// of `date` so far — nothing once the sprint has closed, but for its closing itself
+    /// (`closes`). One item's points per event, never a recount of the sprint.
+    fn sample_burndown(&mut self, sprint: SprintId, date: NaiveDate, closes: bool, change: Points) {
         let finished = self
             .state
             .sprints
@@ -563,8 +594,8 @@ impl PodView {
         let Some(history) = self.sprint_history(sprint) else {
             return;
         };
-        history.points.remaining += after.remaining - before.remaining;
-        history.points.scope += after.scope - before.scope;
+        history.points.remaining += change.remaining;
+        history.points.scope += change.scope;
         let (remaining, scope) = (
             u32::try_from(history.points.remaining).unwrap_or(0),
             u32::try_from(history.points.scope).unwrap_or(0),

@@ -115,9 +115,9 @@ impl World {
             focus: PodFocus::Acquisition,
         })
         .await;
-        // The operating model: video and email need the admin's approval within a day; the admin
+        // The operating model: video and ads need the admin's approval within a day; the admin
         // operates a legal service open on weekdays.
-        for category in ["video", "email"] {
+        for category in ["video", "ad"] {
             w.org(OrgCommand::SetApprovalRule {
                 output_category: category.into(),
                 approver: w.admin,

@@ -363,7 +363,7 @@ pub fn random_command(
                     .items()
                     .find(|i| {
                         i.status == ItemStatus::InReview
-                            && matches!(i.output_category.as_str(), "video" | "email")
+                            && matches!(i.output_category.as_str(), "video" | "ad")
                     })
                     .and_then(|i| Some((i.id, i.owner?)))
                     .filter(|_| sensible);

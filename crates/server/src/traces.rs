@@ -29,6 +29,10 @@ pub enum LogFormat {
     Json,
 }
 
+/// Spans queued for export at most (unless `OTEL_BSP_MAX_QUEUE_SIZE` sets it); past it the
+/// SDK drops new spans.
+const MAX_QUEUED_SPANS: usize = 16_384;
+
 /// Where spans go: nowhere, or an OTLP collector.
 #[derive(Debug)]
 pub struct Tracing {
@@ -100,10 +104,17 @@ pub fn init(format: LogFormat, runtime: &tokio::runtime::Runtime) -> anyhow::Res
                 .with_protocol(opentelemetry_otlp::Protocol::HttpBinary)
                 .build()?
         };
+        // The SDK's default queue (2,048 spans) overflows, and drops spans, during a burst such
+        // as the demo's load on a busy machine: keep more unless OTEL_BSP_MAX_QUEUE_SIZE says.
+        let mut config = opentelemetry_sdk::trace::BatchConfigBuilder::default();
+        if std::env::var_os("OTEL_BSP_MAX_QUEUE_SIZE").is_none() {
+            config = config.with_max_queue_size(MAX_QUEUED_SPANS);
+        }
         let batches = opentelemetry_sdk::trace::span_processor_with_async_runtime::BatchSpanProcessor::builder(
             exporter,
             opentelemetry_sdk::runtime::Tokio,
         )
+        .with_batch_config(config.build())
         .build();
         builder = builder.with_span_processor(batches);
         exporting = Some(protocol);

@@ -104,8 +104,8 @@ pub fn init(format: LogFormat, runtime: &tokio::runtime::Runtime) -> anyhow::Res
                 .with_protocol(opentelemetry_otlp::Protocol::HttpBinary)
                 .build()?
         };
-        // The SDK's default queue (2,048 spans) overflows, and drops spans, during a burst such
-        // as the demo's load on a busy machine: keep more unless OTEL_BSP_MAX_QUEUE_SIZE says.
+        // The SDK's default queue (2,048 spans) drops spans in a burst (an import, a busy
+        // minute of a large organisation): keep more unless OTEL_BSP_MAX_QUEUE_SIZE says.
         let mut config = opentelemetry_sdk::trace::BatchConfigBuilder::default();
         if std::env::var_os("OTEL_BSP_MAX_QUEUE_SIZE").is_none() {
             config = config.with_max_queue_size(MAX_QUEUED_SPANS);

@@ -293,6 +293,17 @@ fn spans_show_the_request(receiver: &otlp::Receiver, server: &Server, e: &Expect
         correlation,
         secret_title,
     } = *e;
+    // The last export (with the views persisted at exit) may still be read by the receiver
+    // when the process has gone.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !receiver
+        .spans()
+        .iter()
+        .any(|s| s.name == "projection.persist")
+        && Instant::now() < deadline
+    {
+        std::thread::sleep(Duration::from_millis(50));
+    }
     let spans = receiver.spans();
     let named = |name: &str| -> Vec<&Span> { spans.iter().filter(|s| s.name == name).collect() };
     let operation = named("mutation CreateCampaignItem");
@@ -347,7 +358,14 @@ fn spans_show_the_request(receiver: &otlp::Receiver, server: &Server, e: &Expect
     assert_eq!(hex(&subscription[0].parent_span_id), parent_span);
     assert!(
         !named("projection.persist").is_empty(),
-        "views persisted at shutdown"
+        "views persisted at shutdown; spans {span_names:?}; the server said {:?}",
+        server
+            .lines()
+            .iter()
+            .rev()
+            .take(8)
+            .map(|l| l["fields"]["message"].clone())
+            .collect::<Vec<_>>()
     );
     // No variable value (nor the document) anywhere in what was exported.
     for body in receiver.raw.lock().unwrap().iter() {

@@ -45,6 +45,11 @@ impl Tracing {
     /// Exports the spans still buffered and stops the exporter (call once, at exit). Blocks:
     /// call it from a blocking thread.
     pub fn shutdown(&self) {
+        // Flush first: it waits for an export already on its way, which the shutdown alone
+        // may leave behind with the last spans (the views persisted at exit among them).
+        if let Err(e) = self.provider.force_flush() {
+            eprintln!("podledger: exporting the last spans failed: {e}");
+        }
         if let Err(e) = self.provider.shutdown() {
             eprintln!("podledger: exporting the last spans failed: {e}");
         }

@@ -143,25 +143,8 @@ impl QueryRoot {
                 in_pods(&|s| objects::operating::approval(s, ApprovalId(uuid)).map(Node::Approval))
             }
             "SharedService" => {
-                let id = SharedServiceId(uuid);
-                view.state.services.get(&id).map(|service| {
-                    let pods = view
-                        .state
-                        .pods
-                        .keys()
-                        .filter_map(|pod| live_scope(ctx, org, *pod))
-                        .collect::<Vec<_>>();
-                    let stats = podledger_projections::operating::service_stats(
-                        pods.iter().map(|s| (s.id, s.view.as_ref())),
-                        chrono::Utc::now(),
-                    );
-                    Node::SharedService(objects::operating::shared_service(
-                        &view,
-                        id,
-                        service,
-                        stats.get(&id),
-                    ))
-                })
+                objects::operating::live_shared_service(ctx, org, SharedServiceId(uuid))
+                    .map(Node::SharedService)
             }
             _ => None,
         };

@@ -197,11 +197,17 @@ impl SubscriptionRoot {
                 let Some(scope) = live_scope(&projections, org, pod) else {
                     return Vec::new();
                 };
-                let figures = (pod_metrics(&scope.view, None), Operating::of(&scope));
+                let figures = (
+                    pod_metrics(&scope.view, None),
+                    Arc::new(Operating::of(&scope)),
+                );
                 if last.as_ref() == Some(&figures) {
                     return Vec::new();
                 }
-                let message = PodMetrics::new(&figures.0, &figures.1);
+                let message = PodMetrics::new(
+                    &figures.0,
+                    crate::objects::OperatingSource::Ready(figures.1.clone()),
+                );
                 last = Some(figures);
                 vec![message]
             },

@@ -242,23 +242,41 @@ pub struct PodView {
     pub service_requests: Vec<ServiceRequestHistory>,
 }
 
-/// An item: the domain's record (dereferenced) and its history.
-#[derive(Clone, Copy, Debug)]
-pub struct ItemView<'a> {
-    /// The item's id.
-    pub id: ItemId,
+/// A record of the pod's state paired with its history: an item, a sprint, a blocker or an
+/// intake request. It dereferences to the domain's record.
+#[derive(Debug)]
+pub struct Paired<'a, I, R, H> {
+    /// The record's id.
+    pub id: I,
     /// The domain's record.
-    pub item: &'a Item,
+    pub record: &'a R,
     /// Its history.
-    pub history: &'a ItemHistory,
+    pub history: &'a H,
 }
 
-impl Deref for ItemView<'_> {
-    type Target = Item;
-    fn deref(&self) -> &Item {
-        self.item
+impl<I: Copy, R, H> Clone for Paired<'_, I, R, H> {
+    fn clone(&self) -> Self {
+        *self
     }
 }
+
+impl<I: Copy, R, H> Copy for Paired<'_, I, R, H> {}
+
+impl<I, R, H> Deref for Paired<'_, I, R, H> {
+    type Target = R;
+    fn deref(&self) -> &R {
+        self.record
+    }
+}
+
+/// An item and its history.
+pub type ItemView<'a> = Paired<'a, ItemId, Item, ItemHistory>;
+/// A sprint and its history.
+pub type SprintView<'a> = Paired<'a, SprintId, Sprint, SprintHistory>;
+/// A blocker and what it said.
+pub type BlockerView<'a> = Paired<'a, BlockerId, Blocker, BlockerHistory>;
+/// An intake request and its history.
+pub type IntakeView<'a> = Paired<'a, IntakeId, IntakeRequest, IntakeHistory>;
 
 impl ItemView<'_> {
     /// The status at time `at` (`None` before creation).
@@ -285,60 +303,6 @@ impl ItemView<'_> {
     }
 }
 
-/// A sprint: the domain's record (dereferenced) and its history.
-#[derive(Clone, Copy, Debug)]
-pub struct SprintView<'a> {
-    /// The sprint's id.
-    pub id: SprintId,
-    /// The domain's record.
-    pub sprint: &'a Sprint,
-    /// Its history.
-    pub history: &'a SprintHistory,
-}
-
-impl Deref for SprintView<'_> {
-    type Target = Sprint;
-    fn deref(&self) -> &Sprint {
-        self.sprint
-    }
-}
-
-/// A blocker: the domain's record (dereferenced) and what it said.
-#[derive(Clone, Copy, Debug)]
-pub struct BlockerView<'a> {
-    /// The blocker's id.
-    pub id: BlockerId,
-    /// The domain's record.
-    pub blocker: &'a Blocker,
-    /// What it said.
-    pub history: &'a BlockerHistory,
-}
-
-impl Deref for BlockerView<'_> {
-    type Target = Blocker;
-    fn deref(&self) -> &Blocker {
-        self.blocker
-    }
-}
-
-/// An intake request: the domain's record (dereferenced) and its history.
-#[derive(Clone, Copy, Debug)]
-pub struct IntakeView<'a> {
-    /// The request's id.
-    pub id: IntakeId,
-    /// The domain's record.
-    pub request: &'a IntakeRequest,
-    /// Its history.
-    pub history: &'a IntakeHistory,
-}
-
-impl Deref for IntakeView<'_> {
-    type Target = IntakeRequest;
-    fn deref(&self) -> &IntakeRequest {
-        self.request
-    }
-}
-
 impl PodView {
     /// The pod stream version.
     pub const fn version(&self) -> u64 {
@@ -349,7 +313,7 @@ impl PodView {
     pub fn item(&self, id: ItemId) -> Option<ItemView<'_>> {
         Some(ItemView {
             id,
-            item: self.state.items.get(&id)?,
+            record: self.state.items.get(&id)?,
             history: self.items.get(&id)?,
         })
     }
@@ -359,7 +323,7 @@ impl PodView {
         self.items.iter().filter_map(|(id, history)| {
             Some(ItemView {
                 id: *id,
-                item: self.state.items.get(id)?,
+                record: self.state.items.get(id)?,
                 history,
             })
         })
@@ -375,7 +339,7 @@ impl PodView {
         let history = self.sprints.get(index)?;
         Some(SprintView {
             id: history.id,
-            sprint: self.state.sprints.get(&history.id)?,
+            record: self.state.sprints.get(&history.id)?,
             history,
         })
     }
@@ -409,7 +373,7 @@ impl PodView {
         self.blockers.iter().filter_map(|history| {
             Some(BlockerView {
                 id: history.id,
-                blocker: self.state.blockers.get(&history.id)?,
+                record: self.state.blockers.get(&history.id)?,
                 history,
             })
         })
@@ -420,7 +384,7 @@ impl PodView {
         let history = self.blockers.get(index)?;
         Some(BlockerView {
             id: history.id,
-            blocker: self.state.blockers.get(&history.id)?,
+            record: self.state.blockers.get(&history.id)?,
             history,
         })
     }
@@ -430,7 +394,7 @@ impl PodView {
         let history = self.blockers.iter().rev().find(|b| b.id == id)?;
         Some(BlockerView {
             id,
-            blocker: self.state.blockers.get(&id)?,
+            record: self.state.blockers.get(&id)?,
             history,
         })
     }
@@ -440,7 +404,7 @@ impl PodView {
         self.intake.iter().filter_map(|history| {
             Some(IntakeView {
                 id: history.id,
-                request: self.state.intake.get(&history.id)?,
+                record: self.state.intake.get(&history.id)?,
                 history,
             })
         })
@@ -451,7 +415,7 @@ impl PodView {
         let history = self.intake.iter().rev().find(|r| r.id == id)?;
         Some(IntakeView {
             id,
-            request: self.state.intake.get(&id)?,
+            record: self.state.intake.get(&id)?,
             history,
         })
     }

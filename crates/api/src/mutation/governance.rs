@@ -8,7 +8,6 @@ use podledger_domain::org::{OrgCommand, RequestWindow, ServiceFunction, Sla};
 
 use super::organisation::{OrganisationPayload, organisation_mutation};
 use super::{CommandOptions, new_id, org_uuid, run};
-use crate::context::{live_scope, state};
 use crate::error::{ApiError, ApiResult};
 use crate::ids::from_id;
 use crate::objects::{self, operating::IntakeMethod};
@@ -99,26 +98,8 @@ async fn service_mutation(
     options: Option<CommandOptions>,
 ) -> ApiResult<SharedServicePayload> {
     let position = run(ctx, Command::Org(command), options).await?;
-    let shared_service = org_uuid(ctx).and_then(|org| {
-        let view = state(ctx).projections.org(org)?;
-        let record = view.state.services.get(&service)?;
-        let scopes: Vec<_> = view
-            .state
-            .pods
-            .keys()
-            .filter_map(|pod| live_scope(ctx, org, *pod))
-            .collect();
-        let stats = podledger_projections::operating::service_stats(
-            scopes.iter().map(|s| (s.id, s.view.as_ref())),
-            chrono::Utc::now(),
-        );
-        Some(objects::operating::shared_service(
-            &view,
-            service,
-            record,
-            stats.get(&service),
-        ))
-    });
+    let shared_service =
+        org_uuid(ctx).and_then(|org| objects::operating::live_shared_service(ctx, org, service));
     Ok(SharedServicePayload {
         position,
         shared_service,

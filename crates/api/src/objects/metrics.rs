@@ -4,6 +4,7 @@ use async_graphql::SimpleObject;
 use podledger_projections::metrics::{PodMetrics as MPod, SprintMetrics as MSprint};
 
 use super::enums::BlockerCategory;
+use super::operating::Operating;
 
 fn int(n: impl TryInto<i32>) -> i32 {
     n.try_into().unwrap_or(i32::MAX)
@@ -74,6 +75,7 @@ impl From<&MSprint> for SprintMetrics {
 
 /// Metrics of a pod over its closed sprints (SPEC §6); null when undefined.
 #[derive(SimpleObject, Clone, Debug)]
+#[graphql(complex)]
 pub struct PodMetrics {
     /// Closed sprints.
     pub closed_sprints: i32,
@@ -95,31 +97,9 @@ pub struct PodMetrics {
     pub blockers_open: i32,
     /// Blockers raised, by month and category.
     pub blocker_counts: Vec<BlockerCount>,
-    /// Retro follow-through (SPEC §9.2): implemented actions / actions whose next sprint has
-    /// closed; null when none.
-    pub retro_follow_through: Option<f64>,
-    /// Retro actions whose next sprint has closed.
-    pub retro_actions_judged: i32,
-    /// Retro actions still open when their next sprint closed.
-    pub retro_actions_not_followed_through: i32,
-    /// Median hours from an approval request to its decision (SPEC §9.3).
-    pub approval_wait_median_hours: Option<f64>,
-    /// p90 (nearest rank) of the same.
-    pub approval_wait_p90_hours: Option<f64>,
-    /// Approvals decided after their deadline, or pending past it.
-    pub late_approvals: i32,
-    /// DONE items of closed sprints that needed an approval / DONE items.
-    pub share_done_needing_approval: Option<f64>,
-    /// Requests to shared services waiting now (SPEC §9.1).
-    pub service_requests_waiting: i32,
-    /// Σ over the pod's requests of (closed-or-now − received), in days.
-    pub pod_days_waiting: f64,
-    /// Requests breached and still waiting.
-    pub open_service_breaches: i32,
-    /// Failure patterns of the health audit that fail now (SPEC §9.4).
-    pub failing_patterns: i32,
-    /// … that warn.
-    pub warning_patterns: i32,
+    /// Where the §9 figures come from: computed once per scope when first asked for.
+    #[graphql(skip)]
+    operating: OperatingSource,
 }
 
 /// How many blockers of a category were raised in a month.
@@ -133,22 +113,21 @@ pub struct BlockerCount {
     pub count: i32,
 }
 
+/// The §9 figures of a `PodMetrics`: a scope's, computed on first use (a query that asks only
+/// for §6 metrics never runs the audit), or already computed (a feed compares them).
+#[derive(Clone, Debug)]
+pub enum OperatingSource {
+    /// The scope's, on demand.
+    Scope(std::sync::Arc<super::PodScope>),
+    /// Computed.
+    Ready(std::sync::Arc<super::operating::Operating>),
+}
+
 impl PodMetrics {
-    /// The pod's §6 metrics and its §9 figures.
-    pub fn new(m: &MPod, op: &super::operating::Operating) -> Self {
+    /// The pod's §6 metrics, and its §9 figures from `operating`.
+    pub fn new(m: &MPod, operating: OperatingSource) -> Self {
         Self {
-            retro_follow_through: op.retros.follow_through,
-            retro_actions_judged: int(op.retros.judged),
-            retro_actions_not_followed_through: int(op.retros.not_followed_through),
-            approval_wait_median_hours: op.approvals.wait_median_hours,
-            approval_wait_p90_hours: op.approvals.wait_p90_hours,
-            late_approvals: int(op.approvals.late),
-            share_done_needing_approval: op.approvals.share_done_needing_approval,
-            service_requests_waiting: int(op.services.waiting),
-            pod_days_waiting: op.services.pod_days_waiting,
-            open_service_breaches: int(op.services.open_breaches.len()),
-            failing_patterns: int(op.failing),
-            warning_patterns: int(op.warning),
+            operating,
             closed_sprints: int(m.closed_sprints),
             average_velocity: m.average_velocity,
             goal_completion_rate: m.goal_completion_rate,
@@ -168,6 +147,79 @@ impl PodMetrics {
                     count: int(c.count),
                 })
                 .collect(),
+        }
+    }
+}
+
+#[async_graphql::ComplexObject]
+impl PodMetrics {
+    /// Retro follow-through (SPEC §9.2): implemented actions / actions whose next sprint has
+    /// closed; null when none.
+    async fn retro_follow_through(&self) -> Option<f64> {
+        self.operating().retros.follow_through
+    }
+
+    /// Retro actions whose next sprint has closed.
+    async fn retro_actions_judged(&self) -> i32 {
+        int(self.operating().retros.judged)
+    }
+
+    /// Retro actions still open when their next sprint closed.
+    async fn retro_actions_not_followed_through(&self) -> i32 {
+        int(self.operating().retros.not_followed_through)
+    }
+
+    /// Median hours from an approval request to its decision (SPEC §9.3).
+    async fn approval_wait_median_hours(&self) -> Option<f64> {
+        self.operating().approvals.wait_median_hours
+    }
+
+    /// p90 (nearest rank) of the same.
+    async fn approval_wait_p90_hours(&self) -> Option<f64> {
+        self.operating().approvals.wait_p90_hours
+    }
+
+    /// Approvals decided after their deadline, or pending past it.
+    async fn late_approvals(&self) -> i32 {
+        int(self.operating().approvals.late)
+    }
+
+    /// DONE items of closed sprints that needed an approval / DONE items.
+    async fn share_done_needing_approval(&self) -> Option<f64> {
+        self.operating().approvals.share_done_needing_approval
+    }
+
+    /// Requests to shared services waiting now (SPEC §9.1).
+    async fn service_requests_waiting(&self) -> i32 {
+        int(self.operating().services.waiting)
+    }
+
+    /// Σ over the pod's requests of (closed-or-now − received), in days.
+    async fn pod_days_waiting(&self) -> f64 {
+        self.operating().services.pod_days_waiting
+    }
+
+    /// Requests breached and still waiting.
+    async fn open_service_breaches(&self) -> i32 {
+        int(self.operating().services.open_breaches.len())
+    }
+
+    /// Failure patterns of the health audit that fail now (SPEC §9.4).
+    async fn failing_patterns(&self) -> i32 {
+        int(self.operating().failing)
+    }
+
+    /// … that warn.
+    async fn warning_patterns(&self) -> i32 {
+        int(self.operating().warning)
+    }
+}
+
+impl PodMetrics {
+    fn operating(&self) -> &Operating {
+        match &self.operating {
+            OperatingSource::Scope(scope) => scope.operating(),
+            OperatingSource::Ready(operating) => operating,
         }
     }
 }

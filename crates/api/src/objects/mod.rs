@@ -33,7 +33,7 @@ pub use item::Item;
 pub(crate) use kpi::judged;
 pub use kpi::{Kpi, KpiReading, KpiSprintPerformance};
 pub use ledger::OwnershipChange;
-pub use metrics::{BlockerCount, PodMetrics, SprintMetrics, VelocityByCause};
+pub use metrics::{BlockerCount, OperatingSource, PodMetrics, SprintMetrics, VelocityByCause};
 pub use node::Node;
 pub use operating::{
     Approval, ApprovalRule, Operating, PatternAudit, PodAudit, Retro, RetroAction, ServiceRequest,

@@ -203,6 +203,28 @@ pub fn shared_service(
     }
 }
 
+/// Shared service `id` of the organisation as the live views have it now, with its figures
+/// over every pod's requests (`None` when the organisation has no such service).
+pub fn live_shared_service(
+    ctx: &async_graphql::Context<'_>,
+    org: uuid::Uuid,
+    id: SharedServiceId,
+) -> Option<SharedService> {
+    let view = crate::context::state(ctx).projections.org(org)?;
+    let record = view.state.services.get(&id)?;
+    let scopes: Vec<_> = view
+        .state
+        .pods
+        .keys()
+        .filter_map(|pod| crate::context::live_scope(ctx, org, *pod))
+        .collect();
+    let stats = podledger_projections::operating::service_stats(
+        scopes.iter().map(|s| (s.id, s.view.as_ref())),
+        chrono::Utc::now(),
+    );
+    Some(shared_service(&view, id, record, stats.get(&id)))
+}
+
 /// Where a request to a shared service stands.
 #[derive(Enum, Copy, Clone, Debug, Eq, PartialEq)]
 pub enum ServiceRequestStatus {

@@ -155,7 +155,7 @@ impl Pod {
     async fn metrics(&self) -> PodMetrics {
         PodMetrics::new(
             self.scope.metrics(),
-            &super::operating::Operating::of(&self.scope),
+            super::metrics::OperatingSource::Scope(self.scope.clone()),
         )
     }
 

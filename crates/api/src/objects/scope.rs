@@ -25,6 +25,8 @@ pub struct PodScope {
     /// The time of a past point (`None`: the scope is live, its time is the clock's).
     pub past_time: Option<chrono::DateTime<chrono::Utc>>,
     metrics: OnceLock<PodMetrics>,
+    /// The pod's §9 figures at the scope's time, computed on first use.
+    operating: OnceLock<super::operating::Operating>,
     /// One sprint's metrics, when the pod's were not needed (a board needs only its sprint's).
     sprint_metrics: Vec<OnceLock<SprintMetrics>>,
 }
@@ -70,6 +72,7 @@ impl PodScope {
                 past_kpis,
                 past_time,
                 metrics: OnceLock::new(),
+                operating: OnceLock::new(),
             })
         })
     }
@@ -82,6 +85,13 @@ impl PodScope {
     /// The organisation's record of the pod (name, focus, PO, SM, members).
     pub fn summary(&self) -> &PodSummary {
         &self.org.state.pods[&self.id]
+    }
+
+    /// The pod's §9 figures (retros, approvals, service requests, the audit's counts) at the
+    /// scope's time, computed on first use.
+    pub fn operating(&self) -> &super::operating::Operating {
+        self.operating
+            .get_or_init(|| super::operating::Operating::of(self))
     }
 
     /// The pod's metrics, with every sprint's, computed on first use.

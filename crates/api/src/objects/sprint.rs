@@ -125,7 +125,7 @@ impl Sprint {
 
     /// Goal.
     async fn goal(&self) -> Option<&str> {
-        self.view().sprint.goal.as_deref()
+        self.view().record.goal.as_deref()
     }
 
     /// Goal items.

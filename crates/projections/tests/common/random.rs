@@ -246,7 +246,7 @@ pub fn random_command(
         ),
         15 => {
             let target = planned.filter(|_| sensible);
-            let pool = target.map_or(k.items.as_slice(), |s| s.sprint.items.as_slice());
+            let pool = target.map_or(k.items.as_slice(), |s| s.record.items.as_slice());
             let mut goal_items: Vec<ItemId> =
                 (0..=rng.below(2)).filter_map(|_| rng.pick(pool)).collect();
             goal_items.dedup();

@@ -248,12 +248,31 @@ pub struct PodMetrics {
     pub goals_without_escalation: Option<f64>,
     /// Blocker statistics.
     pub blockers: BlockerStats,
-    /// Every sprint's metrics, in plan order.
-    pub sprints: Vec<SprintMetrics>,
 }
 
-/// The pod's metrics; `last_n` limits the goal rates to the last N closed sprints.
+/// The pod's metrics; `last_n` limits the goal rates to the last N closed sprints. Read from
+/// the view's tally: O(1) in the length of the pod's history, but for one entry per month of
+/// blocker raises.
 pub fn pod_metrics(pod: &PodView, last_n: Option<usize>) -> PodMetrics {
+    let closed = &pod.tally.closed;
+    let last3 = closed.last(3);
+    let window = last_n.map_or(closed.len(), |n| n.min(closed.len()));
+    let (goals_met, calm) = closed.goals_in_last(window);
+    PodMetrics {
+        closed_sprints: closed.len() as u32,
+        average_velocity: ratio(
+            last3.iter().map(|c| f64::from(c.velocity)).sum(),
+            last3.len() as f64,
+        ),
+        goal_completion_rate: ratio(f64::from(goals_met), window as f64),
+        goals_without_escalation: ratio(f64::from(calm), window as f64),
+        blockers: tallied_blocker_stats(&pod.tally.blockers),
+    }
+}
+
+/// [`pod_metrics`] by its definition: every closed sprint's metrics and every blocker walked.
+/// The tally must always equal it (the property tests compare the two).
+pub fn pod_metrics_by_definition(pod: &PodView, last_n: Option<usize>) -> PodMetrics {
     let sprints: Vec<SprintMetrics> = pod.sprints().map(|s| sprint_metrics(pod, s)).collect();
     let mut closed: Vec<(SprintView<'_>, &SprintMetrics)> = pod
         .sprints()
@@ -286,8 +305,49 @@ pub fn pod_metrics(pod: &PodView, last_n: Option<usize>) -> PodMetrics {
         goal_completion_rate: ratio(goal_met as f64, considered.len() as f64),
         goals_without_escalation: ratio(calm as f64, considered.len() as f64),
         blockers: blocker_stats(pod.blockers()),
-        sprints,
     }
+}
+
+/// Blocker statistics from the tally kept as the blockers came and went.
+fn tallied_blocker_stats(tally: &crate::tally::BlockerTally) -> BlockerStats {
+    let hours = |ms: i64| ms as f64 / 3_600_000.0;
+    let (median_hours, p90_hours) = tally.resolution_ms.median_and_p90(hours);
+    let resolved = tally.resolution_ms.len();
+    BlockerStats {
+        resolved: resolved as u32,
+        open: tally.open,
+        median_hours,
+        p90_hours,
+        share_within_48h: (resolved > 0).then(|| f64::from(tally.within_48h) / resolved as f64),
+        by_month_and_category: tally
+            .raised
+            .iter()
+            .map(|((year, month, category), count)| MonthCount {
+                month: format!("{year:04}-{month:02}"),
+                category: *category,
+                count: *count,
+            })
+            .collect(),
+    }
+}
+
+/// The metrics of the sprint at `index` in plan order: kept with the view once it has closed
+/// (computed on first use), computed now while it is planned or active.
+pub fn sprint_metrics_at(
+    pod: &PodView,
+    index: usize,
+) -> Option<std::borrow::Cow<'_, SprintMetrics>> {
+    let sprint = pod.sprint_at(index)?;
+    Some(if sprint.status == SprintStatus::Closed {
+        std::borrow::Cow::Borrowed(
+            sprint
+                .history
+                .metrics
+                .get_or_init(|| sprint_metrics(pod, sprint)),
+        )
+    } else {
+        std::borrow::Cow::Owned(sprint_metrics(pod, sprint))
+    })
 }
 
 /// One day of a sprint's burndown (SPEC §6).

@@ -24,6 +24,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::envelope::Meta;
 use crate::ledger::{LedgerChange, LedgerEntry};
+use crate::tally::{Memo, PodTally};
 
 /// What only reading needs about an item.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -106,6 +107,10 @@ pub struct SprintHistory {
     pub burndown: Vec<BurndownSample>,
     /// Its points now (what the last sample says), moved by each event's one item.
     pub points: Points,
+    /// Its metrics once it has closed, computed on first use: nothing after the close changes
+    /// them (business time never goes back, so no later event falls inside its window).
+    #[serde(skip)]
+    pub metrics: Memo<crate::metrics::SprintMetrics>,
 }
 
 /// A sprint's points: Σ estimates of its items not DONE, and of all its items.
@@ -240,6 +245,8 @@ pub struct PodView {
     pub approvals: Vec<ApprovalHistory>,
     /// Requests to shared services in the order opened.
     pub service_requests: Vec<ServiceRequestHistory>,
+    /// What the pod's metrics read, kept as the events arrive.
+    pub tally: PodTally,
 }
 
 /// A record of the pod's state paired with its history: an item, a sprint, a blocker or an
@@ -454,10 +461,59 @@ impl PodView {
         self.position = meta.position;
         let burndown = self.burndown_change(event);
         let closes = matches!(event, PodEvent::SprintClosed { .. });
+        let resolves = self.resolves(event);
         self.record(meta, event);
         self.state.evolve(event);
+        self.count(event, resolves);
         if let Some((sprint, change)) = burndown {
             self.sample_burndown(sprint, meta.occurred_at.date_naive(), closes, change);
+        }
+    }
+
+    /// Whether `event` resolves an open blocker (read before the event).
+    fn resolves(&self, event: &PodEvent) -> bool {
+        matches!(event, PodEvent::BlockerResolved { blocker_id, .. }
+            if self.state.blockers.get(blocker_id).is_some_and(|b| b.resolved_at.is_none()))
+    }
+
+    /// Keeps the tally, read against the state after `event`.
+    fn count(&mut self, event: &PodEvent, resolves: bool) {
+        match event {
+            PodEvent::BlockerRaised { blocker_id, .. } => {
+                if let Some(b) = self.state.blockers.get(blocker_id) {
+                    self.tally.blockers.raised(b.category, b.raised_at);
+                }
+            }
+            PodEvent::BlockerResolved { blocker_id, .. } if resolves => {
+                if let Some(b) = self.state.blockers.get(blocker_id)
+                    && let Some(resolved_at) = b.resolved_at
+                {
+                    self.tally.blockers.resolved(b.raised_at, resolved_at);
+                }
+            }
+            PodEvent::SprintClosed { sprint_id, .. } => {
+                let Some(index) = self.sprint_index(*sprint_id) else {
+                    return;
+                };
+                let history = &self.sprints[index];
+                let (Some(sprint), Some(closing)) =
+                    (self.state.sprints.get(sprint_id), &history.closing)
+                else {
+                    return;
+                };
+                let Some(closed_at) = sprint.closed_at else {
+                    return;
+                };
+                let velocity = closing.done.iter().map(|(_, e)| e).sum();
+                self.tally.closed.close(
+                    index as u32,
+                    closed_at,
+                    velocity,
+                    closing.goal_met,
+                    history.escalations == 0,
+                );
+            }
+            _ => {}
         }
     }
 
@@ -668,6 +724,7 @@ impl PodView {
                 escalations: 0,
                 burndown: Vec::new(),
                 points: Points::default(),
+                metrics: Memo::default(),
             }),
             PodEvent::ItemCommitted { item_id, .. } => {
                 self.log_status(*item_id, ItemStatus::Committed, at);

@@ -226,6 +226,12 @@ fn pod_rates_over_closed_sprints_and_average_of_the_last_three() {
     assert_eq!(m.goals_without_escalation, Some(0.5));
     let last_two = pod_metrics(&s.pod, Some(2));
     assert_eq!(last_two.goal_completion_rate, Some(0.5));
+    for last_n in [None, Some(0), Some(1), Some(2), Some(3), Some(9)] {
+        assert_eq!(
+            pod_metrics(&s.pod, last_n),
+            crate::metrics::pod_metrics_by_definition(&s.pod, last_n)
+        );
+    }
 }
 
 fn blockers(durations_h: &[i64], open: usize) -> BlockerStats {
@@ -260,7 +266,13 @@ fn blockers(durations_h: &[i64], open: usize) -> BlockerStats {
             at: h(24 * 40),
         });
     }
-    blocker_stats(s.pod.blockers())
+    let by_definition = blocker_stats(s.pod.blockers());
+    assert_eq!(
+        pod_metrics(&s.pod, None).blockers,
+        by_definition,
+        "the tally equals the definition"
+    );
+    by_definition
 }
 
 #[test]

@@ -58,6 +58,11 @@ fn the_latest_reading_is_by_business_time_not_by_arrival() {
     let latest = s.kpi.clone().unwrap().latest().unwrap();
     assert_eq!(latest.reading.value, 95.0);
     assert_eq!(latest.status, Some(KpiStatus::AtRisk));
+    // A tie on business time goes to the later recorded; the kept index equals a walk.
+    s.kpi(reading(97.0, 10)).kpi(reading(80.0, 9));
+    let k = s.kpi.clone().unwrap();
+    assert_eq!(k.latest().unwrap().reading.value, 97.0);
+    assert_eq!(k.latest(), k.latest_by_definition());
 }
 
 #[test]

@@ -25,11 +25,20 @@ fn same_views(live: &Views, replayed: &Views, keys: &[ViewKey], position: u64) {
                 replayed.pods.get(id),
                 "pod at {position}"
             ),
-            ViewKey::Kpi(id) => assert_eq!(
-                live.kpis.get(id),
-                replayed.kpis.get(id),
-                "kpi at {position}"
-            ),
+            ViewKey::Kpi(id) => {
+                assert_eq!(
+                    live.kpis.get(id),
+                    replayed.kpis.get(id),
+                    "kpi at {position}"
+                );
+                if let Some(kpi) = live.kpis.get(id) {
+                    assert_eq!(
+                        kpi.latest(),
+                        kpi.latest_by_definition(),
+                        "kpi at {position}"
+                    );
+                }
+            }
         }
     }
 }
@@ -46,6 +55,29 @@ fn the_operating_model_took_part(seed: u64, pod: &podledger_projections::pod_vie
         !pod.state.retros.is_empty() && !pod.state.service_requests.is_empty(),
         "seed {seed:x}: the operating model's events take part"
     );
+}
+
+/// Metrics kept as the events arrive (the pod's tally, a closed sprint's kept metrics) equal
+/// the same metrics computed from the whole history.
+fn the_tally_equals_the_definitions(view: &podledger_projections::pod_view::PodView, at: &str) {
+    use podledger_projections::metrics::{
+        pod_metrics, pod_metrics_by_definition, sprint_metrics, sprint_metrics_at,
+    };
+    for last_n in [None, Some(1), Some(2), Some(5)] {
+        assert_eq!(
+            pod_metrics(view, last_n),
+            pod_metrics_by_definition(view, last_n),
+            "{at}: pod metrics over the last {last_n:?}"
+        );
+    }
+    for (index, sprint) in view.sprints().enumerate() {
+        assert_eq!(
+            *sprint_metrics_at(view, index).unwrap(),
+            sprint_metrics(view, sprint),
+            "{at}: sprint {} metrics",
+            sprint.number
+        );
+    }
 }
 
 /// One fold per stream: the read models hold the very state the command handler decides on —
@@ -115,6 +147,7 @@ async fn the_read_models_hold_the_decision_state_after_any_command_sequence() {
             }
             assert_eq!(view.blockers().count(), view.state.blockers.len());
             assert_eq!(view.intake().count(), view.state.intake.len());
+            the_tally_equals_the_definitions(&view, &format!("seed {seed:x}, step {step}"));
             compared += 1;
         }
         assert!(

@@ -6,7 +6,7 @@ use std::sync::{Arc, OnceLock};
 use podledger_domain::ids::PodId;
 use podledger_domain::org::Pod as PodSummary;
 use podledger_projections::kpi_view::KpiView;
-use podledger_projections::metrics::{PodMetrics, SprintMetrics, pod_metrics, sprint_metrics};
+use podledger_projections::metrics::{PodMetrics, SprintMetrics, pod_metrics, sprint_metrics_at};
 use podledger_projections::org_view::OrgView;
 use podledger_projections::pod_view::PodView;
 
@@ -27,8 +27,6 @@ pub struct PodScope {
     metrics: OnceLock<PodMetrics>,
     /// The pod's §9 figures at the scope's time, computed on first use.
     operating: OnceLock<super::operating::Operating>,
-    /// One sprint's metrics, when the pod's were not needed (a board needs only its sprint's).
-    sprint_metrics: Vec<OnceLock<SprintMetrics>>,
 }
 
 impl PodScope {
@@ -67,7 +65,6 @@ impl PodScope {
             Arc::new(Self {
                 org,
                 id,
-                sprint_metrics: view.sprints.iter().map(|_| OnceLock::new()).collect(),
                 view,
                 past_kpis,
                 past_time,
@@ -94,19 +91,14 @@ impl PodScope {
             .get_or_init(|| super::operating::Operating::of(self))
     }
 
-    /// The pod's metrics, with every sprint's, computed on first use.
+    /// The pod's metrics (read from the view's tally), on first use.
     pub fn metrics(&self) -> &PodMetrics {
         self.metrics.get_or_init(|| pod_metrics(&self.view, None))
     }
 
-    /// The metrics of the sprint at `index` in plan order.
-    pub fn sprint_metrics(&self, index: usize) -> &SprintMetrics {
-        if let Some(pod) = self.metrics.get() {
-            return &pod.sprints[index];
-        }
-        self.sprint_metrics[index].get_or_init(|| {
-            let sprint = self.view.sprint_at(index).expect("a sprint of the scope");
-            sprint_metrics(&self.view, sprint)
-        })
+    /// The metrics of the sprint at `index` in plan order: a closed sprint's are kept with
+    /// the view, an open one's computed now.
+    pub fn sprint_metrics(&self, index: usize) -> std::borrow::Cow<'_, SprintMetrics> {
+        sprint_metrics_at(&self.view, index).expect("a sprint of the scope")
     }
 }

@@ -178,7 +178,7 @@ impl Sprint {
 
     /// Metrics (SPEC §6).
     async fn metrics(&self) -> SprintMetrics {
-        self.scope.sprint_metrics(self.index).into()
+        (&*self.scope.sprint_metrics(self.index)).into()
     }
 
     /// The stream version after the last change: pass it as `options.expectedVersion` so a

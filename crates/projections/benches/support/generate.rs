@@ -397,3 +397,60 @@ pub async fn generate(store: &SqliteEventStore, total: u64) -> (OrgId, Vec<PodId
     }
     (org, pods)
 }
+
+/// Grows one pod of an existing organisation: sprint cycles appended to pod `pod`'s stream
+/// until about `events` more are there (owned by `owner`, with the approval rule and the
+/// legal service of [`governance`] added to the organisation's stream once, by `admin`), and
+/// `readings` weekly-cadence readings appended to KPI `kpi`. Returns the events appended to the
+/// pod stream.
+#[allow(clippy::too_many_arguments)] // the bench says exactly what it grows
+pub async fn grow_pod(
+    store: &SqliteEventStore,
+    org: OrgId,
+    admin: PersonId,
+    pod: PodId,
+    owner: PersonId,
+    events: u64,
+    kpi: KpiId,
+    readings: u64,
+) -> u64 {
+    append(
+        store,
+        format!("org-{org}"),
+        encode(governance(admin).into_iter().map(Event::Org).collect(), org),
+    )
+    .await;
+    let (mut backlog, mut action, mut written, mut cycle) = (Vec::new(), None, 0u64, 0u64);
+    let mut batch = Vec::new();
+    while written < events {
+        let (pod_events, _) = sprint_cycle(cycle, owner, &mut backlog, &mut action);
+        written += pod_events.len() as u64;
+        batch.extend(pod_events.into_iter().map(Event::Pod));
+        cycle += 1;
+        if batch.len() >= 20_000 || written >= events {
+            append(
+                store,
+                format!("pod-{pod}"),
+                encode(std::mem::take(&mut batch), org),
+            )
+            .await;
+        }
+    }
+    let mut batch = Vec::new();
+    for k in 0..readings {
+        batch.push(Event::Kpi(KpiEvent::KpiReadingRecorded {
+            value: 900.0 + (k % 400) as f64,
+            observed_at: Utc::now(),
+            source: Some("hubspot".into()),
+        }));
+        if batch.len() >= 20_000 || k + 1 == readings {
+            append(
+                store,
+                format!("kpi-{kpi}"),
+                encode(std::mem::take(&mut batch), org),
+            )
+            .await;
+        }
+    }
+    written
+}

@@ -1,0 +1,372 @@
+//! `just bench` (history growth, issue 22): the same request mix against the demo's Acquisition
+//! pod after its stream has grown by 1k, 10k and 100k events of history (sprint cycles as the
+//! rebuild bench writes them: items, ownership, commitments, scope changes, blockers, approvals,
+//! service requests, closes, retros) and its KPI by as many readings — each request's p50 and
+//! p99 side by side with the smallest history, in one run.
+//!
+//! The mix (`BENCH_CLIENTS`, default 8, concurrent clients for `BENCH_SECS`, default 10, per
+//! history size), by weight: the dashboard's organisation overview 15, a sprint board 25, a
+//! closed sprint's metrics 20, pod metrics 20, the pod's KPIs with their latest reading 15,
+//! `raiseBlocker` 4, `createItem` 1 — reads by many, writes to the one pod, as integrations and
+//! dashboards use it. Then, alone, time travel: the board and the sprint's metrics as of a
+//! random past position of the pod, `BENCH_TRAVELS` (default 50) times.
+//!
+//! `BENCH_HISTORY` (default `1000,10000,100000`) lists the sizes; the first is the baseline.
+
+#[path = "../../projections/benches/support/generate.rs"]
+#[allow(dead_code)]
+mod generate;
+
+#[path = "../../eventstore/benches/support/baseline.rs"]
+#[allow(dead_code)]
+mod baseline;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use podledger_api::AuthConfig;
+use podledger_api::ids::to_id;
+use podledger_domain::ids::{KpiId, PersonId, PodId};
+use podledger_eventstore::EventStore as _;
+use podledger_server::{ServerConfig, demo, start};
+use serde_json::{Value, json};
+
+use baseline::{runtime, setting};
+
+const OVERVIEW: &str = "query { organisation { name pods(first: 100) { nodes { id name focus \
+    productOwner { name } scrumMaster { name } members(first: 100) { totalCount nodes { name podRoles } } \
+    currentSprint { number status goal startDate endDate } \
+    metrics { closedSprints averageVelocity goalCompletionRate blockersOpen } } } \
+    healthFindings(first: 500) { nodes { kind podId } } \
+    healthAudit { podId failing warning patterns { pattern status } } } }";
+
+const BOARD: &str = "query($pod: ID!, $sprint: ID!, $asOf: AsOfInput) { sprint(podId: $pod, id: $sprint, asOf: $asOf) { \
+    id number status goal goalItemIds startDate endDate \
+    items(first: 500) { nodes { id title estimate status owner { name } pendingOwner { name } } } \
+    burndown { committedPoints days { date remaining scope ideal } } } }";
+
+const SPRINT_METRICS: &str = "query($pod: ID!, $sprint: ID!, $asOf: AsOfInput) { sprint(podId: $pod, id: $sprint, asOf: $asOf) { \
+    metrics { committedPoints velocity commitmentReliability scopeChurn taskCompletion goalMet backlogChurnRate } } }";
+
+const POD_METRICS: &str = "query($pod: ID!) { pod(id: $pod) { metrics { averageVelocity blockerMedianHours blockersWithin48H } } }";
+
+const KPIS: &str = "query($pod: ID!) { pod(id: $pod) { kpis(first: 20) { nodes { name target latest { value observedAt attainment status } } } } }";
+
+const RAISE: &str = "mutation($pod: ID!) { raiseBlocker(podId: $pod, category: DEPENDENCY, description: \"Waiting on the brand team\") { position } }";
+
+const CREATE: &str = "mutation($i: CreateItemInput!) { createItem(input: $i) { position } }";
+
+/// The mix: (name, weight).
+const MIX: [(&str, u32); 7] = [
+    ("organisation overview", 15),
+    ("sprint board", 25),
+    ("sprint metrics (closed sprint)", 20),
+    ("pod metrics", 20),
+    ("pod KPIs, latest reading", 15),
+    ("raiseBlocker", 4),
+    ("createItem", 1),
+];
+
+struct Target {
+    url: String,
+    token: String,
+    pod: String,
+    board_sprint: String,
+    closed_sprint: String,
+}
+
+async fn post(client: &reqwest::Client, t: &Target, query: &str, variables: Value) -> Value {
+    let answer: Value = client
+        .post(&t.url)
+        .bearer_auth(&t.token)
+        .json(&json!({"query": query, "variables": variables}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(answer.get("errors").is_none(), "{answer}");
+    answer
+}
+
+/// One request of kind `k` of [`MIX`].
+async fn request(client: &reqwest::Client, t: &Target, k: usize) {
+    let board = json!({"pod": t.pod, "sprint": t.board_sprint});
+    let closed = json!({"pod": t.pod, "sprint": t.closed_sprint});
+    let pod = json!({"pod": t.pod});
+    match k {
+        0 => post(client, t, OVERVIEW, json!({})).await,
+        1 => post(client, t, BOARD, board).await,
+        2 => post(client, t, SPRINT_METRICS, closed).await,
+        3 => post(client, t, POD_METRICS, pod).await,
+        4 => post(client, t, KPIS, pod).await,
+        5 => post(client, t, RAISE, pod).await,
+        _ => {
+            let input = json!({"i": {"podId": t.pod, "title": "Spring webinar landing page",
+                                     "outputCategory": "landing page", "estimate": 3}});
+            post(client, t, CREATE, input).await
+        }
+    };
+}
+
+/// Latencies (ms) per kind of the mix, and time travel's.
+type Samples = (Vec<Vec<f64>>, Vec<f64>);
+
+fn pick(r: u64) -> usize {
+    let total: u32 = MIX.iter().map(|(_, w)| w).sum();
+    let mut x = (r % u64::from(total)) as u32;
+    for (k, (_, w)) in MIX.iter().enumerate() {
+        if x < *w {
+            return k;
+        }
+        x -= w;
+    }
+    MIX.len() - 1
+}
+
+async fn run_size(
+    dir: &std::path::Path,
+    events: u64,
+    secs: f64,
+    clients: usize,
+    travels: usize,
+) -> (u64, Samples) {
+    let auth = AuthConfig::new(
+        b"history-bench-secret-history-bench".to_vec(),
+        "podledger",
+        "podledger",
+    );
+    let db = dir.join(format!("history-{events}.db"));
+    let running = start(ServerConfig {
+        demo: true,
+        policy: podledger_api::Policy {
+            max_concurrent_per_caller: usize::MAX,
+            ..podledger_api::Policy::default()
+        },
+        ..ServerConfig::new(format!("sqlite://{}", db.display()), auth.clone())
+    })
+    .await
+    .unwrap();
+    let store = running.projections.store().clone();
+    let org = demo::org_id();
+    let pod = PodId(demo::id("Acquisition"));
+    let po = demo::key_people()[2].2;
+    let grown = generate::grow_pod(
+        &store,
+        org,
+        demo::key_people()[0].2,
+        pod,
+        PersonId(demo::id("Ari Amari")),
+        events,
+        KpiId(demo::id("Acquisition kpi")),
+        events,
+    )
+    .await;
+    let head = store.head().await.unwrap();
+    running
+        .projections
+        .wait_for(head, Duration::from_secs(600))
+        .await
+        .unwrap();
+    let stream_len = store
+        .read_stream(&format!("pod-{pod}"), 0, usize::MAX >> 1)
+        .await
+        .unwrap()
+        .len() as u64;
+    let target = Arc::new(Target {
+        url: format!("http://{}/graphql", running.addr),
+        token: auth.mint_member(org, po, chrono::Duration::hours(1)),
+        pod: to_id("Pod", pod.as_uuid()).0,
+        board_sprint: to_id("Sprint", demo::id("Acquisition sprint 6")).0,
+        closed_sprint: to_id("Sprint", demo::id("Acquisition sprint 5")).0,
+    });
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(clients)
+        .build()
+        .unwrap();
+    // Warm up: every kind once.
+    for k in 0..MIX.len() {
+        request(&client, &target, k).await;
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+    let tasks: Vec<_> = (0..clients)
+        .map(|c| {
+            let (client, target, stop) = (client.clone(), target.clone(), stop.clone());
+            tokio::spawn(async move {
+                let mut samples = vec![Vec::new(); MIX.len()];
+                let mut r = 0x9E37_79B9_7F4A_7C15_u64.wrapping_mul(c as u64 + 1);
+                while !stop.load(Ordering::Relaxed) {
+                    r ^= r << 13;
+                    r ^= r >> 7;
+                    r ^= r << 17;
+                    let k = pick(r);
+                    let t = Instant::now();
+                    request(&client, &target, k).await;
+                    samples[k].push(t.elapsed().as_secs_f64() * 1e3);
+                }
+                samples
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_secs_f64(secs)).await;
+    stop.store(true, Ordering::Relaxed);
+    let mut mix = vec![Vec::new(); MIX.len()];
+    for task in tasks {
+        for (k, s) in task.await.unwrap().into_iter().enumerate() {
+            mix[k].extend(s);
+        }
+    }
+    let travel = time_travel(&client, &target, &store, pod, grown, travels).await;
+    running.handle.stop(true).await;
+    (stream_len, (mix, travel))
+}
+
+/// Time travel, alone: the board and the closed sprint's metrics at a random past position of
+/// the pod's grown history, `travels` times; latencies in ms.
+async fn time_travel(
+    client: &reqwest::Client,
+    target: &Target,
+    store: &podledger_eventstore::SqliteEventStore,
+    pod: PodId,
+    grown: u64,
+    travels: usize,
+) -> Vec<f64> {
+    let positions: Vec<u64> = store
+        .read_stream(&format!("pod-{pod}"), 0, usize::MAX >> 1)
+        .await
+        .unwrap()
+        .iter()
+        .map(|e| e.position)
+        .collect();
+    let mut travel = Vec::new();
+    let mut r = 0x2545_F491_4F6C_DD1D_u64;
+    for _ in 0..travels {
+        r ^= r << 13;
+        r ^= r >> 7;
+        r ^= r << 17;
+        // Past the demo's own events, so the sprint exists.
+        let lo = positions.len() - grown as usize;
+        let at = positions[lo + (r as usize % grown as usize)];
+        let as_of = json!({"position": at.to_string()});
+        let t = Instant::now();
+        post(
+            client,
+            target,
+            BOARD,
+            json!({"pod": target.pod, "sprint": target.board_sprint, "asOf": as_of}),
+        )
+        .await;
+        post(
+            client,
+            target,
+            SPRINT_METRICS,
+            json!({"pod": target.pod, "sprint": target.closed_sprint, "asOf": as_of}),
+        )
+        .await;
+        travel.push(t.elapsed().as_secs_f64() * 1e3);
+    }
+    travel
+}
+
+/// One history size's figures.
+struct Row {
+    /// The pod stream's length.
+    len: u64,
+    /// p50, p99 (ms) and count per kind of the mix.
+    figures: Vec<(f64, f64, usize)>,
+    /// Time travel p50 and p99 (ms).
+    travel: (f64, f64),
+    /// Requests per second, all kinds.
+    rate: f64,
+}
+
+fn percentile(values: &mut [f64], q: f64) -> f64 {
+    if values.is_empty() {
+        return f64::NAN;
+    }
+    values.sort_by(f64::total_cmp);
+    let rank = ((q * values.len() as f64).ceil() as usize).clamp(1, values.len());
+    values[rank - 1]
+}
+
+fn main() {
+    let secs: f64 = setting("BENCH_SECS", 10.0);
+    let clients: usize = setting("BENCH_CLIENTS", 8);
+    let travels: usize = setting("BENCH_TRAVELS", 50);
+    let sizes: Vec<u64> = std::env::var("BENCH_HISTORY")
+        .unwrap_or_else(|_| "1000,10000,100000".into())
+        .split(',')
+        .map(|s| {
+            s.trim()
+                .parse()
+                .expect("BENCH_HISTORY: sizes separated by commas")
+        })
+        .collect();
+    let rt = runtime();
+    let dir = tempfile::tempdir().unwrap();
+    let mut rows: BTreeMap<u64, Row> = BTreeMap::new();
+    rt.block_on(async {
+        for &events in &sizes {
+            let (len, (mut mix, mut travel)) =
+                run_size(dir.path(), events, secs, clients, travels).await;
+            let total: usize = mix.iter().map(Vec::len).sum();
+            let figures: Vec<(f64, f64, usize)> = mix
+                .iter_mut()
+                .map(|s| (percentile(s, 0.5), percentile(s, 0.99), s.len()))
+                .collect();
+            let tt = (percentile(&mut travel, 0.5), percentile(&mut travel, 0.99));
+            println!(
+                "history {events}: pod stream {len} events, {:.0} requests/s, time travel p50 {:.1} ms p99 {:.1} ms",
+                total as f64 / secs,
+                tt.0,
+                tt.1
+            );
+            for ((name, _), (p50, p99, n)) in MIX.iter().zip(&figures) {
+                println!("  {name}: p50 {p50:.2} ms, p99 {p99:.2} ms ({n})");
+            }
+            rows.insert(events, Row { len, figures, travel: tt, rate: total as f64 / secs });
+        }
+    });
+    let base = sizes[0];
+    print!("\n| request |");
+    for s in &sizes {
+        print!(" p50 / p99 at +{s} (ms) |");
+    }
+    println!(" p50 at +{} / p50 at +{base} |", sizes[sizes.len() - 1]);
+    print!("|---|");
+    for _ in &sizes {
+        print!("---:|");
+    }
+    println!("---:|");
+    let last = sizes[sizes.len() - 1];
+    for (k, (name, _)) in MIX.iter().enumerate() {
+        print!("| {name} |");
+        for s in &sizes {
+            let (p50, p99, _) = rows[s].figures[k];
+            print!(" {p50:.2} / {p99:.2} |");
+        }
+        println!(
+            " **{:.2}** |",
+            rows[&last].figures[k].0 / rows[&base].figures[k].0
+        );
+    }
+    print!("| time travel: board + sprint metrics asOf a past position |");
+    for s in &sizes {
+        let (p50, p99) = rows[s].travel;
+        print!(" {p50:.1} / {p99:.1} |");
+    }
+    println!(" **{:.2}** |", rows[&last].travel.0 / rows[&base].travel.0);
+    print!("| requests/s, all kinds ({clients} clients) |");
+    for s in &sizes {
+        print!(" {:.0} |", rows[s].rate);
+    }
+    println!(" **{:.2}** |", rows[&last].rate / rows[&base].rate);
+    print!("| pod stream length (events) |");
+    for s in &sizes {
+        print!(" {} |", rows[s].len);
+    }
+    println!(" |");
+}

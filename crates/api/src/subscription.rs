@@ -275,7 +275,8 @@ impl SubscriptionRoot {
                     let count =
                         seen.entry(kpi.id)
                             .or_insert(if first { kpi.readings.len() } else { 0 });
-                    for reading in &kpi.readings[(*count).min(kpi.readings.len())..] {
+                    for reading in (*count..kpi.readings.len()).filter_map(|i| kpi.readings.get(i))
+                    {
                         added.push(KpiReadingAdded {
                             kpi: Kpi::new(kpi.clone(), org_view.clone()),
                             reading: judged(kpi.judge(reading)),

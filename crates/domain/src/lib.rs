@@ -13,6 +13,7 @@ pub mod ids;
 pub mod kpi;
 pub mod org;
 pub mod permissions;
+pub mod persistent;
 pub mod pod;
 pub mod roles;
 pub mod stamp;

@@ -52,7 +52,7 @@ pub struct KpiView {
     /// Performance owner.
     pub owner: PersonId,
     /// Readings in recording order.
-    pub readings: Vec<Reading>,
+    pub readings: podledger_domain::persistent::Seq<Reading>,
     /// The index in `readings` of the one with the latest business time (the later recorded
     /// one on a tie), kept as readings arrive: observation times come in any order.
     pub latest: Option<usize>,
@@ -116,7 +116,7 @@ impl KpiView {
             baseline: *baseline,
             cadence: *cadence,
             owner: *owner,
-            readings: Vec::new(),
+            readings: podledger_domain::persistent::Seq::new(),
             latest: None,
             ledger: vec![LedgerEntry::new(
                 LedgerChange::Assigned {
@@ -158,7 +158,7 @@ impl KpiView {
                 if later {
                     self.latest = Some(self.readings.len());
                 }
-                self.readings.push(Reading {
+                self.readings.push_back(Reading {
                     value: *value,
                     observed_at: *observed_at,
                     source: source.clone(),

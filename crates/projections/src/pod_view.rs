@@ -9,13 +9,13 @@
 //! Reads go through views that pair the state with the history ([`ItemView`], [`SprintView`],
 //! [`BlockerView`], [`IntakeView`]); each dereferences to the domain's record.
 
-use std::collections::BTreeMap;
 use std::ops::Deref;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use podledger_domain::ids::{
     ApprovalId, BlockerId, IntakeId, ItemId, PersonId, RetroActionId, ServiceRequestId, SprintId,
 };
+use podledger_domain::persistent::{Map, Seq};
 use podledger_domain::pod::{
     Blocker, IntakeRequest, Item, ItemStatus, PodEvent, PodState, ScopeChangeReason, Sprint,
     SprintStatus,
@@ -230,21 +230,21 @@ pub struct PodView {
     /// is the stream version).
     pub state: PodState,
     /// Each item's history.
-    pub items: BTreeMap<ItemId, ItemHistory>,
+    pub items: Map<ItemId, ItemHistory>,
     /// Sprints in plan order, with their history.
-    pub sprints: Vec<SprintHistory>,
+    pub sprints: Seq<SprintHistory>,
     /// Blockers in raise order, with what they said.
-    pub blockers: Vec<BlockerHistory>,
+    pub blockers: Seq<BlockerHistory>,
     /// Intake requests in submission order, with their history.
-    pub intake: Vec<IntakeHistory>,
+    pub intake: Seq<IntakeHistory>,
     /// Retros in the order recorded.
-    pub retros: Vec<RetroHistory>,
+    pub retros: Seq<RetroHistory>,
     /// Retro actions, by id.
-    pub retro_actions: BTreeMap<RetroActionId, RetroActionHistory>,
+    pub retro_actions: Map<RetroActionId, RetroActionHistory>,
     /// Approval requests in the order asked.
-    pub approvals: Vec<ApprovalHistory>,
+    pub approvals: Seq<ApprovalHistory>,
     /// Requests to shared services in the order opened.
-    pub service_requests: Vec<ServiceRequestHistory>,
+    pub service_requests: Seq<ServiceRequestHistory>,
     /// What the pod's metrics read, kept as the events arrive.
     pub tally: PodTally,
 }
@@ -714,7 +714,7 @@ impl PodView {
                 meta,
             ),
             PodEvent::ItemStatusChanged { item_id, to, .. } => self.log_status(*item_id, *to, at),
-            PodEvent::SprintPlanned { sprint_id, .. } => self.sprints.push(SprintHistory {
+            PodEvent::SprintPlanned { sprint_id, .. } => self.sprints.push_back(SprintHistory {
                 id: *sprint_id,
                 committed: Vec::new(),
                 added: Vec::new(),
@@ -804,7 +804,7 @@ impl PodView {
                 description,
                 raised_by,
                 ..
-            } => self.blockers.push(BlockerHistory {
+            } => self.blockers.push_back(BlockerHistory {
                 id: *blocker_id,
                 description: description.clone(),
                 raised_by: *raised_by,
@@ -828,7 +828,7 @@ impl PodView {
                 request_id,
                 at: submitted,
                 ..
-            } => self.intake.push(IntakeHistory {
+            } => self.intake.push_back(IntakeHistory {
                 id: *request_id,
                 submitted_at: *submitted,
                 item: None,
@@ -862,7 +862,7 @@ impl PodView {
                 actions,
                 ..
             } => {
-                self.retros.push(RetroHistory {
+                self.retros.push_back(RetroHistory {
                     sprint: *sprint_id,
                     went_well: went_well.clone(),
                     friction: friction.clone(),
@@ -884,7 +884,7 @@ impl PodView {
                 }
             }
             PodEvent::ApprovalRequested { approval_id, .. } => {
-                self.approvals.push(ApprovalHistory {
+                self.approvals.push_back(ApprovalHistory {
                     id: *approval_id,
                     reason: None,
                 });
@@ -909,7 +909,7 @@ impl PodView {
                 description,
                 at: opened,
                 ..
-            } => self.service_requests.push(ServiceRequestHistory {
+            } => self.service_requests.push_back(ServiceRequestHistory {
                 id: *request_id,
                 title: title.clone(),
                 description: description.clone(),

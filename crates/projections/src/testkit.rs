@@ -221,7 +221,7 @@ impl Script {
         let (done, not_done): (Vec<ItemId>, Vec<ItemId>) = sprint
             .items
             .iter()
-            .partition(|i| self.pod.state.items[i].status == ItemStatus::Done);
+            .partition(|i| self.pod.state.items[*i].status == ItemStatus::Done);
         let goal_met = sprint.goal_items.iter().all(|g| done.contains(g));
         let at = self.now;
         self.pod(PodEvent::SprintClosed {

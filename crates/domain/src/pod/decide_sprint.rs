@@ -170,7 +170,7 @@ pub(super) fn decide(p: &PodCtx<'_>, command: &PodCommand) -> Result<Vec<PodEven
                 sprint.items.iter().partition(|id| {
                     p.pod
                         .items
-                        .get(id)
+                        .get(*id)
                         .is_some_and(|i| i.status == ItemStatus::Done)
                 });
             let goal_met = sprint.goal_items.iter().all(|g| done.contains(g));

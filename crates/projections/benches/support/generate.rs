@@ -404,6 +404,7 @@ pub async fn generate(store: &SqliteEventStore, total: u64) -> (OrgId, Vec<PodId
 /// `readings` weekly-cadence readings appended to KPI `kpi`. Returns the events appended to the
 /// pod stream.
 #[allow(clippy::too_many_arguments)] // the bench says exactly what it grows
+#[allow(dead_code)] // the server's history bench grows one pod
 pub async fn grow_pod(
     store: &SqliteEventStore,
     org: OrgId,

@@ -201,9 +201,16 @@ fn incomplete_team(
     ];
     let mut blocked = BTreeSet::new();
     let mut blockers = Vec::new();
-    for b in pod.blockers() {
+    // The blockers of the committed items, in raise order (as a walk of every blocker finds
+    // them), through the view's index by item.
+    let mut on_committed: Vec<_> = committed
+        .iter()
+        .flat_map(|item| pod.blockers_of_item(*item))
+        .collect();
+    on_committed.sort_by_key(|b| pod.blocker_index.get(&b.id).copied());
+    on_committed.dedup_by_key(|b| b.id);
+    for b in on_committed {
         if let Some(item) = b.item
-            && committed.contains(&item)
             && waited.contains(&b.category)
             && in_window(b.raised_at, b.resolved_at, t0, t1)
         {
@@ -337,10 +344,7 @@ fn cosmetic_rituals(
             sprint.history.added.len()
         ));
     }
-    let raised: Vec<_> = pod
-        .blockers()
-        .filter(|b| b.raised_at >= t0 && b.raised_at < t1)
-        .collect();
+    let raised: Vec<_> = pod.blockers_raised_between(t0, t1).collect();
     if raised.is_empty() {
         evidence
             .signals

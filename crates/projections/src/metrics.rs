@@ -315,7 +315,7 @@ fn tallied_blocker_stats(tally: &crate::tally::BlockerTally) -> BlockerStats {
     let resolved = tally.resolution_ms.len();
     BlockerStats {
         resolved: resolved as u32,
-        open: tally.open,
+        open: tally.unresolved.len() as u32,
         median_hours,
         p90_hours,
         share_within_48h: (resolved > 0).then(|| f64::from(tally.within_48h) / resolved as f64),

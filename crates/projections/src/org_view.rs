@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Duration, Utc};
-use podledger_domain::ids::{ItemId, PersonId, PodId, SprintId};
+use podledger_domain::ids::{PersonId, PodId, SprintId};
 use podledger_domain::org::{OrgEvent, OrgState};
 use podledger_domain::pod::SprintStatus;
 use podledger_domain::roles::{Capability, PodRole};
@@ -175,6 +175,27 @@ pub enum Finding {
     },
 }
 
+/// Each owner of a started sprint's items and how many distinct output categories they own
+/// there: as kept at the close for a closed sprint, from the items now for the active one.
+fn owner_spread(pod: &PodView, sprint: crate::pod_view::SprintView<'_>) -> Vec<(PersonId, u32)> {
+    if sprint.history.closing.is_some() {
+        return sprint.history.owners_at_close.clone();
+    }
+    let mut by_owner: BTreeMap<PersonId, BTreeSet<String>> = BTreeMap::new();
+    for item in sprint.items.iter().filter_map(|i| pod.state.items.get(i)) {
+        if let Some(owner) = item.owner {
+            by_owner
+                .entry(owner)
+                .or_default()
+                .insert(item.output_category.to_lowercase());
+        }
+    }
+    by_owner
+        .into_iter()
+        .map(|(person, categories)| (person, categories.len() as u32))
+        .collect()
+}
+
 /// The findings for the organisation at `now`, given its pods' views.
 pub fn health<P: std::borrow::Borrow<PodView>>(
     org: &OrgView,
@@ -200,34 +221,13 @@ pub fn health<P: std::borrow::Borrow<PodView>>(
             if sprint.status == SprintStatus::Planned {
                 continue;
             }
-            let items: BTreeSet<ItemId> = sprint
-                .items
-                .iter()
-                .chain(
-                    sprint
-                        .history
-                        .closing
-                        .iter()
-                        .flat_map(|c| c.done.iter().map(|(i, _)| i)),
-                )
-                .copied()
-                .collect();
-            let mut by_owner: BTreeMap<PersonId, BTreeSet<String>> = BTreeMap::new();
-            for item in items.iter().filter_map(|i| pod.state.items.get(i)) {
-                if let Some(owner) = item.owner {
-                    by_owner
-                        .entry(owner)
-                        .or_default()
-                        .insert(item.output_category.to_lowercase());
-                }
-            }
-            for (person, categories) in by_owner {
-                if categories.len() > 3 {
+            for (person, categories) in owner_spread(pod, sprint) {
+                if categories > 3 {
                     findings.push(Finding::OwnerSpreadThin {
                         pod: *id,
                         sprint: sprint.id,
                         person,
-                        categories: categories.len() as u32,
+                        categories,
                     });
                 }
             }
@@ -257,7 +257,7 @@ pub fn health<P: std::borrow::Borrow<PodView>>(
                 });
             }
         }
-        for b in pod.blockers().filter(|b| b.resolved_at.is_none()) {
+        for b in pod.unresolved_blockers() {
             let open = now - b.raised_at;
             if open > Duration::hours(48) {
                 findings.push(Finding::BlockerOpenPast48h {

@@ -9,6 +9,7 @@
 //! Reads go through views that pair the state with the history ([`ItemView`], [`SprintView`],
 //! [`BlockerView`], [`IntakeView`]); each dereferences to the domain's record.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Deref;
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -107,6 +108,10 @@ pub struct SprintHistory {
     pub burndown: Vec<BurndownSample>,
     /// Its points now (what the last sample says), moved by each event's one item.
     pub points: Points,
+    /// At its close, each accepted owner of its items (I1) and how many distinct output
+    /// categories (lowercased) those items had: the owner-spread finding of a closed sprint
+    /// is judged on who owned what when it closed.
+    pub owners_at_close: Vec<(PersonId, u32)>,
     /// Its metrics once it has closed, computed on first use: nothing after the close changes
     /// them (business time never goes back, so no later event falls inside its window).
     #[serde(skip)]
@@ -247,6 +252,10 @@ pub struct PodView {
     pub service_requests: Seq<ServiceRequestHistory>,
     /// What the pod's metrics read, kept as the events arrive.
     pub tally: PodTally,
+    /// Each blocker's index in `blockers` (raise order).
+    pub blocker_index: Map<BlockerId, u32>,
+    /// The raise-order indices of the blockers raised on each item.
+    pub blockers_by_item: Map<ItemId, Vec<u32>>,
 }
 
 /// A record of the pod's state paired with its history: an item, a sprint, a blocker or an
@@ -398,12 +407,48 @@ impl PodView {
 
     /// The blocker with this id.
     pub fn blocker(&self, id: BlockerId) -> Option<BlockerView<'_>> {
-        let history = self.blockers.iter().rev().find(|b| b.id == id)?;
-        Some(BlockerView {
-            id,
-            record: self.state.blockers.get(&id)?,
-            history,
-        })
+        self.blocker_at(*self.blocker_index.get(&id)? as usize)
+    }
+
+    /// Blockers raised in `[from, to)`, in raise order: found by bisection (business time
+    /// never goes back, so raise order is time order).
+    pub fn blockers_raised_between(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> impl Iterator<Item = BlockerView<'_>> {
+        let first_at_or_after = |t: DateTime<Utc>| {
+            let (mut lo, mut hi) = (0, self.blockers.len());
+            while lo < hi {
+                let mid = lo + (hi - lo) / 2;
+                if self.blocker_at(mid).is_some_and(|b| b.raised_at < t) {
+                    lo = mid + 1;
+                } else {
+                    hi = mid;
+                }
+            }
+            lo
+        };
+        let (start, end) = (first_at_or_after(from), first_at_or_after(to));
+        (start..end.max(start)).filter_map(|i| self.blocker_at(i))
+    }
+
+    /// The blockers raised on `item`, in raise order.
+    pub fn blockers_of_item(&self, item: ItemId) -> impl Iterator<Item = BlockerView<'_>> {
+        self.blockers_by_item
+            .get(&item)
+            .into_iter()
+            .flatten()
+            .filter_map(|i| self.blocker_at(*i as usize))
+    }
+
+    /// The blockers not resolved, in raise order.
+    pub fn unresolved_blockers(&self) -> impl Iterator<Item = BlockerView<'_>> {
+        self.tally
+            .blockers
+            .unresolved
+            .keys()
+            .filter_map(|i| self.blocker_at(*i as usize))
     }
 
     /// Every intake request, in submission order.
@@ -480,15 +525,24 @@ impl PodView {
     fn count(&mut self, event: &PodEvent, resolves: bool) {
         match event {
             PodEvent::BlockerRaised { blocker_id, .. } => {
-                if let Some(b) = self.state.blockers.get(blocker_id) {
-                    self.tally.blockers.raised(b.category, b.raised_at);
+                if let (Some(b), Some(index)) = (
+                    self.state.blockers.get(blocker_id),
+                    self.blocker_index.get(blocker_id),
+                ) {
+                    self.tally
+                        .blockers
+                        .raised(*index, *blocker_id, b.category, b.raised_at);
                 }
             }
             PodEvent::BlockerResolved { blocker_id, .. } if resolves => {
-                if let Some(b) = self.state.blockers.get(blocker_id)
-                    && let Some(resolved_at) = b.resolved_at
+                if let (Some(b), Some(index)) = (
+                    self.state.blockers.get(blocker_id),
+                    self.blocker_index.get(blocker_id),
+                ) && let Some(resolved_at) = b.resolved_at
                 {
-                    self.tally.blockers.resolved(b.raised_at, resolved_at);
+                    self.tally
+                        .blockers
+                        .resolved(*index, b.raised_at, resolved_at);
                 }
             }
             PodEvent::SprintClosed { sprint_id, .. } => {
@@ -724,6 +778,7 @@ impl PodView {
                 escalations: 0,
                 burndown: Vec::new(),
                 points: Points::default(),
+                owners_at_close: Vec::new(),
                 metrics: Memo::default(),
             }),
             PodEvent::ItemCommitted { item_id, .. } => {
@@ -792,8 +847,25 @@ impl PodView {
                     not_done: not_done.iter().map(|id| (*id, estimate(id))).collect(),
                     goal_met: *goal_met,
                 };
+                let mut categories: BTreeMap<PersonId, BTreeSet<String>> = BTreeMap::new();
+                for item in done
+                    .iter()
+                    .chain(not_done)
+                    .filter_map(|i| self.state.items.get(i))
+                {
+                    if let Some(owner) = item.owner {
+                        categories
+                            .entry(owner)
+                            .or_default()
+                            .insert(item.output_category.to_lowercase());
+                    }
+                }
                 if let Some(s) = self.sprint_history(*sprint_id) {
                     s.closing = Some(closing);
+                    s.owners_at_close = categories
+                        .into_iter()
+                        .map(|(person, c)| (person, c.len() as u32))
+                        .collect();
                 }
                 for id in not_done {
                     self.log_status(*id, ItemStatus::New, at);
@@ -801,15 +873,23 @@ impl PodView {
             }
             PodEvent::BlockerRaised {
                 blocker_id,
+                item_id,
                 description,
                 raised_by,
                 ..
-            } => self.blockers.push_back(BlockerHistory {
-                id: *blocker_id,
-                description: description.clone(),
-                raised_by: *raised_by,
-                resolution: None,
-            }),
+            } => {
+                let index = self.blockers.len() as u32;
+                self.blocker_index.insert(*blocker_id, index);
+                if let Some(item) = item_id {
+                    self.blockers_by_item.entry(*item).or_default().push(index);
+                }
+                self.blockers.push_back(BlockerHistory {
+                    id: *blocker_id,
+                    description: description.clone(),
+                    raised_by: *raised_by,
+                    resolution: None,
+                });
+            }
             PodEvent::BlockerEscalated { .. } => {
                 if let Some(active) = self.active_history() {
                     active.escalations += 1;
@@ -820,7 +900,9 @@ impl PodView {
                 resolution,
                 ..
             } => {
-                if let Some(b) = self.blockers.iter_mut().rev().find(|b| b.id == *blocker_id) {
+                if let Some(index) = self.blocker_index.get(blocker_id)
+                    && let Some(b) = self.blockers.get_mut(*index as usize)
+                {
                     b.resolution.clone_from(resolution);
                 }
             }

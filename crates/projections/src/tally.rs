@@ -13,10 +13,12 @@
 //! the two after any command sequence.
 
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, BinaryHeap};
+use std::collections::BinaryHeap;
 use std::sync::OnceLock;
 
 use chrono::{DateTime, Datelike, Utc};
+use podledger_domain::ids::BlockerId;
+use podledger_domain::persistent::Map;
 use podledger_domain::pod::BlockerCategory;
 use serde::{Deserialize, Serialize};
 
@@ -217,29 +219,37 @@ impl ClosedSprints {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct BlockerTally {
-    /// Blockers not resolved.
-    pub open: u32,
+    /// The blockers not resolved, by raise-order index.
+    pub unresolved: Map<u32, BlockerId>,
     /// Resolution times in milliseconds.
     pub resolution_ms: OrderStatistics,
     /// Of those, resolved within 48 h.
     pub within_48h: u32,
-    /// Blockers raised per (year, month, category).
-    pub raised: BTreeMap<(i32, u32, BlockerCategory), u32>,
+    /// Blockers raised per (year, month, category), in that order: one entry per month and
+    /// category, not per blocker.
+    pub raised: Vec<((i32, u32, BlockerCategory), u32)>,
 }
 
 impl BlockerTally {
-    /// A blocker raised at `at`.
-    pub fn raised(&mut self, category: BlockerCategory, at: DateTime<Utc>) {
-        self.open += 1;
-        *self
-            .raised
-            .entry((at.year(), at.month(), category))
-            .or_default() += 1;
+    /// Blocker `id`, the `index`-th raised, raised at `at`.
+    pub fn raised(
+        &mut self,
+        index: u32,
+        id: BlockerId,
+        category: BlockerCategory,
+        at: DateTime<Utc>,
+    ) {
+        self.unresolved.insert(index, id);
+        let key = (at.year(), at.month(), category);
+        match self.raised.binary_search_by(|(k, _)| k.cmp(&key)) {
+            Ok(i) => self.raised[i].1 += 1,
+            Err(i) => self.raised.insert(i, (key, 1)),
+        }
     }
 
-    /// An open blocker raised at `raised_at` resolved at `resolved_at`.
-    pub fn resolved(&mut self, raised_at: DateTime<Utc>, resolved_at: DateTime<Utc>) {
-        self.open = self.open.saturating_sub(1);
+    /// The open blocker raised `index`-th, at `raised_at`, resolved at `resolved_at`.
+    pub fn resolved(&mut self, index: u32, raised_at: DateTime<Utc>, resolved_at: DateTime<Utc>) {
+        self.unresolved.remove(&index);
         let ms = (resolved_at - raised_at).num_milliseconds();
         self.resolution_ms.insert(ms);
         if ms as f64 / 3_600_000.0 <= 48.0 {

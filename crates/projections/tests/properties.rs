@@ -77,6 +77,45 @@ fn the_tally_equals_the_definitions(view: &podledger_projections::pod_view::PodV
             "{at}: sprint {} metrics",
             sprint.number
         );
+        // The blockers of the sprint's window, by bisection and by a walk.
+        if let (Some(t0), t1) = (sprint.started_at, sprint.closed_at) {
+            let t1 = t1.unwrap_or(chrono::DateTime::<chrono::Utc>::MAX_UTC);
+            let bisected: Vec<_> = view.blockers_raised_between(t0, t1).map(|b| b.id).collect();
+            let walked: Vec<_> = view
+                .blockers()
+                .filter(|b| b.raised_at >= t0 && b.raised_at < t1)
+                .map(|b| b.id)
+                .collect();
+            assert_eq!(
+                bisected, walked,
+                "{at}: blockers raised in sprint {}",
+                sprint.number
+            );
+        }
+    }
+    // The blocker indexes equal walks of every blocker.
+    let unresolved: Vec<_> = view.unresolved_blockers().map(|b| b.id).collect();
+    let walked: Vec<_> = view
+        .blockers()
+        .filter(|b| b.resolved_at.is_none())
+        .map(|b| b.id)
+        .collect();
+    assert_eq!(unresolved, walked, "{at}: unresolved blockers");
+    for b in view.blockers() {
+        assert_eq!(
+            view.blocker(b.id).map(|x| x.history),
+            Some(b.history),
+            "{at}"
+        );
+        if let Some(item) = b.item {
+            let of_item: Vec<_> = view.blockers_of_item(item).map(|x| x.id).collect();
+            let walked: Vec<_> = view
+                .blockers()
+                .filter(|x| x.item == Some(item))
+                .map(|x| x.id)
+                .collect();
+            assert_eq!(of_item, walked, "{at}: blockers of an item");
+        }
     }
 }
 

@@ -6,7 +6,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::{DateTime, Duration, Utc};
 use podledger_domain::ids::{PersonId, PodId, SprintId};
 use podledger_domain::org::{OrgEvent, OrgState};
-use podledger_domain::pod::SprintStatus;
 use podledger_domain::roles::{Capability, PodRole};
 use serde::{Deserialize, Serialize};
 
@@ -217,10 +216,17 @@ pub fn health<P: std::borrow::Borrow<PodView>>(
         let Some(pod) = pods.get(id).map(std::borrow::Borrow::borrow) else {
             continue;
         };
-        for sprint in pod.sprints() {
-            if sprint.status == SprintStatus::Planned {
-                continue;
-            }
+        // Findings are about the pod's health now: its active sprint and the last one it
+        // closed (the health audit's window), not every sprint it ever ran — a past one's
+        // findings are those of the organisation `asOf` then.
+        let last_closed = pod
+            .tally
+            .closed
+            .last(1)
+            .first()
+            .and_then(|c| pod.sprint_at(c.index as usize));
+        let active = pod.state.active_sprint.and_then(|id| pod.sprint(id));
+        for sprint in last_closed.into_iter().chain(active) {
             for (person, categories) in owner_spread(pod, sprint) {
                 if categories > 3 {
                     findings.push(Finding::OwnerSpreadThin {

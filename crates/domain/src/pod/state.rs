@@ -334,6 +334,9 @@ pub struct PodState {
     pub backlog: VecDeque<ItemId>,
     /// Sprints by id.
     pub sprints: Map<SprintId, Sprint>,
+    /// Sprints by number, in plan order (a sprint's number is one more than the count of the
+    /// sprints planned before it; were two to share one, the first planned keeps it).
+    pub sprint_numbers: Map<u32, SprintId>,
     /// The ACTIVE sprint, if any.
     pub active_sprint: Option<SprintId>,
     /// Blockers by id.
@@ -480,6 +483,7 @@ impl PodState {
                         version,
                     },
                 );
+                self.sprint_numbers.entry(*number).or_insert(*sprint_id);
             }
             PodEvent::SprintDatesChanged {
                 sprint_id,
@@ -774,11 +778,11 @@ impl PodState {
     /// The sprint planned right after `sprint` (the next number), if any.
     pub fn next_sprint(&self, sprint: SprintId) -> Option<(SprintId, &Sprint)> {
         let number = self.sprints.get(&sprint)?.number;
-        self.sprints
-            .iter()
-            .filter(|(_, s)| s.number > number)
-            .min_by_key(|(_, s)| s.number)
-            .map(|(id, s)| (*id, s))
+        let (_, next) = self
+            .sprint_numbers
+            .range(number.saturating_add(1)..)
+            .next()?;
+        Some((*next, self.sprints.get(next)?))
     }
 
     /// Takes an item out of the backlog (it is there at most once).

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Duration, Utc};
 use podledger_domain::ids::{BlockerId, ItemId, PersonId, PodId, SprintId};
-use podledger_domain::pod::{BlockerCategory, SprintStatus};
+use podledger_domain::pod::BlockerCategory;
 use podledger_domain::roles::Capability;
 use serde::{Deserialize, Serialize};
 
@@ -112,10 +112,10 @@ pub struct PatternAudit {
 
 /// The audit of pod `pod_id` at `now`: the five patterns in the seed's order.
 pub fn audit(org: &OrgView, pod_id: PodId, pod: &PodView, now: DateTime<Utc>) -> Vec<PatternAudit> {
-    let last = pod
-        .sprints()
-        .filter(|s| s.status == SprintStatus::Closed && s.closed_at.is_some_and(|t| t <= now))
-        .max_by_key(|s| s.closed_at);
+    let (last, previous) = pod.tally.closed.last_by(now);
+    let at =
+        |c: Option<&crate::tally::ClosedSprint>| c.and_then(|c| pod.sprint_at(c.index as usize));
+    let (last, previous) = (at(last), at(previous));
     let judged = |pattern, (status, evidence)| PatternAudit {
         pattern,
         status,
@@ -138,7 +138,7 @@ pub fn audit(org: &OrgView, pod_id: PodId, pod: &PodView, now: DateTime<Utc>) ->
         ),
         judged(
             Pattern::CosmeticRituals,
-            last.map_or_else(ok, |s| cosmetic_rituals(pod, s, now)),
+            last.map_or_else(ok, |s| cosmetic_rituals(pod, s, previous, now)),
         ),
         judged(
             Pattern::SpecialistSilos,
@@ -218,15 +218,13 @@ fn incomplete_team(
             blockers.push(b.id);
         }
     }
-    for history in &pod.service_requests {
-        let Some(r) = pod.state.service_requests.get(&history.id) else {
-            continue;
-        };
-        if let Some(item) = r.item
-            && committed.contains(&item)
-            && in_window(history.opened_at, r.closed_at, t0, t1)
-        {
-            blocked.insert(item);
+    for item in &committed {
+        for history in pod.service_requests_of_item(*item) {
+            if let Some(r) = pod.state.service_requests.get(&history.id)
+                && in_window(history.opened_at, r.closed_at, t0, t1)
+            {
+                blocked.insert(*item);
+            }
         }
     }
     let share = if committed.is_empty() {
@@ -328,6 +326,7 @@ fn centralized_control(
 fn cosmetic_rituals(
     pod: &PodView,
     sprint: SprintView<'_>,
+    previous: Option<SprintView<'_>>,
     now: DateTime<Utc>,
 ) -> (PatternStatus, Evidence) {
     let (t0, t1) = window(sprint);
@@ -365,10 +364,6 @@ fn cosmetic_rituals(
             stale.len()
         ));
     }
-    let previous = pod
-        .sprints()
-        .filter(|s| s.status == SprintStatus::Closed && s.closed_at < sprint.closed_at)
-        .max_by_key(|s| s.closed_at);
     if let Some(previous) = previous {
         match pod.state.retros.get(&previous.id) {
             Some(retro) if retro.recorded_at <= t0 => {}
@@ -377,12 +372,17 @@ fn cosmetic_rituals(
                 previous.number
             )),
         }
-        let unfollowed: Vec<_> = pod
+        // Its retro's actions, in id order (as a walk of every action finds them).
+        let mut unfollowed: Vec<_> = pod
             .state
-            .retro_actions
-            .iter()
+            .retros
+            .get(&previous.id)
+            .into_iter()
+            .flat_map(|r| &r.actions)
+            .filter_map(|id| Some((id, pod.state.retro_actions.get(id)?)))
             .filter(|(_, a)| a.sprint == previous.id && a.outcome.is_none())
             .collect();
+        unfollowed.sort_by_key(|(id, _)| **id);
         if !unfollowed.is_empty() {
             evidence
                 .people

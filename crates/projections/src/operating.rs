@@ -132,12 +132,17 @@ pub fn approval_stats(
         .and_then(|s| Some((s.started_at?, s.closed_at.unwrap_or(now))));
     let mut stats = ApprovalStats::default();
     let mut waits = Vec::new();
-    for approval in pod.state.approvals.values() {
-        if let Some((from, to)) = window
-            && !(approval.requested_at >= from && approval.requested_at < to)
-        {
-            continue;
+    // A sprint's approvals found by bisection over the order asked, taken in id order (as a
+    // walk of every approval takes them); every approval without a sprint.
+    let approvals: Vec<&podledger_domain::pod::Approval> = match window {
+        Some((from, to)) => {
+            let mut asked: Vec<_> = pod.approvals_asked_between(from, to).collect();
+            asked.sort_by_key(|(id, _)| *id);
+            asked.into_iter().map(|(_, a)| a).collect()
         }
+        None => pod.state.approvals.values().collect(),
+    };
+    for approval in approvals {
         stats.requested += 1;
         let late = match &approval.decision {
             Some(d) => {
@@ -153,8 +158,7 @@ pub fn approval_stats(
         }
     }
     (stats.wait_median_hours, stats.wait_p90_hours) = median_and_p90(&mut waits);
-    let asked: std::collections::BTreeSet<ItemId> =
-        pod.state.approvals.values().map(|a| a.item).collect();
+    let asked = |item: &ItemId| pod.approvals_by_item.contains_key(item);
     let done: Vec<ItemId> = match sprint.and_then(|s| pod.sprint(s)) {
         Some(s) => match &s.history.closing {
             Some(c) => c.done.iter().map(|(i, _)| *i).collect(),
@@ -178,7 +182,7 @@ pub fn approval_stats(
             .collect(),
     };
     stats.done_items = done.len() as u32;
-    stats.done_needing_approval = done.iter().filter(|i| asked.contains(i)).count() as u32;
+    stats.done_needing_approval = done.iter().filter(|i| asked(i)).count() as u32;
     stats.share_done_needing_approval = ratio(stats.done_needing_approval, stats.done_items);
     stats
 }

@@ -256,6 +256,28 @@ pub struct PodView {
     pub blocker_index: Map<BlockerId, u32>,
     /// The raise-order indices of the blockers raised on each item.
     pub blockers_by_item: Map<ItemId, Vec<u32>>,
+    /// The indices in `approvals` of the approvals asked for each item.
+    pub approvals_by_item: Map<ItemId, Vec<u32>>,
+    /// The indices in `service_requests` of the requests opened on each item.
+    pub requests_by_item: Map<ItemId, Vec<u32>>,
+}
+
+/// The first of `len` entries in time order whose time (`at`) is at or after `t`.
+fn first_at_or_after(
+    len: usize,
+    at: impl Fn(usize) -> Option<DateTime<Utc>>,
+    t: DateTime<Utc>,
+) -> usize {
+    let (mut lo, mut hi) = (0, len);
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        if at(mid).is_some_and(|a| a < t) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    lo
 }
 
 /// A record of the pod's state paired with its history: an item, a sprint, a blocker or an
@@ -417,20 +439,40 @@ impl PodView {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> impl Iterator<Item = BlockerView<'_>> {
-        let first_at_or_after = |t: DateTime<Utc>| {
-            let (mut lo, mut hi) = (0, self.blockers.len());
-            while lo < hi {
-                let mid = lo + (hi - lo) / 2;
-                if self.blocker_at(mid).is_some_and(|b| b.raised_at < t) {
-                    lo = mid + 1;
-                } else {
-                    hi = mid;
-                }
-            }
-            lo
-        };
-        let (start, end) = (first_at_or_after(from), first_at_or_after(to));
+        let raised = |i| self.blocker_at(i).map(|b| b.raised_at);
+        let start = first_at_or_after(self.blockers.len(), raised, from);
+        let end = first_at_or_after(self.blockers.len(), raised, to);
         (start..end.max(start)).filter_map(|i| self.blocker_at(i))
+    }
+
+    /// Approvals asked for in `[from, to)`, in the order asked (bisected like blockers).
+    pub fn approvals_asked_between(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> impl Iterator<Item = (ApprovalId, &podledger_domain::pod::Approval)> {
+        let asked = |i| {
+            let id = self.approvals.get(i)?.id;
+            Some(self.state.approvals.get(&id)?.requested_at)
+        };
+        let start = first_at_or_after(self.approvals.len(), asked, from);
+        let end = first_at_or_after(self.approvals.len(), asked, to);
+        (start..end.max(start)).filter_map(|i| {
+            let id = self.approvals.get(i)?.id;
+            Some((id, self.state.approvals.get(&id)?))
+        })
+    }
+
+    /// The requests to shared services opened on `item`, in the order opened.
+    pub fn service_requests_of_item(
+        &self,
+        item: ItemId,
+    ) -> impl Iterator<Item = &ServiceRequestHistory> {
+        self.requests_by_item
+            .get(&item)
+            .into_iter()
+            .flatten()
+            .filter_map(|i| self.service_requests.get(*i as usize))
     }
 
     /// The blockers raised on `item`, in raise order.
@@ -965,7 +1007,16 @@ impl PodView {
                     a.resolved_at = Some(*at);
                 }
             }
-            PodEvent::ApprovalRequested { approval_id, .. } => {
+            PodEvent::ApprovalRequested {
+                approval_id,
+                item_id,
+                ..
+            } => {
+                let index = self.approvals.len() as u32;
+                self.approvals_by_item
+                    .entry(*item_id)
+                    .or_default()
+                    .push(index);
                 self.approvals.push_back(ApprovalHistory {
                     id: *approval_id,
                     reason: None,
@@ -987,19 +1038,26 @@ impl PodView {
             }
             PodEvent::ServiceRequestOpened {
                 request_id,
+                item_id,
                 title,
                 description,
                 at: opened,
                 ..
-            } => self.service_requests.push_back(ServiceRequestHistory {
-                id: *request_id,
-                title: title.clone(),
-                description: description.clone(),
-                opened_at: *opened,
-                accepted_at: None,
-                rejection: None,
-                escalation: None,
-            }),
+            } => {
+                if let Some(item) = item_id {
+                    let index = self.service_requests.len() as u32;
+                    self.requests_by_item.entry(*item).or_default().push(index);
+                }
+                self.service_requests.push_back(ServiceRequestHistory {
+                    id: *request_id,
+                    title: title.clone(),
+                    description: description.clone(),
+                    opened_at: *opened,
+                    accepted_at: None,
+                    rejection: None,
+                    escalation: None,
+                });
+            }
             PodEvent::ServiceRequestAccepted { request_id, at, .. } => {
                 if let Some(r) = self.service_request_history(*request_id) {
                     r.accepted_at = Some(*at);

@@ -199,6 +199,17 @@ impl ClosedSprints {
         &self.list[self.list.len() - n.min(self.list.len())..]
     }
 
+    /// The last sprint closed at or before `now` (the later planned on a tie) and the last one
+    /// closed strictly before it.
+    pub fn last_by(&self, now: DateTime<Utc>) -> (Option<&ClosedSprint>, Option<&ClosedSprint>) {
+        let upto = self.list.partition_point(|c| c.closed_at <= now);
+        let Some(last) = upto.checked_sub(1).map(|i| &self.list[i]) else {
+            return (None, None);
+        };
+        let before = self.list[..upto].partition_point(|c| c.closed_at < last.closed_at);
+        (Some(last), before.checked_sub(1).map(|i| &self.list[i]))
+    }
+
     /// Goal-met sprints and goal-met sprints without escalation among the last `n` closed.
     pub fn goals_in_last(&self, n: usize) -> (u32, u32) {
         let n = n.min(self.list.len());

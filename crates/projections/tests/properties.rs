@@ -93,6 +93,66 @@ fn the_tally_equals_the_definitions(view: &podledger_projections::pod_view::PodV
             );
         }
     }
+}
+
+/// The view's indexes (last closed sprints, approvals and blockers by time, by item, by id)
+/// find what a walk of every record finds.
+fn the_indexes_equal_walks(view: &podledger_projections::pod_view::PodView, at: &str) {
+    // The last closed sprint and the one before it, by the tally and by a walk.
+    let now = view
+        .sprints()
+        .filter_map(|s| s.closed_at)
+        .max()
+        .unwrap_or_default();
+    for now in [now, now - chrono::Duration::hours(1)] {
+        let closed = |before: Option<chrono::DateTime<chrono::Utc>>| {
+            view.sprints()
+                .filter(|s| {
+                    s.status == podledger_domain::pod::SprintStatus::Closed
+                        && s.closed_at.is_some_and(|t| t <= now)
+                        && before.is_none_or(|b| s.closed_at.is_some_and(|t| t < b))
+                })
+                .max_by_key(|s| s.closed_at)
+                .map(|s| s.id)
+        };
+        let last = closed(None);
+        let previous = last.and_then(|l| closed(view.sprint(l).unwrap().closed_at));
+        let (t_last, t_previous) = view.tally.closed.last_by(now);
+        let id = |c: Option<&podledger_projections::tally::ClosedSprint>| {
+            c.map(|c| view.sprint_at(c.index as usize).unwrap().id)
+        };
+        assert_eq!(
+            (id(t_last), id(t_previous)),
+            (last, previous),
+            "{at}: last closed"
+        );
+    }
+    // Approvals of each sprint's window, by bisection and by a walk.
+    for sprint in view.sprints() {
+        if let Some(t0) = sprint.started_at {
+            let t1 = sprint
+                .closed_at
+                .unwrap_or(chrono::DateTime::<chrono::Utc>::MAX_UTC);
+            let bisected: Vec<_> = view
+                .approvals_asked_between(t0, t1)
+                .map(|(id, _)| id)
+                .collect();
+            let walked: Vec<_> = view
+                .approvals
+                .iter()
+                .map(|a| a.id)
+                .filter(|id| {
+                    let r = view.state.approvals[id].requested_at;
+                    r >= t0 && r < t1
+                })
+                .collect();
+            assert_eq!(
+                bisected, walked,
+                "{at}: approvals of sprint {}",
+                sprint.number
+            );
+        }
+    }
     // The blocker indexes equal walks of every blocker.
     let unresolved: Vec<_> = view.unresolved_blockers().map(|b| b.id).collect();
     let walked: Vec<_> = view
@@ -187,6 +247,7 @@ async fn the_read_models_hold_the_decision_state_after_any_command_sequence() {
             assert_eq!(view.blockers().count(), view.state.blockers.len());
             assert_eq!(view.intake().count(), view.state.intake.len());
             the_tally_equals_the_definitions(&view, &format!("seed {seed:x}, step {step}"));
+            the_indexes_equal_walks(&view, &format!("seed {seed:x}, step {step}"));
             compared += 1;
         }
         assert!(

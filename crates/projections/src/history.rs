@@ -34,14 +34,32 @@ impl Projections {
         }
     }
 
-    /// The views of `keys` as of `position`, folded from their streams.
+    /// The views of `keys` as of `position`, folded from their streams — each from its
+    /// nearest snapshot at or before `position` (see [`crate::snapshots`]).
     pub async fn replay(&self, keys: &[ViewKey], position: u64) -> Result<Views, StoreError> {
+        self.replay_with(keys, position, true).await
+    }
+
+    /// [`Self::replay`], from the snapshots or (`snapshots: false`) from each stream's first
+    /// event; either way it leaves the snapshots it passes behind.
+    pub async fn replay_with(
+        &self,
+        keys: &[ViewKey],
+        position: u64,
+        snapshots: bool,
+    ) -> Result<Views, StoreError> {
         self.count_replay();
         let store = self.store();
+        let kept = self.snapshots();
         let mut views = Views::default();
         for key in keys {
             let stream = key.stream();
             let mut after = 0;
+            if snapshots && let Some(snapshot) = kept.nearest(*key, position) {
+                views.adopt(*key, &snapshot.views);
+                views.occurred_at = views.occurred_at.max(Some(snapshot.occurred_at));
+                after = snapshot.version;
+            }
             'pages: loop {
                 let page = store.read_stream(&stream, after, PAGE).await?;
                 let full = page.len() == PAGE;
@@ -50,9 +68,13 @@ impl Projections {
                         break 'pages;
                     }
                     after = recorded.stream_version;
+                    let at = recorded.position;
                     let envelope = Envelope::decode(recorded).map_err(StoreError::backend)?;
-                    views.occurred_at = views.occurred_at.max(Some(envelope.meta.occurred_at));
-                    views.apply(envelope);
+                    let occurred_at = envelope.meta.occurred_at;
+                    views.occurred_at = views.occurred_at.max(Some(occurred_at));
+                    if views.apply(envelope).is_some() && kept.due(after) {
+                        kept.keep(*key, at, after, occurred_at, &views);
+                    }
                 }
                 if !full {
                     break;

@@ -22,6 +22,7 @@ pub mod org_view;
 pub mod persist;
 pub mod pod_view;
 pub mod runner;
+pub mod snapshots;
 pub mod tally;
 pub use podledger_domain::stamp;
 pub mod views;

@@ -60,6 +60,9 @@ pub struct ProjectionOptions {
     /// the gap on every core ([`crate::catch_up`]) and only then follows the subscription;
     /// below it, the subscription alone is as quick.
     pub catch_up_from: u64,
+    /// Time travel keeps a view every this many events of its stream
+    /// ([`crate::snapshots`]): an `asOf` replays at most this many.
+    pub snapshot_every: u64,
 }
 
 impl Default for ProjectionOptions {
@@ -67,6 +70,7 @@ impl Default for ProjectionOptions {
         Self {
             flush_every: Duration::from_secs(30),
             catch_up_from: 10_000,
+            snapshot_every: crate::snapshots::EVERY,
         }
     }
 }
@@ -103,6 +107,8 @@ struct Shared {
     control: mpsc::Sender<Control>,
     replays: AtomicU64,
     announce: broadcast::Sender<Arc<Applied>>,
+    /// Views at every `snapshots::EVERY` events of their stream, for time travel.
+    snapshots: crate::snapshots::Snapshots,
 }
 
 /// The live views and the runner that keeps them current.
@@ -140,6 +146,7 @@ impl Projections {
             control: control_tx,
             replays: AtomicU64::new(0),
             announce: broadcast::channel(ANNOUNCED).0,
+            snapshots: crate::snapshots::Snapshots::every(options.snapshot_every),
         });
         tokio::spawn(follow(
             Arc::clone(&shared),
@@ -270,6 +277,11 @@ impl Projections {
         self.shared.replays.load(Ordering::Relaxed)
     }
 
+    /// The time-travel snapshots kept.
+    pub fn snapshots(&self) -> &crate::snapshots::Snapshots {
+        &self.shared.snapshots
+    }
+
     pub(crate) fn count_replay(&self) {
         self.shared.replays.fetch_add(1, Ordering::Relaxed);
     }
@@ -394,7 +406,15 @@ async fn follow(
             let mut views = shared.views.write().expect("views lock");
             for envelope in envelopes {
                 let org = envelope.meta.org_id;
+                let (at, version, occurred_at) = (
+                    envelope.meta.position,
+                    envelope.meta.stream_version,
+                    envelope.meta.occurred_at,
+                );
                 if let Some(key) = views.apply(envelope) {
+                    if shared.snapshots.due(version) {
+                        shared.snapshots.keep(key, at, version, occurred_at, &views);
+                    }
                     dirty.insert(key);
                     let entry = (org, key);
                     if announce && !changed.contains(&entry) {

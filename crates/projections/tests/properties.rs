@@ -10,7 +10,7 @@ use std::time::Duration;
 use common::random::{Known, Rng, random_command};
 use common::{World, new_id};
 use podledger_projections::catch_up::{CHUNK, catch_up_in_chunks};
-use podledger_projections::{AsOf, Projections, ViewKey, Views};
+use podledger_projections::{AsOf, ProjectionOptions, Projections, ViewKey, Views};
 
 fn same_views(live: &Views, replayed: &Views, keys: &[ViewKey], position: u64) {
     for key in keys {
@@ -257,11 +257,58 @@ async fn the_read_models_hold_the_decision_state_after_any_command_sequence() {
     }
 }
 
+/// A runner following `w`'s store that keeps a time-travel snapshot every 8 events of a stream.
+async fn snapshotting_runner(w: &World) -> Projections {
+    let options = ProjectionOptions {
+        snapshot_every: 8,
+        ..ProjectionOptions::default()
+    };
+    Projections::start_with(w.store.clone(), options)
+        .await
+        .unwrap()
+}
+
+/// `asOf` from the snapshots taken live (`snapshotting`), from those a replay leaves behind (a
+/// runner started after the fact, with none), and from each stream's first event: the same
+/// views as the live ones captured then.
+async fn snapshots_never_change_an_answer(
+    w: &World,
+    snapshotting: &Projections,
+    keys: &[ViewKey],
+    captured: &[(u64, Views)],
+    head: u64,
+) {
+    snapshotting
+        .wait_for(head, Duration::from_secs(10))
+        .await
+        .unwrap();
+    let taken_live = snapshotting.snapshots().len();
+    assert!(taken_live > 10, "only {taken_live} snapshots taken live");
+    let afterwards = snapshotting_runner(w).await;
+    assert!(afterwards.snapshots().is_empty());
+    for (position, then) in captured {
+        for runner in [snapshotting, &afterwards] {
+            let from_snapshots = runner.replay_with(keys, *position, true).await.unwrap();
+            same_views(then, &from_snapshots, keys, *position);
+            let from_scratch = runner.replay_with(keys, *position, false).await.unwrap();
+            same_views(then, &from_scratch, keys, *position);
+            assert_eq!(from_snapshots.occurred_at, from_scratch.occurred_at);
+        }
+    }
+    assert!(
+        !afterwards.snapshots().is_empty(),
+        "replays leave snapshots behind"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rebuild_equals_live_and_as_of_equals_the_past_live_state() {
     let mut closed_sprints = 0;
     for seed in [0x5EED_u64, 0xBEEF, 0x00C0_FFEE] {
         let w = World::new().await;
+        // A second runner following the same store takes a time-travel snapshot every 8
+        // events of a stream as it folds them live.
+        let snapshotting = snapshotting_runner(&w).await;
         let mut rng = Rng(seed);
         let mut known = Known::new();
         let mut captured = Vec::new();
@@ -355,6 +402,7 @@ async fn rebuild_equals_live_and_as_of_equals_the_past_live_state() {
             }
         }
         assert!(captured.len() > 20);
+        snapshots_never_change_an_answer(&w, &snapshotting, &keys, &captured, live.position).await;
     }
     eprintln!("random sequences closed {closed_sprints} sprints");
     assert!(

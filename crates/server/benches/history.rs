@@ -219,7 +219,13 @@ async fn run_size(
             mix[k].extend(s);
         }
     }
+    let rss_before = rss_mb();
     let travel = time_travel(&client, &target, &store, pod, grown, travels).await;
+    println!(
+        "history {events}: RSS {rss_before:.0} MB before time travel, {:.0} MB after ({} snapshots kept)",
+        rss_mb(),
+        running.projections.snapshots().len()
+    );
     running.handle.stop(true).await;
     (stream_len, (mix, travel))
 }
@@ -281,6 +287,17 @@ struct Row {
     travel: (f64, f64),
     /// Requests per second, all kinds.
     rate: f64,
+}
+
+/// This process's resident memory (the server runs in it), MB.
+fn rss_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            let line = s.lines().find(|l| l.starts_with("VmRSS:"))?;
+            line.split_whitespace().nth(1)?.parse::<f64>().ok()
+        })
+        .map_or(f64::NAN, |kb| kb / 1024.0)
 }
 
 fn percentile(values: &mut [f64], q: f64) -> f64 {

@@ -260,6 +260,8 @@ pub struct PodView {
     pub approvals_by_item: Map<ItemId, Vec<u32>>,
     /// The indices in `service_requests` of the requests opened on each item.
     pub requests_by_item: Map<ItemId, Vec<u32>>,
+    /// The plan-order indices of the sprints still PLANNED.
+    pub planned: Map<u32, SprintId>,
 }
 
 /// The first of `len` entries in time order whose time (`at`) is at or after `t`.
@@ -402,7 +404,11 @@ impl PodView {
     pub fn current_sprint(&self) -> Option<SprintView<'_>> {
         match self.state.active_sprint {
             Some(active) => self.sprint(active),
-            None => self.sprints().find(|s| s.status == SprintStatus::Planned),
+            None => self
+                .planned
+                .iter()
+                .filter_map(|(i, _)| self.sprint_at(*i as usize))
+                .find(|s| s.status == SprintStatus::Planned),
         }
     }
 
@@ -810,19 +816,22 @@ impl PodView {
                 meta,
             ),
             PodEvent::ItemStatusChanged { item_id, to, .. } => self.log_status(*item_id, *to, at),
-            PodEvent::SprintPlanned { sprint_id, .. } => self.sprints.push_back(SprintHistory {
-                id: *sprint_id,
-                committed: Vec::new(),
-                added: Vec::new(),
-                removed: Vec::new(),
-                reestimate_churn: 0,
-                closing: None,
-                escalations: 0,
-                burndown: Vec::new(),
-                points: Points::default(),
-                owners_at_close: Vec::new(),
-                metrics: Memo::default(),
-            }),
+            PodEvent::SprintPlanned { sprint_id, .. } => {
+                self.planned.insert(self.sprints.len() as u32, *sprint_id);
+                self.sprints.push_back(SprintHistory {
+                    id: *sprint_id,
+                    committed: Vec::new(),
+                    added: Vec::new(),
+                    removed: Vec::new(),
+                    reestimate_churn: 0,
+                    closing: None,
+                    escalations: 0,
+                    burndown: Vec::new(),
+                    points: Points::default(),
+                    owners_at_close: Vec::new(),
+                    metrics: Memo::default(),
+                });
+            }
             PodEvent::ItemCommitted { item_id, .. } => {
                 self.log_status(*item_id, ItemStatus::Committed, at);
             }
@@ -834,6 +843,9 @@ impl PodView {
                 committed,
                 ..
             } => {
+                if let Some(index) = self.sprint_index(*sprint_id) {
+                    self.planned.remove(&(index as u32));
+                }
                 if let Some(s) = self.sprint_history(*sprint_id) {
                     s.committed = committed.iter().map(|c| (c.item_id, c.estimate)).collect();
                 }

@@ -153,6 +153,19 @@ fn the_indexes_equal_walks(view: &podledger_projections::pod_view::PodView, at: 
             );
         }
     }
+    // The current sprint: the active one, or the first still planned.
+    let walked = match view.state.active_sprint {
+        Some(active) => Some(active),
+        None => view
+            .sprints()
+            .find(|s| s.status == podledger_domain::pod::SprintStatus::Planned)
+            .map(|s| s.id),
+    };
+    assert_eq!(
+        view.current_sprint().map(|s| s.id),
+        walked,
+        "{at}: current sprint"
+    );
     // The blocker indexes equal walks of every blocker.
     let unresolved: Vec<_> = view.unresolved_blockers().map(|b| b.id).collect();
     let walked: Vec<_> = view

@@ -33,7 +33,7 @@ use podledger_eventstore::EventStore as _;
 use podledger_server::{ServerConfig, demo, start};
 use serde_json::{Value, json};
 
-use baseline::{runtime, setting};
+use baseline::{median, runtime, setting};
 
 const OVERVIEW: &str = "query { organisation { name pods(first: 100) { nodes { id name focus \
     productOwner { name } scrumMaster { name } members(first: 100) { totalCount nodes { name podRoles } } \
@@ -313,6 +313,7 @@ fn main() {
     let secs: f64 = setting("BENCH_SECS", 10.0);
     let clients: usize = setting("BENCH_CLIENTS", 8);
     let travels: usize = setting("BENCH_TRAVELS", 50);
+    let rounds: usize = setting("BENCH_ROUNDS", 3);
     let sizes: Vec<u64> = std::env::var("BENCH_HISTORY")
         .unwrap_or_else(|_| "1000,10000,100000".into())
         .split(',')
@@ -324,66 +325,92 @@ fn main() {
         .collect();
     let rt = runtime();
     let dir = tempfile::tempdir().unwrap();
-    let mut rows: BTreeMap<u64, Row> = BTreeMap::new();
+    let mut rows: BTreeMap<u64, Vec<Row>> = BTreeMap::new();
     rt.block_on(async {
-        for &events in &sizes {
-            let (len, (mut mix, mut travel)) =
-                run_size(dir.path(), events, secs, clients, travels).await;
-            let total: usize = mix.iter().map(Vec::len).sum();
-            let figures: Vec<(f64, f64, usize)> = mix
-                .iter_mut()
-                .map(|s| (percentile(s, 0.5), percentile(s, 0.99), s.len()))
-                .collect();
-            let tt = (percentile(&mut travel, 0.5), percentile(&mut travel, 0.99));
-            println!(
-                "history {events}: pod stream {len} events, {:.0} requests/s, time travel p50 {:.1} ms p99 {:.1} ms",
-                total as f64 / secs,
-                tt.0,
-                tt.1
-            );
-            for ((name, _), (p50, p99, n)) in MIX.iter().zip(&figures) {
-                println!("  {name}: p50 {p50:.2} ms, p99 {p99:.2} ms ({n})");
+        // Rounds of every size in turn: each ratio is taken within a round, side by side.
+        for round in 0..rounds {
+            for &events in &sizes {
+                let dir = dir.path().join(format!("round-{round}"));
+                std::fs::create_dir_all(&dir).unwrap();
+                let (len, (mut mix, mut travel)) =
+                    run_size(&dir, events, secs, clients, travels).await;
+                let total: usize = mix.iter().map(Vec::len).sum();
+                let figures: Vec<(f64, f64, usize)> = mix
+                    .iter_mut()
+                    .map(|s| (percentile(s, 0.5), percentile(s, 0.99), s.len()))
+                    .collect();
+                let tt = (percentile(&mut travel, 0.5), percentile(&mut travel, 0.99));
+                println!(
+                    "round {round}, history {events}: pod stream {len} events, {:.0} requests/s, time travel p50 {:.1} ms p99 {:.1} ms",
+                    total as f64 / secs,
+                    tt.0,
+                    tt.1
+                );
+                for ((name, _), (p50, p99, n)) in MIX.iter().zip(&figures) {
+                    println!("  {name}: p50 {p50:.2} ms, p99 {p99:.2} ms ({n})");
+                }
+                let row = Row {
+                    len,
+                    figures,
+                    travel: tt,
+                    rate: total as f64 / secs,
+                };
+                rows.entry(events).or_default().push(row);
             }
-            rows.insert(events, Row { len, figures, travel: tt, rate: total as f64 / secs });
         }
     });
-    let base = sizes[0];
-    print!("\n| request |");
-    for s in &sizes {
+    table(&sizes, &rows, clients, rounds);
+}
+
+/// The medians over the rounds, side by side; the last column is the median of the rounds'
+/// ratios of the largest history to the smallest.
+fn table(sizes: &[u64], rows: &BTreeMap<u64, Vec<Row>>, clients: usize, rounds: usize) {
+    let (base, last) = (sizes[0], sizes[sizes.len() - 1]);
+    let med = |f: &dyn Fn(&Row) -> f64, size: u64| {
+        let mut v: Vec<f64> = rows[&size].iter().map(f).collect();
+        median(&mut v)
+    };
+    let ratio = |f: &dyn Fn(&Row) -> f64| {
+        let mut v: Vec<f64> = rows[&last]
+            .iter()
+            .zip(&rows[&base])
+            .map(|(l, b)| f(l) / f(b))
+            .collect();
+        median(&mut v)
+    };
+    print!("\n| request (medians of {rounds} rounds) |");
+    for s in sizes {
         print!(" p50 / p99 at +{s} (ms) |");
     }
-    println!(" p50 at +{} / p50 at +{base} |", sizes[sizes.len() - 1]);
+    println!(" p50 at +{last} / p50 at +{base} |");
     print!("|---|");
-    for _ in &sizes {
+    for _ in sizes {
         print!("---:|");
     }
     println!("---:|");
-    let last = sizes[sizes.len() - 1];
     for (k, (name, _)) in MIX.iter().enumerate() {
         print!("| {name} |");
-        for s in &sizes {
-            let (p50, p99, _) = rows[s].figures[k];
+        for s in sizes {
+            let p50 = med(&|r| r.figures[k].0, *s);
+            let p99 = med(&|r| r.figures[k].1, *s);
             print!(" {p50:.2} / {p99:.2} |");
         }
-        println!(
-            " **{:.2}** |",
-            rows[&last].figures[k].0 / rows[&base].figures[k].0
-        );
+        println!(" **{:.2}** |", ratio(&|r| r.figures[k].0));
     }
     print!("| time travel: board + sprint metrics asOf a past position |");
-    for s in &sizes {
-        let (p50, p99) = rows[s].travel;
+    for s in sizes {
+        let (p50, p99) = (med(&|r| r.travel.0, *s), med(&|r| r.travel.1, *s));
         print!(" {p50:.1} / {p99:.1} |");
     }
-    println!(" **{:.2}** |", rows[&last].travel.0 / rows[&base].travel.0);
+    println!(" **{:.2}** |", ratio(&|r| r.travel.0));
     print!("| requests/s, all kinds ({clients} clients) |");
-    for s in &sizes {
-        print!(" {:.0} |", rows[s].rate);
+    for s in sizes {
+        print!(" {:.0} |", med(&|r| r.rate, *s));
     }
-    println!(" **{:.2}** |", rows[&last].rate / rows[&base].rate);
+    println!(" **{:.2}** |", ratio(&|r| r.rate));
     print!("| pod stream length (events) |");
-    for s in &sizes {
-        print!(" {} |", rows[s].len);
+    for s in sizes {
+        print!(" {} |", rows[s][0].len);
     }
     println!(" |");
 }

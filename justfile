@@ -19,8 +19,8 @@ fmt:
 
 # Benchmarks: append vs raw INSERT (1, 8, 64 writers), read-all scan, projection rebuild of
 # 1,000,000 events vs a raw scan, time travel, the GraphQL sprint board vs a raw handler, and
-# 1k/5k/10k live subscribers, cold start of `serve` on 1,000,000 events. Record figures in
-# BENCHMARKS.md.
+# 1k/5k/10k live subscribers, cold start of `serve` on 1,000,000 events, a request mix against
+# pods with 1k/10k/100k events of history. Record figures in BENCHMARKS.md.
 bench:
     cargo bench -p podledger-eventstore --bench append
     cargo bench -p podledger-eventstore --bench hot_stream
@@ -30,6 +30,7 @@ bench:
     cargo bench -p podledger-server --bench cold_start
     cargo bench -p podledger-server --bench import
     cargo bench -p podledger-server --bench hot_pod
+    cargo bench -p podledger-server --bench history
 
 # Check the dashboard's vendored libraries (uPlot, graphql-ws) against npm at their pinned
 # versions; `UPDATE=1 just vendor` replaces them.

@@ -4,8 +4,8 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use podledger_domain::{DecodeError, Event};
-use podledger_eventstore::RecordedEvent;
 use podledger_eventstore::handler::decode;
+use podledger_eventstore::{RecordedEvent, ScannedEvent};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -59,6 +59,25 @@ impl Envelope {
                 actor: recorded.metadata.actor.into(),
                 correlation_id: recorded.metadata.correlation_id,
                 org_id: recorded.metadata.org_id,
+            },
+        })
+    }
+
+    /// Decodes an event lent by a scan (`SqliteEventStore::scan_stream`); `stream` is its
+    /// stream's name, shared by every event of it.
+    pub fn scanned(e: &ScannedEvent<'_>, stream: &Arc<str>) -> Result<Self, DecodeError> {
+        Ok(Self {
+            event: Event::decode_str(e.stream, e.event_type, e.schema_version, e.payload)?,
+            meta: Meta {
+                position: e.position,
+                event_id: e.event_id,
+                stream: Arc::clone(stream),
+                stream_version: e.stream_version,
+                recorded_at: e.recorded_at,
+                occurred_at: e.occurred_at.unwrap_or(e.recorded_at),
+                actor: e.actor.into(),
+                correlation_id: e.correlation_id,
+                org_id: e.org_id,
             },
         })
     }

@@ -21,8 +21,6 @@ pub enum AsOf {
     Time(DateTime<Utc>),
 }
 
-const PAGE: usize = 1_000;
-
 impl Projections {
     /// The global position of a point in `org`'s past: for a time, the organisation's last
     /// event whose business time is at or before it (see [`EventStore::position_at`]).
@@ -49,36 +47,50 @@ impl Projections {
         snapshots: bool,
     ) -> Result<Views, StoreError> {
         self.count_replay();
-        let store = self.store();
+        let this = self.clone();
+        let keys = keys.to_vec();
+        // Each stream read straight from SQLite, its rows lent to the fold (a blocking scan,
+        // off the async workers).
+        tokio::task::spawn_blocking(move || this.replay_blocking(&keys, position, snapshots))
+            .await
+            .map_err(StoreError::backend)?
+    }
+
+    fn replay_blocking(
+        &self,
+        keys: &[ViewKey],
+        position: u64,
+        snapshots: bool,
+    ) -> Result<Views, StoreError> {
         let kept = self.snapshots();
         let mut views = Views::default();
+        let mut failed = None;
         for key in keys {
-            let stream = key.stream();
+            let stream: std::sync::Arc<str> = key.stream().into();
             let mut after = 0;
             if snapshots && let Some(snapshot) = kept.nearest(*key, position) {
                 views.adopt(*key, &snapshot.views);
                 views.occurred_at = views.occurred_at.max(Some(snapshot.occurred_at));
                 after = snapshot.version;
             }
-            'pages: loop {
-                let page = store.read_stream(&stream, after, PAGE).await?;
-                let full = page.len() == PAGE;
-                for recorded in page {
-                    if recorded.position > position {
-                        break 'pages;
-                    }
-                    after = recorded.stream_version;
-                    let at = recorded.position;
-                    let envelope = Envelope::decode(recorded).map_err(StoreError::backend)?;
-                    let occurred_at = envelope.meta.occurred_at;
-                    views.occurred_at = views.occurred_at.max(Some(occurred_at));
-                    if views.apply(envelope).is_some() && kept.due(after) {
-                        kept.keep(*key, at, after, occurred_at, &views);
-                    }
+            self.store().scan_stream(&stream, after, position, |e| {
+                if failed.is_some() {
+                    return;
                 }
-                if !full {
-                    break;
+                match Envelope::scanned(e, &stream) {
+                    Ok(envelope) => {
+                        let (at, version, occurred_at) =
+                            (e.position, e.stream_version, envelope.meta.occurred_at);
+                        views.occurred_at = views.occurred_at.max(Some(occurred_at));
+                        if views.apply(envelope).is_some() && kept.due(version) {
+                            kept.keep(*key, at, version, occurred_at, &views);
+                        }
+                    }
+                    Err(error) => failed = Some(error),
                 }
+            })?;
+            if let Some(error) = failed.take() {
+                return Err(StoreError::backend(error));
             }
         }
         views.position = position;

@@ -195,6 +195,19 @@ impl SqliteEventStore {
         scan::scan(&self.inner.path, after, upto, each)
     }
 
+    /// The events of `stream` after version `after_version`, up to global position `upto`, in
+    /// stream order, lent to `each` one at a time (blocking: run it off the async workers).
+    /// Returns the last version seen.
+    pub fn scan_stream(
+        &self,
+        stream: &str,
+        after_version: u64,
+        upto: u64,
+        each: impl FnMut(&ScannedEvent<'_>),
+    ) -> Result<Option<u64>, StoreError> {
+        scan::scan_stream(&self.inner.path, stream, after_version, upto, each)
+    }
+
     /// Runs `PRAGMA integrity_check`; `Ok(())` when SQLite answers `ok`.
     pub async fn integrity_check(&self) -> Result<(), StoreError> {
         let answer: String = sqlx::query_scalar("PRAGMA integrity_check")

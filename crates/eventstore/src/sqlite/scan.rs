@@ -56,6 +56,69 @@ fn number(row: &Row<'_>, i: usize) -> rusqlite::Result<u64> {
     Ok(row.get_ref(i)?.as_i64()? as u64)
 }
 
+/// The events of `stream` after version `after_version` whose position is at most `upto`, in
+/// stream order, lent to `each` like [`scan`]'s (time travel replays a view's stream this way:
+/// no per-row messaging, nothing allocated per row). Returns the last version seen.
+pub(super) fn scan_stream(
+    path: &Path,
+    stream: &str,
+    after_version: u64,
+    upto: u64,
+    mut each: impl FnMut(&ScannedEvent<'_>),
+) -> Result<Option<u64>, StoreError> {
+    let mut run = || -> rusqlite::Result<Option<u64>> {
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        let mut statement = conn.prepare_cached(
+            "SELECT position, event_id, stream_id, stream_version, event_type, schema_version, \
+             payload, org_id, actor, correlation_id, causation_id, recorded_at, occurred_at \
+             FROM events WHERE stream_id = ?1 AND stream_version > ?2 AND position <= ?3 \
+             ORDER BY stream_version",
+        )?;
+        let mut rows = statement.query(rusqlite::params![
+            stream,
+            after_version.min(i64::MAX as u64) as i64,
+            upto.min(i64::MAX as u64) as i64
+        ])?;
+        let mut last = None;
+        while let Some(row) = rows.next()? {
+            let event = scanned(row)?;
+            last = Some(event.stream_version);
+            each(&event);
+        }
+        Ok(last)
+    };
+    run().map_err(StoreError::backend)
+}
+
+/// One row of the events table as a [`ScannedEvent`] (columns in [`scan`]'s order).
+fn scanned<'r>(row: &'r Row<'_>) -> rusqlite::Result<ScannedEvent<'r>> {
+    let causation = row.get_ref(10)?;
+    let at = row.get_ref(11)?.as_i64()?;
+    let occurred = row.get_ref(12)?.as_i64_or_null()?;
+    Ok(ScannedEvent {
+        position: number(row, 0)?,
+        event_id: uuid(row, 1)?,
+        stream: text(row, 2)?,
+        stream_version: number(row, 3)?,
+        event_type: text(row, 4)?,
+        schema_version: number(row, 5)? as u32,
+        payload: text(row, 6)?,
+        org_id: uuid(row, 7)?,
+        actor: text(row, 8)?,
+        correlation_id: uuid(row, 9)?,
+        causation_id: match causation {
+            rusqlite::types::ValueRef::Null => None,
+            _ => Some(uuid(row, 10)?),
+        },
+        recorded_at: DateTime::from_timestamp_micros(at).unwrap_or_default(),
+        occurred_at: occurred.and_then(DateTime::from_timestamp_micros),
+    })
+}
+
 /// Every event with `after < position <= upto`, in order, in one read transaction (so one
 /// consistent snapshot); returns the position of the last one, if any. Blocking: run it off the
 /// async workers.
@@ -83,29 +146,9 @@ pub(super) fn scan(
         let mut rows = statement.query([after as i64, upto.min(i64::MAX as u64) as i64])?;
         let mut last = None;
         while let Some(row) = rows.next()? {
-            let position = number(row, 0)?;
-            last = Some(position);
-            let causation = row.get_ref(10)?;
-            let at = row.get_ref(11)?.as_i64()?;
-            let occurred = row.get_ref(12)?.as_i64_or_null()?;
-            each(&ScannedEvent {
-                position,
-                event_id: uuid(row, 1)?,
-                stream: text(row, 2)?,
-                stream_version: number(row, 3)?,
-                event_type: text(row, 4)?,
-                schema_version: number(row, 5)? as u32,
-                payload: text(row, 6)?,
-                org_id: uuid(row, 7)?,
-                actor: text(row, 8)?,
-                correlation_id: uuid(row, 9)?,
-                causation_id: match causation {
-                    rusqlite::types::ValueRef::Null => None,
-                    _ => Some(uuid(row, 10)?),
-                },
-                recorded_at: DateTime::from_timestamp_micros(at).unwrap_or_default(),
-                occurred_at: occurred.and_then(DateTime::from_timestamp_micros),
-            });
+            let event = scanned(row)?;
+            last = Some(event.position);
+            each(&event);
         }
         Ok(last)
     };

@@ -54,9 +54,9 @@ pub struct Unfollowed {
 
 /// The retro actions of `pod` not followed through.
 pub fn unfollowed_actions(pod: &PodView) -> Vec<Unfollowed> {
-    pod.state
-        .retro_actions
-        .iter()
+    pod.open_retro_actions
+        .keys()
+        .filter_map(|id| Some((id, pod.state.retro_actions.get(id)?)))
         .filter(|(_, a)| a.outcome.is_none())
         .filter_map(|(id, a)| {
             let (next, sprint) = pod.state.next_sprint(a.sprint)?;

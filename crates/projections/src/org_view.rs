@@ -253,7 +253,11 @@ pub fn health<P: std::borrow::Borrow<PodView>>(
                 person: u.owner,
             });
         }
-        for (request, r) in &pod.state.service_requests {
+        let unsettled = pod
+            .unsettled_requests
+            .keys()
+            .filter_map(|id| Some((id, pod.state.service_requests.get(id)?)));
+        for (request, r) in unsettled {
             if r.breached_at(now) {
                 findings.push(Finding::ServiceSlaBreached {
                     pod: *id,

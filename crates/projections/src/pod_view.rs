@@ -262,6 +262,11 @@ pub struct PodView {
     pub requests_by_item: Map<ItemId, Vec<u32>>,
     /// The plan-order indices of the sprints still PLANNED.
     pub planned: Map<u32, SprintId>,
+    /// Retro actions neither implemented nor dropped (those not followed through among them).
+    pub open_retro_actions: Map<RetroActionId, ()>,
+    /// Requests to shared services that are, or may yet be, past their due time: all but those
+    /// answered or cancelled by it.
+    pub unsettled_requests: Map<ServiceRequestId, ()>,
 }
 
 /// The first of `len` entries in time order whose time (`at`) is at or after `t`.
@@ -572,6 +577,33 @@ impl PodView {
     /// Keeps the tally, read against the state after `event`.
     fn count(&mut self, event: &PodEvent, resolves: bool) {
         match event {
+            PodEvent::RetroRecorded { actions, .. } => {
+                for a in actions {
+                    self.open_retro_actions.insert(a.action_id, ());
+                }
+            }
+            PodEvent::RetroActionResolved { action_id, .. } => {
+                self.open_retro_actions.remove(action_id);
+            }
+            PodEvent::ServiceRequestOpened { request_id, .. }
+            | PodEvent::ServiceRequestAccepted { request_id, .. }
+            | PodEvent::ServiceRequestDelivered { request_id, .. }
+            | PodEvent::ServiceRequestRejected { request_id, .. }
+            | PodEvent::ServiceRequestCancelled { request_id, .. }
+            | PodEvent::ServiceRequestEscalated { request_id, .. } => {
+                let settled = self
+                    .state
+                    .service_requests
+                    .get(request_id)
+                    .is_some_and(|r| {
+                        r.closed_at.is_some() && !r.breached_at(DateTime::<Utc>::MAX_UTC)
+                    });
+                if settled {
+                    self.unsettled_requests.remove(request_id);
+                } else {
+                    self.unsettled_requests.insert(*request_id, ());
+                }
+            }
             PodEvent::BlockerRaised { blocker_id, .. } => {
                 if let (Some(b), Some(index)) = (
                     self.state.blockers.get(blocker_id),

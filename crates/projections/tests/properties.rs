@@ -153,6 +153,32 @@ fn the_indexes_equal_walks(view: &podledger_projections::pod_view::PodView, at: 
             );
         }
     }
+}
+
+/// The view's sets (open retro actions, unsettled requests, planned sprints) hold what a walk
+/// finds.
+fn the_sets_equal_walks(view: &podledger_projections::pod_view::PodView, at: &str) {
+    // Open retro actions and unsettled requests: every one a walk finds that matters.
+    let open: Vec<_> = view
+        .state
+        .retro_actions
+        .iter()
+        .filter(|(_, a)| a.outcome.is_none())
+        .map(|(id, _)| *id)
+        .collect();
+    assert!(
+        open.iter().eq(view.open_retro_actions.keys()),
+        "{at}: open retro actions"
+    );
+    for (id, r) in &view.state.service_requests {
+        let settled =
+            r.closed_at.is_some() && !r.breached_at(chrono::DateTime::<chrono::Utc>::MAX_UTC);
+        assert_eq!(
+            view.unsettled_requests.contains_key(id),
+            !settled,
+            "{at}: request {id:?}"
+        );
+    }
     // The current sprint: the active one, or the first still planned.
     let walked = match view.state.active_sprint {
         Some(active) => Some(active),
@@ -261,6 +287,7 @@ async fn the_read_models_hold_the_decision_state_after_any_command_sequence() {
             assert_eq!(view.intake().count(), view.state.intake.len());
             the_tally_equals_the_definitions(&view, &format!("seed {seed:x}, step {step}"));
             the_indexes_equal_walks(&view, &format!("seed {seed:x}, step {step}"));
+            the_sets_equal_walks(&view, &format!("seed {seed:x}, step {step}"));
             compared += 1;
         }
         assert!(

@@ -56,6 +56,20 @@ fn number(row: &Row<'_>, i: usize) -> rusqlite::Result<u64> {
     Ok(row.get_ref(i)?.as_i64()? as u64)
 }
 
+/// The columns a scan reads, in the order [`scanned`] takes them.
+const COLUMNS: &str = "position, event_id, stream_id, stream_version, event_type, \
+    schema_version, payload, org_id, actor, correlation_id, causation_id, recorded_at, occurred_at";
+
+/// A read-only connection of its own, waiting up to 10 s for a writer's lock.
+fn open(path: &Path) -> rusqlite::Result<Connection> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    Ok(conn)
+}
+
 /// The events of `stream` after version `after_version` whose position is at most `upto`, in
 /// stream order, lent to `each` like [`scan`]'s (time travel replays a view's stream this way:
 /// no per-row messaging, nothing allocated per row). Returns the last version seen.
@@ -67,17 +81,12 @@ pub(super) fn scan_stream(
     mut each: impl FnMut(&ScannedEvent<'_>),
 ) -> Result<Option<u64>, StoreError> {
     let mut run = || -> rusqlite::Result<Option<u64>> {
-        let conn = Connection::open_with_flags(
-            path,
-            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )?;
-        conn.busy_timeout(std::time::Duration::from_secs(10))?;
-        let mut statement = conn.prepare_cached(
-            "SELECT position, event_id, stream_id, stream_version, event_type, schema_version, \
-             payload, org_id, actor, correlation_id, causation_id, recorded_at, occurred_at \
-             FROM events WHERE stream_id = ?1 AND stream_version > ?2 AND position <= ?3 \
-             ORDER BY stream_version",
-        )?;
+        let conn = open(path)?;
+        let mut statement = conn.prepare(&format!(
+            "SELECT {COLUMNS} FROM events \
+             WHERE stream_id = ?1 AND stream_version > ?2 AND position <= ?3 \
+             ORDER BY stream_version"
+        ))?;
         let mut rows = statement.query(rusqlite::params![
             stream,
             after_version.min(i64::MAX as u64) as i64,
@@ -129,20 +138,14 @@ pub(super) fn scan(
     mut each: impl FnMut(&ScannedEvent<'_>),
 ) -> Result<Option<u64>, StoreError> {
     let mut run = || -> rusqlite::Result<Option<u64>> {
-        let conn = Connection::open_with_flags(
-            path,
-            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )?;
+        let conn = open(path)?;
         // The whole file memory-mapped (SQLite caps it at its compile-time maximum, 2 GiB): a
         // scan touches every page once, and a mapped page costs no read call or copy.
         conn.pragma_update(None, "mmap_size", 1_i64 << 40)?;
         conn.pragma_update(None, "cache_size", -65_536)?;
-        conn.busy_timeout(std::time::Duration::from_secs(10))?;
-        let mut statement = conn.prepare(
-            "SELECT position, event_id, stream_id, stream_version, event_type, schema_version, \
-             payload, org_id, actor, correlation_id, causation_id, recorded_at, occurred_at \
-             FROM events WHERE position > ?1 AND position <= ?2 ORDER BY position",
-        )?;
+        let mut statement = conn.prepare(&format!(
+            "SELECT {COLUMNS} FROM events WHERE position > ?1 AND position <= ?2 ORDER BY position"
+        ))?;
         let mut rows = statement.query([after as i64, upto.min(i64::MAX as u64) as i64])?;
         let mut last = None;
         while let Some(row) = rows.next()? {

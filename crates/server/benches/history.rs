@@ -12,6 +12,8 @@
 //! random past position of the pod, `BENCH_TRAVELS` (default 50) times.
 //!
 //! `BENCH_HISTORY` (default `1000,10000,100000`) lists the sizes; the first is the baseline.
+//! `BENCH_SOAK=900` runs the soak instead: a fresh demo server under 95 % reads and 5 %
+//! `raiseBlocker` on one pod for 15 minutes, each minute's throughput and RSS.
 
 #[path = "../../projections/benches/support/generate.rs"]
 #[allow(dead_code)]
@@ -134,26 +136,10 @@ async fn run_size(
     clients: usize,
     travels: usize,
 ) -> (u64, Samples) {
-    let auth = AuthConfig::new(
-        b"history-bench-secret-history-bench".to_vec(),
-        "podledger",
-        "podledger",
-    );
-    let db = dir.join(format!("history-{events}.db"));
-    let running = start(ServerConfig {
-        demo: true,
-        policy: podledger_api::Policy {
-            max_concurrent_per_caller: usize::MAX,
-            ..podledger_api::Policy::default()
-        },
-        ..ServerConfig::new(format!("sqlite://{}", db.display()), auth.clone())
-    })
-    .await
-    .unwrap();
+    let (running, auth) = serve(dir, &format!("history-{events}.db")).await;
     let store = running.projections.store().clone();
     let org = demo::org_id();
     let pod = PodId(demo::id("Acquisition"));
-    let po = demo::key_people()[2].2;
     let grown = generate::grow_pod(
         &store,
         org,
@@ -176,13 +162,7 @@ async fn run_size(
         .await
         .unwrap()
         .len() as u64;
-    let target = Arc::new(Target {
-        url: format!("http://{}/graphql", running.addr),
-        token: auth.mint_member(org, po, chrono::Duration::hours(1)),
-        pod: to_id("Pod", pod.as_uuid()).0,
-        board_sprint: to_id("Sprint", demo::id("Acquisition sprint 6")).0,
-        closed_sprint: to_id("Sprint", demo::id("Acquisition sprint 5")).0,
-    });
+    let target = Arc::new(target(&running, &auth));
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(clients)
         .build()
@@ -228,6 +208,118 @@ async fn run_size(
     );
     running.handle.stop(true).await;
     (stream_len, (mix, travel))
+}
+
+/// A server on the demo organisation in `dir/name`, with every limit as served but the
+/// per-caller share of running requests (one token stands for every client here).
+async fn serve(dir: &std::path::Path, name: &str) -> (podledger_server::Running, AuthConfig) {
+    let auth = AuthConfig::new(
+        b"history-bench-secret-history-bench".to_vec(),
+        "podledger",
+        "podledger",
+    );
+    let db = dir.join(name);
+    let running = start(ServerConfig {
+        demo: true,
+        policy: podledger_api::Policy {
+            max_concurrent_per_caller: usize::MAX,
+            ..podledger_api::Policy::default()
+        },
+        ..ServerConfig::new(format!("sqlite://{}", db.display()), auth.clone())
+    })
+    .await
+    .unwrap();
+    (running, auth)
+}
+
+/// The Acquisition pod's requests as the demo's PO Paula Price.
+fn target(running: &podledger_server::Running, auth: &AuthConfig) -> Target {
+    let po = demo::key_people()[2].2;
+    Target {
+        url: format!("http://{}/graphql", running.addr),
+        token: auth.mint_member(demo::org_id(), po, chrono::Duration::hours(1)),
+        pod: to_id("Pod", demo::id("Acquisition")).0,
+        board_sprint: to_id("Sprint", demo::id("Acquisition sprint 6")).0,
+        closed_sprint: to_id("Sprint", demo::id("Acquisition sprint 5")).0,
+    }
+}
+
+/// The soak of issue 22: 16 clients (`BENCH_CLIENTS`) for `secs` against a fresh demo server,
+/// 95 % reads (organisation overview 30, sprint board 35, closed sprint's metrics 30) and 5 %
+/// `raiseBlocker` on one pod; each minute's requests/s and the process's RSS, then the last
+/// minute against the first and the bytes of RSS per event added.
+async fn soak(dir: &std::path::Path, secs: u64, clients: usize) {
+    const KINDS: [(usize, u32); 4] = [(0, 30), (1, 35), (2, 30), (5, 5)];
+    let (running, auth) = serve(dir, "soak.db").await;
+    let store = running.projections.store().clone();
+    let target = Arc::new(target(&running, &auth));
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(clients)
+        .build()
+        .unwrap();
+    let minutes = secs.div_ceil(60) as usize;
+    let counts: Arc<Vec<std::sync::atomic::AtomicU64>> = Arc::new(
+        (0..minutes)
+            .map(|_| std::sync::atomic::AtomicU64::new(0))
+            .collect(),
+    );
+    let (head0, rss0) = (store.head().await.unwrap(), rss_mb());
+    let started = Instant::now();
+    let tasks: Vec<_> = (0..clients)
+        .map(|c| {
+            let (client, target, counts) = (client.clone(), target.clone(), counts.clone());
+            tokio::spawn(async move {
+                let mut r = 0x9E37_79B9_7F4A_7C15_u64.wrapping_mul(c as u64 + 1);
+                while started.elapsed().as_secs() < secs {
+                    r ^= r << 13;
+                    r ^= r >> 7;
+                    r ^= r << 17;
+                    let mut x = (r % 100) as u32;
+                    let kind = KINDS
+                        .iter()
+                        .find(|(_, w)| {
+                            let hit = x < *w;
+                            x = x.saturating_sub(*w);
+                            hit
+                        })
+                        .map_or(0, |(k, _)| *k);
+                    request(&client, &target, kind).await;
+                    let minute = (started.elapsed().as_secs() / 60) as usize;
+                    if let Some(count) = counts.get(minute) {
+                        count.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            })
+        })
+        .collect();
+    for minute in 0..minutes {
+        let until = Duration::from_secs(60 * (minute as u64 + 1)).min(Duration::from_secs(secs));
+        tokio::time::sleep(until.saturating_sub(started.elapsed())).await;
+        let events = store.head().await.unwrap() - head0;
+        println!(
+            "minute {minute}: {:.0} requests/s, RSS {:.0} MB, {events} events added",
+            counts[minute].load(Ordering::Relaxed) as f64 / 60.0,
+            rss_mb()
+        );
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let events = store.head().await.unwrap() - head0;
+    let (first, last) = (
+        counts[0].load(Ordering::Relaxed) as f64,
+        counts[minutes - 1].load(Ordering::Relaxed) as f64,
+    );
+    println!(
+        "\nsoak, {clients} clients, {secs} s: last minute {:.0} requests/s, first {:.0}: **{:.2}**; \
+         RSS {rss0:.0} → {:.0} MB for {events} events added: {:.0} bytes per event",
+        last / 60.0,
+        first / 60.0,
+        last / first,
+        rss_mb(),
+        (rss_mb() - rss0) * 1024.0 * 1024.0 / events.max(1) as f64
+    );
+    running.handle.stop(true).await;
 }
 
 /// Time travel, alone: the board and the closed sprint's metrics at a random past position of
@@ -325,6 +417,11 @@ fn main() {
         .collect();
     let rt = runtime();
     let dir = tempfile::tempdir().unwrap();
+    if let Ok(secs) = std::env::var("BENCH_SOAK") {
+        let secs: u64 = secs.parse().expect("BENCH_SOAK: seconds");
+        rt.block_on(soak(dir.path(), secs, setting("BENCH_CLIENTS", 16)));
+        return;
+    }
     let mut rows: BTreeMap<u64, Vec<Row>> = BTreeMap::new();
     rt.block_on(async {
         // Rounds of every size in turn: each ratio is taken within a round, side by side.

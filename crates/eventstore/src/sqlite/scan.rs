@@ -82,19 +82,22 @@ pub(super) fn scan_stream(
 ) -> Result<Option<u64>, StoreError> {
     let mut run = || -> rusqlite::Result<Option<u64>> {
         let conn = open(path)?;
+        // In stream order positions only grow: the scan stops at the first event past `upto`
+        // (a condition on `position` in the query would read the rest of the stream to check).
         let mut statement = conn.prepare(&format!(
-            "SELECT {COLUMNS} FROM events \
-             WHERE stream_id = ?1 AND stream_version > ?2 AND position <= ?3 \
+            "SELECT {COLUMNS} FROM events WHERE stream_id = ?1 AND stream_version > ?2 \
              ORDER BY stream_version"
         ))?;
         let mut rows = statement.query(rusqlite::params![
             stream,
             after_version.min(i64::MAX as u64) as i64,
-            upto.min(i64::MAX as u64) as i64
         ])?;
         let mut last = None;
         while let Some(row) = rows.next()? {
             let event = scanned(row)?;
+            if event.position > upto {
+                break;
+            }
             last = Some(event.stream_version);
             each(&event);
         }

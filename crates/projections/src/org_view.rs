@@ -267,15 +267,19 @@ pub fn health<P: std::borrow::Borrow<PodView>>(
                 });
             }
         }
+        // Unresolved blockers in raise order, which is time order: the walk stops at the first
+        // raised within the last 48 h (the rest are younger), so a pod with many fresh blockers
+        // costs only its stale ones.
         for b in pod.unresolved_blockers() {
             let open = now - b.raised_at;
-            if open > Duration::hours(48) {
-                findings.push(Finding::BlockerOpenPast48h {
-                    pod: *id,
-                    blocker: b.id,
-                    hours: open.num_hours(),
-                });
+            if open <= Duration::hours(48) {
+                break;
             }
+            findings.push(Finding::BlockerOpenPast48h {
+                pod: *id,
+                blocker: b.id,
+                hours: open.num_hours(),
+            });
         }
     }
     findings

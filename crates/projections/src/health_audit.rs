@@ -203,13 +203,7 @@ fn incomplete_team(
     let mut blockers = Vec::new();
     // The blockers of the committed items, in raise order (as a walk of every blocker finds
     // them), through the view's index by item.
-    let mut on_committed: Vec<_> = committed
-        .iter()
-        .flat_map(|item| pod.blockers_of_item(*item))
-        .collect();
-    on_committed.sort_by_key(|b| pod.blocker_index.get(&b.id).copied());
-    on_committed.dedup_by_key(|b| b.id);
-    for b in on_committed {
+    for b in pod.blockers_of_items(&committed) {
         if let Some(item) = b.item
             && waited.contains(&b.category)
             && in_window(b.raised_at, b.resolved_at, t0, t1)

@@ -82,8 +82,8 @@ impl Projections {
                         let (at, version, occurred_at) =
                             (e.position, e.stream_version, envelope.meta.occurred_at);
                         views.occurred_at = views.occurred_at.max(Some(occurred_at));
-                        if views.apply(envelope).is_some() && kept.due(version) {
-                            kept.keep(*key, at, version, occurred_at, &views);
+                        if views.apply(envelope).is_some() {
+                            kept.keep_if_due(*key, at, version, occurred_at, &views);
                         }
                     }
                     Err(error) => failed = Some(error),

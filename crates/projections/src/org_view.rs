@@ -180,19 +180,7 @@ fn owner_spread(pod: &PodView, sprint: crate::pod_view::SprintView<'_>) -> Vec<(
     if sprint.history.closing.is_some() {
         return sprint.history.owners_at_close.clone();
     }
-    let mut by_owner: BTreeMap<PersonId, BTreeSet<String>> = BTreeMap::new();
-    for item in sprint.items.iter().filter_map(|i| pod.state.items.get(i)) {
-        if let Some(owner) = item.owner {
-            by_owner
-                .entry(owner)
-                .or_default()
-                .insert(item.output_category.to_lowercase());
-        }
-    }
-    by_owner
-        .into_iter()
-        .map(|(person, categories)| (person, categories.len() as u32))
-        .collect()
+    crate::pod_view::owner_spread(sprint.items.iter().filter_map(|i| pod.state.items.get(i)))
 }
 
 /// The findings for the organisation at `now`, given its pods' views.
@@ -222,8 +210,8 @@ pub fn health<P: std::borrow::Borrow<PodView>>(
         let last_closed = pod
             .tally
             .closed
-            .last(1)
-            .first()
+            .last_by(now)
+            .0
             .and_then(|c| pod.sprint_at(c.index as usize));
         let active = pod.state.active_sprint.and_then(|id| pod.sprint(id));
         for sprint in last_closed.into_iter().chain(active) {

@@ -269,22 +269,59 @@ pub struct PodView {
     pub unsettled_requests: Map<ServiceRequestId, ()>,
 }
 
-/// The first of `len` entries in time order whose time (`at`) is at or after `t`.
-fn first_at_or_after(
+/// The indices of `len` entries in time order whose time (`at`) is in `[from, to)`, found by
+/// bisection.
+fn window(
     len: usize,
     at: impl Fn(usize) -> Option<DateTime<Utc>>,
-    t: DateTime<Utc>,
-) -> usize {
-    let (mut lo, mut hi) = (0, len);
-    while lo < hi {
-        let mid = lo + (hi - lo) / 2;
-        if at(mid).is_some_and(|a| a < t) {
-            lo = mid + 1;
-        } else {
-            hi = mid;
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> std::ops::Range<usize> {
+    let first_at_or_after = |t: DateTime<Utc>| {
+        let (mut lo, mut hi) = (0, len);
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            if at(mid).is_some_and(|a| a < t) {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        lo
+    };
+    let start = first_at_or_after(from);
+    start..first_at_or_after(to).max(start)
+}
+
+/// Each accepted owner of `items` and how many distinct output categories (lowercased) their
+/// items have — the owner-spread finding's count, by person.
+pub fn owner_spread<'a>(items: impl Iterator<Item = &'a Item>) -> Vec<(PersonId, u32)> {
+    let mut by_owner: BTreeMap<PersonId, BTreeSet<String>> = BTreeMap::new();
+    for item in items {
+        if let Some(owner) = item.owner {
+            by_owner
+                .entry(owner)
+                .or_default()
+                .insert(item.output_category.to_lowercase());
         }
     }
-    lo
+    by_owner
+        .into_iter()
+        .map(|(person, categories)| (person, categories.len() as u32))
+        .collect()
+}
+
+/// The entries of `seq` an index by item lists for `item`, in order.
+fn of_item<'a, T: Clone>(
+    index: &'a Map<ItemId, Vec<u32>>,
+    seq: &'a Seq<T>,
+    item: ItemId,
+) -> impl Iterator<Item = (usize, &'a T)> {
+    index
+        .get(&item)
+        .into_iter()
+        .flatten()
+        .filter_map(|i| Some((*i as usize, seq.get(*i as usize)?)))
 }
 
 /// A record of the pod's state paired with its history: an item, a sprint, a blocker or an
@@ -451,9 +488,7 @@ impl PodView {
         to: DateTime<Utc>,
     ) -> impl Iterator<Item = BlockerView<'_>> {
         let raised = |i| self.blocker_at(i).map(|b| b.raised_at);
-        let start = first_at_or_after(self.blockers.len(), raised, from);
-        let end = first_at_or_after(self.blockers.len(), raised, to);
-        (start..end.max(start)).filter_map(|i| self.blocker_at(i))
+        window(self.blockers.len(), raised, from, to).filter_map(|i| self.blocker_at(i))
     }
 
     /// Approvals asked for in `[from, to)`, in the order asked (bisected like blockers).
@@ -466,9 +501,7 @@ impl PodView {
             let id = self.approvals.get(i)?.id;
             Some(self.state.approvals.get(&id)?.requested_at)
         };
-        let start = first_at_or_after(self.approvals.len(), asked, from);
-        let end = first_at_or_after(self.approvals.len(), asked, to);
-        (start..end.max(start)).filter_map(|i| {
+        window(self.approvals.len(), asked, from, to).filter_map(|i| {
             let id = self.approvals.get(i)?.id;
             Some((id, self.state.approvals.get(&id)?))
         })
@@ -479,20 +512,33 @@ impl PodView {
         &self,
         item: ItemId,
     ) -> impl Iterator<Item = &ServiceRequestHistory> {
-        self.requests_by_item
-            .get(&item)
-            .into_iter()
-            .flatten()
-            .filter_map(|i| self.service_requests.get(*i as usize))
+        of_item(&self.requests_by_item, &self.service_requests, item).map(|(_, r)| r)
+    }
+
+    /// The approvals asked for `item`, in the order asked.
+    pub fn approvals_of_item(&self, item: ItemId) -> impl Iterator<Item = &ApprovalHistory> {
+        of_item(&self.approvals_by_item, &self.approvals, item).map(|(_, a)| a)
     }
 
     /// The blockers raised on `item`, in raise order.
     pub fn blockers_of_item(&self, item: ItemId) -> impl Iterator<Item = BlockerView<'_>> {
-        self.blockers_by_item
-            .get(&item)
-            .into_iter()
+        of_item(&self.blockers_by_item, &self.blockers, item)
+            .filter_map(|(i, _)| self.blocker_at(i))
+    }
+
+    /// The blockers raised on any of `items`, each once, in raise order.
+    pub fn blockers_of_items(&self, items: &[ItemId]) -> impl Iterator<Item = BlockerView<'_>> {
+        let mut indices: Vec<u32> = items
+            .iter()
+            .filter_map(|item| self.blockers_by_item.get(item))
             .flatten()
-            .filter_map(|i| self.blocker_at(*i as usize))
+            .copied()
+            .collect();
+        indices.sort_unstable();
+        indices.dedup();
+        indices
+            .into_iter()
+            .filter_map(|i| self.blocker_at(i as usize))
     }
 
     /// The blockers not resolved, in raise order.
@@ -609,9 +655,7 @@ impl PodView {
                     self.state.blockers.get(blocker_id),
                     self.blocker_index.get(blocker_id),
                 ) {
-                    self.tally
-                        .blockers
-                        .raised(*index, *blocker_id, b.category, b.raised_at);
+                    self.tally.blockers.raised(*index, b.category, b.raised_at);
                 }
             }
             PodEvent::BlockerResolved { blocker_id, .. } if resolves => {
@@ -933,25 +977,14 @@ impl PodView {
                     not_done: not_done.iter().map(|id| (*id, estimate(id))).collect(),
                     goal_met: *goal_met,
                 };
-                let mut categories: BTreeMap<PersonId, BTreeSet<String>> = BTreeMap::new();
-                for item in done
-                    .iter()
-                    .chain(not_done)
-                    .filter_map(|i| self.state.items.get(i))
-                {
-                    if let Some(owner) = item.owner {
-                        categories
-                            .entry(owner)
-                            .or_default()
-                            .insert(item.output_category.to_lowercase());
-                    }
-                }
+                let owners = owner_spread(
+                    done.iter()
+                        .chain(not_done)
+                        .filter_map(|i| self.state.items.get(i)),
+                );
                 if let Some(s) = self.sprint_history(*sprint_id) {
                     s.closing = Some(closing);
-                    s.owners_at_close = categories
-                        .into_iter()
-                        .map(|(person, c)| (person, c.len() as u32))
-                        .collect();
+                    s.owners_at_close = owners;
                 }
                 for id in not_done {
                     self.log_status(*id, ItemStatus::New, at);

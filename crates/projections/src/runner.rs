@@ -412,9 +412,9 @@ async fn follow(
                     envelope.meta.occurred_at,
                 );
                 if let Some(key) = views.apply(envelope) {
-                    if shared.snapshots.due(version) {
-                        shared.snapshots.keep(key, at, version, occurred_at, &views);
-                    }
+                    shared
+                        .snapshots
+                        .keep_if_due(key, at, version, occurred_at, &views);
                     dirty.insert(key);
                     let entry = (org, key);
                     if announce && !changed.contains(&entry) {

@@ -63,9 +63,10 @@ impl Snapshots {
             .map(|(_, s)| s.clone())
     }
 
-    /// Keeps `key`'s view in `views`, at the event at `position` that brought its stream to
-    /// `version` (a snapshot already there is left as it is: both are the same view).
-    pub fn keep(
+    /// Keeps `key`'s view in `views` if the event at `position` that brought its stream to
+    /// `version` is one to take a snapshot after (a snapshot already there is left as it is:
+    /// both are the same view).
+    pub fn keep_if_due(
         &self,
         key: ViewKey,
         position: u64,
@@ -73,6 +74,9 @@ impl Snapshots {
         occurred_at: DateTime<Utc>,
         views: &Views,
     ) {
+        if !self.due(version) {
+            return;
+        }
         let mut alone = Views::default();
         alone.adopt(key, views);
         alone.position = position;

@@ -12,65 +12,84 @@
 //! Every figure equals the one computed from the whole history; the property tests compare
 //! the two after any command sequence.
 
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
 use std::sync::OnceLock;
 
 use chrono::{DateTime, Datelike, Utc};
-use podledger_domain::ids::BlockerId;
 use podledger_domain::persistent::Map;
 use podledger_domain::pod::BlockerCategory;
 use serde::{Deserialize, Serialize};
 
 /// The k-th smallest of a growing multiset, for a rank that follows its size: the k smallest
-/// in a max-heap and the rest in a min-heap. An insertion moves at most two values between
-/// them — O(log n); the k-th and (k+1)-th smallest read in O(1).
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+/// on the low side and the rest on the high side, each a multiset (value → count) in a
+/// persistent map, so a copy of the view costs O(1). An insertion moves at most two values
+/// between the sides — O(log n); the k-th and (k+1)-th smallest read in O(log n).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 struct RankSplit {
-    low: BinaryHeap<i64>,
-    high: BinaryHeap<Reverse<i64>>,
+    low: Multiset,
+    high: Multiset,
 }
 
-/// Equal when they hold the same values on each side (a heap's layout depends on how it was
-/// filled: a restored view's differs from the live one's).
-impl PartialEq for RankSplit {
-    fn eq(&self, other: &Self) -> bool {
-        self.low.len() == other.low.len()
-            && self.high.len() == other.high.len()
-            && self.low.clone().into_sorted_vec() == other.low.clone().into_sorted_vec()
-            && self.high.clone().into_sorted_vec() == other.high.clone().into_sorted_vec()
+/// Values with their counts, and how many in all.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+struct Multiset {
+    counts: Map<i64, u32>,
+    len: usize,
+}
+
+impl Multiset {
+    fn add(&mut self, value: i64) {
+        *self.counts.entry(value).or_default() += 1;
+        self.len += 1;
+    }
+
+    /// Removes one of `value` (which is there).
+    fn take(&mut self, value: i64) -> i64 {
+        match self.counts.get_mut(&value) {
+            Some(n) if *n > 1 => *n -= 1,
+            _ => {
+                self.counts.remove(&value);
+            }
+        }
+        self.len -= 1;
+        value
+    }
+
+    fn max(&self) -> Option<i64> {
+        self.counts.get_max().map(|(v, _)| *v)
+    }
+
+    fn min(&self) -> Option<i64> {
+        self.counts.get_min().map(|(v, _)| *v)
     }
 }
-
-impl Eq for RankSplit {}
 
 impl RankSplit {
     /// Adds `value` and rebalances so that `low` holds the `k` smallest.
     fn insert(&mut self, value: i64, k: usize) {
-        match self.low.peek() {
-            Some(top) if value > *top => self.high.push(Reverse(value)),
-            _ => self.low.push(value),
+        match self.low.max() {
+            Some(top) if value > top => self.high.add(value),
+            _ => self.low.add(value),
         }
-        while self.low.len() > k {
-            let top = self.low.pop().expect("low is not empty");
-            self.high.push(Reverse(top));
+        while self.low.len > k {
+            let top = self.low.max().expect("low is not empty");
+            self.high.add(self.low.take(top));
         }
-        while self.low.len() < k {
-            let Some(Reverse(least)) = self.high.pop() else {
+        while self.low.len < k {
+            let Some(least) = self.high.min() else {
                 break;
             };
-            self.low.push(least);
+            self.low.add(self.high.take(least));
         }
     }
 
     /// The k-th smallest.
     fn kth(&self) -> Option<i64> {
-        self.low.peek().copied()
+        self.low.max()
     }
 
     /// The (k+1)-th smallest.
     fn next(&self) -> Option<i64> {
-        self.high.peek().map(|r| r.0)
+        self.high.min()
     }
 }
 
@@ -230,8 +249,8 @@ impl ClosedSprints {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct BlockerTally {
-    /// The blockers not resolved, by raise-order index.
-    pub unresolved: Map<u32, BlockerId>,
+    /// The raise-order indices of the blockers not resolved.
+    pub unresolved: Map<u32, ()>,
     /// Resolution times in milliseconds.
     pub resolution_ms: OrderStatistics,
     /// Of those, resolved within 48 h.
@@ -242,15 +261,9 @@ pub struct BlockerTally {
 }
 
 impl BlockerTally {
-    /// Blocker `id`, the `index`-th raised, raised at `at`.
-    pub fn raised(
-        &mut self,
-        index: u32,
-        id: BlockerId,
-        category: BlockerCategory,
-        at: DateTime<Utc>,
-    ) {
-        self.unresolved.insert(index, id);
+    /// The `index`-th blocker raised, raised at `at`.
+    pub fn raised(&mut self, index: u32, category: BlockerCategory, at: DateTime<Utc>) {
+        self.unresolved.insert(index, ());
         let key = (at.year(), at.month(), category);
         match self.raised.binary_search_by(|(k, _)| k.cmp(&key)) {
             Ok(i) => self.raised[i].1 += 1,

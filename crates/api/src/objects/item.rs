@@ -144,10 +144,8 @@ impl Item {
     async fn approvals(&self) -> Vec<super::Approval> {
         self.scope
             .view
-            .approvals
-            .iter()
+            .approvals_of_item(self.id)
             .filter_map(|a| super::operating::approval(&self.scope, a.id))
-            .filter(|a| a.item_id == to_id("Item", self.id.as_uuid()))
             .collect()
     }
 

@@ -164,6 +164,14 @@ impl World {
             })
             .await;
         }
+        // Tests read the views right away: the set-up is in them before the world is handed out.
+        let head = podledger_eventstore::EventStore::head(&w.store)
+            .await
+            .unwrap();
+        w.projections
+            .wait_for(head, Duration::from_secs(10))
+            .await
+            .unwrap();
         w
     }
 

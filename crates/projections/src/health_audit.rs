@@ -337,20 +337,12 @@ fn cosmetic_rituals(
             sprint.history.added.len()
         ));
     }
-    let raised: Vec<_> = pod.blockers_raised_between(t0, t1).collect();
-    if raised.is_empty() {
+    let (raised, stale) = pod.stale_blockers_raised_between(t0, t1, now);
+    if raised == 0 {
         evidence
             .signals
             .push("no blocker raised during the sprint".into());
     }
-    let stale: Vec<BlockerId> = raised
-        .iter()
-        .filter(|b| {
-            let deadline = b.raised_at + Duration::hours(48);
-            b.resolved_at.map_or(now > deadline, |r| r > deadline)
-        })
-        .map(|b| b.id)
-        .collect();
     if !stale.is_empty() {
         evidence.blockers.extend(&stale);
         evidence.signals.push(format!(

@@ -21,7 +21,7 @@ use crate::views::{ViewKey, Views};
 // 5: a pod view holds the domain's `PodState` and only history beside it.
 // 6: retros, approvals, shared services and their requests (SPEC §9).
 // 7: a pod view keeps its tally (closed sprints, blockers: `crate::tally`) and its indexes.
-pub const CHECKPOINT: &str = "views/postcard+lz4/7";
+pub const CHECKPOINT: &str = "views/postcard+lz4/8";
 
 /// Reads the persisted views and their checkpoint; no views at all (start from position 0) when
 /// they were stored in another format or one cannot be read.

@@ -480,15 +480,34 @@ impl PodView {
         self.blocker_at(*self.blocker_index.get(&id)? as usize)
     }
 
-    /// Blockers raised in `[from, to)`, in raise order: found by bisection (business time
-    /// never goes back, so raise order is time order).
-    pub fn blockers_raised_between(
+    /// The blockers raised in `[from, to)` that stayed open more than 48 h — resolved later
+    /// than that, or still open at `now` past it — in raise order, and how many were raised in
+    /// the window at all; from the tally's sets, without walking the window.
+    pub fn stale_blockers_raised_between(
         &self,
         from: DateTime<Utc>,
         to: DateTime<Utc>,
-    ) -> impl Iterator<Item = BlockerView<'_>> {
+        now: DateTime<Utc>,
+    ) -> (usize, Vec<BlockerId>) {
         let raised = |i| self.blocker_at(i).map(|b| b.raised_at);
-        window(self.blockers.len(), raised, from, to).filter_map(|i| self.blocker_at(i))
+        let range = window(self.blockers.len(), raised, from, to);
+        let indices = u32::try_from(range.start).unwrap_or(u32::MAX)
+            ..u32::try_from(range.end).unwrap_or(u32::MAX);
+        let tally = &self.tally.blockers;
+        // Open blockers in raise (time) order: those past 48 h at `now` come first.
+        let open = tally.unresolved.range(indices.clone()).map(|(i, ())| *i);
+        let open = open.take_while(|i| {
+            self.blocker_at(*i as usize)
+                .is_some_and(|b| now > b.raised_at + crate::tally::STALE_AFTER)
+        });
+        let late = tally.resolved_late.range(indices).map(|(i, ())| *i);
+        let mut stale: Vec<u32> = open.chain(late).collect();
+        stale.sort_unstable();
+        let stale = stale
+            .into_iter()
+            .filter_map(|i| Some(self.blocker_at(i as usize)?.id))
+            .collect();
+        (range.len(), stale)
     }
 
     /// Approvals asked for in `[from, to)`, in the order asked (bisected like blockers).

@@ -245,12 +245,17 @@ impl ClosedSprints {
     }
 }
 
-/// A pod's blockers as SPEC §6's statistics need them.
+/// How long a blocker may stay open before the health audit calls it stale (SPEC §9.4).
+pub const STALE_AFTER: chrono::Duration = chrono::Duration::hours(48);
+
+/// A pod's blockers as SPEC §6's statistics and the health audit need them.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct BlockerTally {
     /// The raise-order indices of the blockers not resolved.
     pub unresolved: Map<u32, ()>,
+    /// The raise-order indices of the blockers resolved more than 48 h after being raised.
+    pub resolved_late: Map<u32, ()>,
     /// Resolution times in milliseconds.
     pub resolution_ms: OrderStatistics,
     /// Of those, resolved within 48 h.
@@ -274,6 +279,9 @@ impl BlockerTally {
     /// The open blocker raised `index`-th, at `raised_at`, resolved at `resolved_at`.
     pub fn resolved(&mut self, index: u32, raised_at: DateTime<Utc>, resolved_at: DateTime<Utc>) {
         self.unresolved.remove(&index);
+        if resolved_at > raised_at + STALE_AFTER {
+            self.resolved_late.insert(index, ());
+        }
         let ms = (resolved_at - raised_at).num_milliseconds();
         self.resolution_ms.insert(ms);
         if ms as f64 / 3_600_000.0 <= 48.0 {

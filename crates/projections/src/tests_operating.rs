@@ -552,6 +552,44 @@ fn cosmetic_rituals_count_their_signals() {
 }
 
 #[test]
+fn cosmetic_rituals_name_the_blockers_open_past_48_hours_resolved_or_not() {
+    // Given blockers raised in a sprint closed at hour 90: at hours 5 (resolved at 10), 6 (resolved at
+    // 60, 54 h later), 50 and 80 (both still open)
+    let mut s = Script::new();
+    full_team(&mut s);
+    running_sprint(&mut s, &["email"], false);
+    blocker(&mut s, 2, 'b', BlockerCategory::Tooling, 6, None);
+    blocker(&mut s, 3, 'c', BlockerCategory::Dependency, 50, None);
+    s.at(60).pod(PodEvent::BlockerResolved {
+        blocker_id: BlockerId(id(3002)),
+        resolution: None,
+        at: h(60),
+    });
+    blocker(&mut s, 4, 'd', BlockerCategory::Capacity, 80, None);
+    s.at(90).done("abcde").close(S1);
+    // When the audit looks at hours 97, 100 and 129
+    // Then the stale ones are the late resolution, then each open one once 48 h have passed.
+    for (now, stale) in [
+        (97, vec![2]),
+        (100, vec![2, 3]),
+        (128, vec![2, 3]),
+        (129, vec![2, 3, 4]),
+    ] {
+        let (_, evidence) = status(&s, Pattern::CosmeticRituals, now);
+        let expected: Vec<_> = stale.iter().map(|n| BlockerId(id(3000 + n))).collect();
+        assert_eq!(evidence.blockers, expected, "at hour {now}");
+        assert!(
+            evidence.signals.contains(&format!(
+                "{} blocker(s) unresolved 48 h after being raised",
+                stale.len()
+            )),
+            "at hour {now}: {:?}",
+            evidence.signals
+        );
+    }
+}
+
+#[test]
 fn specialist_silos_fail_at_two_capabilities_warn_when_one_person_owns_every_goal_item() {
     let mut s = Script::new();
     team(&mut s, &[(DESIGNER, PodRole::Designer)]);

@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use podledger_domain::ids::{BlockerId, ItemId, PersonId, PodId, SprintId};
 use podledger_domain::pod::BlockerCategory;
 use podledger_domain::roles::Capability;

@@ -56,6 +56,27 @@ impl Projections {
             .map_err(StoreError::backend)?
     }
 
+    /// Takes the snapshots of every view's past up to `position` (the checkpoint a restart
+    /// loaded): one replay per view whose stream has reached a snapshot, one view at a time,
+    /// off the async workers; returns how many views were replayed. The live fold takes the
+    /// snapshots after `position` meanwhile; a snapshot taken twice is kept once.
+    pub async fn warm_snapshots(&self, position: u64) -> Result<usize, StoreError> {
+        let every = self.snapshots().interval();
+        let keys: Vec<ViewKey> = self
+            .snapshot()
+            .stream_versions()
+            .filter(|(_, version)| *version >= every)
+            .map(|(key, _)| key)
+            .collect();
+        for key in &keys {
+            let (this, key) = (self.clone(), *key);
+            tokio::task::spawn_blocking(move || this.replay_blocking(&[key], position, true))
+                .await
+                .map_err(StoreError::backend)??;
+        }
+        Ok(keys.len())
+    }
+
     fn replay_blocking(
         &self,
         keys: &[ViewKey],

@@ -63,6 +63,9 @@ pub struct ProjectionOptions {
     /// Time travel keeps a view every this many events of its stream
     /// ([`crate::snapshots`]): an `asOf` replays at most this many.
     pub snapshot_every: u64,
+    /// At start, take the snapshots of the views' past in the background (they are kept in
+    /// memory, so a restart begins without them).
+    pub warm_snapshots: bool,
 }
 
 impl Default for ProjectionOptions {
@@ -71,6 +74,7 @@ impl Default for ProjectionOptions {
             flush_every: Duration::from_secs(30),
             catch_up_from: 10_000,
             snapshot_every: crate::snapshots::EVERY,
+            warm_snapshots: true,
         }
     }
 }
@@ -148,6 +152,7 @@ impl Projections {
             announce: broadcast::channel(ANNOUNCED).0,
             snapshots: crate::snapshots::Snapshots::every(options.snapshot_every),
         });
+        let warm = options.warm_snapshots && from > 0;
         tokio::spawn(follow(
             Arc::clone(&shared),
             store.clone(),
@@ -156,7 +161,23 @@ impl Projections {
             control_rx,
             options,
         ));
-        Ok(Self { shared, store })
+        let projections = Self { shared, store };
+        if warm {
+            let this = projections.clone();
+            tokio::spawn(async move {
+                let started = Instant::now();
+                match this.warm_snapshots(from).await {
+                    Ok(views) => tracing::info!(
+                        views,
+                        snapshots = this.snapshots().len(),
+                        elapsed_ms = started.elapsed().as_millis(),
+                        "time-travel snapshots taken"
+                    ),
+                    Err(error) => tracing::warn!(%error, "time-travel snapshots not taken"),
+                }
+            });
+        }
+        Ok(projections)
     }
 
     /// Forgets the persisted views and starts over from position 0 (`podledger rebuild`),

@@ -5,10 +5,19 @@
 //! They are kept in memory: the views' persistent collections make a snapshot a copy that
 //! shares every node it has in common with the views before and after it (O(1) to take, the
 //! changes since the previous one to hold). The live fold takes one whenever a stream's version
-//! reaches a multiple of `EVERY`; a replay takes those it passes that are missing (after a
-//! restart, the first look into a stretch of the past leaves its snapshots behind). They are
-//! derived data: the same events give the same view, so a snapshot never changes an answer
-//! (the property tests compare `asOf` with and without them).
+//! reaches a multiple of `EVERY`; a replay takes those it passes that are missing. After a
+//! restart the views come from their checkpoint without any: the runner takes them again in
+//! the background ([`crate::runner::Projections::warm_snapshots`], one replay per view whose
+//! stream is long enough, one view at a time), and until it has, a look into the past replays
+//! from the nearest earlier one or the stream's start and leaves its snapshots behind. They
+//! are derived data: the same events give the same view, so a snapshot never changes an answer
+//! (the property tests compare `asOf` with and without them, taken live, by replays and by the
+//! warm-up).
+//!
+//! Why memory and not the views table: a snapshot persisted is the whole view, so a stream's
+//! snapshots would cost disk in proportion to the square of its length (BENCHMARKS.md,
+//! "Costs that do not grow with history"), and decoding one is itself slower than the replay
+//! it saves at the sizes where it matters.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
@@ -46,6 +55,11 @@ impl Snapshots {
             every: every.max(1),
             by_view: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Events of a stream between two snapshots.
+    pub const fn interval(&self) -> u64 {
+        self.every
     }
 
     /// Whether the event that brought a stream to `version` is one to take a snapshot after.

@@ -188,6 +188,23 @@ impl Views {
         by_pod
     }
 
+    /// Every view and the version of its stream it reflects.
+    pub fn stream_versions(&self) -> impl Iterator<Item = (ViewKey, u64)> + '_ {
+        let orgs = self
+            .orgs
+            .iter()
+            .map(|(id, v)| (ViewKey::Org(*id), v.version));
+        let pods = self
+            .pods
+            .iter()
+            .map(|(id, v)| (ViewKey::Pod(*id), v.state.version));
+        let kpis = self
+            .kpis
+            .iter()
+            .map(|(id, v)| (ViewKey::Kpi(*id), v.version));
+        orgs.chain(pods).chain(kpis)
+    }
+
     /// Writes one view in postcard into `out` (cleared first; a buffer reused across views
     /// grows once, not once per view) and returns its position; `None` if there is no such view.
     pub fn write_body(&self, key: ViewKey, out: &mut Vec<u8>) -> Option<u64> {

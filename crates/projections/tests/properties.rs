@@ -307,10 +307,12 @@ async fn the_read_models_hold_the_decision_state_after_any_command_sequence() {
     }
 }
 
-/// A runner following `w`'s store that keeps a time-travel snapshot every 8 events of a stream.
-async fn snapshotting_runner(w: &World) -> Projections {
+/// A runner following `w`'s store that keeps a time-travel snapshot every 8 events of a stream
+/// (and, if `warm`, takes those of the views' past when it starts from a checkpoint).
+async fn snapshotting_runner(w: &World, warm: bool) -> Projections {
     let options = ProjectionOptions {
         snapshot_every: 8,
+        warm_snapshots: warm,
         ..ProjectionOptions::default()
     };
     Projections::start_with(w.store.clone(), options)
@@ -319,8 +321,8 @@ async fn snapshotting_runner(w: &World) -> Projections {
 }
 
 /// `asOf` from the snapshots taken live (`snapshotting`), from those a replay leaves behind (a
-/// runner started after the fact, with none), and from each stream's first event: the same
-/// views as the live ones captured then.
+/// runner started after the fact, with none), from those a runner's warm-up takes, and from
+/// each stream's first event: the same views as the live ones captured then.
 async fn snapshots_never_change_an_answer(
     w: &World,
     snapshotting: &Projections,
@@ -334,10 +336,22 @@ async fn snapshots_never_change_an_answer(
         .unwrap();
     let taken_live = snapshotting.snapshots().len();
     assert!(taken_live > 10, "only {taken_live} snapshots taken live");
-    let afterwards = snapshotting_runner(w).await;
+    let afterwards = snapshotting_runner(w, false).await;
     assert!(afterwards.snapshots().is_empty());
+    // A runner started from the same checkpoint that takes the past's snapshots in the
+    // background takes the very ones the live fold took.
+    let warmed = snapshotting_runner(w, true).await;
+    let started = std::time::Instant::now();
+    while warmed.snapshots().len() < taken_live && started.elapsed() < Duration::from_secs(20) {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(
+        warmed.snapshots().len(),
+        taken_live,
+        "the warm-up's snapshots"
+    );
     for (position, then) in captured {
-        for runner in [snapshotting, &afterwards] {
+        for runner in [snapshotting, &afterwards, &warmed] {
             let from_snapshots = runner.replay_with(keys, *position, true).await.unwrap();
             same_views(then, &from_snapshots, keys, *position);
             let from_scratch = runner.replay_with(keys, *position, false).await.unwrap();
@@ -358,7 +372,7 @@ async fn rebuild_equals_live_and_as_of_equals_the_past_live_state() {
         let w = World::new().await;
         // A second runner following the same store takes a time-travel snapshot every 8
         // events of a stream as it folds them live.
-        let snapshotting = snapshotting_runner(&w).await;
+        let snapshotting = snapshotting_runner(&w, false).await;
         let mut rng = Rng(seed);
         let mut known = Known::new();
         let mut captured = Vec::new();

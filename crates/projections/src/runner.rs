@@ -365,16 +365,34 @@ async fn catch_up_on_every_core(
     keys
 }
 
+/// What the follow loop hands the persister: the views as they are (a copy of `Arc`s), those
+/// changed since the previous hand-over, and who waits for them to be written (an explicit
+/// flush, the shutdown).
+struct Persist {
+    views: Views,
+    dirty: HashSet<ViewKey>,
+    reply: Option<oneshot::Sender<Result<(), StoreError>>>,
+}
+
 async fn follow(
     shared: Arc<Shared>,
     store: SqliteEventStore,
-    mut conn: sqlx::SqliteConnection,
+    conn: sqlx::SqliteConnection,
     position: watch::Sender<u64>,
     mut control: mpsc::Receiver<Control>,
     options: ProjectionOptions,
 ) {
-    let mut persisted = *position.borrow();
-    let catch_up = tracing::info_span!("projection.catch_up", from = persisted);
+    let catch_up = tracing::info_span!("projection.catch_up", from = *position.borrow());
+    // Persisting runs beside the fold, never in its way: serialising and writing a large view
+    // takes as long as the view is big, and a mutation waiting to read its own write must not
+    // wait for that. One hand-over at a time; while one is being written, changes gather.
+    let (persist, jobs) = mpsc::channel(1);
+    let persisting = tokio::spawn(persister(conn, jobs, *position.borrow()));
+    let hand_over = |dirty: &mut HashSet<ViewKey>, reply| Persist {
+        views: shared.views.read().expect("views lock").clone(),
+        dirty: std::mem::take(dirty),
+        reply,
+    };
     let mut dirty: HashSet<ViewKey> =
         catch_up_on_every_core(&shared, &store, &position, options.catch_up_from)
             .instrument(catch_up)
@@ -387,9 +405,11 @@ async fn follow(
         let first = tokio::select! {
             next = events.next() => next,
             Some(Control::Flush(reply)) = control.recv() => {
-                let result = flush(&shared, &mut conn, &mut dirty, &mut persisted).await;
+                let job = hand_over(&mut dirty, Some(reply));
+                if persist.send(job).await.is_err() {
+                    tracing::error!("the projection persister stopped");
+                }
                 last_flush = Instant::now();
-                let _ = reply.send(result);
                 continue;
             }
         };
@@ -401,55 +421,10 @@ async fn follow(
                 _ => break,
             }
         }
-        let mut envelopes = Vec::with_capacity(batch.len());
-        let mut last = None;
-        for recorded in batch {
-            match recorded.map_err(|e| e.to_string()).and_then(|r| {
-                let position = r.position;
-                last = Some(position);
-                Envelope::decode(r).map_err(|e| format!("position {position}: {e}"))
-            }) {
-                Ok(envelope) => envelopes.push(envelope),
-                Err(error) => {
-                    tracing::error!(%error, "projection skipped an event it could not read");
-                }
-            }
-        }
-        let announce = shared.announce.receiver_count() > 0;
-        let mut changed: Vec<(Uuid, ViewKey)> = Vec::new();
-        {
-            let _span = tracing::info_span!(
-                "projection.apply",
-                events = envelopes.len(),
-                position = last.unwrap_or_default()
-            )
-            .entered();
-            let mut views = shared.views.write().expect("views lock");
-            for envelope in envelopes {
-                let org = envelope.meta.org_id;
-                let (at, version, occurred_at) = (
-                    envelope.meta.position,
-                    envelope.meta.stream_version,
-                    envelope.meta.occurred_at,
-                );
-                if let Some(key) = views.apply(envelope) {
-                    shared
-                        .snapshots
-                        .keep_if_due(key, at, version, occurred_at, &views);
-                    dirty.insert(key);
-                    let entry = (org, key);
-                    if announce && !changed.contains(&entry) {
-                        changed.push(entry);
-                    }
-                }
-            }
-            if let Some(last) = last {
-                views.position = views.position.max(last);
-            }
-        }
+        let (last, changed) = fold(&shared, batch, &mut dirty);
         if let Some(last) = last {
             position.send_replace(last);
-            if announce {
+            if let Some(changed) = changed {
                 // No listener is not an error.
                 let _ = shared.announce.send(Arc::new(Applied {
                     position: last,
@@ -457,44 +432,239 @@ async fn follow(
                 }));
             }
         }
-        if !dirty.is_empty() && last_flush.elapsed() >= options.flush_every {
-            if let Err(error) = flush(&shared, &mut conn, &mut dirty, &mut persisted).await {
-                tracing::error!(%error, "persisting projections failed; will retry");
-            }
+        // Due, and the persister free: hand the changes over; busy: they wait for a later
+        // batch.
+        if !dirty.is_empty()
+            && last_flush.elapsed() >= options.flush_every
+            && let Ok(permit) = persist.try_reserve()
+        {
+            permit.send(hand_over(&mut dirty, None));
             last_flush = Instant::now();
         }
     }
-    if let Err(error) = flush(&shared, &mut conn, &mut dirty, &mut persisted).await {
+    let (reply, written) = oneshot::channel();
+    let job = hand_over(&mut dirty, Some(reply));
+    let result = match persist.send(job).await {
+        Ok(()) => written
+            .await
+            .unwrap_or(Err(StoreError::backend(std::io::Error::other(
+                "the projection persister stopped",
+            )))),
+        Err(_) => Err(StoreError::backend(std::io::Error::other(
+            "the projection persister stopped",
+        ))),
+    };
+    if let Err(error) = result {
         tracing::error!(%error, "persisting projections at shutdown failed");
+    }
+    drop(persist);
+    let _ = persisting.await;
+}
+
+/// Decodes and folds one batch of the subscription into the live views (marking the views it
+/// changes dirty); returns the last position it held and, if anyone listens for announcements,
+/// what it changed.
+fn fold<E: std::fmt::Display>(
+    shared: &Shared,
+    batch: Vec<Result<podledger_eventstore::RecordedEvent, E>>,
+    dirty: &mut HashSet<ViewKey>,
+) -> (Option<u64>, Option<Vec<(Uuid, ViewKey)>>) {
+    let mut envelopes = Vec::with_capacity(batch.len());
+    let mut last = None;
+    for recorded in batch {
+        match recorded.map_err(|e| e.to_string()).and_then(|r| {
+            let position = r.position;
+            last = Some(position);
+            Envelope::decode(r).map_err(|e| format!("position {position}: {e}"))
+        }) {
+            Ok(envelope) => envelopes.push(envelope),
+            Err(error) => {
+                tracing::error!(%error, "projection skipped an event it could not read");
+            }
+        }
+    }
+    let announce = shared.announce.receiver_count() > 0;
+    let mut changed: Vec<(Uuid, ViewKey)> = Vec::new();
+    {
+        let _span = tracing::info_span!(
+            "projection.apply",
+            events = envelopes.len(),
+            position = last.unwrap_or_default()
+        )
+        .entered();
+        let mut views = shared.views.write().expect("views lock");
+        for envelope in envelopes {
+            let org = envelope.meta.org_id;
+            let (at, version, occurred_at) = (
+                envelope.meta.position,
+                envelope.meta.stream_version,
+                envelope.meta.occurred_at,
+            );
+            if let Some(key) = views.apply(envelope) {
+                shared
+                    .snapshots
+                    .keep_if_due(key, at, version, occurred_at, &views);
+                dirty.insert(key);
+                let entry = (org, key);
+                if announce && !changed.contains(&entry) {
+                    changed.push(entry);
+                }
+            }
+        }
+        if let Some(last) = last {
+            views.position = views.position.max(last);
+        }
+    }
+    (last, announce.then_some(changed))
+}
+
+/// Writes what the follow loop hands over, in order; views whose write failed are written
+/// with the next hand-over.
+async fn persister(
+    mut conn: sqlx::SqliteConnection,
+    mut jobs: mpsc::Receiver<Persist>,
+    mut persisted: u64,
+) {
+    let mut failed = HashSet::new();
+    while let Some(Persist {
+        views,
+        mut dirty,
+        reply,
+    }) = jobs.recv().await
+    {
+        dirty.extend(failed.drain());
+        let result = flush(&mut conn, views, &dirty, &mut persisted).await;
+        if let Err(error) = &result {
+            tracing::error!(%error, "persisting projections failed; will retry");
+            failed = dirty;
+        }
+        if let Some(reply) = reply {
+            let _ = reply.send(result);
+        }
     }
 }
 
 #[tracing::instrument(name = "projection.persist", skip_all, fields(views = dirty.len()))]
 async fn flush(
-    shared: &Shared,
     conn: &mut sqlx::SqliteConnection,
-    dirty: &mut HashSet<ViewKey>,
+    views: Views,
+    dirty: &HashSet<ViewKey>,
     persisted: &mut u64,
 ) -> Result<(), StoreError> {
-    // A copy of the views is a copy of `Arc`s; serialising them (seconds for a large
-    // organisation after a rebuild) runs off the async workers, on every core.
-    let (views, checkpoint) = {
-        let live = shared.views.read().expect("views lock");
-        ((!dirty.is_empty()).then(|| live.clone()), live.position)
+    #[cfg(test)]
+    let _held = {
+        tests::AT_THE_GATE.fetch_add(1, Ordering::SeqCst);
+        tests::PERSISTING.read().await
     };
-    let documents = if let Some(views) = views {
+    let checkpoint = views.position;
+    // Serialising (seconds for a large organisation after a rebuild) runs off the async
+    // workers, on every core.
+    let documents = if dirty.is_empty() {
+        Vec::new()
+    } else {
         let keys: Vec<ViewKey> = dirty.iter().copied().collect();
         tokio::task::spawn_blocking(move || persist::documents(&views, &keys))
             .await
             .map_err(|e| StoreError::backend(std::io::Error::other(e.to_string())))?
-    } else {
-        Vec::new()
     };
     if documents.is_empty() && checkpoint == *persisted {
         return Ok(());
     }
     persist::save(conn, &documents, checkpoint).await?;
-    dirty.clear();
     *persisted = checkpoint;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::Duration;
+
+    use podledger_domain::ids::{OrgId, PersonId};
+    use podledger_domain::org::OrgCommand;
+    use podledger_domain::{Actor, Command, Context};
+    use podledger_eventstore::{
+        CommandHandler, EventStore as _, RequestMeta, SqliteConfig, SqliteEventStore,
+    };
+    use uuid::Uuid;
+
+    use super::Projections;
+
+    /// Held for writing, it keeps every persist of this crate's tests waiting.
+    pub static PERSISTING: tokio::sync::RwLock<()> = tokio::sync::RwLock::const_new(());
+    /// Persists that reached it.
+    pub static AT_THE_GATE: AtomicUsize = AtomicUsize::new(0);
+
+    async fn add_person(handler: &CommandHandler, org: OrgId, admin: PersonId) {
+        let command = Command::Org(OrgCommand::AddPerson {
+            person_id: PersonId(Uuid::now_v7()),
+            name: "Bo".into(),
+            email: None,
+        });
+        let ctx = Context::new(org, Actor::member(admin), chrono::Utc::now());
+        handler
+            .execute(&command, &ctx, RequestMeta::default())
+            .await
+            .unwrap();
+    }
+
+    // Architecture Invariant: persisting the views never holds the fold — a write is readable
+    // while the views are being written.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_write_is_folded_while_the_views_are_being_persisted() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteEventStore::open(SqliteConfig::new(dir.path().join("p.db")))
+            .await
+            .unwrap();
+        let handler = CommandHandler::new(Arc::new(store.clone()));
+        let projections = Projections::start(store.clone()).await.unwrap();
+        let (org, admin) = (OrgId(Uuid::now_v7()), PersonId(Uuid::now_v7()));
+        let ctx = Context::new(org, Actor::member(admin), chrono::Utc::now());
+        let create = Command::Org(OrgCommand::CreateOrganisation {
+            name: "Acme".into(),
+            sprint_length_days: None,
+            founder_name: "Ada".into(),
+            founder_email: None,
+        });
+        handler
+            .execute(&create, &ctx, RequestMeta::default())
+            .await
+            .unwrap();
+        add_person(&handler, org, admin).await;
+        let head = store.head().await.unwrap();
+        projections
+            .wait_for(head, Duration::from_secs(10))
+            .await
+            .unwrap();
+
+        // Given a persist that cannot finish
+        let gate = PERSISTING.write().await;
+        let arrived = AT_THE_GATE.load(Ordering::SeqCst);
+        let flushing = tokio::spawn({
+            let projections = projections.clone();
+            async move { projections.flush().await }
+        });
+        while AT_THE_GATE.load(Ordering::SeqCst) == arrived {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        // When another write is made, then it is folded all the same
+        add_person(&handler, org, admin).await;
+        let head = store.head().await.unwrap();
+        projections
+            .wait_for(head, Duration::from_secs(10))
+            .await
+            .expect("the fold went on while the views were being persisted");
+        let members = |p: &Projections| {
+            p.org(org.as_uuid())
+                .map(|o| o.state.people.len())
+                .unwrap_or_default()
+        };
+        assert_eq!(members(&projections), 3, "the founder and the two added");
+        assert!(!flushing.is_finished(), "the persist is still held");
+        // and the persist completes once let go, with the views as they were handed over.
+        drop(gate);
+        flushing.await.unwrap().unwrap();
+        projections.flush().await.unwrap();
+    }
 }

@@ -14,6 +14,10 @@ use sqlx::Row;
 #[path = "support/generate.rs"]
 mod generate;
 
+/// The allocator `podledger rebuild` runs with (the server's).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use generate::{PODS, generate};
 
 /// What `Projections::rebuild` does — forget the persisted views, fold the log, persist every

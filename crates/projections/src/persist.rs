@@ -1,5 +1,7 @@
-//! Persistence of the views in the store's SQLite file: the dirty views and the checkpoint are
-//! written in one transaction, so the documents always reflect exactly the checkpoint. A view is
+//! Persistence of the views in the store's SQLite file: the views handed over and the checkpoint
+//! are written in one transaction, so every document holds all its stream's events up to the
+//! checkpoint (a view written later than the checkpoint holds some after it too, and a restart
+//! passes over those: `Views::apply_to`). A view is
 //! stored in postcard, LZ4-compressed: a large pod's view is megabytes, and writing (and
 //! syncing) it was most of a rebuild's time when it was JSON text.
 //!

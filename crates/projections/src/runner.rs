@@ -52,10 +52,20 @@ impl Applied {
 /// How the runner persists.
 #[derive(Clone, Copy, Debug)]
 pub struct ProjectionOptions {
-    /// Changed views are persisted this often (and on demand, and at shutdown). Views are whole
-    /// documents, so persisting costs in proportion to their size, not to the events since the
-    /// last time; after a crash, the runner replays only the events after the checkpoint.
+    /// Changed views are persisted this often (and on demand, and at shutdown), those due by
+    /// `persist_growth`; after a crash, the runner replays only the events after the
+    /// checkpoint.
     pub flush_every: Duration,
+    /// A view is a whole document, so writing it costs as much as it is big. A view whose
+    /// stream has `persist_growth_from` events or more is written again only once the events
+    /// since it was last written are at least 1/`persist_growth` of its stream (or on demand,
+    /// and at shutdown): the cost of persisting per event stays the same however long the
+    /// history. Until then the checkpoint stays before its first unwritten event, and a
+    /// restart folds again what came after it into the views that lack it — at most
+    /// 1/`persist_growth` of each stream.
+    pub persist_growth: u64,
+    /// Streams shorter than this are written at every flush they changed in.
+    pub persist_growth_from: u64,
     /// When the views start this many events (or more) behind the head, the runner first folds
     /// the gap on every core ([`crate::catch_up`]) and only then follows the subscription;
     /// below it, the subscription alone is as quick.
@@ -72,6 +82,8 @@ impl Default for ProjectionOptions {
     fn default() -> Self {
         Self {
             flush_every: Duration::from_secs(30),
+            persist_growth: 8,
+            persist_growth_from: 4_096,
             catch_up_from: 10_000,
             snapshot_every: crate::snapshots::EVERY,
             warm_snapshots: true,
@@ -371,7 +383,54 @@ async fn catch_up_on_every_core(
 struct Persist {
     views: Views,
     dirty: HashSet<ViewKey>,
+    /// The position every persisted view holds all its stream's events up to: the views'
+    /// position, or just before the first unwritten event of a view left for later.
+    checkpoint: u64,
     reply: Option<oneshot::Sender<Result<(), StoreError>>>,
+}
+
+/// The changed views the follow loop has not handed over yet, and what was last written.
+struct Unwritten {
+    /// Each changed view and the position of its first event not written.
+    dirty: HashMap<ViewKey, u64>,
+    /// Each view's stream version when last written (or loaded).
+    written: HashMap<ViewKey, u64>,
+    growth: u64,
+    growth_from: u64,
+}
+
+impl Unwritten {
+    /// The views to write now (all if `everything`) with the checkpoint they make, taken out
+    /// of the changed set; the others stay for a later hand-over.
+    fn hand_over(
+        &mut self,
+        shared: &Shared,
+        everything: bool,
+        reply: Option<oneshot::Sender<Result<(), StoreError>>>,
+    ) -> Persist {
+        let views = shared.views.read().expect("views lock").clone();
+        let (mut due, mut checkpoint) = (HashSet::new(), views.position);
+        let (written, growth, growth_from) = (&mut self.written, self.growth, self.growth_from);
+        self.dirty.retain(|key, first| {
+            let version = views.version_of(*key).unwrap_or_default();
+            let before = written.get(key).copied().unwrap_or_default();
+            let grown = version < growth_from || (version - before) * growth >= version;
+            if everything || grown {
+                due.insert(*key);
+                written.insert(*key, version);
+                false
+            } else {
+                checkpoint = checkpoint.min(*first - 1);
+                true
+            }
+        });
+        Persist {
+            views,
+            dirty: due,
+            checkpoint,
+            reply,
+        }
+    }
 }
 
 async fn follow(
@@ -387,25 +446,32 @@ async fn follow(
     // takes as long as the view is big, and a mutation waiting to read its own write must not
     // wait for that. One hand-over at a time; while one is being written, changes gather.
     let (persist, jobs) = mpsc::channel(1);
-    let persisting = tokio::spawn(persister(conn, jobs, *position.borrow()));
-    let hand_over = |dirty: &mut HashSet<ViewKey>, reply| Persist {
-        views: shared.views.read().expect("views lock").clone(),
-        dirty: std::mem::take(dirty),
-        reply,
+    let from = *position.borrow();
+    let persisting = tokio::spawn(persister(conn, jobs, from));
+    let mut unwritten = Unwritten {
+        dirty: HashMap::new(),
+        written: shared
+            .views
+            .read()
+            .expect("views lock")
+            .stream_versions()
+            .collect(),
+        growth: options.persist_growth.max(1),
+        growth_from: options.persist_growth_from,
     };
-    let mut dirty: HashSet<ViewKey> =
-        catch_up_on_every_core(&shared, &store, &position, options.catch_up_from)
-            .instrument(catch_up)
-            .await
-            .into_iter()
-            .collect();
+    unwritten.dirty = catch_up_on_every_core(&shared, &store, &position, options.catch_up_from)
+        .instrument(catch_up)
+        .await
+        .into_iter()
+        .map(|key| (key, from + 1))
+        .collect();
     let mut events = store.subscribe(*position.borrow());
     let mut last_flush = Instant::now();
     loop {
         let first = tokio::select! {
             next = events.next() => next,
             Some(Control::Flush(reply)) = control.recv() => {
-                let job = hand_over(&mut dirty, Some(reply));
+                let job = unwritten.hand_over(&shared, true, Some(reply));
                 if persist.send(job).await.is_err() {
                     tracing::error!("the projection persister stopped");
                 }
@@ -421,7 +487,7 @@ async fn follow(
                 _ => break,
             }
         }
-        let (last, changed) = fold(&shared, batch, &mut dirty);
+        let (last, changed) = fold(&shared, batch, &mut unwritten.dirty);
         if let Some(last) = last {
             position.send_replace(last);
             if let Some(changed) = changed {
@@ -434,16 +500,16 @@ async fn follow(
         }
         // Due, and the persister free: hand the changes over; busy: they wait for a later
         // batch.
-        if !dirty.is_empty()
+        if !unwritten.dirty.is_empty()
             && last_flush.elapsed() >= options.flush_every
             && let Ok(permit) = persist.try_reserve()
         {
-            permit.send(hand_over(&mut dirty, None));
+            permit.send(unwritten.hand_over(&shared, false, None));
             last_flush = Instant::now();
         }
     }
     let (reply, written) = oneshot::channel();
-    let job = hand_over(&mut dirty, Some(reply));
+    let job = unwritten.hand_over(&shared, true, Some(reply));
     let result = match persist.send(job).await {
         Ok(()) => written
             .await
@@ -467,7 +533,7 @@ async fn follow(
 fn fold<E: std::fmt::Display>(
     shared: &Shared,
     batch: Vec<Result<podledger_eventstore::RecordedEvent, E>>,
-    dirty: &mut HashSet<ViewKey>,
+    dirty: &mut HashMap<ViewKey, u64>,
 ) -> (Option<u64>, Option<Vec<(Uuid, ViewKey)>>) {
     let mut envelopes = Vec::with_capacity(batch.len());
     let mut last = None;
@@ -504,7 +570,7 @@ fn fold<E: std::fmt::Display>(
                 shared
                     .snapshots
                     .keep_if_due(key, at, version, occurred_at, &views);
-                dirty.insert(key);
+                dirty.entry(key).or_insert(at);
                 let entry = (org, key);
                 if announce && !changed.contains(&entry) {
                     changed.push(entry);
@@ -529,11 +595,12 @@ async fn persister(
     while let Some(Persist {
         views,
         mut dirty,
+        checkpoint,
         reply,
     }) = jobs.recv().await
     {
         dirty.extend(failed.drain());
-        let result = flush(&mut conn, views, &dirty, &mut persisted).await;
+        let result = flush(&mut conn, views, &dirty, checkpoint, &mut persisted).await;
         if let Err(error) = &result {
             tracing::error!(%error, "persisting projections failed; will retry");
             failed = dirty;
@@ -549,6 +616,7 @@ async fn flush(
     conn: &mut sqlx::SqliteConnection,
     views: Views,
     dirty: &HashSet<ViewKey>,
+    checkpoint: u64,
     persisted: &mut u64,
 ) -> Result<(), StoreError> {
     #[cfg(test)]
@@ -556,7 +624,6 @@ async fn flush(
         tests::AT_THE_GATE.fetch_add(1, Ordering::SeqCst);
         tests::PERSISTING.read().await
     };
-    let checkpoint = views.position;
     // Serialising (seconds for a large organisation after a rebuild) runs off the async
     // workers, on every core.
     let documents = if dirty.is_empty() {

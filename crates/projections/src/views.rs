@@ -91,7 +91,9 @@ impl Views {
     }
 
     /// [`Views::apply`] for an event whose view is already known (`key` is the view of its
-    /// stream).
+    /// stream). An event the view already holds (its stream version is not past the view's) is
+    /// passed over: views persisted later than the checkpoint see the events between again
+    /// when a restart resumes from it ([`crate::runner::ProjectionOptions::persist_growth`]).
     pub fn apply_to(&mut self, key: ViewKey, envelope: Envelope) -> Option<ViewKey> {
         let meta = &envelope.meta;
         self.position = self.position.max(meta.position);
@@ -107,6 +109,9 @@ impl Views {
                     created();
                     Arc::default()
                 });
+                if view.version >= meta.stream_version {
+                    return None;
+                }
                 Arc::make_mut(view).apply(meta, &e);
             }
             (Event::Pod(e), ViewKey::Pod(id)) => {
@@ -114,9 +119,13 @@ impl Views {
                     created();
                     Arc::default()
                 });
+                if view.state.version >= meta.stream_version {
+                    return None;
+                }
                 Arc::make_mut(view).apply(meta, &e);
             }
             (Event::Kpi(e), ViewKey::Kpi(id)) => match self.kpis.get_mut(&id) {
+                Some(kpi) if kpi.version >= meta.stream_version => return None,
                 Some(kpi) => Arc::make_mut(kpi).apply(meta, &e),
                 None => {
                     if let Some(kpi) = KpiView::defined(id, meta, &e) {
@@ -186,6 +195,15 @@ impl Views {
             list.sort_by(|a, b| a.name.cmp(&b.name));
         }
         by_pod
+    }
+
+    /// The version of its stream view `key` reflects, if there is such a view.
+    pub fn version_of(&self, key: ViewKey) -> Option<u64> {
+        match key {
+            ViewKey::Org(id) => self.orgs.get(&id).map(|v| v.version),
+            ViewKey::Pod(id) => self.pods.get(&id).map(|v| v.state.version),
+            ViewKey::Kpi(id) => self.kpis.get(&id).map(|v| v.version),
+        }
     }
 
     /// Every view and the version of its stream it reflects.

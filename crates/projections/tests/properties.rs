@@ -577,3 +577,89 @@ async fn concurrent_commands_on_one_stream_equal_running_them_one_by_one_in_log_
         );
     }
 }
+
+/// Views written at their own pace — a stream of 16 events or more only once it has doubled
+/// since it was last written, a flush after every batch — and the checkpoint that makes: a copy
+/// of the database taken between commands (what a crash leaves: one consistent transaction)
+/// resumes to exactly the live views, passing over the events a view written after the
+/// checkpoint already holds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn views_persisted_at_their_own_pace_resume_to_the_live_views() {
+    use podledger_eventstore::{EventStore as _, SqliteConfig, SqliteEventStore};
+    let options = ProjectionOptions {
+        flush_every: Duration::ZERO,
+        persist_growth: 2,
+        persist_growth_from: 16,
+        ..ProjectionOptions::default()
+    };
+    let w = World::with_options(options).await;
+    let mut rng = Rng(0xCAFE);
+    let mut known = Known::new();
+    let (mut resumed, mut ahead) = (0, 0);
+    for step in 0..400 {
+        let view = w.projections.pod(w.org.as_uuid(), w.pod).unwrap();
+        let (person, command) = random_command(&mut rng, &w, &mut known, &view);
+        let _ = w.try_as(person, command).await;
+        if step % 3 == 0 {
+            // The organisation's stream grows too, so its view is written while the pod's
+            // waits (and the other way round).
+            w.org(podledger_domain::org::OrgCommand::AddPerson {
+                person_id: podledger_domain::ids::PersonId(new_id()),
+                name: format!("person {step}"),
+                email: None,
+            })
+            .await;
+        }
+        if step % 20 != 19 {
+            continue;
+        }
+        let head = w.store.head().await.unwrap();
+        w.projections
+            .wait_for(head, Duration::from_secs(10))
+            .await
+            .unwrap();
+        let copy = w.dir.path().join(format!("copy-{step}.db"));
+        let (checkpoint, furthest): (i64, i64) = {
+            let db = rusqlite::Connection::open(w.store.path()).unwrap();
+            db.execute("VACUUM INTO ?1", [copy.to_str().unwrap()])
+                .unwrap();
+            let copied = rusqlite::Connection::open(&copy).unwrap();
+            copied
+                .query_row(
+                    "SELECT (SELECT coalesce(max(position), 0) FROM projection_checkpoints), \
+                     (SELECT coalesce(max(position), 0) FROM read_models)",
+                    [],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .unwrap()
+        };
+        if furthest > checkpoint {
+            ahead += 1;
+        }
+        let store = SqliteEventStore::open(SqliteConfig::new(&copy))
+            .await
+            .unwrap();
+        let copied_head = store.head().await.unwrap();
+        assert_eq!(copied_head, head);
+        let options = ProjectionOptions {
+            warm_snapshots: false,
+            ..ProjectionOptions::default()
+        };
+        let restarted = Projections::start_with(store, options).await.unwrap();
+        restarted
+            .wait_for(head, Duration::from_secs(10))
+            .await
+            .unwrap();
+        assert_eq!(
+            restarted.snapshot(),
+            w.projections.snapshot(),
+            "step {step}: resumed from checkpoint {checkpoint} (a view written at {furthest})"
+        );
+        resumed += 1;
+    }
+    assert_eq!(resumed, 20);
+    assert!(
+        ahead >= 3,
+        "only {ahead} copies held a view written after their checkpoint"
+    );
+}

@@ -38,9 +38,22 @@ pub fn new_id() -> Uuid {
 
 impl World {
     pub async fn new() -> Self {
+        Self::with_options(podledger_projections::ProjectionOptions::default()).await
+    }
+
+    /// A world whose projections run with `options`.
+    pub async fn with_options(options: podledger_projections::ProjectionOptions) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().to_owned();
-        Self::build(dir, &path).await
+        let ids = (
+            OrgId(new_id()),
+            PersonId(new_id()),
+            PersonId(new_id()),
+            PersonId(new_id()),
+            PersonId(new_id()),
+            PodId(new_id()),
+        );
+        Self::build_with(dir, &path, ids, options).await
     }
 
     /// A world whose database lives in `path` (kept after the world is dropped); the
@@ -64,6 +77,7 @@ impl World {
                 other.owner,
                 other.pod,
             ),
+            podledger_projections::ProjectionOptions::default(),
         )
         .await
     }
@@ -77,19 +91,28 @@ impl World {
             PersonId(new_id()),
             PodId(new_id()),
         );
-        Self::build_with(dir, path, ids).await
+        Self::build_with(
+            dir,
+            path,
+            ids,
+            podledger_projections::ProjectionOptions::default(),
+        )
+        .await
     }
 
     async fn build_with(
         dir: tempfile::TempDir,
         path: &std::path::Path,
         (org, admin, po, sm, owner, pod): (OrgId, PersonId, PersonId, PersonId, PersonId, PodId),
+        options: podledger_projections::ProjectionOptions,
     ) -> Self {
         let store = SqliteEventStore::open(SqliteConfig::new(path.join("w.db")))
             .await
             .unwrap();
         let handler = Arc::new(CommandHandler::new(Arc::new(store.clone())));
-        let projections = Projections::start(store.clone()).await.unwrap();
+        let projections = Projections::start_with(store.clone(), options)
+            .await
+            .unwrap();
         let w = Self {
             dir,
             store,

@@ -267,6 +267,11 @@ pub struct PodView {
     /// Requests to shared services that are, or may yet be, past their due time: all but those
     /// answered or cancelled by it.
     pub unsettled_requests: Map<ServiceRequestId, ()>,
+    /// The §9 figures that do not move with the clock (retro follow-through, approval waits,
+    /// closed requests to shared services), computed on first use and dropped by the events
+    /// that change them ([`crate::operating::Settled::changed_by`]).
+    #[serde(skip)]
+    pub settled: Memo<crate::operating::Settled>,
 }
 
 /// The indices of `len` entries in time order whose time (`at`) is in `[from, to)`, found by
@@ -628,6 +633,9 @@ impl PodView {
         self.record(meta, event);
         self.state.evolve(event);
         self.count(event, resolves);
+        if crate::operating::Settled::changed_by(event) {
+            self.settled = Memo::default();
+        }
         if let Some((sprint, change)) = burndown {
             self.sample_burndown(sprint, meta.occurred_at.date_naive(), closes, change);
         }

@@ -63,11 +63,38 @@ fn the_tally_equals_the_definitions(view: &podledger_projections::pod_view::PodV
     use podledger_projections::metrics::{
         pod_metrics, pod_metrics_by_definition, sprint_metrics, sprint_metrics_at,
     };
+    use podledger_projections::operating as op;
     for last_n in [None, Some(1), Some(2), Some(5)] {
         assert_eq!(
             pod_metrics(view, last_n),
             pod_metrics_by_definition(view, last_n),
             "{at}: pod metrics over the last {last_n:?}"
+        );
+    }
+    // The §9 figures kept with the view, at now and later (approvals fall late, requests
+    // breach as the clock moves).
+    assert_eq!(
+        op::retro_stats(view),
+        op::retro_stats_by_definition(view),
+        "{at}: retro follow-through"
+    );
+    let now = chrono::Utc::now();
+    for now in [0, 3, 30].map(|d| now + chrono::Duration::days(d)) {
+        assert_eq!(
+            op::approval_stats(view, None, now),
+            op::approval_stats_by_definition(view, None, now),
+            "{at}: approvals at {now}"
+        );
+        assert_eq!(
+            op::pod_service_stats(view, now),
+            op::pod_service_stats_by_definition(view, now),
+            "{at}: requests to shared services at {now}"
+        );
+        let pods = || std::iter::once((podledger_domain::ids::PodId(uuid::Uuid::nil()), view));
+        assert_eq!(
+            op::service_stats(pods(), now),
+            op::service_stats_by_definition(pods(), now),
+            "{at}: shared services at {now}"
         );
     }
     for (index, sprint) in view.sprints().enumerate() {

@@ -353,29 +353,7 @@ pub fn service_stats<'a>(
             .filter_map(|id| pod.state.service_requests.get(id));
         for r in open {
             let s = stats.entry(r.service).or_default();
-            s.requests += 1;
-            let breached = r.breached_at(now);
-            if r.status == ServiceRequestStatus::Delivered {
-                s.delivered += 1;
-                if let Some(at) = r.closed_at {
-                    open_delivered
-                        .entry(r.service)
-                        .or_default()
-                        .push(hours(r.received_at, at));
-                }
-                if !breached {
-                    s.delivered_on_time += 1;
-                }
-            }
-            if breached {
-                s.breached += 1;
-            }
-            if r.status.is_waiting() {
-                s.waiting += 1;
-                if breached {
-                    s.open_breaches += 1;
-                }
-            }
+            count_request(s, r, now, open_delivered.entry(r.service).or_default());
         }
     }
     for (service, s) in &mut stats {
@@ -388,6 +366,36 @@ pub fn service_stats<'a>(
         (s.turnaround_median_hours, s.turnaround_p90_hours) = median_and_p90_of_sorted(&lists);
     }
     stats
+}
+
+/// Counts request `r` into its service's figures `s` at `now` (SPEC §9.1), and its turnaround
+/// into `turnaround` if it was delivered.
+fn count_request(
+    s: &mut ServiceStats,
+    r: &podledger_domain::pod::ServiceRequest,
+    now: DateTime<Utc>,
+    turnaround: &mut Vec<f64>,
+) {
+    s.requests += 1;
+    let breached = r.breached_at(now);
+    if r.status == ServiceRequestStatus::Delivered {
+        s.delivered += 1;
+        if let Some(at) = r.closed_at {
+            turnaround.push(hours(r.received_at, at));
+        }
+        if !breached {
+            s.delivered_on_time += 1;
+        }
+    }
+    if breached {
+        s.breached += 1;
+    }
+    if r.status.is_waiting() {
+        s.waiting += 1;
+        if breached {
+            s.open_breaches += 1;
+        }
+    }
 }
 
 /// The median (mean of the two middles for an even count) and nearest-rank p90 of the union of
@@ -443,29 +451,7 @@ pub fn service_stats_by_definition<'a>(
     for (_, pod) in pods {
         for r in pod.state.service_requests.values() {
             let s = stats.entry(r.service).or_default();
-            s.requests += 1;
-            let breached = r.breached_at(now);
-            if r.status == ServiceRequestStatus::Delivered {
-                s.delivered += 1;
-                if let Some(at) = r.closed_at {
-                    turnaround
-                        .entry(r.service)
-                        .or_default()
-                        .push(hours(r.received_at, at));
-                }
-            }
-            if !breached && r.status == ServiceRequestStatus::Delivered {
-                s.delivered_on_time += 1;
-            }
-            if breached {
-                s.breached += 1;
-            }
-            if r.status.is_waiting() {
-                s.waiting += 1;
-                if breached {
-                    s.open_breaches += 1;
-                }
-            }
+            count_request(s, r, now, turnaround.entry(r.service).or_default());
         }
     }
     for (service, s) in &mut stats {

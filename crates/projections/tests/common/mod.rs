@@ -36,6 +36,18 @@ pub fn new_id() -> Uuid {
     Uuid::now_v7()
 }
 
+/// New ids for an organisation, its admin, a PO, an SM, an owner and a pod.
+fn fresh_ids() -> (OrgId, PersonId, PersonId, PersonId, PersonId, PodId) {
+    (
+        OrgId(new_id()),
+        PersonId(new_id()),
+        PersonId(new_id()),
+        PersonId(new_id()),
+        PersonId(new_id()),
+        PodId(new_id()),
+    )
+}
+
 impl World {
     pub async fn new() -> Self {
         Self::with_options(podledger_projections::ProjectionOptions::default()).await
@@ -45,15 +57,7 @@ impl World {
     pub async fn with_options(options: podledger_projections::ProjectionOptions) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().to_owned();
-        let ids = (
-            OrgId(new_id()),
-            PersonId(new_id()),
-            PersonId(new_id()),
-            PersonId(new_id()),
-            PersonId(new_id()),
-            PodId(new_id()),
-        );
-        Self::build_with(dir, &path, ids, options).await
+        Self::build_with(dir, &path, fresh_ids(), options).await
     }
 
     /// A world whose database lives in `path` (kept after the world is dropped); the
@@ -83,21 +87,8 @@ impl World {
     }
 
     async fn build(dir: tempfile::TempDir, path: &std::path::Path) -> Self {
-        let ids = (
-            OrgId(new_id()),
-            PersonId(new_id()),
-            PersonId(new_id()),
-            PersonId(new_id()),
-            PersonId(new_id()),
-            PodId(new_id()),
-        );
-        Self::build_with(
-            dir,
-            path,
-            ids,
-            podledger_projections::ProjectionOptions::default(),
-        )
-        .await
+        let options = podledger_projections::ProjectionOptions::default();
+        Self::build_with(dir, path, fresh_ids(), options).await
     }
 
     async fn build_with(

@@ -66,6 +66,10 @@ pub struct ProjectionOptions {
     pub persist_growth: u64,
     /// Streams shorter than this are written at every flush they changed in.
     pub persist_growth_from: u64,
+    /// A view left for later is written anyway once its first unwritten event is this many
+    /// positions behind the views: a long view that changed once and then rested does not
+    /// hold the checkpoint back, and a restart reads at most this many events again.
+    pub persist_lag: u64,
     /// When the views start this many events (or more) behind the head, the runner first folds
     /// the gap on every core ([`crate::catch_up`]) and only then follows the subscription;
     /// below it, the subscription alone is as quick.
@@ -84,6 +88,7 @@ impl Default for ProjectionOptions {
             flush_every: Duration::from_secs(30),
             persist_growth: 8,
             persist_growth_from: 4_096,
+            persist_lag: 1_000_000,
             catch_up_from: 10_000,
             snapshot_every: crate::snapshots::EVERY,
             warm_snapshots: true,
@@ -397,6 +402,7 @@ struct Unwritten {
     written: HashMap<ViewKey, u64>,
     growth: u64,
     growth_from: u64,
+    lag: u64,
 }
 
 impl Unwritten {
@@ -411,11 +417,13 @@ impl Unwritten {
         let views = shared.views.read().expect("views lock").clone();
         let (mut due, mut checkpoint) = (HashSet::new(), views.position);
         let (written, growth, growth_from) = (&mut self.written, self.growth, self.growth_from);
+        let (lag, at) = (self.lag, views.position);
         self.dirty.retain(|key, first| {
             let version = views.version_of(*key).unwrap_or_default();
             let before = written.get(key).copied().unwrap_or_default();
             let grown = version < growth_from || (version - before) * growth >= version;
-            if everything || grown {
+            let behind = at.saturating_sub(*first) >= lag;
+            if everything || grown || behind {
                 due.insert(*key);
                 written.insert(*key, version);
                 false
@@ -458,6 +466,7 @@ async fn follow(
             .collect(),
         growth: options.persist_growth.max(1),
         growth_from: options.persist_growth_from,
+        lag: options.persist_lag,
     };
     unwritten.dirty = catch_up_on_every_core(&shared, &store, &position, options.catch_up_from)
         .instrument(catch_up)

@@ -606,7 +606,8 @@ async fn concurrent_commands_on_one_stream_equal_running_them_one_by_one_in_log_
 }
 
 /// Views written at their own pace — a stream of 16 events or more only once it has doubled
-/// since it was last written, a flush after every batch — and the checkpoint that makes: a copy
+/// since it was last written or its first unwritten event is 60 positions behind, a flush
+/// after every batch — and the checkpoint that makes: a copy
 /// of the database taken between commands (what a crash leaves: one consistent transaction)
 /// resumes to exactly the live views, passing over the events a view written after the
 /// checkpoint already holds.
@@ -617,6 +618,7 @@ async fn views_persisted_at_their_own_pace_resume_to_the_live_views() {
         flush_every: Duration::ZERO,
         persist_growth: 2,
         persist_growth_from: 16,
+        persist_lag: 60,
         ..ProjectionOptions::default()
     };
     let w = World::with_options(options).await;

@@ -182,6 +182,10 @@ impl Projections {
         if warm {
             let this = projections.clone();
             tokio::spawn(async move {
+                // After the catch-up, not beside it: a start's first duty is to be current.
+                if let Ok(head) = this.store().head().await {
+                    let _ = this.wait_for(head, Duration::from_secs(3_600)).await;
+                }
                 let started = Instant::now();
                 match this.warm_snapshots(from).await {
                     Ok(views) => tracing::info!(

@@ -254,19 +254,31 @@ pub fn pod_service_stats(pod: &PodView, now: DateTime<Utc>) -> PodServiceStats {
         .iter()
         .filter_map(|id| Some((id, pod.state.service_requests.get(id)?)));
     for (id, r) in open {
-        if r.status.is_waiting() {
-            stats.waiting += 1;
-        }
-        waited_ms += waited(r, now);
-        if r.breached_at(now) {
-            stats.breached += 1;
-            if r.status.is_waiting() {
-                stats.open_breaches.push(*id);
-            }
-        }
+        count_pod_request(&mut stats, &mut waited_ms, *id, r, now);
     }
     stats.pod_days_waiting = days(waited_ms);
     stats
+}
+
+/// Counts request `id` (`r`) into its pod's figures at `now`, all but the count of requests
+/// (SPEC §9.1), and the milliseconds it waited into `waited_ms`.
+fn count_pod_request(
+    stats: &mut PodServiceStats,
+    waited_ms: &mut i64,
+    id: ServiceRequestId,
+    r: &podledger_domain::pod::ServiceRequest,
+    now: DateTime<Utc>,
+) {
+    if r.status.is_waiting() {
+        stats.waiting += 1;
+    }
+    *waited_ms += waited(r, now);
+    if r.breached_at(now) {
+        stats.breached += 1;
+        if r.status.is_waiting() {
+            stats.open_breaches.push(id);
+        }
+    }
 }
 
 /// Milliseconds request `r` waited by `now` (from receipt to its close, or to `now`), at least 0.
@@ -286,16 +298,7 @@ pub fn pod_service_stats_by_definition(pod: &PodView, now: DateTime<Utc>) -> Pod
     let mut waited_ms = 0;
     for (id, r) in &pod.state.service_requests {
         stats.requests += 1;
-        if r.status.is_waiting() {
-            stats.waiting += 1;
-        }
-        waited_ms += waited(r, now);
-        if r.breached_at(now) {
-            stats.breached += 1;
-            if r.status.is_waiting() {
-                stats.open_breaches.push(*id);
-            }
-        }
+        count_pod_request(&mut stats, &mut waited_ms, *id, r, now);
     }
     stats.pod_days_waiting = days(waited_ms);
     stats

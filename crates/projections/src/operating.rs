@@ -360,8 +360,7 @@ pub fn service_stats<'a>(
         }
     }
     for (service, s) in &mut stats {
-        let delivered_or_breached = s.delivered_on_time + s.breached;
-        s.sla_attainment = ratio(s.delivered_on_time, delivered_or_breached);
+        s.sla_attainment = s.attainment();
         let mut lists = turnaround.remove(service).unwrap_or_default();
         let mut extra = open_delivered.remove(service).unwrap_or_default();
         extra.sort_by(f64::total_cmp);
@@ -369,6 +368,16 @@ pub fn service_stats<'a>(
         (s.turnaround_median_hours, s.turnaround_p90_hours) = median_and_p90_of_sorted(&lists);
     }
     stats
+}
+
+impl ServiceStats {
+    /// Delivered on time / (delivered on time or breached).
+    fn attainment(&self) -> Option<f64> {
+        ratio(
+            self.delivered_on_time,
+            self.delivered_on_time + self.breached,
+        )
+    }
 }
 
 /// Counts request `r` into its service's figures `s` at `now` (SPEC §9.1), and its turnaround
@@ -458,8 +467,7 @@ pub fn service_stats_by_definition<'a>(
         }
     }
     for (service, s) in &mut stats {
-        let delivered_or_breached = s.delivered_on_time + s.breached;
-        s.sla_attainment = ratio(s.delivered_on_time, delivered_or_breached);
+        s.sla_attainment = s.attainment();
         let mut times = turnaround.remove(service).unwrap_or_default();
         (s.turnaround_median_hours, s.turnaround_p90_hours) = median_and_p90(&mut times);
     }

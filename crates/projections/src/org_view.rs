@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use podledger_domain::ids::{PersonId, PodId, SprintId};
 use podledger_domain::org::{OrgEvent, OrgState};
 use podledger_domain::roles::{Capability, PodRole};
@@ -260,7 +260,7 @@ pub fn health<P: std::borrow::Borrow<PodView>>(
         // costs only its stale ones.
         for b in pod.unresolved_blockers() {
             let open = now - b.raised_at;
-            if open <= Duration::hours(48) {
+            if open <= crate::tally::STALE_AFTER {
                 break;
             }
             findings.push(Finding::BlockerOpenPast48h {

@@ -23,6 +23,9 @@ mod generate;
 #[allow(dead_code)]
 mod baseline;
 
+#[allow(dead_code)]
+mod support;
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -32,7 +35,7 @@ use podledger_api::AuthConfig;
 use podledger_api::ids::to_id;
 use podledger_domain::ids::{KpiId, PersonId, PodId};
 use podledger_eventstore::EventStore as _;
-use podledger_server::{ServerConfig, demo, start};
+use podledger_server::demo;
 use serde_json::{Value, json};
 
 use baseline::{median, runtime, setting};
@@ -218,17 +221,7 @@ async fn serve(dir: &std::path::Path, name: &str) -> (podledger_server::Running,
         "podledger",
         "podledger",
     );
-    let db = dir.join(name);
-    let running = start(ServerConfig {
-        demo: true,
-        policy: podledger_api::Policy {
-            max_concurrent_per_caller: usize::MAX,
-            ..podledger_api::Policy::default()
-        },
-        ..ServerConfig::new(format!("sqlite://{}", db.display()), auth.clone())
-    })
-    .await
-    .unwrap();
+    let running = support::demo_server(&dir.join(name), &auth).await;
     (running, auth)
 }
 

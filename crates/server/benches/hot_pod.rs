@@ -11,11 +11,13 @@ use std::time::{Duration, Instant};
 
 use podledger_api::AuthConfig;
 use podledger_eventstore::EventStore as _;
-use podledger_server::{ServerConfig, demo, start};
+use podledger_server::demo;
 use serde_json::json;
 
 #[path = "../../eventstore/benches/support/baseline.rs"]
 mod baseline;
+#[allow(dead_code)]
+mod support;
 
 use baseline::{WRITERS, group_commit, median, runtime, setting};
 
@@ -37,19 +39,9 @@ async fn over_http(dir: &std::path::Path, round: usize, secs: f64) -> f64 {
         "podledger",
         "podledger",
     );
-    let db = dir.join(format!("api-{round}.db"));
     // One PO's token stands for 64 integrations, so the per-caller share (8 running requests)
     // would refuse most of them: lifted here, every other limit as served.
-    let running = start(ServerConfig {
-        demo: true,
-        policy: podledger_api::Policy {
-            max_concurrent_per_caller: usize::MAX,
-            ..podledger_api::Policy::default()
-        },
-        ..ServerConfig::new(format!("sqlite://{}", db.display()), auth.clone())
-    })
-    .await
-    .unwrap();
+    let running = support::demo_server(&dir.join(format!("api-{round}.db")), &auth).await;
     let url = format!("http://{}/graphql", running.addr);
     let po = demo::key_people()[2].2;
     let token = auth.mint_member(demo::org_id(), po, chrono::Duration::hours(1));

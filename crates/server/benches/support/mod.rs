@@ -76,3 +76,23 @@ impl Cpu {
         )
     }
 }
+
+/// The demo organisation served in this process on a fresh SQLite file `db`, tokens checked
+/// with `auth`, with the per-caller share of running requests lifted (a bench's clients share
+/// one PO's token, as integrations would); every other limit as served.
+#[allow(dead_code)] // used by the benches that run the server in process
+pub async fn demo_server(
+    db: &std::path::Path,
+    auth: &podledger_api::AuthConfig,
+) -> podledger_server::Running {
+    podledger_server::start(podledger_server::ServerConfig {
+        demo: true,
+        policy: podledger_api::Policy {
+            max_concurrent_per_caller: usize::MAX,
+            ..podledger_api::Policy::default()
+        },
+        ..podledger_server::ServerConfig::new(format!("sqlite://{}", db.display()), auth.clone())
+    })
+    .await
+    .unwrap()
+}

@@ -250,24 +250,44 @@ impl CommandHandler {
     /// Decides `jobs` in order against the state each left, appends the decided ones in one
     /// append, and answers every job; on a concurrent write by another process, starts over.
     async fn run_batch(&self, stream: &str, jobs: Vec<Job>) {
+        let target = jobs[0].command.target(jobs[0].ctx.org);
+        // The stream's committed state, taken out of the cache (not copied: a pod's state
+        // grows with its history) and put back when the batch ends. Each attempt decides on a
+        // copy of it — cheap, its collections share structure — so a conflict costs a
+        // re-decision in memory, not a reload of the stream (issue 20: an organisation
+        // changed by `addPerson` 100 times a second sent every pod batch back to read its
+        // whole stream).
+        let mut base = match self.take_aggregate(&target).await {
+            Ok(base) => base,
+            Err(error) => return answer_all(jobs, &error.to_string()),
+        };
         let mut conflict = None;
         for attempt in 0..MAX_ATTEMPTS {
-            if attempt > 0 {
-                // Another process wrote the stream: back off a little, with jitter.
+            if let Some((_, _, ref on)) = conflict
+                && on == stream
+            {
+                // Another process wrote the stream: back off a little, with jitter, and catch
+                // up with what it wrote. (A conflict on a guard — the organisation a decision
+                // read changed — is retried at once: the organisation is re-read by the next
+                // decision.)
                 let jitter = u64::from(Uuid::now_v7().as_bytes()[15]) % 8;
                 tokio::time::sleep(std::time::Duration::from_millis(
                     (1 << attempt.min(5)) + jitter,
                 ))
                 .await;
+                base = match self.catch_up(stream, base).await {
+                    Ok(base) => base,
+                    Err(error) => return answer_all(jobs, &error.to_string()),
+                };
             }
-            let decided = match self.decide_batch(stream, &jobs, attempt).await {
+            let decided = match self
+                .decide_batch(stream, &jobs, attempt, base.clone())
+                .await
+            {
                 Ok(decided) => decided,
                 Err(error) => {
-                    let message = error.to_string();
-                    for job in jobs {
-                        let _ = job.reply.send(Err(failed(&message)));
-                    }
-                    return;
+                    self.put_back(stream, base);
+                    return answer_all(jobs, &error.to_string());
                 }
             };
             let Decided {
@@ -277,6 +297,7 @@ impl CommandHandler {
                 outcomes,
             } = decided;
             if writes.is_empty() {
+                self.put_back(stream, base);
                 for (job, outcome) in jobs.into_iter().zip(outcomes) {
                     let _ = job.reply.send(outcome.map(|(executed, _)| executed));
                 }
@@ -308,30 +329,19 @@ impl CommandHandler {
                 Ok(outcome) => {
                     span.record("position", outcome.last_position);
                     // The stream's state after the batch is what the store now holds.
-                    self.cache
-                        .lock()
-                        .expect("cache lock")
-                        .insert(stream.to_owned(), subject);
-                    let mut position = outcome.first_position - 1;
-                    for (job, result) in jobs.into_iter().zip(outcomes) {
-                        let answer = result.map(|(mut executed, count)| {
-                            if count > 0 {
-                                position += count as u64;
-                                executed.last_position = Some(position);
-                            }
-                            executed
-                        });
-                        let _ = job.reply.send(answer);
-                    }
-                    return;
+                    self.put_back(stream, subject);
+                    return answer_appended(jobs, outcomes, outcome.first_position);
                 }
                 Err(StoreError::WrongExpectedVersion {
-                    expected, actual, ..
+                    expected,
+                    actual,
+                    stream: on,
                 }) => {
                     span.record("conflict", true);
-                    conflict = Some((expected, actual));
+                    conflict = Some((expected, actual, on));
                 }
                 Err(e) => {
+                    self.put_back(stream, base);
                     let message = e.to_string();
                     for (job, result) in jobs.into_iter().zip(outcomes) {
                         let _ = job.reply.send(result.and(Err(failed(&message))));
@@ -340,7 +350,16 @@ impl CommandHandler {
                 }
             }
         }
-        give_up(stream, jobs, conflict);
+        self.put_back(stream, base);
+        give_up(stream, jobs, conflict.map(|(e, a, _)| (e, a)));
+    }
+
+    /// Returns a stream's committed state to the cache (its batch task had taken it out).
+    fn put_back(&self, stream: &str, state: Aggregate) {
+        self.cache
+            .lock()
+            .expect("cache lock")
+            .insert(stream.to_owned(), state);
     }
 
     /// Decides each job against the state the ones before it left: the guards on the
@@ -351,12 +370,10 @@ impl CommandHandler {
         stream: &str,
         jobs: &[Job],
         attempt: usize,
+        mut subject: Aggregate,
     ) -> Result<Decided, HandleError> {
         let first = &jobs[0];
         let target = first.command.target(first.ctx.org);
-        // Taken out of the cache, not copied (a pod's state grows with its history): the batch
-        // puts it back once the store holds what it decided.
-        let mut subject = self.take_aggregate(&target).await?;
         let mut orgs: HashMap<OrgId, OrgState> = HashMap::new();
         let mut guards = Vec::new();
         let mut writes = Vec::new();
@@ -617,6 +634,29 @@ impl CommandHandler {
     }
 }
 
+/// Answers the jobs of a batch appended from `first_position` on, each with the position of its
+/// last event (the refused with their refusal).
+fn answer_appended(jobs: Vec<Job>, outcomes: Vec<Outcome>, first_position: u64) {
+    let mut position = first_position - 1;
+    for (job, result) in jobs.into_iter().zip(outcomes) {
+        let answer = result.map(|(mut executed, count)| {
+            if count > 0 {
+                position += count as u64;
+                executed.last_position = Some(position);
+            }
+            executed
+        });
+        let _ = job.reply.send(answer);
+    }
+}
+
+/// Answers every job of a batch with the same failure.
+fn answer_all(jobs: Vec<Job>, message: &str) {
+    for job in jobs {
+        let _ = job.reply.send(Err(failed(message)));
+    }
+}
+
 /// Reads a stored domain event.
 pub fn decode(recorded: &RecordedEvent) -> Result<Event, DecodeError> {
     Event::decode_str(
@@ -668,8 +708,11 @@ struct Decided {
     guards: Vec<StreamWrite>,
     writes: Vec<StreamWrite>,
     subject: Aggregate,
-    outcomes: Vec<Result<(Executed, usize), HandleError>>,
+    outcomes: Vec<Outcome>,
 }
+
+/// A job's decision: what it executed and its count of events, or its refusal.
+type Outcome = Result<(Executed, usize), HandleError>;
 
 /// Applies a decision's events to the state it was made on.
 fn evolve_state(state: &mut State, events: &[Event]) {

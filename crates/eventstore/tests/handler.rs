@@ -1,7 +1,9 @@
 //! The load–decide–append loop against a real SQLite store: metadata, idempotent retries,
-//! refusals that write nothing, retries on concurrent writes, R12, and tenant isolation.
+//! refusals that write nothing, retries on concurrent writes (a batch whose organisation
+//! changed is decided again in memory), R12, and tenant isolation.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use chrono::Utc;
 use podledger_domain::ids::{ItemId, OrgId, PersonId, PodId};
@@ -10,7 +12,8 @@ use podledger_domain::pod::PodCommand;
 use podledger_domain::roles::{PodFocus, PodRole};
 use podledger_domain::{Actor, Command, Context, DomainError, ErrorCode};
 use podledger_eventstore::{
-    CommandHandler, HandleError, RequestMeta, SqliteConfig, SqliteEventStore,
+    AppendOutcome, CommandHandler, EventStore, EventStream, HandleError, RecordedEvent,
+    RequestMeta, SqliteConfig, SqliteEventStore, StoreError, StreamWrite,
 };
 use uuid::Uuid;
 
@@ -404,4 +407,120 @@ async fn commands_run_in_order_decide_on_each_others_state_and_stop_at_the_first
         .await
         .unwrap();
     assert_eq!(estimated.last_position, Some(head + 3));
+}
+
+/// The real store, with a count of what the handler asked of it: reads of a stream from its
+/// start, and appends refused for a stale expected version.
+#[derive(Debug)]
+struct Counting {
+    inner: Arc<dyn EventStore>,
+    stream: String,
+    reads_from_start: AtomicUsize,
+    conflicts: AtomicUsize,
+}
+
+#[async_trait::async_trait]
+impl EventStore for Counting {
+    async fn append(&self, writes: Vec<StreamWrite>) -> Result<AppendOutcome, StoreError> {
+        let outcome = self.inner.append(writes).await;
+        if matches!(outcome, Err(StoreError::WrongExpectedVersion { .. })) {
+            self.conflicts.fetch_add(1, Ordering::Relaxed);
+        }
+        outcome
+    }
+    async fn read_stream(
+        &self,
+        stream: &str,
+        after_version: u64,
+        limit: usize,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
+        if stream == self.stream && after_version == 0 {
+            self.reads_from_start.fetch_add(1, Ordering::Relaxed);
+        }
+        self.inner.read_stream(stream, after_version, limit).await
+    }
+    async fn read_all(&self, after: u64, limit: usize) -> Result<Vec<RecordedEvent>, StoreError> {
+        self.inner.read_all(after, limit).await
+    }
+    async fn find_event(&self, event_id: Uuid) -> Result<Option<RecordedEvent>, StoreError> {
+        self.inner.find_event(event_id).await
+    }
+    async fn head(&self) -> Result<u64, StoreError> {
+        self.inner.head().await
+    }
+    async fn position_at(
+        &self,
+        org_id: Uuid,
+        time: chrono::DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        self.inner.position_at(org_id, time).await
+    }
+    fn subscribe(&self, after: u64) -> EventStream {
+        self.inner.subscribe(after)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pod_batch_whose_organisation_changed_is_decided_again_in_memory_not_reloaded() {
+    // Given: a pod with history, served by a handler whose store counts what it is asked.
+    let w = world().await;
+    let stream = format!("pod-{}", w.pod);
+    let store = Arc::new(Counting {
+        inner: Arc::clone(w.handler.store()),
+        stream: stream.clone(),
+        reads_from_start: AtomicUsize::new(0),
+        conflicts: AtomicUsize::new(0),
+    });
+    let handler = Arc::new(CommandHandler::new(store.clone()));
+    let pod_command = |n: usize| Command::Pod {
+        pod_id: w.pod,
+        command: create_item(ItemId(Uuid::now_v7()), &format!("item {n}")),
+    };
+    handler
+        .execute(&pod_command(0), &ctx(w.org, w.po), meta())
+        .await
+        .unwrap();
+    // When: commands on the pod run while people are added to its organisation — every pod
+    // batch read the organisation and must append against its version — until some pod
+    // batches have met a changed organisation.
+    let mut created = 1;
+    for round in 0..50 {
+        let tasks: Vec<_> = (0..64)
+            .map(|n| {
+                let handler = Arc::clone(&handler);
+                let (command, as_whom) = if n % 2 == 0 {
+                    (pod_command(n), ctx(w.org, w.po))
+                } else {
+                    (
+                        Command::Org(OrgCommand::AddPerson {
+                            person_id: PersonId(Uuid::now_v7()),
+                            name: format!("Person {round}.{n}"),
+                            email: None,
+                        }),
+                        ctx(w.org, w.admin),
+                    )
+                };
+                tokio::spawn(async move { handler.execute(&command, &as_whom, meta()).await })
+            })
+            .collect();
+        for t in tasks {
+            t.await.unwrap().unwrap();
+        }
+        created += 32;
+        if store.conflicts.load(Ordering::Relaxed) >= 3 {
+            break;
+        }
+    }
+    // Then: every command succeeded, the conflicts were met, and the pod's stream was read
+    // from its start once — when the handler first loaded it — not again after a conflict.
+    assert!(
+        store.conflicts.load(Ordering::Relaxed) >= 3,
+        "no conflict met"
+    );
+    assert_eq!(store.reads_from_start.load(Ordering::Relaxed), 1);
+    let state = handler
+        .load(&podledger_domain::Target::Pod(w.pod), w.org)
+        .await
+        .unwrap();
+    assert_eq!(state.pod.items.len(), created);
 }

@@ -13,8 +13,7 @@ mod support;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::sync::atomic::Ordering;
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use podledger_api::ids::to_id;
@@ -28,6 +27,7 @@ use podledger_projections::metrics::sprint_metrics;
 use podledger_server::{demo, http};
 use serde_json::{Value, json};
 use support::Cpu;
+use support::load::{self, Conn, RECONNECTS, percentile};
 
 const CHILD: &str = "PODLEDGER_BENCH_HTTP_SERVE";
 const SECRET: &[u8] = b"bench-secret-bench-secret-bench-secret";
@@ -173,89 +173,6 @@ impl Target {
     }
 }
 
-/// A lean HTTP/1.1 keep-alive client (one request at a time per connection, the request bytes
-/// built once): on a 2-core machine the load generator shares the CPU with the server, so it
-/// must cost as little as possible — a general-purpose client takes more CPU than the handler.
-struct Conn {
-    addr: SocketAddr,
-    stream: tokio::net::TcpStream,
-    buf: Vec<u8>,
-}
-
-/// How many times the server closed a kept-alive connection (the client then reconnects).
-static RECONNECTS: AtomicU64 = AtomicU64::new(0);
-
-impl Conn {
-    async fn open(addr: SocketAddr) -> Self {
-        let stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
-        stream.set_nodelay(true).expect("nodelay");
-        Self {
-            addr,
-            stream,
-            buf: Vec::with_capacity(8192),
-        }
-    }
-
-    /// Sends `request` and returns the response body (the status must be 200); when the
-    /// server has closed the idle connection, reconnects and sends again.
-    async fn call(&mut self, request: &[u8]) -> &[u8] {
-        if !self.exchange(request).await {
-            RECONNECTS.fetch_add(1, Ordering::Relaxed);
-            *self = Self::open(self.addr).await;
-            assert!(
-                self.exchange(request).await,
-                "server closed a fresh connection"
-            );
-        }
-        let head_end = self
-            .buf
-            .windows(4)
-            .position(|w| w == b"\r\n\r\n")
-            .expect("head")
-            + 4;
-        &self.buf[head_end..]
-    }
-
-    /// One request/response; `false` if the connection was closed before the response.
-    async fn exchange(&mut self, request: &[u8]) -> bool {
-        use tokio::io::{AsyncReadExt, AsyncWriteExt};
-        if self.stream.write_all(request).await.is_err() {
-            return false;
-        }
-        self.buf.clear();
-        let mut chunk = [0u8; 8192];
-        let (head_end, length) = loop {
-            let n = self.stream.read(&mut chunk).await.unwrap_or(0);
-            if n == 0 {
-                return false;
-            }
-            self.buf.extend_from_slice(&chunk[..n]);
-            if let Some(end) = self.buf.windows(4).position(|w| w == b"\r\n\r\n") {
-                let head = std::str::from_utf8(&self.buf[..end]).expect("ascii head");
-                assert!(head.starts_with("HTTP/1.1 200"), "{head}");
-                let length = head
-                    .lines()
-                    .find_map(|l| {
-                        let (k, v) = l.split_once(':')?;
-                        k.eq_ignore_ascii_case("content-length")
-                            .then(|| v.trim().parse::<usize>().ok())?
-                    })
-                    .expect("content-length");
-                break (end + 4, length);
-            }
-        };
-        while self.buf.len() < head_end + length {
-            let n = self.stream.read(&mut chunk).await.unwrap_or(0);
-            if n == 0 {
-                return false;
-            }
-            self.buf.extend_from_slice(&chunk[..n]);
-        }
-        self.buf.truncate(head_end + length);
-        true
-    }
-}
-
 struct Load {
     addr: SocketAddr,
     graphql: Vec<u8>,
@@ -295,37 +212,14 @@ impl Load {
 
     /// Closed loop: `workers` connections, one request in flight each, for `secs`; req/s.
     async fn max_rate(self: &Arc<Self>, target: Target, workers: usize, secs: u64) -> f64 {
-        let done = Arc::new(AtomicU64::new(0));
-        let stop = Arc::new(AtomicBool::new(false));
-        let started = Instant::now();
-        let tasks: Vec<_> = (0..workers)
-            .map(|_| {
-                let (load, done, stop) = (self.clone(), done.clone(), stop.clone());
-                tokio::spawn(async move {
-                    let mut conn = Conn::open(load.addr).await;
-                    while !stop.load(Ordering::Relaxed) {
-                        conn.call(load.request(target)).await;
-                        done.fetch_add(1, Ordering::Relaxed);
-                    }
-                })
-            })
-            .collect();
-        tokio::time::sleep(Duration::from_secs(secs)).await;
-        stop.store(true, Ordering::Relaxed);
-        let n = done.load(Ordering::Relaxed);
-        let elapsed = started.elapsed().as_secs_f64();
-        for t in tasks {
-            t.await.expect("worker");
-        }
-        n as f64 / elapsed
+        let endpoint = Arc::new(Endpoint(self.clone(), target));
+        let (done, elapsed) = load::closed_loop(self.addr, &endpoint, workers, secs as f64).await;
+        done.len() as f64 / elapsed
     }
 
-    /// Open loop at `rate` requests/s for `secs` over `conns` connections: a pacer releases
-    /// request k at start + k/rate (to within its 100 µs tick, not tokio's 1 ms timer ticks,
-    /// which would send the load in bursts of a millisecond's worth) and the next free
-    /// connection takes it. Returns the latencies from when each was due and how late each was
-    /// sent (µs, sorted), so time spent waiting for a free connection or for the generator's
-    /// thread counts, and shows.
+    /// Open loop at `rate` requests/s for `secs` over `conns` connections (see
+    /// `load::open_loop`). Returns the latencies from when each was due and how late each was
+    /// sent (µs, sorted).
     async fn fixed_rate(
         self: &Arc<Self>,
         target: Target,
@@ -333,161 +227,31 @@ impl Load {
         secs: u64,
         conns: usize,
     ) -> (Vec<u64>, Vec<u64>) {
-        let total = (rate * secs as f64) as u64;
-        let due = Arc::new(Due::default());
-        let tasks: Vec<_> = (0..conns)
-            .map(|_| {
-                let (load, due) = (self.clone(), due.clone());
-                tokio::spawn(async move {
-                    let mut conn = Conn::open(load.addr).await;
-                    let (mut latencies, mut lags) = (Vec::new(), Vec::new());
-                    while let Some(at) = due.take().await {
-                        lags.push((pacer::now_ns() - at) / 1000);
-                        conn.call(load.request(target)).await;
-                        latencies.push((pacer::now_ns() - at) / 1000);
-                    }
-                    (latencies, lags)
-                })
-            })
-            .collect();
-        let start = pacer::now_ns() + 100_000_000;
-        let ticks = pacer::Ticks::every(start, pacer::TICK_NS);
-        let mut k = 0;
-        while k < total {
-            ticks.next().await;
-            let now = pacer::now_ns();
-            loop {
-                let at = start + (k as f64 * 1e9 / rate) as u64;
-                if k >= total || at > now {
-                    break;
-                }
-                due.release(at);
-                k += 1;
-            }
-        }
-        due.finish();
-        let mut latencies = Vec::with_capacity(total as usize);
-        let mut lags = Vec::with_capacity(total as usize);
-        for t in tasks {
-            let (l, g) = t.await.expect("connection");
-            latencies.extend(l);
-            lags.extend(g);
-        }
+        let endpoint = Arc::new(Endpoint(self.clone(), target));
+        let samples = load::open_loop(self.addr, &endpoint, rate, secs as f64, conns).await;
+        let mut latencies: Vec<u64> = samples.iter().map(|s| s.latency_us).collect();
+        let mut lags: Vec<u64> = samples.iter().map(|s| s.sent_late_us).collect();
         latencies.sort_unstable();
         lags.sort_unstable();
         (latencies, lags)
     }
 }
 
-/// Requests released by the pacer and not yet taken by a connection: their due times (ns).
-#[derive(Default)]
-struct Due {
-    queue: std::sync::Mutex<Released>,
-    ready: tokio::sync::Notify,
-}
+/// One endpoint of the two, as the shared load loops send it.
+struct Endpoint(Arc<Load>, Target);
 
-#[derive(Default)]
-struct Released {
-    waiting: std::collections::VecDeque<u64>,
-    /// The pacer has released the run's last request.
-    finished: bool,
-}
-
-impl Due {
-    fn release(&self, at: u64) {
-        self.queue.lock().expect("queue").waiting.push_back(at);
-        self.ready.notify_one();
-    }
-
-    fn finish(&self) {
-        self.queue.lock().expect("queue").finished = true;
-        self.ready.notify_waiters();
-    }
-
-    /// The oldest released request, waiting for one; `None` once the run is over.
-    async fn take(&self) -> Option<u64> {
-        loop {
-            let ready = self.ready.notified();
-            {
-                let mut queue = self.queue.lock().expect("queue");
-                if let Some(at) = queue.waiting.pop_front() {
-                    return Some(at);
-                }
-                if queue.finished {
-                    return None;
-                }
-            }
-            ready.await;
-        }
+impl load::Requests for Endpoint {
+    fn request(&self, _k: u64) -> std::borrow::Cow<'_, [u8]> {
+        std::borrow::Cow::Borrowed(self.0.request(self.1))
     }
 }
 
-/// The open loop's clock: a periodic `timerfd` on `CLOCK_MONOTONIC` (tokio's timers tick in
-/// milliseconds, which would release the load in bursts of a millisecond's worth).
-mod pacer {
-    use rustix::time::{
-        ClockId, Itimerspec, TimerfdClockId, TimerfdFlags, TimerfdTimerFlags, Timespec,
-    };
-    use std::os::fd::OwnedFd;
-    use tokio::io::unix::AsyncFd;
-
-    /// `CLOCK_MONOTONIC` in nanoseconds (the clock the timer is armed on).
-    pub fn now_ns() -> u64 {
-        let now = rustix::time::clock_gettime(ClockId::Monotonic);
-        now.tv_sec as u64 * 1_000_000_000 + now.tv_nsec as u64
-    }
-
-    /// How often the pacer wakes to release the requests due by then (each is released at
-    /// most this late, and the latency counts from when it was due).
-    pub const TICK_NS: u64 = 100_000;
-
-    /// A periodic timer: one `timerfd` armed once, read at every expiry.
-    pub struct Ticks(AsyncFd<OwnedFd>);
-
-    impl Ticks {
-        /// Ticks from `start_ns` on, every `period_ns`.
-        pub fn every(start_ns: u64, period_ns: u64) -> Self {
-            let fd = rustix::time::timerfd_create(
-                TimerfdClockId::Monotonic,
-                TimerfdFlags::NONBLOCK | TimerfdFlags::CLOEXEC,
-            )
-            .expect("timerfd_create");
-            let at = |ns: u64| Timespec {
-                tv_sec: (ns / 1_000_000_000) as _,
-                tv_nsec: (ns % 1_000_000_000) as _,
-            };
-            let spec = Itimerspec {
-                it_interval: at(period_ns),
-                it_value: at(start_ns),
-            };
-            rustix::time::timerfd_settime(&fd, TimerfdTimerFlags::ABSTIME, &spec)
-                .expect("timerfd_settime");
-            // Deprecated for fds the AsyncFd does not own (they could be closed while
-            // registered); this one owns its fd.
-            #[allow(deprecated)]
-            Self(AsyncFd::new(fd).expect("register timerfd"))
-        }
-
-        /// Waits for the next expiry (returns at once if some passed unread).
-        pub async fn next(&self) {
-            loop {
-                let mut guard = self.0.readable().await.expect("timerfd");
-                let mut expirations = [0u8; 8];
-                if rustix::io::read(self.0.get_ref(), &mut expirations) == Ok(8) {
-                    return;
-                }
-                guard.clear_ready();
-            }
-        }
-    }
-}
-
-/// The open loop: `rate` requests/s to each endpoint, `rounds` times alternating, p50/p99 from
-/// each request's scheduled time.
+/// The open loop: `rates[0]` requests/s to GraphQL and `rates[1]` to the raw handler, `rounds`
+/// times alternating, p50/p99 from each request's scheduled time.
 async fn latency_at(
     load: &Arc<Load>,
     server: u32,
-    rate: f64,
+    rates: [f64; 2],
     (secs, rounds, open_conns): (u64, u64, usize),
 ) {
     let mut latencies = [Vec::new(), Vec::new()];
@@ -499,6 +263,7 @@ async fn latency_at(
         };
         for target in order {
             let cpu = Cpu::start(server);
+            let rate = rates[usize::from(target == Target::Raw)];
             let (lat, lag) = load.fixed_rate(target, rate, secs, open_conns).await;
             let used = cpu.report();
             let ms = |us: u64| us as f64 / 1000.0;
@@ -519,26 +284,22 @@ async fn latency_at(
         }
     }
     println!(
-        "\n| endpoint | requests per run | p50 ms | p99 ms (median of {rounds}) | worst p99 ms |"
+        "\n| endpoint | req/s | requests per run | p50 ms | p99 ms (median of {rounds}) | worst p99 ms |"
     );
-    println!("|---|---:|---:|---:|---:|");
+    println!("|---|---:|---:|---:|---:|---:|");
     for target in [Target::GraphQl, Target::Raw] {
         let rows = &latencies[usize::from(target == Target::Raw)];
         let pick = |f: fn(&(f64, f64, f64, f64)) -> f64| median(rows.iter().map(f).collect());
         println!(
-            "| {} | {:.0} | {:.2} | {:.2} | {:.2} |",
+            "| {} | {:.0} | {:.0} | {:.2} | {:.2} | {:.2} |",
             target.name(),
+            rates[usize::from(target == Target::Raw)],
             pick(|r| r.0),
             pick(|r| r.1),
             pick(|r| r.2),
             rows.iter().map(|r| r.2).fold(0.0, f64::max),
         );
     }
-}
-
-fn percentile(sorted: &[u64], p: f64) -> u64 {
-    let rank = ((p * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
-    sorted[rank - 1]
 }
 
 fn median(mut xs: Vec<f64>) -> f64 {
@@ -665,17 +426,20 @@ async fn measure(addr: SocketAddr, server: u32) -> anyhow::Result<()> {
     // BENCH_OPEN_BASE=raw takes the percentage of the raw handler's maximum instead (what this
     // machine allows any endpoint at the same share of its own maximum).
     let percent = env("BENCH_OPEN_PERCENT", 70);
-    let (base, base_name) = match std::env::var("BENCH_OPEN_BASE").as_deref() {
-        Ok("raw") => (raw, "raw handler's"),
-        _ => (ours, "GraphQL"),
+    // BENCH_OPEN_BASE=own runs each endpoint at the percentage of its *own* maximum.
+    let share = |max: f64| (max * percent as f64 / 100.0).floor();
+    let (rates, base_name) = match std::env::var("BENCH_OPEN_BASE").as_deref() {
+        Ok("raw") => ([share(raw); 2], "raw handler's maximum"),
+        Ok("own") => ([share(ours), share(raw)], "each endpoint's own maximum"),
+        _ => ([share(ours); 2], "GraphQL maximum"),
     };
-    let rate = (base * percent as f64 / 100.0).floor();
     // Enough connections that in-flight requests never wait for a free one (Little's law: 20k
     // req/s at 2 ms is 40 in flight), so a late response is the server's, not the generator's.
     let open_conns = env("BENCH_OPEN_CONNECTIONS", 256) as usize;
     println!(
-        "\nfixed rate {rate:.0} req/s ({percent} % of the {base_name} maximum) over {open_conns} connections, {secs} s per run, {rounds} rounds:\n"
+        "\nfixed rates {:.0} / {:.0} req/s (GraphQL / raw: {percent} % of the {base_name}) over {open_conns} connections, {secs} s per run, {rounds} rounds:\n",
+        rates[0], rates[1]
     );
-    latency_at(&load, server, rate, (secs, rounds, open_conns)).await;
+    latency_at(&load, server, rates, (secs, rounds, open_conns)).await;
     Ok(())
 }

@@ -30,6 +30,15 @@ impl Item {
         })
     }
 
+    /// An item the pod's state lists (its backlog, a sprint's items): every id there is one of
+    /// its items, so no lookup.
+    pub fn listed(scope: &Arc<PodScope>, id: ItemId) -> Self {
+        Self {
+            scope: scope.clone(),
+            id,
+        }
+    }
+
     /// The domain's record of the item.
     fn view(&self) -> &DItem {
         &self.scope.view.state.items[&self.id]

@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 
 use crate::ids::{PersonId, PodId, SharedServiceId};
+use crate::persistent::Map;
 use crate::roles::{OrgRole, PodFocus, PodRole};
 
 use super::{ApprovalRule, OrgEvent, SharedService};
@@ -62,13 +63,14 @@ pub struct OrgState {
     pub version: u64,
     /// Set once created.
     pub info: Option<OrgInfo>,
-    /// People by id.
-    pub people: BTreeMap<PersonId, Person>,
+    /// People by id. (Persistent maps, like a pod's: the command handler copies the state for
+    /// every batch of commands that reads it, and a copy must not cost the organisation's size.)
+    pub people: Map<PersonId, Person>,
     /// Pods by id.
-    pub pods: BTreeMap<PodId, Pod>,
+    pub pods: Map<PodId, Pod>,
     /// People by the identity-provider identity linked to them: issuer → subject → person.
     #[serde(default)]
-    pub identities: BTreeMap<String, BTreeMap<String, PersonId>>,
+    pub identities: Map<String, BTreeMap<String, PersonId>>,
     /// Approval rules by output category (lower case).
     pub approval_rules: BTreeMap<String, ApprovalRule>,
     /// Shared services by id.

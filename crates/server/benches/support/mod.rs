@@ -4,6 +4,8 @@
 
 use std::time::Instant;
 
+pub mod load;
+
 /// User and kernel CPU of a process, in clock ticks (10 ms).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Ticks {

@@ -29,7 +29,7 @@ bench:
     cargo bench -p podledger-server --bench live
     cargo bench -p podledger-server --bench cold_start
     cargo bench -p podledger-server --bench import
-    cargo bench -p podledger-server --bench hot_pod
+    cargo bench -p podledger-server --bench mixed_load
     cargo bench -p podledger-server --bench history
 
 # Check the dashboard's vendored libraries (uPlot, graphql-ws) against npm at their pinned

@@ -1,6 +1,53 @@
 //! The conformance suite: one `pub async fn` per guarantee of [`EventStore`]. Every backend's
-//! tests call every case on a fresh, empty store (see `tests/sqlite_conformance.rs`); a new
-//! backend is done when it passes all of them. Cases panic on failure, like assertions.
+//! tests run every case on a fresh, empty store through one macro, [`conformance_suite!`]
+//! (`tests/sqlite_conformance.rs`, `tests/postgres_conformance.rs`); a new backend is done when
+//! it passes all of them. Cases panic on failure, like assertions.
+
+/// A `#[tokio::test]` per case of the suite, each on a store from `$fresh().await` (which
+/// returns `(guard, Arc<dyn EventStore>)`: the guard keeps the store's files or database until
+/// the case ends), and a test that no case of [`CASES`] is left out. The one list of the cases
+/// every backend runs.
+#[macro_export]
+macro_rules! conformance_suite {
+    ($fresh:path) => {
+        $crate::conformance_suite!(
+            @cases $fresh,
+            append_to_a_new_stream,
+            no_stream_is_refused_when_the_stream_exists,
+            exact_version_must_match,
+            any_version_always_appends,
+            multi_stream_append_is_all_or_nothing,
+            a_write_without_events_guards_another_stream,
+            retrying_an_append_returns_the_original_positions,
+            an_event_id_reused_elsewhere_is_a_conflict,
+            malformed_appends_are_refused,
+            a_large_append_is_stored_whole,
+            positions_are_contiguous_in_commit_order_under_concurrency,
+            concurrent_exact_appends_let_exactly_one_win,
+            reads_page_from_a_position,
+            subscription_catches_up_then_goes_live_without_gap_or_repeat,
+            position_at_follows_each_organisations_business_time,
+            a_stream_written_twice_in_one_append_chains_its_versions,
+        );
+    };
+    (@cases $fresh:path, $($case:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() {
+                let (_guard, store) = $fresh().await;
+                $crate::conformance::$case(store).await;
+            }
+        )*
+
+        #[test]
+        fn every_conformance_case_runs_here() {
+            let here = [$(stringify!($case)),*];
+            for case in $crate::conformance::CASES {
+                assert!(here.contains(case), "case {case} is not run here");
+            }
+        }
+    };
+}
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use podledger_eventstore::conformance::{self, event, write};
+use podledger_eventstore::conformance::{event, write};
 use podledger_eventstore::{EventStore, ExpectedVersion, SqliteConfig, SqliteEventStore};
 use sqlx::Connection;
 
@@ -15,44 +15,7 @@ async fn fresh() -> (tempfile::TempDir, Arc<dyn EventStore>) {
     (dir, Arc::new(store))
 }
 
-macro_rules! conformance {
-    ($($case:ident),* $(,)?) => {
-        $(
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $case() {
-                let (_dir, store) = fresh().await;
-                conformance::$case(store).await;
-            }
-        )*
-
-        #[test]
-        fn every_conformance_case_runs_here() {
-            let here = [$(stringify!($case)),*];
-            for case in conformance::CASES {
-                assert!(here.contains(case), "case {case} is not run against SQLite");
-            }
-        }
-    };
-}
-
-conformance!(
-    append_to_a_new_stream,
-    no_stream_is_refused_when_the_stream_exists,
-    exact_version_must_match,
-    any_version_always_appends,
-    multi_stream_append_is_all_or_nothing,
-    a_write_without_events_guards_another_stream,
-    retrying_an_append_returns_the_original_positions,
-    an_event_id_reused_elsewhere_is_a_conflict,
-    malformed_appends_are_refused,
-    a_large_append_is_stored_whole,
-    positions_are_contiguous_in_commit_order_under_concurrency,
-    concurrent_exact_appends_let_exactly_one_win,
-    reads_page_from_a_position,
-    subscription_catches_up_then_goes_live_without_gap_or_repeat,
-    position_at_follows_each_organisations_business_time,
-    a_stream_written_twice_in_one_append_chains_its_versions,
-);
+podledger_eventstore::conformance_suite!(fresh);
 
 #[tokio::test]
 async fn the_database_is_wal_with_synchronous_full_by_default() {

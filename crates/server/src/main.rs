@@ -5,7 +5,7 @@ mod cli;
 use anyhow::Context as _;
 use podledger_api::AuthConfig;
 use podledger_domain::ids::{OrgId, PersonId};
-use podledger_eventstore::{EventStore, SqliteConfig, SqliteEventStore};
+use podledger_eventstore::{EventStore, PgConfig, PgEventStore, SqliteConfig, SqliteEventStore};
 use podledger_server::{ServerConfig, demo, dev_secret, start};
 
 use cli::{Cli, Command, TokenSettings};
@@ -60,7 +60,27 @@ fn auth(database_url: &str, tokens: &TokenSettings) -> anyhow::Result<AuthConfig
     .with_leeway(tokens.jwt_leeway_secs))
 }
 
+/// A PostgreSQL `--database-url`: the event store exists (`migrate` prepares a database for
+/// it); the projections, history and feeds above it still read SQLite (issue 16), so every
+/// other command refuses the URL instead of taking it for a file name.
+async fn on_postgres(cli: &Cli) -> anyhow::Result<()> {
+    if matches!(cli.command, Command::Migrate) {
+        PgEventStore::migrate(&PgConfig::new(cli.database_url.clone()))
+            .await
+            .context("migrating the PostgreSQL database")?;
+        println!("migrated the PostgreSQL database");
+        return Ok(());
+    }
+    anyhow::bail!(
+        "a PostgreSQL --database-url is accepted by `migrate` only so far: `serve` and the \
+         other commands run on SQLite (sqlite://path)"
+    )
+}
+
 async fn run(cli: Cli) -> anyhow::Result<()> {
+    if PgConfig::is_postgres_url(&cli.database_url) {
+        return on_postgres(&cli).await;
+    }
     let config = SqliteConfig::from_url(&cli.database_url);
     match cli.command {
         Command::Serve(args) => serve(cli.database_url, *args).await?,

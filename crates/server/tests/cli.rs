@@ -280,3 +280,34 @@ fn a_configuration_file_with_an_unknown_or_ill_typed_setting_is_refused_with_its
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[path = "../../eventstore/tests/support/postgres.rs"]
+mod postgres;
+
+/// `migrate` prepares a PostgreSQL database for the event store; the commands that still run
+/// on SQLite refuse a PostgreSQL URL with a sentence instead of taking it for a file name.
+#[tokio::test]
+async fn a_postgres_url_is_migrated_and_refused_by_what_runs_on_sqlite() {
+    let url = postgres::cluster().database().await;
+    let dir = tempfile::tempdir().unwrap();
+    let out = podledger(dir.path(), &["--database-url", &url, "migrate"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let events: i64 = sqlx::query_scalar("SELECT count(*) FROM events")
+        .fetch_one(&sqlx::PgPool::connect(&url).await.unwrap())
+        .await
+        .unwrap();
+    assert_eq!(events, 0);
+    let out = podledger(dir.path(), &["--database-url", &url, "serve"]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("accepted by `migrate` only"), "{stderr}");
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        0,
+        "no file made of the URL"
+    );
+}

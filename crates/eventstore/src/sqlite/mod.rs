@@ -108,7 +108,7 @@ struct Inner {
     config: SqliteConfig,
     path: PathBuf,
     readers: SqlitePool,
-    appends: mpsc::Sender<writer::Pending>,
+    appends: mpsc::Sender<crate::plan::Pending>,
     head: watch::Receiver<u64>,
     metrics: crate::metrics::StoreMetrics,
 }
@@ -240,12 +240,12 @@ async fn connect_migrated(config: &SqliteConfig) -> Result<SqliteConnection, Sto
 #[async_trait]
 impl EventStore for SqliteEventStore {
     async fn append(&self, writes: Vec<StreamWrite>) -> Result<AppendOutcome, StoreError> {
-        writer::validate(&writes)?;
+        crate::plan::validate(&writes)?;
         let began = std::time::Instant::now();
         let (reply, answer) = oneshot::channel();
         self.inner
             .appends
-            .send(writer::Pending { writes, reply })
+            .send(crate::plan::Pending { writes, reply })
             .await
             .map_err(|_| StoreError::Closed)?;
         let answered = answer.await.map_err(|_| StoreError::Closed)?;

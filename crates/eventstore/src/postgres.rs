@@ -1,0 +1,511 @@
+//! The PostgreSQL backend (PostgreSQL 15+): the engine for organisations that outgrow one
+//! machine — several stateless replicas on one database.
+//!
+//! - **One writer task per process** group-commits concurrent appends: one transaction, one
+//!   `COMMIT` for the group, each append still checked on its own in queue order (the checks
+//!   are [`crate::plan`]'s, the SQLite writer's).
+//! - **No reader skips an event.** Positions are assigned inside the transaction under a
+//!   transaction-scoped advisory lock, so the writers of every process commit one at a time
+//!   in position order: a transaction takes the lock, reads the head, inserts after it and
+//!   commits, and PostgreSQL makes a commit visible before it releases the transaction's
+//!   locks. A reader that sees position `n` therefore sees every position below it — the gap
+//!   that sequence-numbered logs on PostgreSQL suffer (a later position visible before an
+//!   earlier one commits) cannot open. (message-db serialises its writers the same way.)
+//! - **Wake-ups across processes** by `LISTEN`/`NOTIFY`: each group's transaction notifies
+//!   `podledger_events` with its head; every process listens and moves its head, which wakes
+//!   its subscriptions. The log is the truth: a subscription also polls, so a lost
+//!   notification delays and never loses an event.
+//! - Durability: PostgreSQL's own (`synchronous_commit` as the server is configured; the
+//!   default flushes the WAL before `COMMIT` returns).
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sqlx::postgres::{PgConnection, PgListener, PgPool, PgPoolOptions, PgRow};
+use sqlx::{Connection, Row};
+use tokio::sync::{mpsc, oneshot, watch};
+use uuid::Uuid;
+
+use crate::plan::{InsertRow, Outcomes, Pending, Placement, plan, validate};
+use crate::store::{
+    AppendOutcome, EventMetadata, EventStore, EventStream, RecordedEvent, StoreError, StreamWrite,
+};
+use crate::subscription;
+
+/// The migrations of the PostgreSQL schema (`migrations/postgres`), embedded in the binary.
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/postgres");
+
+/// The channel every group's commit notifies, with its head position as the payload.
+const CHANNEL: &str = "podledger_events";
+
+/// The advisory lock the writers of every process take to commit one at a time ("podledgr").
+const COMMIT_LOCK: i64 = 0x706f_646c_6564_6772;
+
+/// How to open a PostgreSQL store.
+#[derive(Clone, Debug)]
+pub struct PgConfig {
+    /// `postgres://user:password@host:port/database`.
+    pub url: String,
+    /// Reader connections.
+    pub readers: u32,
+    /// Most appends committed in one transaction.
+    pub max_group: usize,
+    /// Tests only: holds every group's transaction open for a random time up to this, after its
+    /// inserts and before `COMMIT` — the window in which a naive log would let a later position
+    /// become visible first.
+    #[doc(hidden)]
+    pub delay_before_commit: Option<Duration>,
+}
+
+impl PgConfig {
+    /// The defaults for a database URL.
+    pub fn new(url: impl Into<String>) -> Self {
+        Self {
+            url: url.into(),
+            readers: 8,
+            max_group: 1024,
+            delay_before_commit: None,
+        }
+    }
+
+    /// Whether `url` names a PostgreSQL database (`postgres://` or `postgresql://`).
+    pub fn is_postgres_url(url: &str) -> bool {
+        url.starts_with("postgres://") || url.starts_with("postgresql://")
+    }
+}
+
+/// An event store on PostgreSQL. Cheap to clone: clones share the writer and the pool.
+#[derive(Clone, Debug)]
+pub struct PgEventStore {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    readers: PgPool,
+    appends: mpsc::Sender<Pending>,
+    head: watch::Receiver<u64>,
+    listener: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        self.listener.abort();
+    }
+}
+
+impl PgEventStore {
+    /// Connects, applies the migrations, and starts the writer and the listener.
+    pub async fn open(config: PgConfig) -> Result<Self, StoreError> {
+        let readers = PgPoolOptions::new()
+            .max_connections(config.readers.max(2))
+            .min_connections(1)
+            .connect(&config.url)
+            .await
+            .map_err(StoreError::backend)?;
+        MIGRATOR.run(&readers).await.map_err(StoreError::backend)?;
+        let mut conn = PgConnection::connect(&config.url)
+            .await
+            .map_err(StoreError::backend)?;
+        let head_now = head(&mut conn).await?;
+        let recorded_at: i64 =
+            sqlx::query_scalar("SELECT COALESCE(MAX(recorded_at), 0) FROM events")
+                .fetch_one(&mut conn)
+                .await
+                .map_err(StoreError::backend)?;
+        let (head_tx, head_rx) = watch::channel(head_now);
+        let head_tx = Arc::new(head_tx);
+        let mut listener = PgListener::connect_with(&readers)
+            .await
+            .map_err(StoreError::backend)?;
+        listener
+            .listen(CHANNEL)
+            .await
+            .map_err(StoreError::backend)?;
+        let listener = tokio::spawn(listen(listener, Arc::clone(&head_tx)));
+        let (tx, rx) = mpsc::channel(config.max_group * 4);
+        tokio::spawn(write(
+            (conn, config.url.clone()),
+            rx,
+            head_tx,
+            (config.max_group, config.delay_before_commit),
+            recorded_at,
+        ));
+        Ok(Self {
+            inner: Arc::new(Inner {
+                readers,
+                appends: tx,
+                head: head_rx,
+                listener,
+            }),
+        })
+    }
+
+    /// Applies the migrations and returns.
+    pub async fn migrate(config: &PgConfig) -> Result<(), StoreError> {
+        let mut conn = PgConnection::connect(&config.url)
+            .await
+            .map_err(StoreError::backend)?;
+        MIGRATOR.run(&mut conn).await.map_err(StoreError::backend)?;
+        conn.close().await.map_err(StoreError::backend)
+    }
+
+    /// The readers' pool.
+    pub fn reader_pool(&self) -> &PgPool {
+        &self.inner.readers
+    }
+}
+
+/// Moves the head whenever any process's commit notifies (and on reconnection, when
+/// notifications may have been missed).
+async fn listen(mut listener: PgListener, head: Arc<watch::Sender<u64>>) {
+    loop {
+        match listener.try_recv().await {
+            Ok(Some(notification)) => {
+                if let Ok(position) = notification.payload().parse::<u64>() {
+                    advance(&head, position);
+                }
+            }
+            // The connection was lost and is being re-established: notifications sent
+            // meanwhile are gone, so wake the subscriptions to read the log.
+            Ok(None) => head.send_modify(|_| {}),
+            Err(error) => {
+                tracing::warn!(%error, "event notifications: listener failed; retrying");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }
+    }
+}
+
+fn advance(head: &watch::Sender<u64>, position: u64) {
+    head.send_if_modified(|h| {
+        let moved = position > *h;
+        *h = (*h).max(position);
+        moved
+    });
+}
+
+/// The writer task: runs until every sender is dropped.
+async fn write(
+    (mut conn, url): (PgConnection, String),
+    mut queue: mpsc::Receiver<Pending>,
+    head: Arc<watch::Sender<u64>>,
+    (max_group, delay): (usize, Option<Duration>),
+    mut recorded_at: i64,
+) {
+    let mut group = Vec::with_capacity(max_group);
+    while queue.recv_many(&mut group, max_group).await > 0 {
+        let writes: Vec<&[StreamWrite]> = group.iter().map(|p| p.writes.as_slice()).collect();
+        recorded_at = Utc::now().timestamp_micros().max(recorded_at);
+        match commit(&mut conn, &writes, recorded_at, delay).await {
+            Ok((outcomes, last)) => {
+                advance(&head, last);
+                for (pending, outcome) in group.drain(..).zip(outcomes) {
+                    let _ = pending.reply.send(outcome);
+                }
+            }
+            Err(error) => {
+                tracing::error!(%error, appends = group.len(), "event store group commit failed");
+                for pending in group.drain(..) {
+                    let _ = pending
+                        .reply
+                        .send(Err(StoreError::backend(std::io::Error::other(
+                            error.to_string(),
+                        ))));
+                }
+                if conn.ping().await.is_err() {
+                    // The connection is gone: the next group needs a new one.
+                    match PgConnection::connect(&url).await {
+                        Ok(fresh) => conn = fresh,
+                        Err(error) => {
+                            tracing::error!(%error, "event store writer: reconnecting failed");
+                        }
+                    }
+                }
+            }
+        }
+    }
+    let _ = conn.close().await;
+}
+
+/// One group in one transaction: the commit lock, the checks against what is stored, the
+/// inserts, the notification (sent by PostgreSQL at commit). Returns each append's outcome and
+/// the head after the group.
+async fn commit(
+    conn: &mut PgConnection,
+    group: &[&[StreamWrite]],
+    recorded_at: i64,
+    delay: Option<Duration>,
+) -> Result<(Outcomes, u64), sqlx::Error> {
+    let mut tx = conn.begin().await?;
+    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+        .bind(COMMIT_LOCK)
+        .execute(&mut *tx)
+        .await?;
+    let (mut head, existing, mut versions) = snapshot(&mut tx, group).await?;
+    let (outcomes, rows) = plan(group, &existing, &mut versions, &mut head);
+    if !rows.is_empty() {
+        for chunk in rows.chunks(ROWS_PER_INSERT) {
+            insert(&mut tx, chunk, recorded_at).await?;
+        }
+        sqlx::query("SELECT pg_notify($1, $2)")
+            .bind(CHANNEL)
+            .bind(head.to_string())
+            .execute(&mut *tx)
+            .await?;
+    }
+    if let Some(max) = delay {
+        let share = f64::from(Uuid::now_v7().as_bytes()[15]) / 255.0;
+        tokio::time::sleep(max.mul_f64(share)).await;
+    }
+    tx.commit().await?;
+    Ok((outcomes, head as u64))
+}
+
+/// Rows per INSERT (the arrays are one bound parameter each, so this bounds memory only).
+const ROWS_PER_INSERT: usize = 5_000;
+
+/// The head, the group's event ids already stored, and the version of each stream written.
+async fn snapshot(
+    conn: &mut PgConnection,
+    group: &[&[StreamWrite]],
+) -> Result<(i64, HashMap<Uuid, Placement>, HashMap<String, u64>), sqlx::Error> {
+    let head: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(position), 0) FROM events")
+        .fetch_one(&mut *conn)
+        .await?;
+    let ids: Vec<Uuid> = group
+        .iter()
+        .flat_map(|writes| writes.iter())
+        .flat_map(|w| w.events.iter())
+        .map(|e| e.event_id)
+        .collect();
+    let mut existing = HashMap::new();
+    for row in sqlx::query(
+        "SELECT event_id, position, stream_id, stream_version FROM events \
+         WHERE event_id = ANY($1)",
+    )
+    .bind(&ids)
+    .fetch_all(&mut *conn)
+    .await?
+    {
+        existing.insert(
+            row.try_get::<Uuid, _>(0)?,
+            (
+                row.try_get::<i64, _>(1)? as u64,
+                row.try_get(2)?,
+                row.try_get::<i64, _>(3)? as u64,
+            ),
+        );
+    }
+    let streams: Vec<String> = group
+        .iter()
+        .flat_map(|ws| ws.iter())
+        .map(|w| w.stream.clone())
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
+    let mut versions = HashMap::new();
+    for row in sqlx::query(
+        "SELECT s, (SELECT e.stream_version FROM events e WHERE e.stream_id = s \
+         ORDER BY e.stream_version DESC LIMIT 1) FROM UNNEST($1::text[]) AS s",
+    )
+    .bind(&streams)
+    .fetch_all(&mut *conn)
+    .await?
+    {
+        let version: Option<i64> = row.try_get(1)?;
+        versions.insert(row.try_get(0)?, version.unwrap_or(0) as u64);
+    }
+    Ok((head, existing, versions))
+}
+
+/// One INSERT of many rows: a column of values per array parameter.
+async fn insert(
+    conn: &mut PgConnection,
+    rows: &[InsertRow<'_>],
+    recorded_at: i64,
+) -> Result<(), sqlx::Error> {
+    let ints = |f: fn(&InsertRow<'_>) -> i64| rows.iter().map(f).collect::<Vec<i64>>();
+    let ids = |f: fn(&InsertRow<'_>) -> Uuid| rows.iter().map(f).collect::<Vec<Uuid>>();
+    let texts = |f: for<'r> fn(&'r InsertRow<'_>) -> &'r str| {
+        rows.iter()
+            .map(|r| f(r).to_owned())
+            .collect::<Vec<String>>()
+    };
+    sqlx::query(
+        "INSERT INTO events (position, event_id, stream_id, stream_version, event_type, \
+         schema_version, payload, org_id, actor, correlation_id, causation_id, recorded_at, \
+         occurred_at) \
+         SELECT p, i, s, v, t, sv, pl, o, a, c, ca, $12, oc FROM UNNEST($1::bigint[], \
+         $2::uuid[], $3::text[], $4::bigint[], $5::text[], $6::int[], $7::text[], $8::uuid[], \
+         $9::text[], $10::uuid[], $11::uuid[], $13::bigint[]) \
+         AS u(p, i, s, v, t, sv, pl, o, a, c, ca, oc)",
+    )
+    .bind(ints(|r| r.position as i64))
+    .bind(ids(|r| r.event.event_id))
+    .bind(texts(|r| r.stream))
+    .bind(ints(|r| r.version as i64))
+    .bind(texts(|r| r.event.event_type.as_str()))
+    .bind(
+        rows.iter()
+            .map(|r| i32::try_from(r.event.schema_version).unwrap_or(i32::MAX))
+            .collect::<Vec<i32>>(),
+    )
+    .bind(texts(|r| r.event.payload.as_str()))
+    .bind(ids(|r| r.event.metadata.org_id))
+    .bind(texts(|r| r.event.metadata.actor.as_str()))
+    .bind(ids(|r| r.event.metadata.correlation_id))
+    .bind(
+        rows.iter()
+            .map(|r| r.event.metadata.causation_id)
+            .collect::<Vec<Option<Uuid>>>(),
+    )
+    .bind(recorded_at)
+    .bind(
+        rows.iter()
+            .map(|r| r.event.metadata.occurred_at.map(|t| t.timestamp_micros()))
+            .collect::<Vec<Option<i64>>>(),
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+async fn head(conn: &mut PgConnection) -> Result<u64, StoreError> {
+    let head: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(position), 0) FROM events")
+        .fetch_one(conn)
+        .await
+        .map_err(StoreError::backend)?;
+    Ok(head as u64)
+}
+
+const COLUMNS: &str = "position, event_id, stream_id, stream_version, event_type, \
+    schema_version, payload, org_id, actor, correlation_id, causation_id, recorded_at, \
+    occurred_at";
+
+fn recorded(row: &PgRow) -> Result<RecordedEvent, sqlx::Error> {
+    let micros = |t: i64| DateTime::<Utc>::from_timestamp_micros(t).unwrap_or_default();
+    Ok(RecordedEvent {
+        position: row.try_get::<i64, _>(0)? as u64,
+        event_id: row.try_get(1)?,
+        stream: row.try_get(2)?,
+        stream_version: row.try_get::<i64, _>(3)? as u64,
+        event_type: row.try_get(4)?,
+        schema_version: row.try_get::<i32, _>(5)? as u32,
+        payload: row.try_get(6)?,
+        metadata: EventMetadata {
+            org_id: row.try_get(7)?,
+            actor: row.try_get(8)?,
+            correlation_id: row.try_get(9)?,
+            causation_id: row.try_get(10)?,
+            occurred_at: row.try_get::<Option<i64>, _>(12)?.map(micros),
+        },
+        recorded_at: micros(row.try_get(11)?),
+    })
+}
+
+fn limit(n: usize) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+async fn read_all(pool: &PgPool, after: u64, n: usize) -> Result<Vec<RecordedEvent>, StoreError> {
+    let rows = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM events WHERE position > $1 ORDER BY position LIMIT $2"
+    ))
+    .bind(after as i64)
+    .bind(limit(n))
+    .fetch_all(pool)
+    .await
+    .map_err(StoreError::backend)?;
+    rows.iter()
+        .map(recorded)
+        .collect::<Result<_, _>>()
+        .map_err(StoreError::backend)
+}
+
+#[async_trait]
+impl EventStore for PgEventStore {
+    async fn append(&self, writes: Vec<StreamWrite>) -> Result<AppendOutcome, StoreError> {
+        validate(&writes)?;
+        let (reply, answer) = oneshot::channel();
+        self.inner
+            .appends
+            .send(Pending { writes, reply })
+            .await
+            .map_err(|_| StoreError::Closed)?;
+        answer.await.map_err(|_| StoreError::Closed)?
+    }
+
+    async fn read_stream(
+        &self,
+        stream: &str,
+        after_version: u64,
+        n: usize,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM events WHERE stream_id = $1 AND stream_version > $2 \
+             ORDER BY stream_version LIMIT $3"
+        ))
+        .bind(stream)
+        .bind(after_version as i64)
+        .bind(limit(n))
+        .fetch_all(&self.inner.readers)
+        .await
+        .map_err(StoreError::backend)?;
+        rows.iter()
+            .map(recorded)
+            .collect::<Result<_, _>>()
+            .map_err(StoreError::backend)
+    }
+
+    async fn read_all(&self, after: u64, n: usize) -> Result<Vec<RecordedEvent>, StoreError> {
+        read_all(&self.inner.readers, after, n).await
+    }
+
+    async fn find_event(&self, event_id: Uuid) -> Result<Option<RecordedEvent>, StoreError> {
+        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM events WHERE event_id = $1"))
+            .bind(event_id)
+            .fetch_optional(&self.inner.readers)
+            .await
+            .map_err(StoreError::backend)?;
+        row.as_ref()
+            .map(recorded)
+            .transpose()
+            .map_err(StoreError::backend)
+    }
+
+    async fn head(&self) -> Result<u64, StoreError> {
+        let mut conn = self
+            .inner
+            .readers
+            .acquire()
+            .await
+            .map_err(StoreError::backend)?;
+        head(&mut conn).await
+    }
+
+    async fn position_at(&self, org_id: Uuid, time: DateTime<Utc>) -> Result<u64, StoreError> {
+        let position: Option<i64> = sqlx::query_scalar(
+            "SELECT position FROM events \
+             WHERE org_id = $1 AND COALESCE(occurred_at, recorded_at) <= $2 \
+             ORDER BY COALESCE(occurred_at, recorded_at) DESC, position DESC LIMIT 1",
+        )
+        .bind(org_id)
+        .bind(time.timestamp_micros())
+        .fetch_optional(&self.inner.readers)
+        .await
+        .map_err(StoreError::backend)?;
+        Ok(position.map_or(0, |p| p as u64))
+    }
+
+    fn subscribe(&self, after: u64) -> EventStream {
+        let inner = Arc::clone(&self.inner);
+        subscription::catch_up_then_live(after, self.inner.head.clone(), move |after, n| {
+            let inner = Arc::clone(&inner);
+            async move { read_all(&inner.readers, after, n).await }
+        })
+    }
+}

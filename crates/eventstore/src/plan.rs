@@ -165,3 +165,23 @@ fn replay(
         stream_versions,
     })
 }
+
+/// Answers a group's appends with their outcomes (the group was committed).
+pub(crate) fn answer(group: &mut Vec<Pending>, outcomes: Outcomes) {
+    for (pending, outcome) in group.drain(..).zip(outcomes) {
+        let _ = pending.reply.send(outcome);
+    }
+}
+
+/// Answers every append of a group that could not be committed; the detail goes to the log,
+/// not to the callers.
+pub(crate) fn answer_failed(group: &mut Vec<Pending>, error: &dyn std::fmt::Display) {
+    tracing::error!(%error, appends = group.len(), "event store group commit failed");
+    for pending in group.drain(..) {
+        let _ = pending
+            .reply
+            .send(Err(StoreError::backend(std::io::Error::other(
+                error.to_string(),
+            ))));
+    }
+}

@@ -29,7 +29,7 @@ use sqlx::{Connection, Row};
 use tokio::sync::{mpsc, oneshot, watch};
 use uuid::Uuid;
 
-use crate::plan::{InsertRow, Outcomes, Pending, Placement, plan, validate};
+use crate::plan::{InsertRow, Outcomes, Pending, Placement, answer, answer_failed, plan, validate};
 use crate::store::{
     AppendOutcome, EventMetadata, EventStore, EventStream, RecordedEvent, StoreError, StreamWrite,
 };
@@ -203,19 +203,10 @@ async fn write(
         match commit(&mut conn, &writes, recorded_at, delay).await {
             Ok((outcomes, last)) => {
                 advance(&head, last);
-                for (pending, outcome) in group.drain(..).zip(outcomes) {
-                    let _ = pending.reply.send(outcome);
-                }
+                answer(&mut group, outcomes);
             }
             Err(error) => {
-                tracing::error!(%error, appends = group.len(), "event store group commit failed");
-                for pending in group.drain(..) {
-                    let _ = pending
-                        .reply
-                        .send(Err(StoreError::backend(std::io::Error::other(
-                            error.to_string(),
-                        ))));
-                }
+                answer_failed(&mut group, &error);
                 if conn.ping().await.is_err() {
                     // The connection is gone: the next group needs a new one.
                     match PgConnection::connect(&url).await {
@@ -407,6 +398,13 @@ fn recorded(row: &PgRow) -> Result<RecordedEvent, sqlx::Error> {
     })
 }
 
+fn events(rows: &[PgRow]) -> Result<Vec<RecordedEvent>, StoreError> {
+    rows.iter()
+        .map(recorded)
+        .collect::<Result<_, _>>()
+        .map_err(StoreError::backend)
+}
+
 fn limit(n: usize) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
@@ -420,10 +418,7 @@ async fn read_all(pool: &PgPool, after: u64, n: usize) -> Result<Vec<RecordedEve
     .fetch_all(pool)
     .await
     .map_err(StoreError::backend)?;
-    rows.iter()
-        .map(recorded)
-        .collect::<Result<_, _>>()
-        .map_err(StoreError::backend)
+    events(&rows)
 }
 
 #[async_trait]
@@ -455,10 +450,7 @@ impl EventStore for PgEventStore {
         .fetch_all(&self.inner.readers)
         .await
         .map_err(StoreError::backend)?;
-        rows.iter()
-            .map(recorded)
-            .collect::<Result<_, _>>()
-            .map_err(StoreError::backend)
+        events(&rows)
     }
 
     async fn read_all(&self, after: u64, n: usize) -> Result<Vec<RecordedEvent>, StoreError> {

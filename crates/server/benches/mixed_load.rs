@@ -539,6 +539,15 @@ fn pct_ms(sorted: &[u64], p: f64) -> f64 {
     ms(percentile(sorted, p))
 }
 
+/// The runs of workload `w`.
+fn runs_of(results: &[(usize, Run)], w: usize) -> Vec<&Run> {
+    results
+        .iter()
+        .filter(|(i, _)| *i == w)
+        .map(|(_, r)| r)
+        .collect()
+}
+
 fn report(workloads: &[&Workload], results: &[(usize, Run)], group: &mut [f64], rounds: usize) {
     let group_median = median(&mut group.to_vec());
     println!("\n| median of {rounds} rounds | per second | vs group commit |");
@@ -550,11 +559,7 @@ fn report(workloads: &[&Workload], results: &[(usize, Run)], group: &mut [f64], 
         if !selected(workload) {
             continue;
         }
-        let runs: Vec<&Run> = results
-            .iter()
-            .filter(|(i, _)| *i == w)
-            .map(|(_, r)| r)
-            .collect();
+        let runs = runs_of(results, w);
         let mut max: Vec<f64> = runs.iter().map(|r| r.max_rate).collect();
         // Ratios per round, side by side with that round's group commit.
         let mut ratios: Vec<f64> = runs
@@ -585,11 +590,7 @@ fn report(workloads: &[&Workload], results: &[(usize, Run)], group: &mut [f64], 
         if !selected(workload) {
             continue;
         }
-        let runs: Vec<&Run> = results
-            .iter()
-            .filter(|(i, _)| *i == w)
-            .map(|(_, r)| r)
-            .collect();
+        let runs = runs_of(results, w);
         let pick =
             |f: &dyn Fn(&Run) -> f64| median(&mut runs.iter().map(|r| f(r)).collect::<Vec<_>>());
         let worst = |f: &dyn Fn(&Run) -> f64| runs.iter().map(|r| f(r)).fold(0.0, f64::max);

@@ -24,8 +24,8 @@ use sqlx::{Connection, QueryBuilder, Row};
 use tokio::sync::{mpsc, watch};
 use uuid::Uuid;
 
-use crate::plan::{InsertRow, Outcomes, Pending, Placement, plan};
-use crate::store::{StoreError, StreamWrite};
+use crate::plan::{InsertRow, Outcomes, Pending, Placement, answer, answer_failed, plan};
+use crate::store::StreamWrite;
 
 /// What the writer believes about the database: valid while no other process has appended
 /// (checked by the database on every fast-path insert, see the module docs).
@@ -83,21 +83,12 @@ pub(super) async fn run(
                     *h = memory.head;
                     moved
                 });
-                for (pending, outcome) in group.drain(..).zip(outcomes) {
-                    let _ = pending.reply.send(outcome);
-                }
+                answer(&mut group, outcomes);
             }
             Err(error) => {
                 memory.versions.clear();
                 metrics.commit_failures.inc();
-                tracing::error!(%error, appends = group.len(), "event store group commit failed");
-                for pending in group.drain(..) {
-                    let _ = pending
-                        .reply
-                        .send(Err(StoreError::backend(std::io::Error::other(
-                            error.to_string(),
-                        ))));
-                }
+                answer_failed(&mut group, &error);
             }
         }
         if memory.versions.len() > MAX_REMEMBERED_STREAMS {

@@ -20,10 +20,12 @@ fmt:
 # Benchmarks: append vs raw INSERT (1, 8, 64 writers), read-all scan, projection rebuild of
 # 1,000,000 events vs a raw scan, time travel, the GraphQL sprint board vs a raw handler, and
 # 1k/5k/10k live subscribers, cold start of `serve` on 1,000,000 events, a request mix against
-# pods with 1k/10k/100k events of history. Record figures in BENCHMARKS.md.
+# pods with 1k/10k/100k events of history, a mixed read/write load and a hot pod over HTTP,
+# PostgreSQL appends vs raw INSERTs (a throw-away cluster). Record figures in BENCHMARKS.md.
 bench:
     cargo bench -p podledger-eventstore --bench append
     cargo bench -p podledger-eventstore --bench hot_stream
+    cargo bench -p podledger-eventstore --bench pg_append
     cargo bench -p podledger-projections --bench rebuild
     cargo bench -p podledger-server --bench http
     cargo bench -p podledger-server --bench live

@@ -25,7 +25,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::postgres::{PgConnection, PgListener, PgPool, PgPoolOptions, PgRow};
-use sqlx::{Connection, Row};
+use sqlx::{Connection, Executor, Row};
 use tokio::sync::{mpsc, oneshot, watch};
 use uuid::Uuid;
 
@@ -41,8 +41,9 @@ pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/
 /// The channel every group's commit notifies, with its head position as the payload.
 const CHANNEL: &str = "podledger_events";
 
-/// The advisory lock the writers of every process take to commit one at a time ("podledgr").
-const COMMIT_LOCK: i64 = 0x706f_646c_6564_6772;
+/// Begins a group's transaction and takes the advisory lock the writers of every process take
+/// to commit one at a time (key 0x706f646c65646772, "podledgr"), in one round trip.
+const BEGIN_LOCKED: &str = "BEGIN; SELECT pg_advisory_xact_lock(8101804671383136114)";
 
 /// How to open a PostgreSQL store.
 #[derive(Clone, Debug)]
@@ -231,28 +232,39 @@ async fn commit(
     recorded_at: i64,
     delay: Option<Duration>,
 ) -> Result<(Outcomes, u64), sqlx::Error> {
-    let mut tx = conn.begin().await?;
-    sqlx::query("SELECT pg_advisory_xact_lock($1)")
-        .bind(COMMIT_LOCK)
-        .execute(&mut *tx)
-        .await?;
-    let (mut head, existing, mut versions) = snapshot(&mut tx, group).await?;
-    let (outcomes, rows) = plan(group, &existing, &mut versions, &mut head);
-    if !rows.is_empty() {
-        for chunk in rows.chunks(ROWS_PER_INSERT) {
-            insert(&mut tx, chunk, recorded_at).await?;
+    // Four round trips: BEGIN with the lock, the snapshot, the inserts (the last one also
+    // notifies), COMMIT.
+    conn.execute(BEGIN_LOCKED).await?;
+    match write_group(conn, group, recorded_at, delay).await {
+        Ok(written) => {
+            conn.execute("COMMIT").await?;
+            Ok(written)
         }
-        sqlx::query("SELECT pg_notify($1, $2)")
-            .bind(CHANNEL)
-            .bind(head.to_string())
-            .execute(&mut *tx)
-            .await?;
+        Err(error) => {
+            let _ = conn.execute("ROLLBACK").await;
+            Err(error)
+        }
+    }
+}
+
+/// Inside the group's transaction: the checks against what is stored, the inserts.
+async fn write_group(
+    conn: &mut PgConnection,
+    group: &[&[StreamWrite]],
+    recorded_at: i64,
+    delay: Option<Duration>,
+) -> Result<(Outcomes, u64), sqlx::Error> {
+    let (mut head, existing, mut versions) = snapshot(&mut *conn, group).await?;
+    let (outcomes, rows) = plan(group, &existing, &mut versions, &mut head);
+    let chunks = rows.chunks(ROWS_PER_INSERT).count();
+    for (i, chunk) in rows.chunks(ROWS_PER_INSERT).enumerate() {
+        let notify = (i + 1 == chunks).then(|| head.to_string());
+        insert(&mut *conn, chunk, recorded_at, notify).await?;
     }
     if let Some(max) = delay {
         let share = f64::from(Uuid::now_v7().as_bytes()[15]) / 255.0;
         tokio::time::sleep(max.mul_f64(share)).await;
     }
-    tx.commit().await?;
     Ok((outcomes, head as u64))
 }
 
@@ -264,33 +276,12 @@ async fn snapshot(
     conn: &mut PgConnection,
     group: &[&[StreamWrite]],
 ) -> Result<(i64, HashMap<Uuid, Placement>, HashMap<String, u64>), sqlx::Error> {
-    let head: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(position), 0) FROM events")
-        .fetch_one(&mut *conn)
-        .await?;
     let ids: Vec<Uuid> = group
         .iter()
         .flat_map(|writes| writes.iter())
         .flat_map(|w| w.events.iter())
         .map(|e| e.event_id)
         .collect();
-    let mut existing = HashMap::new();
-    for row in sqlx::query(
-        "SELECT event_id, position, stream_id, stream_version FROM events \
-         WHERE event_id = ANY($1)",
-    )
-    .bind(&ids)
-    .fetch_all(&mut *conn)
-    .await?
-    {
-        existing.insert(
-            row.try_get::<Uuid, _>(0)?,
-            (
-                row.try_get::<i64, _>(1)? as u64,
-                row.try_get(2)?,
-                row.try_get::<i64, _>(3)? as u64,
-            ),
-        );
-    }
     let streams: Vec<String> = group
         .iter()
         .flat_map(|ws| ws.iter())
@@ -298,17 +289,38 @@ async fn snapshot(
         .collect::<HashSet<_>>()
         .into_iter()
         .collect();
-    let mut versions = HashMap::new();
-    for row in sqlx::query(
-        "SELECT s, (SELECT e.stream_version FROM events e WHERE e.stream_id = s \
-         ORDER BY e.stream_version DESC LIMIT 1) FROM UNNEST($1::text[]) AS s",
+    let rows = sqlx::query(
+        "SELECT 0, NULL::uuid, COALESCE(MAX(position), 0), NULL::text, NULL::bigint FROM events \
+         UNION ALL \
+         SELECT 1, event_id, position, stream_id, stream_version FROM events \
+         WHERE event_id = ANY($1) \
+         UNION ALL \
+         SELECT 2, NULL, NULL, s, (SELECT e.stream_version FROM events e WHERE e.stream_id = s \
+         ORDER BY e.stream_version DESC LIMIT 1) FROM UNNEST($2::text[]) AS s",
     )
+    .bind(&ids)
     .bind(&streams)
     .fetch_all(&mut *conn)
-    .await?
-    {
-        let version: Option<i64> = row.try_get(1)?;
-        versions.insert(row.try_get(0)?, version.unwrap_or(0) as u64);
+    .await?;
+    let (mut head, mut existing, mut versions) = (0, HashMap::new(), HashMap::new());
+    for row in &rows {
+        match row.try_get::<i32, _>(0)? {
+            0 => head = row.try_get(2)?,
+            1 => {
+                existing.insert(
+                    row.try_get::<Uuid, _>(1)?,
+                    (
+                        row.try_get::<i64, _>(2)? as u64,
+                        row.try_get(3)?,
+                        row.try_get::<i64, _>(4)? as u64,
+                    ),
+                );
+            }
+            _ => {
+                let version: Option<i64> = row.try_get(4)?;
+                versions.insert(row.try_get(3)?, version.unwrap_or(0) as u64);
+            }
+        }
     }
     Ok((head, existing, versions))
 }
@@ -318,6 +330,7 @@ async fn insert(
     conn: &mut PgConnection,
     rows: &[InsertRow<'_>],
     recorded_at: i64,
+    notify: Option<String>,
 ) -> Result<(), sqlx::Error> {
     let ints = |f: fn(&InsertRow<'_>) -> i64| rows.iter().map(f).collect::<Vec<i64>>();
     let ids = |f: fn(&InsertRow<'_>) -> Uuid| rows.iter().map(f).collect::<Vec<Uuid>>();
@@ -326,14 +339,18 @@ async fn insert(
             .map(|r| f(r).to_owned())
             .collect::<Vec<String>>()
     };
+    // With `notify`, the same statement tells every listening process the new head (delivered
+    // by PostgreSQL at commit).
     sqlx::query(
-        "INSERT INTO events (position, event_id, stream_id, stream_version, event_type, \
-         schema_version, payload, org_id, actor, correlation_id, causation_id, recorded_at, \
-         occurred_at) \
+        "WITH inserted AS (INSERT INTO events (position, event_id, stream_id, stream_version, \
+         event_type, schema_version, payload, org_id, actor, correlation_id, causation_id, \
+         recorded_at, occurred_at) \
          SELECT p, i, s, v, t, sv, pl, o, a, c, ca, $12, oc FROM UNNEST($1::bigint[], \
          $2::uuid[], $3::text[], $4::bigint[], $5::text[], $6::int[], $7::text[], $8::uuid[], \
          $9::text[], $10::uuid[], $11::uuid[], $13::bigint[]) \
-         AS u(p, i, s, v, t, sv, pl, o, a, c, ca, oc)",
+         AS u(p, i, s, v, t, sv, pl, o, a, c, ca, oc) RETURNING 1) \
+         SELECT CASE WHEN $14::text IS NULL THEN NULL ELSE pg_notify($15, $14) END \
+         FROM (SELECT count(*) FROM inserted) AS n",
     )
     .bind(ints(|r| r.position as i64))
     .bind(ids(|r| r.event.event_id))
@@ -360,6 +377,8 @@ async fn insert(
             .map(|r| r.event.metadata.occurred_at.map(|t| t.timestamp_micros()))
             .collect::<Vec<Option<i64>>>(),
     )
+    .bind(notify)
+    .bind(CHANNEL)
     .execute(conn)
     .await?;
     Ok(())

@@ -16,6 +16,7 @@ pub struct Cluster {
 }
 
 static CLUSTER: OnceLock<Cluster> = OnceLock::new();
+static DURABLE: OnceLock<Cluster> = OnceLock::new();
 
 /// The server binaries: `PODLEDGER_PG_BIN`, else `pg_config --bindir`, else the newest
 /// `/usr/lib/postgresql/*/bin`.
@@ -67,12 +68,20 @@ fn free_port() -> u16 {
         .expect("a free port")
 }
 
-/// The cluster of this test binary, started on first use.
+/// The cluster of this test binary, started on first use, with `fsync=off` (tests prove
+/// behaviour, not durability against power loss).
 pub fn cluster() -> &'static Cluster {
-    CLUSTER.get_or_init(start)
+    CLUSTER.get_or_init(|| start(false))
 }
 
-fn start() -> Cluster {
+/// A cluster with PostgreSQL's durable defaults (`fsync=on`, `synchronous_commit=on`): for
+/// benchmarks.
+#[allow(dead_code)] // the benches' only
+pub fn durable_cluster() -> &'static Cluster {
+    DURABLE.get_or_init(|| start(true))
+}
+
+fn start(durable: bool) -> Cluster {
     let bin = bin_dir();
     // One directory per test binary, cleared at each start: a killed run leaves nothing that
     // grows.
@@ -80,7 +89,10 @@ fn start() -> Cluster {
         .ok()
         .and_then(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
         .unwrap_or_else(|| "tests".into());
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("postgres-{name}"));
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
+        "postgres-{name}{}",
+        if durable { "-durable" } else { "" }
+    ));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("cluster directory");
     if is_root() {
@@ -124,7 +136,8 @@ fn start() -> Cluster {
             .args(["-p", &port.to_string(), "-c", "listen_addresses=127.0.0.1"])
             .arg("-k")
             .arg(&socket_dir)
-            .args(["-c", "fsync=off", "-c", "max_connections=300"])
+            .args(["-c", if durable { "fsync=on" } else { "fsync=off" }])
+            .args(["-c", "max_connections=300"])
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .spawn();

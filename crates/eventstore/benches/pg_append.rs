@@ -1,0 +1,281 @@
+//! `just bench` (PostgreSQL appends, issue 16): durable single-event appends to 10,000 streams
+//! with 1, 8 and 64 concurrent writers on a throw-away PostgreSQL cluster with its durable
+//! defaults (`fsync=on`, `synchronous_commit=on`) — ours against raw INSERTs of the same rows on
+//! the same server, side by side in one run, rounds alternating:
+//!
+//! - `ours`: `PgEventStore::append` — expected version, idempotency by event id, dense
+//!   positions under the commit lock, `NOTIFY`, group commit;
+//! - `raw-group`: the queued rows as one multi-row `INSERT` per transaction on one connection —
+//!   the same group commit without any check, lock or notification;
+//! - `raw-row`: one `INSERT` per transaction from a pool of connections.
+//!
+//! `BENCH_SECS` (default 3), `BENCH_ROUNDS` (default 3).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use podledger_eventstore::conformance::{event, write};
+use podledger_eventstore::{EventStore, ExpectedVersion, NewEvent, PgConfig, PgEventStore};
+use sqlx::postgres::{PgConnection, PgPoolOptions};
+use sqlx::{Connection, Executor};
+use tokio::sync::{mpsc, oneshot};
+
+#[path = "../tests/support/postgres.rs"]
+#[allow(dead_code)] // the tests' part of it
+mod postgres;
+
+const STREAMS: u64 = 10_000;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Variant {
+    Ours,
+    RawGroup,
+    RawRow,
+}
+
+impl Variant {
+    fn name(self) -> &'static str {
+        match self {
+            Self::Ours => "ours",
+            Self::RawGroup => "raw-group",
+            Self::RawRow => "raw-row",
+        }
+    }
+}
+
+const RAW_TABLE: &str = "CREATE TABLE raw_events (position BIGINT PRIMARY KEY, event_id UUID NOT NULL UNIQUE, \
+    stream_id TEXT NOT NULL, event_type TEXT NOT NULL, payload TEXT NOT NULL, org_id UUID NOT NULL, \
+    actor TEXT NOT NULL, correlation_id UUID NOT NULL, recorded_at BIGINT NOT NULL)";
+
+/// Something that stores one event durably.
+#[async_trait::async_trait]
+trait Sink: Send + Sync {
+    async fn put(&self, stream: String, event: NewEvent);
+}
+
+#[async_trait::async_trait]
+impl Sink for PgEventStore {
+    async fn put(&self, stream: String, event: NewEvent) {
+        self.append(write(&stream, ExpectedVersion::Any, vec![event]))
+            .await
+            .expect("append");
+    }
+}
+
+/// One INSERT per transaction from a pool.
+struct RawRow(sqlx::PgPool, AtomicU64);
+
+#[async_trait::async_trait]
+impl Sink for RawRow {
+    async fn put(&self, stream: String, e: NewEvent) {
+        let position = self.1.fetch_add(1, Ordering::Relaxed) as i64 + 1;
+        sqlx::query("INSERT INTO raw_events VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
+            .bind(position)
+            .bind(e.event_id)
+            .bind(stream)
+            .bind(e.event_type)
+            .bind(e.payload)
+            .bind(e.metadata.org_id)
+            .bind(e.metadata.actor)
+            .bind(e.metadata.correlation_id)
+            .bind(0_i64)
+            .execute(&self.0)
+            .await
+            .expect("raw insert");
+    }
+}
+
+/// The queued rows as one multi-row INSERT per transaction, on one connection.
+struct RawGroup(mpsc::Sender<(String, NewEvent, oneshot::Sender<()>)>);
+
+impl RawGroup {
+    async fn start(url: &str) -> Self {
+        let mut conn = PgConnection::connect(url).await.expect("connect");
+        let (tx, mut rx) = mpsc::channel::<(String, NewEvent, oneshot::Sender<()>)>(4096);
+        tokio::spawn(async move {
+            let mut position = 0_i64;
+            let mut group = Vec::new();
+            while rx.recv_many(&mut group, 1024).await > 0 {
+                let first = position + 1;
+                position += group.len() as i64;
+                let mut t = conn.begin().await.expect("begin");
+                sqlx::query(
+                    "INSERT INTO raw_events SELECT * FROM UNNEST($1::bigint[], $2::uuid[], \
+                     $3::text[], $4::text[], $5::text[], $6::uuid[], $7::text[], $8::uuid[], \
+                     $9::bigint[])",
+                )
+                .bind((first..=position).collect::<Vec<i64>>())
+                .bind(group.iter().map(|g| g.1.event_id).collect::<Vec<_>>())
+                .bind(group.iter().map(|g| g.0.clone()).collect::<Vec<_>>())
+                .bind(
+                    group
+                        .iter()
+                        .map(|g| g.1.event_type.clone())
+                        .collect::<Vec<_>>(),
+                )
+                .bind(
+                    group
+                        .iter()
+                        .map(|g| g.1.payload.clone())
+                        .collect::<Vec<_>>(),
+                )
+                .bind(
+                    group
+                        .iter()
+                        .map(|g| g.1.metadata.org_id)
+                        .collect::<Vec<_>>(),
+                )
+                .bind(
+                    group
+                        .iter()
+                        .map(|g| g.1.metadata.actor.clone())
+                        .collect::<Vec<_>>(),
+                )
+                .bind(
+                    group
+                        .iter()
+                        .map(|g| g.1.metadata.correlation_id)
+                        .collect::<Vec<_>>(),
+                )
+                .bind(vec![0_i64; group.len()])
+                .execute(&mut *t)
+                .await
+                .expect("raw group insert");
+                t.commit().await.expect("commit");
+                for (_, _, reply) in group.drain(..) {
+                    let _ = reply.send(());
+                }
+            }
+        });
+        Self(tx)
+    }
+}
+
+#[async_trait::async_trait]
+impl Sink for RawGroup {
+    async fn put(&self, stream: String, event: NewEvent) {
+        let (reply, done) = oneshot::channel();
+        self.0.send((stream, event, reply)).await.expect("queue");
+        done.await.expect("stored");
+    }
+}
+
+/// Events per second and p50/p99 latency (µs) from `writers` writers for `secs`.
+async fn measure(sink: Arc<dyn Sink>, writers: usize, secs: f64) -> (f64, u64, u64) {
+    let stop = Arc::new(AtomicBool::new(false));
+    let started = Instant::now();
+    let tasks: Vec<_> = (0..writers as u64)
+        .map(|w| {
+            let (sink, stop) = (sink.clone(), stop.clone());
+            tokio::spawn(async move {
+                let mut latencies = Vec::new();
+                let mut n = w;
+                while !stop.load(Ordering::Relaxed) {
+                    // Streams spread by a multiplicative hash of a per-writer counter.
+                    let stream = format!("s-{}", n.wrapping_mul(0x9E37_79B9) % STREAMS);
+                    let began = Instant::now();
+                    sink.put(stream, event(n)).await;
+                    latencies.push(began.elapsed().as_micros() as u64);
+                    n += writers as u64;
+                }
+                latencies
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_secs_f64(secs)).await;
+    stop.store(true, Ordering::Relaxed);
+    let mut latencies = Vec::new();
+    for t in tasks {
+        latencies.extend(t.await.expect("writer"));
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    latencies.sort_unstable();
+    let at = |p: f64| latencies[((latencies.len() as f64 * p) as usize).min(latencies.len() - 1)];
+    (latencies.len() as f64 / elapsed, at(0.5), at(0.99))
+}
+
+fn setting<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn median(mut xs: Vec<f64>) -> f64 {
+    xs.sort_by(f64::total_cmp);
+    xs[xs.len() / 2]
+}
+
+async fn sink(variant: Variant, url: String) -> Arc<dyn Sink> {
+    match variant {
+        Variant::Ours => Arc::new(PgEventStore::open(PgConfig::new(url)).await.expect("open")),
+        Variant::RawGroup => {
+            let pool = PgPoolOptions::new().connect(&url).await.expect("pool");
+            pool.execute(RAW_TABLE).await.expect("raw table");
+            Arc::new(RawGroup::start(&url).await)
+        }
+        Variant::RawRow => {
+            let pool = PgPoolOptions::new()
+                .max_connections(64)
+                .connect(&url)
+                .await
+                .expect("pool");
+            pool.execute(RAW_TABLE).await.expect("raw table");
+            Arc::new(RawRow(pool, AtomicU64::new(0)))
+        }
+    }
+}
+
+fn main() {
+    let (secs, rounds): (f64, usize) = (setting("BENCH_SECS", 3.0), setting("BENCH_ROUNDS", 3));
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        let cluster = postgres::durable_cluster();
+        println!(
+            "PostgreSQL with fsync=on, synchronous_commit=on; {secs} s per measurement, {rounds} rounds"
+        );
+        println!("\n| writers | variant | events/s (median) | p50 µs | p99 µs | ours / this (median of rounds) |");
+        println!("|---:|---|---:|---:|---:|---:|");
+        for writers in [1, 8, 64] {
+            let variants = [Variant::Ours, Variant::RawGroup, Variant::RawRow];
+            let mut rows: Vec<Vec<(f64, u64, u64)>> = vec![Vec::new(); 3];
+            for round in 0..rounds {
+                let mut order = variants;
+                order.rotate_left(round % 3);
+                for variant in order {
+                    let url = cluster.database().await;
+                    let sink = sink(variant, url).await;
+                    let measured = measure(sink, writers, secs).await;
+                    rows[variants.iter().position(|v| *v == variant).unwrap_or(0)]
+                        .push(measured);
+                }
+            }
+            for (i, variant) in variants.iter().enumerate() {
+                let rate = median(rows[i].iter().map(|r| r.0).collect());
+                let ratio = median(
+                    rows[0]
+                        .iter()
+                        .zip(&rows[i])
+                        .map(|(ours, this)| ours.0 / this.0)
+                        .collect(),
+                );
+                println!(
+                    "| {writers} | {} | {rate:.0} | {:.0} | {:.0} | {} |",
+                    variant.name(),
+                    median(rows[i].iter().map(|r| r.1 as f64).collect()),
+                    median(rows[i].iter().map(|r| r.2 as f64).collect()),
+                    if *variant == Variant::Ours {
+                        "—".to_owned()
+                    } else {
+                        format!("{ratio:.2}")
+                    }
+                );
+            }
+        }
+    });
+}

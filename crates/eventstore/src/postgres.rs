@@ -24,7 +24,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use sqlx::postgres::{PgConnection, PgListener, PgPool, PgPoolOptions, PgRow};
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgListener, PgPool, PgPoolOptions, PgRow};
 use sqlx::{Connection, Executor, Row};
 use tokio::sync::{mpsc, oneshot, watch};
 use uuid::Uuid;
@@ -108,7 +108,7 @@ impl PgEventStore {
             .await
             .map_err(StoreError::backend)?;
         MIGRATOR.run(&readers).await.map_err(StoreError::backend)?;
-        let mut conn = PgConnection::connect(&config.url)
+        let mut conn = writer_connection(&config.url)
             .await
             .map_err(StoreError::backend)?;
         let head_now = head(&mut conn).await?;
@@ -158,6 +158,17 @@ impl PgEventStore {
     pub fn reader_pool(&self) -> &PgPool {
         &self.inner.readers
     }
+}
+
+/// The writer's connection. Its statements are planned for their parameters every time
+/// (`plan_cache_mode = force_custom_plan`): with the generic plan PostgreSQL settles on after
+/// five executions, the snapshot query of a group of 32 appends took 2.1 ms instead of 0.35, and
+/// 64 writers appended 10.7k events/s instead of 26.7k (`pg_append` bench).
+async fn writer_connection(url: &str) -> Result<PgConnection, sqlx::Error> {
+    let options = url
+        .parse::<PgConnectOptions>()?
+        .options([("plan_cache_mode", "force_custom_plan")]);
+    PgConnection::connect_with(&options).await
 }
 
 /// Moves the head whenever any process's commit notifies (and on reconnection, when
@@ -210,7 +221,7 @@ async fn write(
                 answer_failed(&mut group, &error);
                 if conn.ping().await.is_err() {
                     // The connection is gone: the next group needs a new one.
-                    match PgConnection::connect(&url).await {
+                    match writer_connection(&url).await {
                         Ok(fresh) => conn = fresh,
                         Err(error) => {
                             tracing::error!(%error, "event store writer: reconnecting failed");

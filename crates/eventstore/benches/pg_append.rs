@@ -21,6 +21,11 @@ use sqlx::postgres::{PgConnection, PgPoolOptions};
 use sqlx::{Connection, Executor};
 use tokio::sync::{mpsc, oneshot};
 
+use baseline::{median, runtime, setting};
+
+#[path = "support/baseline.rs"]
+#[allow(dead_code)] // the SQLite group commit is the other write benches'
+mod baseline;
 #[path = "../tests/support/postgres.rs"]
 #[allow(dead_code)] // the tests' part of it
 mod postgres;
@@ -195,18 +200,6 @@ async fn measure(sink: Arc<dyn Sink>, writers: usize, secs: f64) -> (f64, u64, u
     (latencies.len() as f64 / elapsed, at(0.5), at(0.99))
 }
 
-fn setting<T: std::str::FromStr>(name: &str, default: T) -> T {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-fn median(mut xs: Vec<f64>) -> f64 {
-    xs.sort_by(f64::total_cmp);
-    xs[xs.len() / 2]
-}
-
 async fn sink(variant: Variant, url: String) -> Arc<dyn Sink> {
     match variant {
         Variant::Ours => Arc::new(PgEventStore::open(PgConfig::new(url)).await.expect("open")),
@@ -229,12 +222,7 @@ async fn sink(variant: Variant, url: String) -> Arc<dyn Sink> {
 
 fn main() {
     let (secs, rounds): (f64, usize) = (setting("BENCH_SECS", 3.0), setting("BENCH_ROUNDS", 3));
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
-    runtime.block_on(async {
+    runtime().block_on(async {
         let cluster = postgres::durable_cluster();
         println!(
             "PostgreSQL with fsync=on, synchronous_commit=on; {secs} s per measurement, {rounds} rounds"
@@ -256,19 +244,19 @@ fn main() {
                 }
             }
             for (i, variant) in variants.iter().enumerate() {
-                let rate = median(rows[i].iter().map(|r| r.0).collect());
+                let rate = median(&mut rows[i].iter().map(|r| r.0).collect::<Vec<_>>());
                 let ratio = median(
-                    rows[0]
+                    &mut rows[0]
                         .iter()
                         .zip(&rows[i])
                         .map(|(ours, this)| ours.0 / this.0)
-                        .collect(),
+                        .collect::<Vec<_>>(),
                 );
                 println!(
                     "| {writers} | {} | {rate:.0} | {:.0} | {:.0} | {} |",
                     variant.name(),
-                    median(rows[i].iter().map(|r| r.1 as f64).collect()),
-                    median(rows[i].iter().map(|r| r.2 as f64).collect()),
+                    median(&mut rows[i].iter().map(|r| r.1 as f64).collect::<Vec<_>>()),
+                    median(&mut rows[i].iter().map(|r| r.2 as f64).collect::<Vec<_>>()),
                     if *variant == Variant::Ours {
                         "—".to_owned()
                     } else {

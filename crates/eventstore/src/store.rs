@@ -1,4 +1,4 @@
-//! The event store contract: what every backend (SQLite now, PostgreSQL next, KurrentDB where
+//! The event store contract: what every backend (SQLite and PostgreSQL now, KurrentDB where
 //! one runs) must guarantee. The conformance suite in [`crate::conformance`] checks each point.
 //!
 //! - Append to one or more streams atomically, each with an expected version.

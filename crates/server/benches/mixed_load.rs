@@ -401,11 +401,8 @@ impl Requests for Offset {
 
 /// Back to every CPU (the group commit baseline runs on the whole machine).
 fn unpin() {
+    // A pinned thread's `available_parallelism` is its pinned set: name every CPU there may be.
     let mut all = rustix::thread::CpuSet::new();
-    for cpu in 0..std::thread::available_parallelism().map_or(2, usize::from) {
-        all.set(cpu);
-    }
-    // Pinned threads report one CPU: set every CPU the kernel knows of.
     for cpu in 0..rustix::thread::CpuSet::MAX_CPU.min(64) {
         all.set(cpu);
     }

@@ -1,6 +1,6 @@
 //! The baseline the write benches compare with, and their knobs: the store's own group commit
 //! of single-event appends from 64 writers to their own streams. Shared by the hot-stream bench
-//! here and the server's hot-pod and import benches (`#[path]`-included: benches cannot share
+//! here and the server's mixed-load and import benches (`#[path]`-included: benches cannot share
 //! a crate).
 
 use std::sync::Arc;

@@ -10,7 +10,7 @@ use std::time::Duration;
 use futures_util::{SinkExt as _, StreamExt as _};
 use podledger_api::AuthConfig;
 use podledger_domain::ids::{OrgId, PersonId};
-use podledger_eventstore::EventStore as _;
+
 use podledger_server::import;
 use podledger_server::{ServerConfig, start};
 use serde_json::{Value, json};

@@ -262,7 +262,7 @@ impl QueryRoot {
             .await
             .map_err(|e| ApiError::Internal(Box::new(e)))?;
         let mut entries = audit_log(
-            s.projections.store().reader_pool(),
+            &**s.projections.store(),
             p.org.as_uuid(),
             &filter,
             after,

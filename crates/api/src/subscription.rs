@@ -323,7 +323,7 @@ impl SubscriptionRoot {
                         // Only what the read models have applied (so committed, in order).
                         let upto = s.projections.position();
                         let page = match audit_log(
-                            s.projections.store().reader_pool(),
+                            &**s.projections.store(),
                             org,
                             &filter,
                             after,

@@ -6,6 +6,7 @@
 //! domain's types: it moves opaque JSON payloads with metadata. Only [`handler`] joins the
 //! domain to a store.
 
+pub mod backend;
 pub mod conformance;
 pub mod handler;
 pub mod metrics;
@@ -18,7 +19,10 @@ mod subscription;
 pub use handler::{CommandHandler, Executed, HandleError, RequestMeta};
 pub use metrics::StoreMetrics;
 pub use postgres::{PgConfig, PgEventStore};
-pub use sqlite::{ScannedEvent, SqliteConfig, SqliteEventStore};
+pub use backend::{
+    Backend, LoadedViews, OrgEvents, ScannedEvent, SharedBackend, StoredView, open,
+};
+pub use sqlite::{SqliteConfig, SqliteEventStore};
 pub use store::{
     AppendOutcome, EventMetadata, EventStore, EventStream, ExpectedVersion, NewEvent,
     RecordedEvent, StoreError, StreamWrite,

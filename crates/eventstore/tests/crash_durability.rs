@@ -143,7 +143,7 @@ async fn one_cycle(path: &std::path::Path, cycle: u32) -> usize {
     let store = SqliteEventStore::open(SqliteConfig::new(path))
         .await
         .unwrap();
-    store.integrity_check().await.unwrap();
+    podledger_eventstore::Backend::check(&store).await.unwrap();
     let head = store.head().await.unwrap();
     let all = store.read_all(0, usize::MAX).await.unwrap();
     assert_eq!(

@@ -70,7 +70,7 @@ async fn events_survive_reopening_and_positions_continue() {
         .await
         .unwrap();
     assert_eq!(outcome.first_position, 3);
-    store.integrity_check().await.unwrap();
+    podledger_eventstore::Backend::check(&store).await.unwrap();
 }
 
 #[tokio::test]
@@ -157,5 +157,5 @@ async fn two_writers_on_one_file_like_two_processes_keep_positions_and_versions_
         all.iter().map(|e| e.position).collect::<Vec<_>>(),
         [1, 2, 3, 4, 5]
     );
-    a.integrity_check().await.unwrap();
+    podledger_eventstore::Backend::check(&a).await.unwrap();
 }

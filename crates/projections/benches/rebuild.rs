@@ -24,11 +24,9 @@ use generate::{PODS, generate};
 /// view — timed in two parts: returns the projections, the seconds to reach the head, and the
 /// seconds in all.
 async fn rebuild(store: &SqliteEventStore, head: u64) -> (Projections, f64, f64) {
-    let mut conn = store.connect().await.unwrap();
-    podledger_projections::persist::clear(&mut conn)
+    podledger_eventstore::Backend::clear_views(store)
         .await
         .unwrap();
-    drop(conn);
     let t = Instant::now();
     let options = ProjectionOptions {
         catch_up_from: 1,

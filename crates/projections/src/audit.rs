@@ -2,10 +2,8 @@
 //! range, in position order, paginated by position.
 
 use chrono::{DateTime, Utc};
-use podledger_eventstore::StoreError;
+use podledger_eventstore::{Backend, OrgEvents, StoreError};
 use serde::{Deserialize, Serialize};
-use sqlx::Row;
-use sqlx::sqlite::SqlitePool;
 use uuid::Uuid;
 
 /// What to keep.
@@ -54,48 +52,38 @@ pub struct AuditEntry {
 
 /// At most `limit` entries of `org` after position `after` that pass `filter`.
 pub async fn audit_log(
-    pool: &SqlitePool,
+    store: &dyn Backend,
     org: Uuid,
     filter: &AuditFilter,
     after: u64,
     limit: usize,
 ) -> Result<Vec<AuditEntry>, StoreError> {
-    let rows = sqlx::query(
-        "SELECT position, event_id, stream_id, stream_version, event_type, actor, recorded_at, \
-         correlation_id, causation_id, payload, ifnull(occurred_at, recorded_at) FROM events \
-         WHERE org_id = ?1 AND position > ?2 \
-         AND (?3 IS NULL OR stream_id = ?3) AND (?4 IS NULL OR actor = ?4) \
-         AND (?5 IS NULL OR event_type = ?5) AND (?6 IS NULL OR recorded_at >= ?6) \
-         AND (?7 IS NULL OR recorded_at < ?7) \
-         ORDER BY position LIMIT ?8",
-    )
-    .bind(org)
-    .bind(after as i64)
-    .bind(filter.stream.as_deref())
-    .bind(filter.actor.as_deref())
-    .bind(filter.event_type.as_deref())
-    .bind(filter.from.map(|t| t.timestamp_micros()))
-    .bind(filter.to.map(|t| t.timestamp_micros()))
-    .bind(i64::try_from(limit).unwrap_or(i64::MAX))
-    .fetch_all(pool)
-    .await
-    .map_err(StoreError::backend)?;
-    rows.iter()
-        .map(|r| {
-            Ok(AuditEntry {
-                position: r.try_get::<i64, _>(0)? as u64,
-                event_id: r.try_get(1)?,
-                stream: r.try_get(2)?,
-                stream_version: r.try_get::<i64, _>(3)? as u64,
-                event_type: r.try_get(4)?,
-                actor: r.try_get(5)?,
-                recorded_at: DateTime::from_timestamp_micros(r.try_get(6)?).unwrap_or_default(),
-                correlation_id: r.try_get(7)?,
-                causation_id: r.try_get(8)?,
-                payload: r.try_get(9)?,
-                occurred_at: DateTime::from_timestamp_micros(r.try_get(10)?).unwrap_or_default(),
-            })
+    let events = store
+        .org_events(&OrgEvents {
+            org,
+            stream: filter.stream.as_deref(),
+            actor: filter.actor.as_deref(),
+            event_type: filter.event_type.as_deref(),
+            from: filter.from,
+            to: filter.to,
+            after,
+            limit,
         })
-        .collect::<Result<_, sqlx::Error>>()
-        .map_err(StoreError::backend)
+        .await?;
+    Ok(events
+        .into_iter()
+        .map(|e| AuditEntry {
+            occurred_at: e.occurred_at(),
+            position: e.position,
+            event_id: e.event_id,
+            stream: e.stream,
+            stream_version: e.stream_version,
+            event_type: e.event_type,
+            actor: e.metadata.actor,
+            recorded_at: e.recorded_at,
+            correlation_id: e.metadata.correlation_id,
+            causation_id: e.metadata.causation_id,
+            payload: e.payload,
+        })
+        .collect())
 }

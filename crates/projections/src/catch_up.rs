@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
 use podledger_domain::Event;
-use podledger_eventstore::{ScannedEvent, SqliteEventStore, StoreError};
+use podledger_eventstore::{Backend, ScannedEvent, StoreError};
 use uuid::Uuid;
 
 use crate::envelope::{Envelope, Meta};
@@ -254,7 +254,7 @@ fn chunk(after: u64, upto: u64, size: u64, c: u64) -> (u64, u64) {
 /// Scanner `me` of `scanners`: reads its chunks and sends each worker its rows, every chunk
 /// closed by a batch that says so; returns the last position it read.
 fn scan(
-    store: &SqliteEventStore,
+    store: &dyn Backend,
     (after, upto, size, chunks): (u64, u64, u64, u64),
     (me, scanners): (u64, u64),
     deal: &Deal,
@@ -281,7 +281,7 @@ fn scan(
     let mut c = me;
     while c < chunks {
         let (from, to) = chunk(after, upto, size, c);
-        let last = store.scan(from, to, |e| {
+        let last = store.scan(from, to, &mut |e| {
             if let Some((key, worker)) = routes.route(deal, e.stream) {
                 let full = {
                     let mut pending = pending.borrow_mut();
@@ -345,14 +345,14 @@ fn work(
 
 /// Folds every event with `base.position < position <= upto` into a copy of `base`, on up to
 /// as many threads as there are cores. Blocking: run it off the async workers.
-pub fn catch_up(store: &SqliteEventStore, base: &Views, upto: u64) -> Result<CaughtUp, StoreError> {
+pub fn catch_up(store: &dyn Backend, base: &Views, upto: u64) -> Result<CaughtUp, StoreError> {
     catch_up_in_chunks(store, base, upto, CHUNK)
 }
 
 /// [`catch_up`] with chunks of `size` positions (tests use small ones, so that the scanners take
 /// turns many times).
 pub fn catch_up_in_chunks(
-    store: &SqliteEventStore,
+    store: &dyn Backend,
     base: &Views,
     upto: u64,
     size: u64,

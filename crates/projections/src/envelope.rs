@@ -63,7 +63,7 @@ impl Envelope {
         })
     }
 
-    /// Decodes an event lent by a scan (`SqliteEventStore::scan_stream`); `stream` is its
+    /// Decodes an event lent by a scan (`Backend::scan_stream`); `stream` is its
     /// stream's name, shared by every event of it.
     pub fn scanned(e: &ScannedEvent<'_>, stream: &Arc<str>) -> Result<Self, DecodeError> {
         Ok(Self {

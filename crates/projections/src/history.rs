@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use podledger_domain::ids::PodId;
-use podledger_eventstore::{EventStore, StoreError};
+use podledger_eventstore::StoreError;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -23,7 +23,7 @@ pub enum AsOf {
 
 impl Projections {
     /// The global position of a point in `org`'s past: for a time, the organisation's last
-    /// event whose business time is at or before it (see [`EventStore::position_at`]).
+    /// event whose business time is at or before it (see [`podledger_eventstore::EventStore::position_at`]).
     pub async fn resolve(&self, org: Uuid, as_of: AsOf) -> Result<u64, ProjectionError> {
         let store = self.store();
         match as_of {
@@ -94,7 +94,7 @@ impl Projections {
                 views.occurred_at = views.occurred_at.max(Some(snapshot.occurred_at));
                 after = snapshot.version;
             }
-            self.store().scan_stream(&stream, after, position, |e| {
+            self.store().scan_stream(&stream, after, position, &mut |e| {
                 if failed.is_some() {
                     return;
                 }

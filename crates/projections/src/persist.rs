@@ -1,5 +1,5 @@
-//! Persistence of the views in the store's SQLite file: the views handed over and the checkpoint
-//! are written in one transaction, so every document holds all its stream's events up to the
+//! Persistence of the views in the store's database ([`Backend::save_views`]): the views handed
+//! over and the checkpoint are written in one transaction, so every document holds all its stream's events up to the
 //! checkpoint (a view written later than the checkpoint holds some after it too, and a restart
 //! passes over those: `Views::apply_to`). A view is
 //! stored in postcard, LZ4-compressed: a large pod's view is megabytes, and writing (and
@@ -9,10 +9,8 @@
 //! that stores views differently ignores the old ones and folds the log again; so does a build
 //! that finds a view it cannot read.
 
-use podledger_eventstore::StoreError;
-use sqlx::sqlite::{Sqlite, SqliteConnection, SqlitePool};
-use sqlx::{QueryBuilder, Row};
-use uuid::Uuid;
+use podledger_eventstore::{Backend, StoreError, StoredView};
+
 
 use crate::views::{ViewKey, Views};
 
@@ -27,8 +25,8 @@ pub const CHECKPOINT: &str = "views/postcard+lz4/8";
 
 /// Reads the persisted views and their checkpoint; no views at all (start from position 0) when
 /// they were stored in another format or one cannot be read.
-pub async fn load(pool: &SqlitePool) -> Result<Views, StoreError> {
-    match load_as_stored(pool).await? {
+pub async fn load(store: &dyn Backend) -> Result<Views, StoreError> {
+    match load_as_stored(store).await? {
         Ok(views) => Ok(views),
         Err(why) => {
             tracing::warn!(%why, "persisted views are not usable; folding the log from position 0");
@@ -37,31 +35,18 @@ pub async fn load(pool: &SqlitePool) -> Result<Views, StoreError> {
     }
 }
 
-async fn load_as_stored(pool: &SqlitePool) -> Result<Result<Views, String>, StoreError> {
+async fn load_as_stored(store: &dyn Backend) -> Result<Result<Views, String>, StoreError> {
     let mut views = Views::default();
-    let checkpoint: Option<i64> =
-        sqlx::query_scalar("SELECT position FROM projection_checkpoints WHERE name = ?1")
-            .bind(CHECKPOINT)
-            .fetch_optional(pool)
-            .await
-            .map_err(StoreError::backend)?;
-    let Some(checkpoint) = checkpoint else {
+    let Some(loaded) = store.load_views(CHECKPOINT).await? else {
         return Ok(Ok(views));
     };
-    views.position = checkpoint as u64;
-    let rows = sqlx::query("SELECT kind, id, org_id, body FROM read_models")
-        .fetch_all(pool)
-        .await
-        .map_err(StoreError::backend)?;
-    for row in rows {
-        let kind: String = row.try_get(0).map_err(StoreError::backend)?;
-        let id: Uuid = row.try_get(1).map_err(StoreError::backend)?;
-        let org: Uuid = row.try_get(2).map_err(StoreError::backend)?;
-        let body: Vec<u8> = row.try_get(3).map_err(StoreError::backend)?;
+    views.position = loaded.checkpoint;
+    for (kind, id, org, body) in loaded.views {
         let key = match kind.as_str() {
             "org" => ViewKey::Org(id),
             "pod" => ViewKey::Pod(id.into()),
-            _ => ViewKey::Kpi(id.into()),
+            "kpi" => ViewKey::Kpi(id.into()),
+            other => return Ok(Err(format!("a view of kind {other:?}"))),
         };
         let restored = lz4_flex::decompress_size_prepended(&body)
             .map_err(|e| e.to_string())
@@ -73,27 +58,18 @@ async fn load_as_stored(pool: &SqlitePool) -> Result<Result<Views, String>, Stor
     Ok(Ok(views))
 }
 
-/// A view ready to be written.
-#[derive(Debug)]
-pub struct Document {
-    key: ViewKey,
-    org: Uuid,
-    position: u64,
-    /// The view in postcard, LZ4-compressed.
-    body: Vec<u8>,
-}
-
 /// Serialises the views named by `keys`, on up to as many threads as there are cores (a
 /// blocking call: run it off the async workers).
-pub fn documents(views: &Views, keys: &[ViewKey]) -> Vec<Document> {
-    let serialise = |keys: &[ViewKey]| -> Vec<Document> {
+pub fn documents(views: &Views, keys: &[ViewKey]) -> Vec<StoredView> {
+    let serialise = |keys: &[ViewKey]| -> Vec<StoredView> {
         let mut encoded = Vec::new();
         keys.iter()
             .filter_map(|key| {
                 let position = views.write_body(*key, &mut encoded)?;
-                Some(Document {
-                    key: *key,
-                    org: views.org_of(*key).unwrap_or_default(),
+                Some(StoredView {
+                    kind: key.kind(),
+                    id: key.id(),
+                    org_id: views.org_of(*key).unwrap_or_default(),
                     position,
                     body: lz4_flex::compress_prepend_size(&encoded),
                 })
@@ -122,55 +98,11 @@ pub fn documents(views: &Views, keys: &[ViewKey]) -> Vec<Document> {
     })
 }
 
-/// Writes documents and the checkpoint in one transaction.
+/// Writes views and the checkpoint in one transaction.
 pub async fn save(
-    conn: &mut SqliteConnection,
-    documents: &[Document],
+    store: &dyn Backend,
+    views: &[StoredView],
     checkpoint: u64,
 ) -> Result<(), StoreError> {
-    let result = async {
-        sqlx::query("BEGIN IMMEDIATE").execute(&mut *conn).await?;
-        for chunk in documents.chunks(500) {
-            let mut qb = QueryBuilder::<Sqlite>::new(
-                "INSERT INTO read_models (kind, id, org_id, position, body) ",
-            );
-            qb.push_values(chunk, |mut b, d| {
-                b.push_bind(d.key.kind())
-                    .push_bind(d.key.id())
-                    .push_bind(d.org)
-                    .push_bind(d.position as i64)
-                    .push_bind(d.body.as_slice());
-            });
-            qb.push(
-                " ON CONFLICT (kind, id) DO UPDATE SET org_id = excluded.org_id, \
-                 position = excluded.position, body = excluded.body",
-            );
-            qb.build().persistent(false).execute(&mut *conn).await?;
-        }
-        sqlx::query(
-            "INSERT INTO projection_checkpoints (name, position) VALUES (?1, ?2) \
-             ON CONFLICT (name) DO UPDATE SET position = excluded.position",
-        )
-        .bind(CHECKPOINT)
-        .bind(checkpoint as i64)
-        .execute(&mut *conn)
-        .await?;
-        sqlx::query("COMMIT").execute(&mut *conn).await?;
-        Ok::<_, sqlx::Error>(())
-    }
-    .await;
-    if let Err(e) = result {
-        let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
-        return Err(StoreError::backend(e));
-    }
-    Ok(())
-}
-
-/// Forgets every persisted view (before a rebuild from position 0).
-pub async fn clear(conn: &mut SqliteConnection) -> Result<(), StoreError> {
-    sqlx::query("DELETE FROM read_models; DELETE FROM projection_checkpoints;")
-        .execute(&mut *conn)
-        .await
-        .map_err(StoreError::backend)?;
-    Ok(())
+    store.save_views(CHECKPOINT, views, checkpoint).await
 }

@@ -10,7 +10,7 @@ use tracing::Instrument as _;
 
 use futures_util::{FutureExt, StreamExt};
 use podledger_domain::ids::{KpiId, PodId};
-use podledger_eventstore::{EventStore, SqliteEventStore, StoreError};
+use podledger_eventstore::{SharedBackend, StoreError};
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 use uuid::Uuid;
 
@@ -136,7 +136,7 @@ struct Shared {
 #[derive(Clone, Debug)]
 pub struct Projections {
     shared: Arc<Shared>,
-    store: SqliteEventStore,
+    store: SharedBackend,
 }
 
 impl std::fmt::Debug for Control {
@@ -147,18 +147,18 @@ impl std::fmt::Debug for Control {
 
 impl Projections {
     /// Loads the persisted views and follows the store from their checkpoint.
-    pub async fn start(store: SqliteEventStore) -> Result<Self, ProjectionError> {
+    pub async fn start(store: impl Into<SharedBackend>) -> Result<Self, ProjectionError> {
         Self::start_with(store, ProjectionOptions::default()).await
     }
 
     /// [`Projections::start`] with options.
     pub async fn start_with(
-        store: SqliteEventStore,
+        store: impl Into<SharedBackend>,
         options: ProjectionOptions,
     ) -> Result<Self, ProjectionError> {
-        let views = persist::load(store.reader_pool()).await?;
+        let store: SharedBackend = store.into();
+        let views = persist::load(&*store).await?;
         let from = views.position;
-        let conn = store.connect().await?;
         let (position_tx, position_rx) = watch::channel(from);
         let (control_tx, control_rx) = mpsc::channel(8);
         let shared = Arc::new(Shared {
@@ -173,7 +173,6 @@ impl Projections {
         tokio::spawn(follow(
             Arc::clone(&shared),
             store.clone(),
-            conn,
             position_tx,
             control_rx,
             options,
@@ -203,10 +202,9 @@ impl Projections {
 
     /// Forgets the persisted views and starts over from position 0 (`podledger rebuild`),
     /// folding the whole log on every core.
-    pub async fn rebuild(store: SqliteEventStore) -> Result<Self, ProjectionError> {
-        let mut conn = store.connect().await?;
-        persist::clear(&mut conn).await?;
-        drop(conn);
+    pub async fn rebuild(store: impl Into<SharedBackend>) -> Result<Self, ProjectionError> {
+        let store: SharedBackend = store.into();
+        store.clear_views().await?;
         let options = ProjectionOptions {
             catch_up_from: 1,
             ..ProjectionOptions::default()
@@ -329,7 +327,7 @@ impl Projections {
     }
 
     /// The store the views follow.
-    pub fn store(&self) -> &SqliteEventStore {
+    pub fn store(&self) -> &SharedBackend {
         &self.store
     }
 }
@@ -339,7 +337,7 @@ impl Projections {
 /// subscription takes over from where the views are.
 async fn catch_up_on_every_core(
     shared: &Shared,
-    store: &SqliteEventStore,
+    store: &SharedBackend,
     position: &watch::Sender<u64>,
     threshold: u64,
 ) -> Vec<ViewKey> {
@@ -353,8 +351,8 @@ async fn catch_up_on_every_core(
         }
     };
     let base = shared.views.read().expect("views lock").clone();
-    let scan = store.clone();
-    let caught = tokio::task::spawn_blocking(move || catch_up(&scan, &base, head)).await;
+    let scan = Arc::clone(store);
+    let caught = tokio::task::spawn_blocking(move || catch_up(&*scan, &base, head)).await;
     let caught = match caught {
         Ok(Ok(caught)) => caught,
         Ok(Err(error)) => {
@@ -447,8 +445,7 @@ impl Unwritten {
 
 async fn follow(
     shared: Arc<Shared>,
-    store: SqliteEventStore,
-    conn: sqlx::SqliteConnection,
+    store: SharedBackend,
     position: watch::Sender<u64>,
     mut control: mpsc::Receiver<Control>,
     options: ProjectionOptions,
@@ -459,7 +456,7 @@ async fn follow(
     // wait for that. One hand-over at a time; while one is being written, changes gather.
     let (persist, jobs) = mpsc::channel(1);
     let from = *position.borrow();
-    let persisting = tokio::spawn(persister(conn, jobs, from));
+    let persisting = tokio::spawn(persister(Arc::clone(&store), jobs, from));
     let mut unwritten = Unwritten {
         dirty: HashMap::new(),
         written: shared
@@ -600,7 +597,7 @@ fn fold<E: std::fmt::Display>(
 /// Writes what the follow loop hands over, in order; views whose write failed are written
 /// with the next hand-over.
 async fn persister(
-    mut conn: sqlx::SqliteConnection,
+    store: SharedBackend,
     mut jobs: mpsc::Receiver<Persist>,
     mut persisted: u64,
 ) {
@@ -613,7 +610,7 @@ async fn persister(
     }) = jobs.recv().await
     {
         dirty.extend(failed.drain());
-        let result = flush(&mut conn, views, &dirty, checkpoint, &mut persisted).await;
+        let result = flush(&*store, views, &dirty, checkpoint, &mut persisted).await;
         if let Err(error) = &result {
             tracing::error!(%error, "persisting projections failed; will retry");
             failed = dirty;
@@ -626,7 +623,7 @@ async fn persister(
 
 #[tracing::instrument(name = "projection.persist", skip_all, fields(views = dirty.len()))]
 async fn flush(
-    conn: &mut sqlx::SqliteConnection,
+    store: &dyn podledger_eventstore::Backend,
     views: Views,
     dirty: &HashSet<ViewKey>,
     checkpoint: u64,
@@ -650,7 +647,7 @@ async fn flush(
     if documents.is_empty() && checkpoint == *persisted {
         return Ok(());
     }
-    persist::save(conn, &documents, checkpoint).await?;
+    persist::save(store, &documents, checkpoint).await?;
     *persisted = checkpoint;
     Ok(())
 }

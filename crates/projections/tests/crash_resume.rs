@@ -75,7 +75,7 @@ async fn projections_resume_exactly_after_sigkill() {
         let store = SqliteEventStore::open(SqliteConfig::new(dir.path().join("w.db")))
             .await
             .unwrap();
-        store.integrity_check().await.unwrap();
+        podledger_eventstore::Backend::check(&store).await.unwrap();
         let head = store.head().await.unwrap();
         // Resume through the subscription, or (odd cycles) by catching up on every core from
         // the persisted views.

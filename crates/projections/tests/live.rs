@@ -112,7 +112,12 @@ async fn views_survive_a_restart_and_resume_from_their_checkpoint() {
 #[tokio::test]
 async fn a_view_that_cannot_be_read_back_makes_the_restart_fold_the_log_again() {
     let (w, before) = persisted_worked_example().await;
-    let mut conn = w.store.connect().await.unwrap();
+    let mut conn = <sqlx::SqliteConnection as sqlx::Connection>::connect(&format!(
+        "sqlite://{}",
+        w.store.path().display()
+    ))
+    .await
+    .unwrap();
     sqlx::query("UPDATE read_models SET body = x'0badf00d' WHERE kind = 'pod'")
         .execute(&mut conn)
         .await
@@ -170,7 +175,7 @@ async fn the_audit_log_filters_by_stream_actor_type_and_time_and_pages_by_positi
     let start = chrono::Utc::now();
     w.ready_item(3).await;
     w.ready_item(5).await;
-    let pool = w.store.reader_pool();
+    let pool = &w.store;
     let org = w.org.as_uuid();
     let all = audit_log(pool, org, &AuditFilter::default(), 0, 1_000)
         .await

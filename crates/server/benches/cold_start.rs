@@ -116,8 +116,7 @@ fn main() {
                 // `podledger rebuild`: every view persisted at the head.
                 Projections::rebuild(store).await.unwrap();
             } else {
-                let mut conn = store.connect().await.unwrap();
-                podledger_projections::persist::clear(&mut conn)
+                podledger_eventstore::Backend::clear_views(&store)
                     .await
                     .unwrap();
             }

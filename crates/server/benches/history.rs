@@ -34,7 +34,7 @@ use std::time::{Duration, Instant};
 use podledger_api::AuthConfig;
 use podledger_api::ids::to_id;
 use podledger_domain::ids::{KpiId, PersonId, PodId};
-use podledger_eventstore::EventStore as _;
+
 use podledger_server::demo;
 use serde_json::{Value, json};
 
@@ -144,7 +144,7 @@ async fn run_size(
     let org = demo::org_id();
     let pod = PodId(demo::id("Acquisition"));
     let grown = generate::grow_pod(
-        &store,
+        &*store,
         org,
         demo::key_people()[0].2,
         pod,
@@ -203,7 +203,7 @@ async fn run_size(
         }
     }
     let rss_before = rss_mb();
-    let travel = time_travel(&client, &target, &store, pod, grown, travels).await;
+    let travel = time_travel(&client, &target, &*store, pod, grown, travels).await;
     println!(
         "history {events}: RSS {rss_before:.0} MB before time travel, {:.0} MB after ({} snapshots kept)",
         rss_mb(),
@@ -320,7 +320,7 @@ async fn soak(dir: &std::path::Path, secs: u64, clients: usize) {
 async fn time_travel(
     client: &reqwest::Client,
     target: &Target,
-    store: &podledger_eventstore::SqliteEventStore,
+    store: &dyn podledger_eventstore::EventStore,
     pod: PodId,
     grown: u64,
     travels: usize,

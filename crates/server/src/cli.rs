@@ -265,6 +265,17 @@ pub enum Command {
         #[arg(long)]
         output: Option<std::path::PathBuf>,
     },
+    /// Copy a whole log between databases (SQLite and PostgreSQL, either way) with positions,
+    /// ids, times and metadata intact; resumes where an interrupted copy stopped; verifies by
+    /// folding both logs and comparing every view, then persists the target's views.
+    Copy {
+        /// The source database (`sqlite:` URL, path or `postgres://` URL).
+        #[arg(long)]
+        from: String,
+        /// The target database (created and migrated if needed; empty, or an earlier copy's).
+        #[arg(long)]
+        to: String,
+    },
     /// Convert a Jira issue export (CSV) into the import format, on standard output.
     ConvertJira {
         /// The CSV file.

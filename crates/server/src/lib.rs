@@ -1,6 +1,7 @@
 //! The podledger server: wiring of the store, the projections, the command handler and the
 //! GraphQL schema behind actix-web. `main.rs` is the CLI around it; tests start it on port 0.
 
+pub mod copy;
 pub mod dashboard;
 pub mod demo;
 pub mod http;
@@ -17,7 +18,7 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use podledger_api::{Api, ApiState, AuthConfig};
-use podledger_eventstore::{CommandHandler, SqliteConfig, SqliteEventStore};
+use podledger_eventstore::{CommandHandler, SqliteConfig};
 use podledger_projections::Projections;
 
 /// The allocator of the server and of everything that links it (the binary, its tests and
@@ -30,7 +31,8 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 /// Everything `serve` needs.
 #[derive(Clone, Debug)]
 pub struct ServerConfig {
-    /// `sqlite:` URL or path of the database.
+    /// The database: a `sqlite:` URL or a path (the embedded default), or a `postgres://` URL
+    /// (several replicas may serve one PostgreSQL database).
     pub database_url: String,
     /// Address to listen on (`127.0.0.1:0` picks a free port).
     pub listen: String,
@@ -126,19 +128,24 @@ impl Running {
 /// Opens the store (migrating it), starts the projections and the HTTP server.
 pub async fn start(config: ServerConfig) -> anyhow::Result<Running> {
     let began = std::time::Instant::now();
-    let sqlite = SqliteConfig::from_url(&config.database_url);
-    let store = SqliteEventStore::open(sqlite.clone())
+    let store = podledger_eventstore::open(&config.database_url)
         .await
-        .with_context(|| format!("opening {}", sqlite.path.display()))?;
-    let projections = Projections::start(store.clone())
+        .with_context(|| {
+            format!(
+                "opening {}",
+                podledger_eventstore::backend::redacted(&config.database_url)
+            )
+        })?;
+    tracing::info!(store = %store.describe(), "event store open");
+    let projections = Projections::start(Arc::clone(&store))
         .await
         .context("starting the projections")?;
     if config.demo {
-        let summary = demo::seed(Arc::new(store.clone()))
+        let summary = demo::seed(store.clone())
             .await
             .context("loading the demo organisation")?;
         // The demo's tokens are printed next: its boards must be there when they are used.
-        let head = podledger_eventstore::EventStore::head(&store).await?;
+        let head = store.head().await?;
         projections
             .wait_for(head, std::time::Duration::from_secs(60))
             .await
@@ -150,7 +157,7 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<Running> {
             "demo organisation ready"
         );
     }
-    let handler = Arc::new(CommandHandler::new(Arc::new(store)));
+    let handler = Arc::new(CommandHandler::new(store));
     let api = Api::with_policy(
         ApiState::new(handler, projections.clone()),
         config.policy.clone(),
@@ -173,6 +180,12 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<Running> {
 /// kept next to the database (created on first use), so that `podledger token` and
 /// `podledger serve` agree with no configuration.
 pub fn dev_secret(database_url: &str) -> anyhow::Result<Vec<u8>> {
+    anyhow::ensure!(
+        !podledger_eventstore::PgConfig::is_postgres_url(database_url),
+        "a PostgreSQL database needs --jwt-secret (or PODLEDGER_JWT_SECRET): every replica \
+         must check tokens with the same secret, and there is no file beside the database to \
+         keep one in"
+    );
     let path = secret_path(&SqliteConfig::from_url(database_url).path);
     if let Ok(secret) = std::fs::read(&path) {
         return Ok(secret);

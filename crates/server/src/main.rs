@@ -5,7 +5,6 @@ mod cli;
 use anyhow::Context as _;
 use podledger_api::AuthConfig;
 use podledger_domain::ids::{OrgId, PersonId};
-use podledger_eventstore::{EventStore, PgConfig, PgEventStore, SqliteConfig, SqliteEventStore};
 use podledger_server::{ServerConfig, demo, dev_secret, start};
 
 use cli::{Cli, Command, TokenSettings};
@@ -60,35 +59,16 @@ fn auth(database_url: &str, tokens: &TokenSettings) -> anyhow::Result<AuthConfig
     .with_leeway(tokens.jwt_leeway_secs))
 }
 
-/// A PostgreSQL `--database-url`: the event store exists (`migrate` prepares a database for
-/// it); the projections, history and feeds above it still read SQLite (issue 16), so every
-/// other command refuses the URL instead of taking it for a file name.
-async fn on_postgres(cli: &Cli) -> anyhow::Result<()> {
-    if matches!(cli.command, Command::Migrate) {
-        PgEventStore::migrate(&PgConfig::new(cli.database_url.clone()))
-            .await
-            .context("migrating the PostgreSQL database")?;
-        println!("migrated the PostgreSQL database");
-        return Ok(());
-    }
-    anyhow::bail!(
-        "a PostgreSQL --database-url is accepted by `migrate` only so far: `serve` and the \
-         other commands run on SQLite (sqlite://path)"
-    )
-}
-
 async fn run(cli: Cli) -> anyhow::Result<()> {
-    if PgConfig::is_postgres_url(&cli.database_url) {
-        return on_postgres(&cli).await;
-    }
-    let config = SqliteConfig::from_url(&cli.database_url);
+    let url = cli.database_url.as_str();
     match cli.command {
-        Command::Serve(args) => serve(cli.database_url, *args).await?,
+        Command::Serve(args) => serve(url.to_owned(), *args).await?,
         Command::Config(_) => unreachable!("printed before the runtime starts"),
         Command::Import { file, shift_to_now } => {
-            import(&config, &file, shift_to_now).await?;
+            import(url, &file, shift_to_now).await?;
         }
-        Command::Export { org, output } => export(&config, &org, output.as_deref()).await?,
+        Command::Export { org, output } => export(url, &org, output.as_deref()).await?,
+        Command::Copy { from, to } => copy(&from, &to).await?,
         Command::ConvertJira {
             file,
             organisation,
@@ -131,9 +111,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::ExportSchema => print!("{}", podledger_api::sdl()),
         Command::Demo { tokens } => {
-            let auth = auth(&cli.database_url, &tokens)?;
-            let store = SqliteEventStore::open(config.clone()).await?;
-            let summary = demo::seed(std::sync::Arc::new(store)).await?;
+            let auth = auth(url, &tokens)?;
+            let store = podledger_eventstore::open(url).await?;
+            let summary = demo::seed(store).await?;
             println!(
                 "demo organisation {} loaded ({} commands applied, {} already there)",
                 demo::org_id().as_uuid(),
@@ -143,7 +123,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             print_demo_tokens(&auth);
         }
         Command::Rebuild => {
-            let store = SqliteEventStore::open(config.clone()).await?;
+            let store = podledger_eventstore::open(url).await?;
             let started = std::time::Instant::now();
             let projections = podledger_projections::Projections::rebuild(store).await?;
             println!(
@@ -153,19 +133,20 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             );
         }
         Command::Migrate => {
-            SqliteEventStore::migrate(&config)
+            let shown = podledger_eventstore::backend::redacted(url);
+            podledger_eventstore::backend::migrate(url)
                 .await
-                .with_context(|| format!("migrating {}", config.path.display()))?;
-            println!("migrated {}", config.path.display());
+                .with_context(|| format!("migrating {shown}"))?;
+            println!("migrated {shown}");
         }
         Command::Status => {
-            let store = SqliteEventStore::open(config.clone())
+            let shown = podledger_eventstore::backend::redacted(url);
+            let store = podledger_eventstore::open(url)
                 .await
-                .with_context(|| format!("opening {}", config.path.display()))?;
-            let head = store.head().await?;
-            store.integrity_check().await?;
+                .with_context(|| format!("opening {shown}"))?;
+            let head = store.check().await?;
             println!("podledger {}", env!("CARGO_PKG_VERSION"));
-            println!("database  {}", config.path.display());
+            println!("database  {}", store.describe());
             println!("events    {head}");
             println!("integrity ok");
         }
@@ -208,7 +189,7 @@ async fn serve(database_url: String, args: cli::ServeArgs) -> anyhow::Result<()>
 
 /// `podledger export`: the organisation's events as import lines, to `output` or stdout.
 async fn export(
-    config: &SqliteConfig,
+    url: &str,
     org: &str,
     output: Option<&std::path::Path>,
 ) -> anyhow::Result<()> {
@@ -216,7 +197,7 @@ async fn export(
         .map(OrgId)
         .map_or_else(|| podledger_server::import::organisation(org), Ok)
         .map_err(|e| anyhow::anyhow!("--org {org:?}: {e}"))?;
-    let store = SqliteEventStore::open(config.clone()).await?;
+    let store = podledger_eventstore::open(url).await?;
     let mut out: Box<dyn std::io::Write> = if let Some(path) = output {
         Box::new(std::io::BufWriter::new(
             std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?,
@@ -224,11 +205,63 @@ async fn export(
     } else {
         Box::new(std::io::BufWriter::new(std::io::stdout().lock()))
     };
-    let written = podledger_server::import::export(&store, org_id, &mut out).await?;
+    let written = podledger_server::import::export(&*store, org_id, &mut out).await?;
     out.flush()?;
     eprintln!(
         "exported {written} events of organisation {}",
         org_id.as_uuid()
+    );
+    Ok(())
+}
+
+/// `podledger copy`: the whole log from one database to another, with a progress bar on a
+/// terminal ([`podledger_server::copy`]).
+async fn copy(from: &str, to: &str) -> anyhow::Result<()> {
+    use std::io::IsTerminal as _;
+    let shown = (
+        podledger_eventstore::backend::redacted(from),
+        podledger_eventstore::backend::redacted(to),
+    );
+    let source = podledger_eventstore::open(from)
+        .await
+        .with_context(|| format!("opening {}", shown.0))?;
+    let target = podledger_eventstore::open(to)
+        .await
+        .with_context(|| format!("opening {}", shown.1))?;
+    let bar = if std::io::stderr().is_terminal() {
+        let bar = indicatif::ProgressBar::new(0);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{bar:40} {pos}/{len} events {per_sec} {eta}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        bar
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    let started = std::time::Instant::now();
+    let copied = podledger_server::copy::copy(
+        &source,
+        &target,
+        podledger_server::copy::BATCH,
+        |done, of| {
+            bar.set_length(of);
+            bar.set_position(done);
+        },
+    )
+    .await;
+    bar.finish_and_clear();
+    let copied = copied.with_context(|| format!("copying {} to {}", shown.0, shown.1))?;
+    println!(
+        "copied {} events ({} already there) from {} to {} in {:.1} s; both logs fold to the \
+         same {} views, persisted on the target",
+        copied.events,
+        copied.resumed_at,
+        source.describe(),
+        target.describe(),
+        started.elapsed().as_secs_f64(),
+        copied.views
     );
     Ok(())
 }
@@ -257,7 +290,7 @@ fn convert_jira(
 /// `podledger import`: the file through [`podledger_server::import::Importer`], with a progress
 /// bar on a terminal and a summary; an error (exit 1) at the first refused line.
 async fn import(
-    config: &SqliteConfig,
+    url: &str,
     file: &std::path::Path,
     shift_to_now: bool,
 ) -> anyhow::Result<()> {
@@ -269,9 +302,9 @@ async fn import(
         text =
             std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
     }
-    let store = SqliteEventStore::open(config.clone()).await?;
+    let store = podledger_eventstore::open(url).await?;
     let mut importer = podledger_server::import::Importer::new(
-        std::sync::Arc::new(store),
+        store,
         podledger_server::import::Options { shift_to_now },
     );
     let bar = if std::io::stderr().is_terminal() {

@@ -7,6 +7,7 @@
 //! power failure — [`SqliteConfig::synchronous_normal`] exists for benchmarks and disposable
 //! data only.
 
+mod read_side;
 mod rows;
 mod scan;
 mod writer;
@@ -26,7 +27,6 @@ use sqlx::{ConnectOptions, Connection};
 use tokio::sync::{mpsc, oneshot, watch};
 use uuid::Uuid;
 
-pub use scan::ScannedEvent;
 
 use crate::store::{
     AppendOutcome, EventStore, EventStream, RecordedEvent, StoreError, StreamWrite,
@@ -111,6 +111,8 @@ struct Inner {
     appends: mpsc::Sender<crate::plan::Pending>,
     head: watch::Receiver<u64>,
     metrics: crate::metrics::StoreMetrics,
+    /// The read-write connection beside the writer's: persisted views and restores.
+    side: tokio::sync::Mutex<Option<SqliteConnection>>,
 }
 
 impl SqliteEventStore {
@@ -148,6 +150,7 @@ impl SqliteEventStore {
                 appends: tx,
                 head: head_rx,
                 metrics,
+                side: tokio::sync::Mutex::new(None),
             }),
         })
     }
@@ -158,69 +161,15 @@ impl SqliteEventStore {
         conn.close().await.map_err(StoreError::backend)
     }
 
-    /// Its metrics (append latency, group commits, events appended).
-    pub fn metrics(&self) -> &crate::metrics::StoreMetrics {
-        &self.inner.metrics
-    }
-
     /// The database file.
     pub fn path(&self) -> &Path {
         &self.inner.path
     }
 
-    /// A new read-write connection to the same file, with the store's durability settings, for
-    /// read models that live beside the events (never to write events: only the store's writer
-    /// does that).
-    pub async fn connect(&self) -> Result<SqliteConnection, StoreError> {
-        SqliteConnection::connect_with(&self.inner.config.options())
-            .await
-            .map_err(StoreError::backend)
-    }
-
-    /// The pool of read-only connections, for read models that live in the same file.
+    /// The pool of read-only connections (SQLite-only tools and tests; the read side goes
+    /// through [`crate::Backend`]).
     pub fn reader_pool(&self) -> &SqlitePool {
         &self.inner.readers
-    }
-
-    /// Lends every event with `after < position <= upto` to `each`, in position order, from one
-    /// consistent snapshot; returns the position of the last one, if any. The fast path for
-    /// rebuilds and catch-up (millions of rows per second): a dedicated read-only connection
-    /// stepping rows on the calling thread. Blocking: run it off the async workers.
-    pub fn scan(
-        &self,
-        after: u64,
-        upto: u64,
-        each: impl FnMut(&ScannedEvent<'_>),
-    ) -> Result<Option<u64>, StoreError> {
-        scan::scan(&self.inner.path, after, upto, each)
-    }
-
-    /// The events of `stream` after version `after_version`, up to global position `upto`, in
-    /// stream order, lent to `each` one at a time (blocking: run it off the async workers).
-    /// Returns the last version seen.
-    pub fn scan_stream(
-        &self,
-        stream: &str,
-        after_version: u64,
-        upto: u64,
-        each: impl FnMut(&ScannedEvent<'_>),
-    ) -> Result<Option<u64>, StoreError> {
-        scan::scan_stream(&self.inner.path, stream, after_version, upto, each)
-    }
-
-    /// Runs `PRAGMA integrity_check`; `Ok(())` when SQLite answers `ok`.
-    pub async fn integrity_check(&self) -> Result<(), StoreError> {
-        let answer: String = sqlx::query_scalar("PRAGMA integrity_check")
-            .fetch_one(&self.inner.readers)
-            .await
-            .map_err(StoreError::backend)?;
-        if answer == "ok" {
-            Ok(())
-        } else {
-            Err(StoreError::backend(std::io::Error::other(format!(
-                "integrity_check: {answer}"
-            ))))
-        }
     }
 }
 

@@ -4,42 +4,12 @@
 
 use std::path::Path;
 
-use chrono::{DateTime, Utc};
+use chrono::DateTime;
 use rusqlite::{Connection, OpenFlags, Row};
 use uuid::Uuid;
 
+use crate::backend::ScannedEvent;
 use crate::store::StoreError;
-
-/// One stored event as the scan sees it: borrowed from SQLite's row, valid during the callback.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct ScannedEvent<'a> {
-    /// Global position.
-    pub position: u64,
-    /// Event id.
-    pub event_id: Uuid,
-    /// Stream name.
-    pub stream: &'a str,
-    /// Version of the stream after this event.
-    pub stream_version: u64,
-    /// Stable type name.
-    pub event_type: &'a str,
-    /// Schema version.
-    pub schema_version: u32,
-    /// JSON text.
-    pub payload: &'a str,
-    /// The organisation.
-    pub org_id: Uuid,
-    /// `member:<id>` or `service:<id>`.
-    pub actor: &'a str,
-    /// The request.
-    pub correlation_id: Uuid,
-    /// The message that caused it.
-    pub causation_id: Option<Uuid>,
-    /// When the store committed it.
-    pub recorded_at: DateTime<Utc>,
-    /// Business time, if the event has one (see [`crate::EventMetadata::occurred_at`]).
-    pub occurred_at: Option<DateTime<Utc>>,
-}
 
 fn uuid(row: &Row<'_>, i: usize) -> rusqlite::Result<Uuid> {
     let bytes = row.get_ref(i)?.as_blob()?;

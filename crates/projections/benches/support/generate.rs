@@ -18,7 +18,7 @@ use podledger_domain::pod::{
 };
 use podledger_domain::roles::{OrgRole, PodFocus, PodRole};
 use podledger_eventstore::{
-    EventMetadata, EventStore, ExpectedVersion, NewEvent, SqliteEventStore, StreamWrite,
+    EventMetadata, EventStore, ExpectedVersion, NewEvent, StreamWrite,
 };
 use uuid::Uuid;
 
@@ -292,7 +292,7 @@ fn encode(events: Vec<Event>, org: OrgId) -> Vec<NewEvent> {
         .collect()
 }
 
-async fn append(store: &SqliteEventStore, stream: String, events: Vec<NewEvent>) {
+async fn append(store: &dyn EventStore, stream: String, events: Vec<NewEvent>) {
     for chunk in events.chunks(2_000) {
         store
             .append(vec![StreamWrite {
@@ -306,7 +306,7 @@ async fn append(store: &SqliteEventStore, stream: String, events: Vec<NewEvent>)
 }
 
 /// Generates an organisation of about `total` events; returns it and its pods.
-pub async fn generate(store: &SqliteEventStore, total: u64) -> (OrgId, Vec<PodId>) {
+pub async fn generate(store: &dyn EventStore, total: u64) -> (OrgId, Vec<PodId>) {
     let org = OrgId(id());
     let admin = PersonId(id());
     let pods: Vec<PodId> = (0..PODS).map(|_| PodId(id())).collect();
@@ -406,7 +406,7 @@ pub async fn generate(store: &SqliteEventStore, total: u64) -> (OrgId, Vec<PodId
 #[allow(clippy::too_many_arguments)] // the bench says exactly what it grows
 #[allow(dead_code)] // the server's history bench grows one pod
 pub async fn grow_pod(
-    store: &SqliteEventStore,
+    store: &dyn EventStore,
     org: OrgId,
     admin: PersonId,
     pod: PodId,

@@ -35,6 +35,8 @@ use crate::store::{
 };
 use crate::subscription;
 
+mod read_side;
+
 /// The migrations of the PostgreSQL schema (`migrations/postgres`), embedded in the binary.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/postgres");
 
@@ -44,6 +46,9 @@ const CHANNEL: &str = "podledger_events";
 /// Begins a group's transaction and takes the advisory lock the writers of every process take
 /// to commit one at a time (key 0x706f646c65646772, "podledgr"), in one round trip.
 const BEGIN_LOCKED: &str = "BEGIN; SELECT pg_advisory_xact_lock(8101804671383136114)";
+
+/// The key of the writers' lock in [`BEGIN_LOCKED`], for statements that bind it.
+const COMMIT_LOCK: i64 = 8_101_804_671_383_136_114;
 
 /// How to open a PostgreSQL store.
 #[derive(Clone, Debug)]
@@ -90,6 +95,11 @@ struct Inner {
     appends: mpsc::Sender<Pending>,
     head: watch::Receiver<u64>,
     listener: tokio::task::JoinHandle<()>,
+    metrics: crate::metrics::StoreMetrics,
+    /// The database URL without its password.
+    shown_as: String,
+    /// The runtime the store was opened on: blocking scans run their queries on it.
+    runtime: tokio::runtime::Handle,
 }
 
 impl Drop for Inner {
@@ -128,12 +138,13 @@ impl PgEventStore {
             .map_err(StoreError::backend)?;
         let listener = tokio::spawn(listen(listener, Arc::clone(&head_tx)));
         let (tx, rx) = mpsc::channel(config.max_group * 4);
+        let metrics = crate::metrics::StoreMetrics::default();
         tokio::spawn(write(
             (conn, config.url.clone()),
             rx,
             head_tx,
             (config.max_group, config.delay_before_commit),
-            recorded_at,
+            (recorded_at, metrics.clone()),
         ));
         Ok(Self {
             inner: Arc::new(Inner {
@@ -141,6 +152,9 @@ impl PgEventStore {
                 appends: tx,
                 head: head_rx,
                 listener,
+                metrics,
+                shown_as: crate::backend::redacted(&config.url),
+                runtime: tokio::runtime::Handle::current(),
             }),
         })
     }
@@ -206,18 +220,26 @@ async fn write(
     mut queue: mpsc::Receiver<Pending>,
     head: Arc<watch::Sender<u64>>,
     (max_group, delay): (usize, Option<Duration>),
-    mut recorded_at: i64,
+    (mut recorded_at, metrics): (i64, crate::metrics::StoreMetrics),
 ) {
     let mut group = Vec::with_capacity(max_group);
     while queue.recv_many(&mut group, max_group).await > 0 {
+        let began = std::time::Instant::now();
         let writes: Vec<&[StreamWrite]> = group.iter().map(|p| p.writes.as_slice()).collect();
         recorded_at = Utc::now().timestamp_micros().max(recorded_at);
-        match commit(&mut conn, &writes, recorded_at, delay).await {
-            Ok((outcomes, last)) => {
+        let committed = commit(&mut conn, &writes, recorded_at, delay).await;
+        metrics
+            .commit_seconds
+            .observe(began.elapsed().as_secs_f64());
+        metrics.group_appends.observe(group.len() as f64);
+        match committed {
+            Ok((outcomes, last, inserted)) => {
+                metrics.events_appended.inc_by(inserted);
                 advance(&head, last);
                 answer(&mut group, outcomes);
             }
             Err(error) => {
+                metrics.commit_failures.inc();
                 answer_failed(&mut group, &error);
                 if conn.ping().await.is_err() {
                     // The connection is gone: the next group needs a new one.
@@ -235,14 +257,14 @@ async fn write(
 }
 
 /// One group in one transaction: the commit lock, the checks against what is stored, the
-/// inserts, the notification (sent by PostgreSQL at commit). Returns each append's outcome and
-/// the head after the group.
+/// inserts, the notification (sent by PostgreSQL at commit). Returns what
+/// [`write_group`] does.
 async fn commit(
     conn: &mut PgConnection,
     group: &[&[StreamWrite]],
     recorded_at: i64,
     delay: Option<Duration>,
-) -> Result<(Outcomes, u64), sqlx::Error> {
+) -> Result<(Outcomes, u64, u64), sqlx::Error> {
     // Four round trips: BEGIN with the lock, the snapshot, the inserts (the last one also
     // notifies), COMMIT.
     conn.execute(BEGIN_LOCKED).await?;
@@ -258,13 +280,14 @@ async fn commit(
     }
 }
 
-/// Inside the group's transaction: the checks against what is stored, the inserts.
+/// Inside the group's transaction: the checks against what is stored, the inserts. Returns the
+/// outcomes, the head after the group and how many events it inserted.
 async fn write_group(
     conn: &mut PgConnection,
     group: &[&[StreamWrite]],
     recorded_at: i64,
     delay: Option<Duration>,
-) -> Result<(Outcomes, u64), sqlx::Error> {
+) -> Result<(Outcomes, u64, u64), sqlx::Error> {
     let (mut head, existing, mut versions) = snapshot(&mut *conn, group).await?;
     let (outcomes, rows) = plan(group, &existing, &mut versions, &mut head);
     let chunks = rows.chunks(ROWS_PER_INSERT).count();
@@ -276,7 +299,7 @@ async fn write_group(
         let share = f64::from(Uuid::now_v7().as_bytes()[15]) / 255.0;
         tokio::time::sleep(max.mul_f64(share)).await;
     }
-    Ok((outcomes, head as u64))
+    Ok((outcomes, head as u64, rows.len() as u64))
 }
 
 /// Rows per INSERT (the arrays are one bound parameter each, so this bounds memory only).
@@ -403,11 +426,11 @@ async fn head(conn: &mut PgConnection) -> Result<u64, StoreError> {
     Ok(head as u64)
 }
 
-const COLUMNS: &str = "position, event_id, stream_id, stream_version, event_type, \
+pub(crate) const COLUMNS: &str = "position, event_id, stream_id, stream_version, event_type, \
     schema_version, payload, org_id, actor, correlation_id, causation_id, recorded_at, \
     occurred_at";
 
-fn recorded(row: &PgRow) -> Result<RecordedEvent, sqlx::Error> {
+pub(crate) fn recorded(row: &PgRow) -> Result<RecordedEvent, sqlx::Error> {
     let micros = |t: i64| DateTime::<Utc>::from_timestamp_micros(t).unwrap_or_default();
     Ok(RecordedEvent {
         position: row.try_get::<i64, _>(0)? as u64,
@@ -455,13 +478,19 @@ async fn read_all(pool: &PgPool, after: u64, n: usize) -> Result<Vec<RecordedEve
 impl EventStore for PgEventStore {
     async fn append(&self, writes: Vec<StreamWrite>) -> Result<AppendOutcome, StoreError> {
         validate(&writes)?;
+        let began = std::time::Instant::now();
         let (reply, answer) = oneshot::channel();
         self.inner
             .appends
             .send(Pending { writes, reply })
             .await
             .map_err(|_| StoreError::Closed)?;
-        answer.await.map_err(|_| StoreError::Closed)?
+        let answered = answer.await.map_err(|_| StoreError::Closed)?;
+        self.inner
+            .metrics
+            .append_seconds
+            .observe(began.elapsed().as_secs_f64());
+        answered
     }
 
     async fn read_stream(

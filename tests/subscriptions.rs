@@ -598,9 +598,7 @@ async fn a_refused_subscription_is_an_error_message_and_never_crosses_organisati
 /// Records `count` KPI readings through the command handler, spread over the demo KPIs (one
 /// writer per KPI, so appends group-commit), as the pods' integration would.
 async fn record_readings(app: &App, count: usize) {
-    let handler = Arc::new(CommandHandler::new(
-        app.running.projections.store().clone(),
-    ));
+    let handler = Arc::new(CommandHandler::new(app.running.projections.store().clone()));
     let org = demo::org_id();
     let pods: Vec<PodId> = app
         .running

@@ -4,7 +4,7 @@
 //! it passes all of them. Cases panic on failure, like assertions.
 
 /// A `#[tokio::test]` per case of the suite, each on a store from `$fresh().await` (which
-/// returns `(guard, Arc<dyn EventStore>)`: the guard keeps the store's files or database until
+/// returns `(guard, SharedBackend)`: the guard keeps the store's files or database until
 /// the case ends), and a test that no case of [`CASES`] is left out. The one list of the cases
 /// every backend runs.
 #[macro_export]
@@ -28,6 +28,10 @@ macro_rules! conformance_suite {
             subscription_catches_up_then_goes_live_without_gap_or_repeat,
             position_at_follows_each_organisations_business_time,
             a_stream_written_twice_in_one_append_chains_its_versions,
+            scans_lend_every_event_in_order_and_a_stream_up_to_a_position,
+            an_organisations_events_filter_by_stream_actor_type_and_time,
+            views_and_their_checkpoint_only_move_forward,
+            a_restored_log_keeps_positions_ids_times_and_metadata,
         );
     };
     (@cases $fresh:path, $($case:ident),* $(,)?) => {
@@ -56,7 +60,10 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use uuid::Uuid;
 
-use crate::store::{EventMetadata, EventStore, ExpectedVersion, NewEvent, StoreError, StreamWrite};
+use crate::backend::{OrgEvents, ScannedEvent, SharedBackend, StoredView};
+use crate::store::{
+    EventMetadata, ExpectedVersion, NewEvent, RecordedEvent, StoreError, StreamWrite,
+};
 
 /// Every case, by name, for backends that want to loop.
 pub const CASES: &[&str] = &[
@@ -76,6 +83,10 @@ pub const CASES: &[&str] = &[
     "subscription_catches_up_then_goes_live_without_gap_or_repeat",
     "position_at_follows_each_organisations_business_time",
     "a_stream_written_twice_in_one_append_chains_its_versions",
+    "scans_lend_every_event_in_order_and_a_stream_up_to_a_position",
+    "an_organisations_events_filter_by_stream_actor_type_and_time",
+    "views_and_their_checkpoint_only_move_forward",
+    "a_restored_log_keeps_positions_ids_times_and_metadata",
 ];
 
 const ORG: Uuid = Uuid::from_u128(0x0dd5_0000_0000_0000_0000_0000_0000_0001);
@@ -111,7 +122,7 @@ pub fn write(stream: &str, expected: ExpectedVersion, events: Vec<NewEvent>) -> 
 
 /// Appending to a new stream stores the events with versions 1.. and positions 1.., with all
 /// metadata intact.
-pub async fn append_to_a_new_stream(store: Arc<dyn EventStore>) {
+pub async fn append_to_a_new_stream(store: SharedBackend) {
     let events = vec![event(1), event(2)];
     let outcome = store
         .append(write("s-1", ExpectedVersion::NoStream, events.clone()))
@@ -149,7 +160,7 @@ pub async fn append_to_a_new_stream(store: Arc<dyn EventStore>) {
 }
 
 /// `NoStream` fails once the stream has events, and writes nothing.
-pub async fn no_stream_is_refused_when_the_stream_exists(store: Arc<dyn EventStore>) {
+pub async fn no_stream_is_refused_when_the_stream_exists(store: SharedBackend) {
     store
         .append(write("s", ExpectedVersion::NoStream, vec![event(1)]))
         .await
@@ -166,7 +177,7 @@ pub async fn no_stream_is_refused_when_the_stream_exists(store: Arc<dyn EventSto
 }
 
 /// `Exact(n)` appends only when the stream has exactly n events.
-pub async fn exact_version_must_match(store: Arc<dyn EventStore>) {
+pub async fn exact_version_must_match(store: SharedBackend) {
     store
         .append(write(
             "s",
@@ -198,7 +209,7 @@ pub async fn exact_version_must_match(store: Arc<dyn EventStore>) {
 }
 
 /// `Any` appends whatever the version.
-pub async fn any_version_always_appends(store: Arc<dyn EventStore>) {
+pub async fn any_version_always_appends(store: SharedBackend) {
     for n in 0..3 {
         store
             .append(write("s", ExpectedVersion::Any, vec![event(n)]))
@@ -209,7 +220,7 @@ pub async fn any_version_always_appends(store: Arc<dyn EventStore>) {
 }
 
 /// A multi-stream append with one failing expectation writes nothing to any stream.
-pub async fn multi_stream_append_is_all_or_nothing(store: Arc<dyn EventStore>) {
+pub async fn multi_stream_append_is_all_or_nothing(store: SharedBackend) {
     store
         .append(write("b", ExpectedVersion::Any, vec![event(0)]))
         .await
@@ -253,7 +264,7 @@ pub async fn multi_stream_append_is_all_or_nothing(store: Arc<dyn EventStore>) {
 }
 
 /// A write with no events is a pure condition: the append fails if that stream moved.
-pub async fn a_write_without_events_guards_another_stream(store: Arc<dyn EventStore>) {
+pub async fn a_write_without_events_guards_another_stream(store: SharedBackend) {
     store
         .append(write("guard", ExpectedVersion::Any, vec![event(0)]))
         .await
@@ -290,7 +301,7 @@ pub async fn a_write_without_events_guards_another_stream(store: Arc<dyn EventSt
 
 /// Retrying an append with the same event ids returns the original positions and stores nothing
 /// new — even when the stream moved in between and the expectation no longer holds.
-pub async fn retrying_an_append_returns_the_original_positions(store: Arc<dyn EventStore>) {
+pub async fn retrying_an_append_returns_the_original_positions(store: SharedBackend) {
     let events = vec![event(1), event(2)];
     let first = store
         .append(write("s", ExpectedVersion::NoStream, events.clone()))
@@ -318,7 +329,7 @@ pub async fn retrying_an_append_returns_the_original_positions(store: Arc<dyn Ev
 
 /// An event id already stored in another stream, or only part of an append's ids already
 /// stored, is a conflict, not a silent duplicate.
-pub async fn an_event_id_reused_elsewhere_is_a_conflict(store: Arc<dyn EventStore>) {
+pub async fn an_event_id_reused_elsewhere_is_a_conflict(store: SharedBackend) {
     let e = event(1);
     store
         .append(write("s", ExpectedVersion::Any, vec![e.clone()]))
@@ -340,7 +351,7 @@ pub async fn an_event_id_reused_elsewhere_is_a_conflict(store: Arc<dyn EventStor
 }
 
 /// Empty appends, a repeated id or a repeated stream within one append are refused.
-pub async fn malformed_appends_are_refused(store: Arc<dyn EventStore>) {
+pub async fn malformed_appends_are_refused(store: SharedBackend) {
     assert!(matches!(
         store.append(vec![]).await,
         Err(StoreError::InvalidRequest(_))
@@ -369,7 +380,7 @@ pub async fn malformed_appends_are_refused(store: Arc<dyn EventStore>) {
 /// A stream written several times in one append (commands decided one after another): each
 /// write's expectation is checked against what the earlier writes leave, positions follow the
 /// writes' order across streams, and a wrong expectation anywhere writes nothing.
-pub async fn a_stream_written_twice_in_one_append_chains_its_versions(store: Arc<dyn EventStore>) {
+pub async fn a_stream_written_twice_in_one_append_chains_its_versions(store: SharedBackend) {
     let mut chained = write("a", ExpectedVersion::NoStream, vec![event(1)]);
     chained.extend(write("b", ExpectedVersion::NoStream, vec![event(2)]));
     chained.extend(write(
@@ -394,7 +405,7 @@ pub async fn a_stream_written_twice_in_one_append_chains_its_versions(store: Arc
 }
 
 /// One append of many events (more than one SQL statement can carry) is stored whole, in order.
-pub async fn a_large_append_is_stored_whole(store: Arc<dyn EventStore>) {
+pub async fn a_large_append_is_stored_whole(store: SharedBackend) {
     let events: Vec<NewEvent> = (0..5_000).map(event).collect();
     let outcome = store
         .append(write("big", ExpectedVersion::NoStream, events.clone()))
@@ -418,9 +429,7 @@ pub async fn a_large_append_is_stored_whole(store: Arc<dyn EventStore>) {
 
 /// Under concurrent appends, positions are 1..=n with no gap, every acknowledged position holds
 /// the acknowledged event, and each stream's versions are 1..=k in position order.
-pub async fn positions_are_contiguous_in_commit_order_under_concurrency(
-    store: Arc<dyn EventStore>,
-) {
+pub async fn positions_are_contiguous_in_commit_order_under_concurrency(store: SharedBackend) {
     let tasks: Vec<_> = (0..16u64)
         .map(|task| {
             let store = Arc::clone(&store);
@@ -468,7 +477,7 @@ pub async fn positions_are_contiguous_in_commit_order_under_concurrency(
 }
 
 /// Of many concurrent `Exact(0)` appends to one stream, exactly one wins.
-pub async fn concurrent_exact_appends_let_exactly_one_win(store: Arc<dyn EventStore>) {
+pub async fn concurrent_exact_appends_let_exactly_one_win(store: SharedBackend) {
     let tasks: Vec<_> = (0..12)
         .map(|n| {
             let store = Arc::clone(&store);
@@ -492,7 +501,7 @@ pub async fn concurrent_exact_appends_let_exactly_one_win(store: Arc<dyn EventSt
 }
 
 /// `read_stream` and `read_all` start after the given version or position and honour the limit.
-pub async fn reads_page_from_a_position(store: Arc<dyn EventStore>) {
+pub async fn reads_page_from_a_position(store: SharedBackend) {
     for n in 0..10 {
         let stream = if n % 2 == 0 { "even" } else { "odd" };
         store
@@ -516,9 +525,7 @@ pub async fn reads_page_from_a_position(store: Arc<dyn EventStore>) {
 
 /// A subscription from a position delivers every later event once, in order: the stored ones,
 /// then those committed while it runs.
-pub async fn subscription_catches_up_then_goes_live_without_gap_or_repeat(
-    store: Arc<dyn EventStore>,
-) {
+pub async fn subscription_catches_up_then_goes_live_without_gap_or_repeat(store: SharedBackend) {
     for n in 0..100 {
         store
             .append(write("s", ExpectedVersion::Any, vec![event(n)]))
@@ -563,7 +570,7 @@ pub async fn subscription_catches_up_then_goes_live_without_gap_or_repeat(
 /// `position_at` answers per organisation by business time: an imported organisation's past
 /// (business times years before the commits) beside another's live events (no business time:
 /// the commit time counts), with ties going to the later position.
-pub async fn position_at_follows_each_organisations_business_time(store: Arc<dyn EventStore>) {
+pub async fn position_at_follows_each_organisations_business_time(store: SharedBackend) {
     use chrono::{TimeZone as _, Utc};
     let imported = Uuid::from_u128(0x0dd5_0000_0000_0000_0000_0000_0000_0002);
     let day = |d: u32| Utc.with_ymd_and_hms(2024, 3, d, 9, 0, 0).unwrap();
@@ -618,4 +625,269 @@ pub async fn position_at_follows_each_organisations_business_time(store: Arc<dyn
         5
     );
     assert_eq!(position(Uuid::now_v7(), Utc::now()).await, 0);
+}
+
+/// An owned copy of a lent event, to compare with what reads return.
+fn owned(e: &ScannedEvent<'_>) -> RecordedEvent {
+    RecordedEvent {
+        position: e.position,
+        event_id: e.event_id,
+        stream: e.stream.to_owned(),
+        stream_version: e.stream_version,
+        event_type: e.event_type.to_owned(),
+        schema_version: e.schema_version,
+        payload: e.payload.to_owned(),
+        metadata: EventMetadata {
+            org_id: e.org_id,
+            actor: e.actor.to_owned(),
+            correlation_id: e.correlation_id,
+            causation_id: e.causation_id,
+            occurred_at: e.occurred_at,
+        },
+        recorded_at: e.recorded_at,
+    }
+}
+
+/// A scan lends exactly the events `read_all` returns for its range, fields intact, and a
+/// stream scan those of one stream after a version up to a global position (blocking calls:
+/// made from a blocking thread, as the read side makes them).
+pub async fn scans_lend_every_event_in_order_and_a_stream_up_to_a_position(store: SharedBackend) {
+    for n in 1..=30 {
+        let stream = if n % 3 == 0 { "b" } else { "a" };
+        store
+            .append(write(stream, ExpectedVersion::Any, vec![event(n)]))
+            .await
+            .unwrap();
+    }
+    let all = store.read_all(0, 100).await.unwrap();
+    let scanning = Arc::clone(&store);
+    let (range, last, in_stream, version) = tokio::task::spawn_blocking(move || {
+        let mut range = Vec::new();
+        let last = scanning.scan(4, 25, &mut |e| range.push(owned(e))).unwrap();
+        let mut in_stream = Vec::new();
+        let version = scanning
+            .scan_stream("b", 2, 20, &mut |e| in_stream.push(owned(e)))
+            .unwrap();
+        let empty = scanning
+            .scan(30, 40, &mut |_| panic!("nothing after the head"))
+            .unwrap();
+        assert_eq!(empty, None);
+        (range, last, in_stream, version)
+    })
+    .await
+    .unwrap();
+    assert_eq!(range, all[4..25].to_vec());
+    assert_eq!(last, Some(25));
+    // Stream b holds positions 3, 6, 9, …: after its version 2 (position 6) and up to 20: 9..18.
+    assert_eq!(
+        in_stream.iter().map(|e| e.position).collect::<Vec<_>>(),
+        [9, 12, 15, 18]
+    );
+    assert_eq!(version, Some(6));
+    let expected: Vec<RecordedEvent> = all
+        .iter()
+        .filter(|e| [9, 12, 15, 18].contains(&e.position))
+        .cloned()
+        .collect();
+    assert_eq!(in_stream, expected);
+}
+
+/// `org_events` keeps one organisation's events after a position, by stream, actor, type and
+/// commit-time range, oldest first, at most `limit`.
+pub async fn an_organisations_events_filter_by_stream_actor_type_and_time(store: SharedBackend) {
+    let other = Uuid::from_u128(0x0dd5_0000_0000_0000_0000_0000_0000_0003);
+    let mut theirs = event(99);
+    theirs.metadata.org_id = other;
+    store
+        .append(write("theirs", ExpectedVersion::Any, vec![theirs]))
+        .await
+        .unwrap();
+    for n in 1..=6 {
+        let mut e = event(n);
+        if n % 2 == 0 {
+            e.event_type = "OtherHappened".into();
+            e.metadata.actor = "service:00000000-0000-0000-0000-000000000009".into();
+        }
+        let stream = if n <= 3 { "first" } else { "second" };
+        store
+            .append(write(stream, ExpectedVersion::Any, vec![e]))
+            .await
+            .unwrap();
+    }
+    let mid = store.read_all(4, 1).await.unwrap()[0].recorded_at;
+    let query = |q: OrgEvents<'static>| {
+        let store = Arc::clone(&store);
+        async move {
+            store
+                .org_events(&q)
+                .await
+                .unwrap()
+                .iter()
+                .map(|e| e.position)
+                .collect::<Vec<_>>()
+        }
+    };
+    let all = OrgEvents {
+        org: ORG,
+        limit: 100,
+        ..OrgEvents::default()
+    };
+    assert_eq!(query(all.clone()).await, [2, 3, 4, 5, 6, 7]);
+    assert_eq!(
+        query(OrgEvents {
+            after: 4,
+            limit: 2,
+            ..all.clone()
+        })
+        .await,
+        [5, 6]
+    );
+    assert_eq!(
+        query(OrgEvents {
+            stream: Some("second"),
+            ..all.clone()
+        })
+        .await,
+        [5, 6, 7]
+    );
+    assert_eq!(
+        query(OrgEvents {
+            event_type: Some("OtherHappened"),
+            ..all.clone()
+        })
+        .await,
+        [3, 5, 7]
+    );
+    assert_eq!(
+        query(OrgEvents {
+            actor: Some("service:00000000-0000-0000-0000-000000000009"),
+            stream: Some("first"),
+            ..all.clone()
+        })
+        .await,
+        [3]
+    );
+    let from_mid = query(OrgEvents {
+        from: Some(mid),
+        ..all.clone()
+    })
+    .await;
+    assert_eq!(
+        from_mid.first(),
+        Some(&5),
+        "commit times are ordered with positions"
+    );
+    let before_mid = query(OrgEvents {
+        to: Some(mid),
+        ..all.clone()
+    })
+    .await;
+    assert!(before_mid.iter().all(|p| *p < 5) && !before_mid.contains(&5));
+    assert_eq!(
+        query(OrgEvents { org: other, ..all }).await,
+        [1],
+        "another organisation's events are never mixed in"
+    );
+}
+
+/// Persisted views load back as saved under their checkpoint's name; a view offered at a lower
+/// position than the stored one, and a lower checkpoint, leave what is stored (replicas
+/// persisting the same views in any order); clearing forgets everything.
+pub async fn views_and_their_checkpoint_only_move_forward(store: SharedBackend) {
+    const NAME: &str = "views/test/1";
+    assert_eq!(store.load_views(NAME).await.unwrap(), None);
+    let (a, b, org) = (Uuid::now_v7(), Uuid::now_v7(), ORG);
+    let view = |kind, id, position, body: &[u8]| StoredView {
+        kind,
+        id,
+        org_id: org,
+        position,
+        body: body.to_vec(),
+    };
+    store
+        .save_views(
+            NAME,
+            &[view("pod", a, 10, b"a@10"), view("org", b, 7, b"b@7")],
+            10,
+        )
+        .await
+        .unwrap();
+    // A replica behind this one persists older copies and an older checkpoint.
+    store
+        .save_views(
+            NAME,
+            &[view("pod", a, 8, b"a@8"), view("kpi", b, 5, b"kpi@5")],
+            8,
+        )
+        .await
+        .unwrap();
+    let loaded = store.load_views(NAME).await.unwrap().unwrap();
+    assert_eq!(loaded.checkpoint, 10);
+    let mut views = loaded.views;
+    views.sort_by(|x, y| x.0.cmp(&y.0));
+    assert_eq!(
+        views,
+        [
+            ("kpi".to_owned(), b, org, b"kpi@5".to_vec()),
+            ("org".to_owned(), b, org, b"b@7".to_vec()),
+            ("pod".to_owned(), a, org, b"a@10".to_vec()),
+        ]
+    );
+    store
+        .save_views(NAME, &[view("pod", a, 12, b"a@12")], 12)
+        .await
+        .unwrap();
+    let loaded = store.load_views(NAME).await.unwrap().unwrap();
+    assert_eq!(loaded.checkpoint, 12);
+    assert!(
+        loaded
+            .views
+            .contains(&("pod".to_owned(), a, org, b"a@12".to_vec()))
+    );
+    assert_eq!(
+        store.load_views("views/other/1").await.unwrap(),
+        None,
+        "another format's name"
+    );
+    store.clear_views().await.unwrap();
+    assert_eq!(store.load_views(NAME).await.unwrap(), None);
+}
+
+/// A restored log is the source's, field for field, in the same positions (times included,
+/// which an append would take from the clock); a batch that does not follow the head is
+/// refused whole; appends continue after it; the check passes.
+pub async fn a_restored_log_keeps_positions_ids_times_and_metadata(store: SharedBackend) {
+    let at = |n: u64, stream: &str, version: u64| {
+        let e = event(n);
+        RecordedEvent {
+            position: n,
+            event_id: e.event_id,
+            stream: stream.into(),
+            stream_version: version,
+            event_type: e.event_type,
+            schema_version: 3,
+            payload: e.payload,
+            metadata: e.metadata,
+            recorded_at: chrono::DateTime::from_timestamp_micros(1_600_000_000_000_000 + n as i64)
+                .unwrap(),
+        }
+    };
+    let first = vec![at(1, "a", 1), at(2, "b", 1), at(3, "a", 2)];
+    assert_eq!(store.restore(&first).await.unwrap(), 3);
+    let gap = vec![at(5, "a", 3)];
+    assert!(matches!(
+        store.restore(&gap).await,
+        Err(StoreError::InvalidRequest(_))
+    ));
+    let again = vec![at(4, "a", 3), at(5, "b", 2)];
+    assert_eq!(store.restore(&again).await.unwrap(), 5);
+    let stored = store.read_all(0, 100).await.unwrap();
+    assert_eq!(stored, [first, again].concat());
+    assert_eq!(store.head().await.unwrap(), 5);
+    let next = store
+        .append(write("a", ExpectedVersion::Exact(3), vec![event(6)]))
+        .await
+        .unwrap();
+    assert_eq!(next.first_position, 6);
+    assert_eq!(store.check().await.unwrap(), 6);
 }

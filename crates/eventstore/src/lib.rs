@@ -16,12 +16,10 @@ pub mod sqlite;
 pub mod store;
 mod subscription;
 
+pub use backend::{Backend, LoadedViews, OrgEvents, ScannedEvent, SharedBackend, StoredView, open};
 pub use handler::{CommandHandler, Executed, HandleError, RequestMeta};
 pub use metrics::StoreMetrics;
 pub use postgres::{PgConfig, PgEventStore};
-pub use backend::{
-    Backend, LoadedViews, OrgEvents, ScannedEvent, SharedBackend, StoredView, open,
-};
 pub use sqlite::{SqliteConfig, SqliteEventStore};
 pub use store::{
     AppendOutcome, EventMetadata, EventStore, EventStream, ExpectedVersion, NewEvent,

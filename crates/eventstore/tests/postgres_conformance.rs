@@ -10,7 +10,7 @@ use podledger_eventstore::{EventStore, PgConfig, PgEventStore};
 #[path = "support/postgres.rs"]
 mod postgres;
 
-async fn fresh() -> ((), Arc<dyn EventStore>) {
+async fn fresh() -> ((), podledger_eventstore::SharedBackend) {
     let url = postgres::cluster().database().await;
     let store = PgEventStore::open(PgConfig::new(url)).await.unwrap();
     ((), Arc::new(store))

@@ -7,7 +7,7 @@ use podledger_eventstore::conformance::{event, write};
 use podledger_eventstore::{EventStore, ExpectedVersion, SqliteConfig, SqliteEventStore};
 use sqlx::Connection;
 
-async fn fresh() -> (tempfile::TempDir, Arc<dyn EventStore>) {
+async fn fresh() -> (tempfile::TempDir, podledger_eventstore::SharedBackend) {
     let dir = tempfile::tempdir().unwrap();
     let store = SqliteEventStore::open(SqliteConfig::new(dir.path().join("events.db")))
         .await

@@ -94,22 +94,23 @@ impl Projections {
                 views.occurred_at = views.occurred_at.max(Some(snapshot.occurred_at));
                 after = snapshot.version;
             }
-            self.store().scan_stream(&stream, after, position, &mut |e| {
-                if failed.is_some() {
-                    return;
-                }
-                match Envelope::scanned(e, &stream) {
-                    Ok(envelope) => {
-                        let (at, version, occurred_at) =
-                            (e.position, e.stream_version, envelope.meta.occurred_at);
-                        views.occurred_at = views.occurred_at.max(Some(occurred_at));
-                        if views.apply(envelope).is_some() {
-                            kept.keep_if_due(*key, at, version, occurred_at, &views);
-                        }
+            self.store()
+                .scan_stream(&stream, after, position, &mut |e| {
+                    if failed.is_some() {
+                        return;
                     }
-                    Err(error) => failed = Some(error),
-                }
-            })?;
+                    match Envelope::scanned(e, &stream) {
+                        Ok(envelope) => {
+                            let (at, version, occurred_at) =
+                                (e.position, e.stream_version, envelope.meta.occurred_at);
+                            views.occurred_at = views.occurred_at.max(Some(occurred_at));
+                            if views.apply(envelope).is_some() {
+                                kept.keep_if_due(*key, at, version, occurred_at, &views);
+                            }
+                        }
+                        Err(error) => failed = Some(error),
+                    }
+                })?;
             if let Some(error) = failed.take() {
                 return Err(StoreError::backend(error));
             }

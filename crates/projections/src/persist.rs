@@ -11,7 +11,6 @@
 
 use podledger_eventstore::{Backend, StoreError, StoredView};
 
-
 use crate::views::{ViewKey, Views};
 
 /// The checkpoint's name in `projection_checkpoints`: change it when the stored form of a view

@@ -596,11 +596,7 @@ fn fold<E: std::fmt::Display>(
 
 /// Writes what the follow loop hands over, in order; views whose write failed are written
 /// with the next hand-over.
-async fn persister(
-    store: SharedBackend,
-    mut jobs: mpsc::Receiver<Persist>,
-    mut persisted: u64,
-) {
+async fn persister(store: SharedBackend, mut jobs: mpsc::Receiver<Persist>, mut persisted: u64) {
     let mut failed = HashSet::new();
     while let Some(Persist {
         views,

@@ -188,11 +188,7 @@ async fn serve(database_url: String, args: cli::ServeArgs) -> anyhow::Result<()>
 }
 
 /// `podledger export`: the organisation's events as import lines, to `output` or stdout.
-async fn export(
-    url: &str,
-    org: &str,
-    output: Option<&std::path::Path>,
-) -> anyhow::Result<()> {
+async fn export(url: &str, org: &str, output: Option<&std::path::Path>) -> anyhow::Result<()> {
     let org_id = podledger_api::ids::uuid_of("Organisation", org)
         .map(OrgId)
         .map_or_else(|| podledger_server::import::organisation(org), Ok)
@@ -231,10 +227,8 @@ async fn copy(from: &str, to: &str) -> anyhow::Result<()> {
     let bar = if std::io::stderr().is_terminal() {
         let bar = indicatif::ProgressBar::new(0);
         bar.set_style(
-            indicatif::ProgressStyle::with_template(
-                "{bar:40} {pos}/{len} events {per_sec} {eta}",
-            )
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} events {per_sec} {eta}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
         );
         bar
     } else {
@@ -289,11 +283,7 @@ fn convert_jira(
 
 /// `podledger import`: the file through [`podledger_server::import::Importer`], with a progress
 /// bar on a terminal and a summary; an error (exit 1) at the first refused line.
-async fn import(
-    url: &str,
-    file: &std::path::Path,
-    shift_to_now: bool,
-) -> anyhow::Result<()> {
+async fn import(url: &str, file: &std::path::Path, shift_to_now: bool) -> anyhow::Result<()> {
     use std::io::{IsTerminal as _, Read as _};
     let mut text = String::new();
     if file.as_os_str() == "-" {

@@ -68,7 +68,10 @@ impl PgEventStore {
             }
             Ok::<_, sqlx::Error>(reached)
         };
-        self.inner.runtime.block_on(run).map_err(StoreError::backend)
+        self.inner
+            .runtime
+            .block_on(run)
+            .map_err(StoreError::backend)
     }
 }
 
@@ -186,8 +189,18 @@ impl Backend for PgEventStore {
                 .bind(chunk.iter().map(|v| v.kind).collect::<Vec<&str>>())
                 .bind(chunk.iter().map(|v| v.id).collect::<Vec<Uuid>>())
                 .bind(chunk.iter().map(|v| v.org_id).collect::<Vec<Uuid>>())
-                .bind(chunk.iter().map(|v| bound(v.position)).collect::<Vec<i64>>())
-                .bind(chunk.iter().map(|v| v.body.as_slice()).collect::<Vec<&[u8]>>())
+                .bind(
+                    chunk
+                        .iter()
+                        .map(|v| bound(v.position))
+                        .collect::<Vec<i64>>(),
+                )
+                .bind(
+                    chunk
+                        .iter()
+                        .map(|v| v.body.as_slice())
+                        .collect::<Vec<&[u8]>>(),
+                )
                 .execute(&mut *tx)
                 .await?;
             }

@@ -27,7 +27,6 @@ use sqlx::{ConnectOptions, Connection};
 use tokio::sync::{mpsc, oneshot, watch};
 use uuid::Uuid;
 
-
 use crate::store::{
     AppendOutcome, EventStore, EventStream, RecordedEvent, StoreError, StreamWrite,
 };

@@ -239,8 +239,9 @@ async fn save(
 ) -> Result<(), sqlx::Error> {
     sqlx::query("BEGIN IMMEDIATE").execute(&mut *conn).await?;
     for chunk in views.chunks(500) {
-        let mut qb =
-            QueryBuilder::<Sqlite>::new("INSERT INTO read_models (kind, id, org_id, position, body) ");
+        let mut qb = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO read_models (kind, id, org_id, position, body) ",
+        );
         qb.push_values(chunk, |mut b, v| {
             b.push_bind(v.kind)
                 .push_bind(v.id)

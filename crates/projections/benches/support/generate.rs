@@ -17,9 +17,7 @@ use podledger_domain::pod::{
     RetroOutcome, ScopeChangeReason,
 };
 use podledger_domain::roles::{OrgRole, PodFocus, PodRole};
-use podledger_eventstore::{
-    EventMetadata, EventStore, ExpectedVersion, NewEvent, StreamWrite,
-};
+use podledger_eventstore::{EventMetadata, EventStore, ExpectedVersion, NewEvent, StreamWrite};
 use uuid::Uuid;
 
 pub const PODS: usize = 40;

@@ -5,8 +5,8 @@
 //! the API and the server run unchanged on SQLite or PostgreSQL; [`open`] picks the backend
 //! from the database URL.
 //!
-//! **Architecture Invariant:** no crate above `eventstore` names a backend: `projections` and
-//! `api` see `dyn Backend` only, and `server` opens one with [`open`] (checked by
+//! **Architecture Invariant:** `projections` and `api` never name a backend or a database
+//! driver: they see `dyn Backend` only, and `server` opens one with [`open`] (checked by
 //! `tests/backend_neutral.rs`).
 
 use std::sync::Arc;

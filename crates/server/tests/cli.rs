@@ -284,10 +284,11 @@ fn a_configuration_file_with_an_unknown_or_ill_typed_setting_is_refused_with_its
 #[path = "../../eventstore/tests/support/postgres.rs"]
 mod postgres;
 
-/// `migrate` prepares a PostgreSQL database for the event store; the commands that still run
-/// on SQLite refuse a PostgreSQL URL with a sentence instead of taking it for a file name.
+/// A PostgreSQL URL is a database like a SQLite path: `migrate` prepares it, `status` checks
+/// it; `serve` asks for a shared token secret (replicas must agree, and there is no file beside
+/// the database to keep one in) and never takes the URL for a file name.
 #[tokio::test]
-async fn a_postgres_url_is_migrated_and_refused_by_what_runs_on_sqlite() {
+async fn a_postgres_url_is_migrated_and_checked_and_serve_asks_for_a_shared_secret() {
     let url = postgres::cluster().database().await;
     let dir = tempfile::tempdir().unwrap();
     let out = podledger(dir.path(), &["--database-url", &url, "migrate"]);
@@ -301,13 +302,166 @@ async fn a_postgres_url_is_migrated_and_refused_by_what_runs_on_sqlite() {
         .await
         .unwrap();
     assert_eq!(events, 0);
+    let out = podledger(dir.path(), &["--database-url", &url, "status"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    assert!(
+        stdout.contains("database  PostgreSQL postgres://"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("events    0"), "{stdout}");
     let out = podledger(dir.path(), &["--database-url", &url, "serve"]);
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("accepted by `migrate` only"), "{stderr}");
+    assert!(stderr.contains("needs --jwt-secret"), "{stderr}");
     assert_eq!(
         std::fs::read_dir(dir.path()).unwrap().count(),
         0,
         "no file made of the URL"
     );
+}
+
+/// Every event of `url`, as stored.
+async fn log_of(url: &str) -> Vec<podledger_eventstore::RecordedEvent> {
+    let store = podledger_eventstore::open(url).await.unwrap();
+    store.read_all(0, usize::MAX >> 1).await.unwrap()
+}
+
+/// `podledger copy` moves the demo organisation's log from SQLite to PostgreSQL and from there
+/// to a second SQLite file: the three logs are equal event for event (positions, ids, both
+/// times, metadata), the copy reports the views it compared, and the target's persisted views
+/// serve at once (a rebuild-free `status`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_log_moves_from_sqlite_to_postgres_and_back_with_everything_intact() {
+    let pg = postgres::cluster().database().await;
+    let dir = tempfile::tempdir().unwrap();
+    let first = format!("sqlite://{}/first.db", dir.path().display());
+    let second = format!("sqlite://{}/second.db", dir.path().display());
+    let out = podledger(
+        dir.path(),
+        &[
+            "--database-url",
+            &first,
+            "demo",
+            "--jwt-secret",
+            "copy-test-secret-copy-test-secret",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for (from, to) in [(&first, &pg), (&pg, &second)] {
+        let out = podledger(dir.path(), &["copy", "--from", from, "--to", to]);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{stdout}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(stdout.contains("(0 already there)"), "{stdout}");
+        assert!(stdout.contains("same"), "{stdout}");
+    }
+    let (a, b, c) = (
+        log_of(&first).await,
+        log_of(&pg).await,
+        log_of(&second).await,
+    );
+    assert!(a.len() > 100, "the demo: {} events", a.len());
+    assert_eq!(a, b, "SQLite to PostgreSQL");
+    assert_eq!(a, c, "and back");
+    // Copying again finds nothing to do.
+    let out = podledger(dir.path(), &["copy", "--from", &first, "--to", &pg]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains(&format!("copied 0 events ({} already there)", a.len())),
+        "{stdout}"
+    );
+    // The target's views were persisted with the log: a start loads them instead of folding.
+    let target = podledger_eventstore::open(&second).await.unwrap();
+    let views = target
+        .load_views(podledger_projections::persist::CHECKPOINT)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(views.checkpoint, a.len() as u64);
+    assert!(!views.views.is_empty());
+}
+
+/// A copy stopped after its first batch resumes from the target's head and ends with the
+/// source's log; a target holding another log is refused, never appended to.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_interrupted_copy_resumes_and_a_target_with_another_log_is_refused() {
+    use podledger_server::copy::{CopyError, copy};
+    let dir = tempfile::tempdir().unwrap();
+    let source_url = format!("sqlite://{}/source.db", dir.path().display());
+    let out = podledger(
+        dir.path(),
+        &[
+            "--database-url",
+            &source_url,
+            "demo",
+            "--jwt-secret",
+            "copy-test-secret-copy-test-secret",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let source = podledger_eventstore::open(&source_url).await.unwrap();
+    let target = podledger_eventstore::open(&postgres::cluster().database().await)
+        .await
+        .unwrap();
+    let head = source.head().await.unwrap();
+
+    // Interrupted: the task is dropped once the first batch of 40 has committed.
+    let (batches, mut committed) = tokio::sync::mpsc::unbounded_channel();
+    let running = tokio::spawn({
+        let (source, target) = (source.clone(), target.clone());
+        async move {
+            copy(&source, &target, 40, move |done, _| {
+                let _ = batches.send(done);
+            })
+            .await
+        }
+    });
+    while committed.recv().await != Some(40) {}
+    running.abort();
+    let _ = running.await;
+    let stopped_at = target.head().await.unwrap();
+    assert!(
+        stopped_at >= 40 && stopped_at < head,
+        "stopped at {stopped_at} of {head}"
+    );
+
+    let copied = copy(&source, &target, 40, |_, _| {}).await.unwrap();
+    assert_eq!(copied.resumed_at, stopped_at);
+    assert_eq!(copied.head, head);
+    assert!(copied.views > 3, "{copied:?}");
+    assert_eq!(
+        source.read_all(0, usize::MAX >> 1).await.unwrap(),
+        target.read_all(0, usize::MAX >> 1).await.unwrap()
+    );
+
+    // Another log: a fresh store with one event of its own is not a prefix of the source.
+    let other = podledger_eventstore::open(&postgres::cluster().database().await)
+        .await
+        .unwrap();
+    other
+        .append(podledger_eventstore::conformance::write(
+            "elsewhere",
+            podledger_eventstore::ExpectedVersion::Any,
+            vec![podledger_eventstore::conformance::event(1)],
+        ))
+        .await
+        .unwrap();
+    let refused = copy(&source, &other, 40, |_, _| {}).await;
+    assert!(
+        matches!(refused, Err(CopyError::Diverged(_))),
+        "{refused:?}"
+    );
+    assert_eq!(other.head().await.unwrap(), 1, "nothing appended");
 }

@@ -129,8 +129,8 @@ impl Backend for SqliteEventStore {
         views: &[StoredView],
         position: u64,
     ) -> Result<(), StoreError> {
-        let mut held = self.side_connection().await?;
-        let conn = held.as_mut().expect("opened by side_connection");
+        let mut side = self.side_connection().await?;
+        let conn = side.as_mut().expect("opened by side_connection");
         let result = save(conn, checkpoint, views, position).await;
         if let Err(e) = result {
             let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
@@ -140,8 +140,8 @@ impl Backend for SqliteEventStore {
     }
 
     async fn restore(&self, events: &[RecordedEvent]) -> Result<u64, StoreError> {
-        let mut held = self.side_connection().await?;
-        let conn = held.as_mut().expect("opened by side_connection");
+        let mut side = self.side_connection().await?;
+        let conn = side.as_mut().expect("opened by side_connection");
         let result = async {
             sqlx::query("BEGIN IMMEDIATE").execute(&mut *conn).await?;
             let head: i64 = sqlx::query_scalar("SELECT ifnull(max(position), 0) FROM events")

@@ -43,7 +43,13 @@ fn the_projections_and_the_api_name_no_backend() {
         for (path, text) in sources(&crates.join(name).join("src")) {
             // Unit tests inside a source file may open a real SQLite store.
             let code = text.split("#[cfg(test)]").next().unwrap_or_default();
-            for backend in ["SqliteEventStore", "PgEventStore", "sqlx::", "rusqlite", "reader_pool"] {
+            for backend in [
+                "SqliteEventStore",
+                "PgEventStore",
+                "sqlx::",
+                "rusqlite",
+                "reader_pool",
+            ] {
                 assert!(!code.contains(backend), "{path} names {backend}");
             }
         }

@@ -9,16 +9,20 @@
 //!   the same group commit without any check, lock or notification;
 //! - `raw-row`: one `INSERT` per transaction from a pool of connections.
 //!
+//! The raw variants insert the same rows (every column) into the same table, made by the
+//! store's migrations with its indexes, so the ratio is what the store's checks, lock and
+//! notification cost — not the schema.
+//!
 //! `BENCH_SECS` (default 3), `BENCH_ROUNDS` (default 3).
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use podledger_eventstore::conformance::{event, write};
 use podledger_eventstore::{EventStore, ExpectedVersion, NewEvent, PgConfig, PgEventStore};
+use sqlx::Connection;
 use sqlx::postgres::{PgConnection, PgPoolOptions};
-use sqlx::{Connection, Executor};
 use tokio::sync::{mpsc, oneshot};
 
 use baseline::{median, runtime, setting};
@@ -49,9 +53,77 @@ impl Variant {
     }
 }
 
-const RAW_TABLE: &str = "CREATE TABLE raw_events (position BIGINT PRIMARY KEY, event_id UUID NOT NULL UNIQUE, \
-    stream_id TEXT NOT NULL, event_type TEXT NOT NULL, payload TEXT NOT NULL, org_id UUID NOT NULL, \
-    actor TEXT NOT NULL, correlation_id UUID NOT NULL, recorded_at BIGINT NOT NULL)";
+/// Every column of the store's `events` table for one event, as the raw variants insert it:
+/// the same rows into the same table (its indexes included), without any check.
+const RAW_INSERT: &str = "INSERT INTO events (position, event_id, stream_id, stream_version, \
+    event_type, schema_version, payload, org_id, actor, correlation_id, causation_id, recorded_at, \
+    occurred_at) SELECT * FROM UNNEST($1::bigint[], $2::uuid[], $3::text[], $4::bigint[], \
+    $5::text[], $6::int[], $7::text[], $8::uuid[], $9::text[], $10::uuid[], $11::uuid[], \
+    $12::bigint[], $13::bigint[])";
+
+/// Positions and stream versions for the raw variants, handed out in call order.
+#[derive(Default)]
+struct Numbering(std::sync::Mutex<(i64, std::collections::HashMap<String, i64>)>);
+
+impl Numbering {
+    fn next(&self, stream: &str) -> (i64, i64) {
+        let mut n = self.0.lock().expect("numbering");
+        n.0 += 1;
+        let position = n.0;
+        let version = n.1.entry(stream.to_owned()).or_default();
+        *version += 1;
+        (position, *version)
+    }
+}
+
+/// `RAW_INSERT` of `rows` (stream, position, version, event).
+fn raw_insert(
+    rows: &[(String, i64, i64, NewEvent)],
+) -> sqlx::query::Query<'_, sqlx::Postgres, sqlx::postgres::PgArguments> {
+    let now = chrono::Utc::now().timestamp_micros();
+    sqlx::query(RAW_INSERT)
+        .bind(rows.iter().map(|r| r.1).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.3.event_id).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.0.as_str()).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.2).collect::<Vec<_>>())
+        .bind(
+            rows.iter()
+                .map(|r| r.3.event_type.as_str())
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            rows.iter()
+                .map(|r| r.3.schema_version as i32)
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            rows.iter()
+                .map(|r| r.3.payload.as_str())
+                .collect::<Vec<_>>(),
+        )
+        .bind(rows.iter().map(|r| r.3.metadata.org_id).collect::<Vec<_>>())
+        .bind(
+            rows.iter()
+                .map(|r| r.3.metadata.actor.as_str())
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            rows.iter()
+                .map(|r| r.3.metadata.correlation_id)
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            rows.iter()
+                .map(|r| r.3.metadata.causation_id)
+                .collect::<Vec<_>>(),
+        )
+        .bind(vec![now; rows.len()])
+        .bind(
+            rows.iter()
+                .map(|r| r.3.metadata.occurred_at.map(|t| t.timestamp_micros()))
+                .collect::<Vec<_>>(),
+        )
+}
 
 /// Something that stores one event durably.
 #[async_trait::async_trait]
@@ -69,22 +141,13 @@ impl Sink for PgEventStore {
 }
 
 /// One INSERT per transaction from a pool.
-struct RawRow(sqlx::PgPool, AtomicU64);
+struct RawRow(sqlx::PgPool, Numbering);
 
 #[async_trait::async_trait]
 impl Sink for RawRow {
     async fn put(&self, stream: String, e: NewEvent) {
-        let position = self.1.fetch_add(1, Ordering::Relaxed) as i64 + 1;
-        sqlx::query("INSERT INTO raw_events VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
-            .bind(position)
-            .bind(e.event_id)
-            .bind(stream)
-            .bind(e.event_type)
-            .bind(e.payload)
-            .bind(e.metadata.org_id)
-            .bind(e.metadata.actor)
-            .bind(e.metadata.correlation_id)
-            .bind(0_i64)
+        let (position, version) = self.1.next(&stream);
+        raw_insert(&[(stream, position, version, e)])
             .execute(&self.0)
             .await
             .expect("raw insert");
@@ -99,56 +162,23 @@ impl RawGroup {
         let mut conn = PgConnection::connect(url).await.expect("connect");
         let (tx, mut rx) = mpsc::channel::<(String, NewEvent, oneshot::Sender<()>)>(4096);
         tokio::spawn(async move {
-            let mut position = 0_i64;
+            let numbering = Numbering::default();
             let mut group = Vec::new();
             while rx.recv_many(&mut group, 1024).await > 0 {
-                let first = position + 1;
-                position += group.len() as i64;
+                let (rows, replies): (Vec<_>, Vec<_>) = group
+                    .drain(..)
+                    .map(|(stream, event, reply)| {
+                        let (position, version) = numbering.next(&stream);
+                        ((stream, position, version, event), reply)
+                    })
+                    .unzip();
                 let mut t = conn.begin().await.expect("begin");
-                sqlx::query(
-                    "INSERT INTO raw_events SELECT * FROM UNNEST($1::bigint[], $2::uuid[], \
-                     $3::text[], $4::text[], $5::text[], $6::uuid[], $7::text[], $8::uuid[], \
-                     $9::bigint[])",
-                )
-                .bind((first..=position).collect::<Vec<i64>>())
-                .bind(group.iter().map(|g| g.1.event_id).collect::<Vec<_>>())
-                .bind(group.iter().map(|g| g.0.clone()).collect::<Vec<_>>())
-                .bind(
-                    group
-                        .iter()
-                        .map(|g| g.1.event_type.clone())
-                        .collect::<Vec<_>>(),
-                )
-                .bind(
-                    group
-                        .iter()
-                        .map(|g| g.1.payload.clone())
-                        .collect::<Vec<_>>(),
-                )
-                .bind(
-                    group
-                        .iter()
-                        .map(|g| g.1.metadata.org_id)
-                        .collect::<Vec<_>>(),
-                )
-                .bind(
-                    group
-                        .iter()
-                        .map(|g| g.1.metadata.actor.clone())
-                        .collect::<Vec<_>>(),
-                )
-                .bind(
-                    group
-                        .iter()
-                        .map(|g| g.1.metadata.correlation_id)
-                        .collect::<Vec<_>>(),
-                )
-                .bind(vec![0_i64; group.len()])
-                .execute(&mut *t)
-                .await
-                .expect("raw group insert");
+                raw_insert(&rows)
+                    .execute(&mut *t)
+                    .await
+                    .expect("raw group insert");
                 t.commit().await.expect("commit");
-                for (_, _, reply) in group.drain(..) {
+                for reply in replies {
                     let _ = reply.send(());
                 }
             }
@@ -203,19 +233,23 @@ async fn measure(sink: Arc<dyn Sink>, writers: usize, secs: f64) -> (f64, u64, u
 async fn sink(variant: Variant, url: String) -> Arc<dyn Sink> {
     match variant {
         Variant::Ours => Arc::new(PgEventStore::open(PgConfig::new(url)).await.expect("open")),
+        // The raw variants write the store's own table, created by its migrations.
         Variant::RawGroup => {
-            let pool = PgPoolOptions::new().connect(&url).await.expect("pool");
-            pool.execute(RAW_TABLE).await.expect("raw table");
+            PgEventStore::migrate(&PgConfig::new(url.clone()))
+                .await
+                .expect("migrate");
             Arc::new(RawGroup::start(&url).await)
         }
         Variant::RawRow => {
+            PgEventStore::migrate(&PgConfig::new(url.clone()))
+                .await
+                .expect("migrate");
             let pool = PgPoolOptions::new()
                 .max_connections(64)
                 .connect(&url)
                 .await
                 .expect("pool");
-            pool.execute(RAW_TABLE).await.expect("raw table");
-            Arc::new(RawRow(pool, AtomicU64::new(0)))
+            Arc::new(RawRow(pool, Numbering::default()))
         }
     }
 }

@@ -19,6 +19,9 @@ pub struct StoreMetrics {
     pub events_appended: Counter,
     /// Group commits that failed (every append in the group was answered with the error).
     pub commit_failures: Counter,
+    /// Group commits that took the checked path: the writer's memory could not be trusted
+    /// (another process appended, an append was retried, a stream was not in memory).
+    pub checked_commits: Counter,
 }
 
 impl Default for StoreMetrics {
@@ -29,6 +32,7 @@ impl Default for StoreMetrics {
             group_appends: Histogram::new(exponential_buckets(1.0, 2.0, 12)),
             events_appended: Counter::default(),
             commit_failures: Counter::default(),
+            checked_commits: Counter::default(),
         }
     }
 }
@@ -60,6 +64,11 @@ impl StoreMetrics {
             "podledger_store_group_commit_failures",
             "Group commits that failed",
             self.commit_failures.clone(),
+        );
+        registry.register(
+            "podledger_store_checked_commits",
+            "Group commits that re-read the stored versions (another process appended, a retry)",
+            self.checked_commits.clone(),
         );
     }
 }

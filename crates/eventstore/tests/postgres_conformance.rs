@@ -137,3 +137,55 @@ async fn stored_events_can_be_neither_updated_deleted_nor_truncated() {
     }
     assert_eq!(store.head().await.unwrap(), 1);
 }
+
+/// A writer alone on its database commits on the fast path (one statement per group, from what
+/// it remembers); after another process's append it re-reads once, then is fast again; and a
+/// condition on a stream it does not remember is always checked against the database.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_writer_alone_commits_on_the_fast_path_and_rereads_after_another_process_writes() {
+    use podledger_eventstore::conformance::{event, write};
+    use podledger_eventstore::{Backend as _, ExpectedVersion, StoreError, StreamWrite};
+    let url = postgres::cluster().database().await;
+    let a = PgEventStore::open(PgConfig::new(url.clone()))
+        .await
+        .unwrap();
+    let b = PgEventStore::open(PgConfig::new(url)).await.unwrap();
+    let checked = |s: &PgEventStore| s.metrics().checked_commits.get();
+    for n in 0..20 {
+        a.append(write("a", ExpectedVersion::Exact(n), vec![event(n)]))
+            .await
+            .unwrap();
+    }
+    assert_eq!(checked(&a), 0, "new and remembered streams need no re-read");
+    b.append(write("b", ExpectedVersion::NoStream, vec![event(0)]))
+        .await
+        .unwrap();
+    a.append(write("a", ExpectedVersion::Exact(20), vec![event(20)]))
+        .await
+        .unwrap();
+    assert_eq!(checked(&a), 1, "B's append moved the head: A re-reads once");
+    a.append(write("a", ExpectedVersion::Exact(21), vec![event(21)]))
+        .await
+        .unwrap();
+    assert_eq!(checked(&a), 1, "and is fast again");
+    // A condition on B's stream, which A never wrote: checked, and refused when stale.
+    let stale = a
+        .append(vec![
+            StreamWrite {
+                stream: "b".into(),
+                expected: ExpectedVersion::NoStream,
+                events: vec![],
+            },
+            write("a", ExpectedVersion::Exact(22), vec![event(22)]).remove(0),
+        ])
+        .await;
+    assert!(
+        matches!(
+            stale,
+            Err(StoreError::WrongExpectedVersion { actual: 1, .. })
+        ),
+        "{stale:?}"
+    );
+    assert_eq!(checked(&a), 2);
+    assert_eq!(a.head().await.unwrap(), 23);
+}

@@ -35,6 +35,7 @@ use crate::store::{
 };
 use crate::subscription;
 
+mod fast;
 mod read_side;
 
 /// The migrations of the PostgreSQL schema (`migrations/postgres`), embedded in the binary.
@@ -144,7 +145,7 @@ impl PgEventStore {
             rx,
             head_tx,
             (config.max_group, config.delay_before_commit),
-            (recorded_at, metrics.clone()),
+            (recorded_at, metrics.clone(), head_now),
         ));
         Ok(Self {
             inner: Arc::new(Inner {
@@ -220,14 +221,31 @@ async fn write(
     mut queue: mpsc::Receiver<Pending>,
     head: Arc<watch::Sender<u64>>,
     (max_group, delay): (usize, Option<Duration>),
-    (mut recorded_at, metrics): (i64, crate::metrics::StoreMetrics),
+    (mut recorded_at, metrics, head_now): (i64, crate::metrics::StoreMetrics, u64),
 ) {
+    let mut memory = fast::Memory {
+        head: head_now,
+        ..fast::Memory::default()
+    };
     let mut group = Vec::with_capacity(max_group);
     while queue.recv_many(&mut group, max_group).await > 0 {
         let began = std::time::Instant::now();
         let writes: Vec<&[StreamWrite]> = group.iter().map(|p| p.writes.as_slice()).collect();
         recorded_at = Utc::now().timestamp_micros().max(recorded_at);
-        let committed = commit(&mut conn, &writes, recorded_at, delay).await;
+        let committed =
+            match fast::commit(&mut conn, &mut memory, &writes, recorded_at, delay).await {
+                Ok(Some(done)) => Ok(done),
+                Ok(None) => {
+                    metrics.checked_commits.inc();
+                    commit(&mut conn, &writes, recorded_at, delay).await.map(
+                        |(outcomes, head, inserted, versions)| {
+                            memory.reset(head, versions);
+                            (outcomes, head, inserted)
+                        },
+                    )
+                }
+                Err(error) => Err(error),
+            };
         metrics
             .commit_seconds
             .observe(began.elapsed().as_secs_f64());
@@ -239,6 +257,7 @@ async fn write(
                 answer(&mut group, outcomes);
             }
             Err(error) => {
+                memory.versions.clear();
                 metrics.commit_failures.inc();
                 answer_failed(&mut group, &error);
                 if conn.ping().await.is_err() {
@@ -264,7 +283,7 @@ async fn commit(
     group: &[&[StreamWrite]],
     recorded_at: i64,
     delay: Option<Duration>,
-) -> Result<(Outcomes, u64, u64), sqlx::Error> {
+) -> Result<(Outcomes, u64, u64, HashMap<String, u64>), sqlx::Error> {
     // Four round trips: BEGIN with the lock, the snapshot, the inserts (the last one also
     // notifies), COMMIT.
     conn.execute(BEGIN_LOCKED).await?;
@@ -281,13 +300,14 @@ async fn commit(
 }
 
 /// Inside the group's transaction: the checks against what is stored, the inserts. Returns the
-/// outcomes, the head after the group and how many events it inserted.
+/// outcomes, the head after the group, how many events it inserted, and the version of each
+/// stream the group wrote as it leaves them.
 async fn write_group(
     conn: &mut PgConnection,
     group: &[&[StreamWrite]],
     recorded_at: i64,
     delay: Option<Duration>,
-) -> Result<(Outcomes, u64, u64), sqlx::Error> {
+) -> Result<(Outcomes, u64, u64, HashMap<String, u64>), sqlx::Error> {
     let (mut head, existing, mut versions) = snapshot(&mut *conn, group).await?;
     let (outcomes, rows) = plan(group, &existing, &mut versions, &mut head);
     let chunks = rows.chunks(ROWS_PER_INSERT).count();
@@ -299,7 +319,7 @@ async fn write_group(
         let share = f64::from(Uuid::now_v7().as_bytes()[15]) / 255.0;
         tokio::time::sleep(max.mul_f64(share)).await;
     }
-    Ok((outcomes, head as u64, rows.len() as u64))
+    Ok((outcomes, head as u64, rows.len() as u64, versions))
 }
 
 /// Rows per INSERT (the arrays are one bound parameter each, so this bounds memory only).
@@ -359,23 +379,54 @@ async fn snapshot(
     Ok((head, existing, versions))
 }
 
-/// One INSERT of many rows: a column of values per array parameter.
+/// Binds the group's rows as `$1`…`$13`: a column of values per array parameter (`$12` is the
+/// commit time, one for the group). Text columns are bound borrowed, not copied.
+fn bind_rows<'q>(
+    query: sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>,
+    rows: &'q [InsertRow<'q>],
+    recorded_at: i64,
+) -> sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments> {
+    let ints = |f: fn(&InsertRow<'_>) -> i64| rows.iter().map(f).collect::<Vec<i64>>();
+    let ids = |f: fn(&InsertRow<'_>) -> Uuid| rows.iter().map(f).collect::<Vec<Uuid>>();
+    let texts = |f: fn(&'q InsertRow<'q>) -> &'q str| rows.iter().map(f).collect::<Vec<&'q str>>();
+    query
+        .bind(ints(|r| r.position as i64))
+        .bind(ids(|r| r.event.event_id))
+        .bind(texts(|r| r.stream))
+        .bind(ints(|r| r.version as i64))
+        .bind(texts(|r| r.event.event_type.as_str()))
+        .bind(
+            rows.iter()
+                .map(|r| i32::try_from(r.event.schema_version).unwrap_or(i32::MAX))
+                .collect::<Vec<i32>>(),
+        )
+        .bind(texts(|r| r.event.payload.as_str()))
+        .bind(ids(|r| r.event.metadata.org_id))
+        .bind(texts(|r| r.event.metadata.actor.as_str()))
+        .bind(ids(|r| r.event.metadata.correlation_id))
+        .bind(
+            rows.iter()
+                .map(|r| r.event.metadata.causation_id)
+                .collect::<Vec<Option<Uuid>>>(),
+        )
+        .bind(recorded_at)
+        .bind(
+            rows.iter()
+                .map(|r| r.event.metadata.occurred_at.map(|t| t.timestamp_micros()))
+                .collect::<Vec<Option<i64>>>(),
+        )
+}
+
+/// One INSERT of many rows.
 async fn insert(
     conn: &mut PgConnection,
     rows: &[InsertRow<'_>],
     recorded_at: i64,
     notify: Option<String>,
 ) -> Result<(), sqlx::Error> {
-    let ints = |f: fn(&InsertRow<'_>) -> i64| rows.iter().map(f).collect::<Vec<i64>>();
-    let ids = |f: fn(&InsertRow<'_>) -> Uuid| rows.iter().map(f).collect::<Vec<Uuid>>();
-    let texts = |f: for<'r> fn(&'r InsertRow<'_>) -> &'r str| {
-        rows.iter()
-            .map(|r| f(r).to_owned())
-            .collect::<Vec<String>>()
-    };
     // With `notify`, the same statement tells every listening process the new head (delivered
     // by PostgreSQL at commit).
-    sqlx::query(
+    let query = sqlx::query(
         "WITH inserted AS (INSERT INTO events (position, event_id, stream_id, stream_version, \
          event_type, schema_version, payload, org_id, actor, correlation_id, causation_id, \
          recorded_at, occurred_at) \
@@ -385,36 +436,12 @@ async fn insert(
          AS u(p, i, s, v, t, sv, pl, o, a, c, ca, oc) RETURNING 1) \
          SELECT CASE WHEN $14::text IS NULL THEN NULL ELSE pg_notify($15, $14) END \
          FROM (SELECT count(*) FROM inserted) AS n",
-    )
-    .bind(ints(|r| r.position as i64))
-    .bind(ids(|r| r.event.event_id))
-    .bind(texts(|r| r.stream))
-    .bind(ints(|r| r.version as i64))
-    .bind(texts(|r| r.event.event_type.as_str()))
-    .bind(
-        rows.iter()
-            .map(|r| i32::try_from(r.event.schema_version).unwrap_or(i32::MAX))
-            .collect::<Vec<i32>>(),
-    )
-    .bind(texts(|r| r.event.payload.as_str()))
-    .bind(ids(|r| r.event.metadata.org_id))
-    .bind(texts(|r| r.event.metadata.actor.as_str()))
-    .bind(ids(|r| r.event.metadata.correlation_id))
-    .bind(
-        rows.iter()
-            .map(|r| r.event.metadata.causation_id)
-            .collect::<Vec<Option<Uuid>>>(),
-    )
-    .bind(recorded_at)
-    .bind(
-        rows.iter()
-            .map(|r| r.event.metadata.occurred_at.map(|t| t.timestamp_micros()))
-            .collect::<Vec<Option<i64>>>(),
-    )
-    .bind(notify)
-    .bind(CHANNEL)
-    .execute(conn)
-    .await?;
+    );
+    bind_rows(query, rows, recorded_at)
+        .bind(notify)
+        .bind(CHANNEL)
+        .execute(conn)
+        .await?;
     Ok(())
 }
 

@@ -66,7 +66,10 @@ pub(super) async fn run(
         let writes: Vec<&[StreamWrite]> = group.iter().map(|p| p.writes.as_slice()).collect();
         let committed = match commit_fast(&mut conn, &mut memory, &writes).await {
             Ok(Some(outcomes)) => Ok(outcomes),
-            Ok(None) => commit_checked(&mut conn, &mut memory, &writes).await,
+            Ok(None) => {
+                metrics.checked_commits.inc();
+                commit_checked(&mut conn, &mut memory, &writes).await
+            }
             Err(e) => Err(e),
         };
         metrics

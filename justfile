@@ -26,9 +26,12 @@ bench:
     cargo bench -p podledger-eventstore --bench append
     cargo bench -p podledger-eventstore --bench hot_stream
     cargo bench -p podledger-eventstore --bench pg_append
+    cargo bench -p podledger-eventstore --features cqrs-es-comparison --bench cqrs_es
     cargo bench -p podledger-projections --bench rebuild
+    cargo bench -p podledger-projections --bench pg_rebuild
     cargo bench -p podledger-server --bench http
     cargo bench -p podledger-server --bench live
+    cargo bench -p podledger-server --bench replica_feed
     cargo bench -p podledger-server --bench cold_start
     cargo bench -p podledger-server --bench import
     cargo bench -p podledger-server --bench mixed_load

@@ -23,8 +23,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use cqrs_es::persist::{PersistedEventRepository as _, SerializedEvent};
 use cqrs_es::event_sink::EventSink;
+use cqrs_es::persist::{PersistedEventRepository as _, SerializedEvent};
 use cqrs_es::{Aggregate, DomainEvent};
 use podledger_eventstore::conformance::{event, write};
 use podledger_eventstore::{

@@ -159,3 +159,37 @@ async fn two_writers_on_one_file_like_two_processes_keep_positions_and_versions_
     );
     podledger_eventstore::Backend::check(&a).await.unwrap();
 }
+
+/// A condition on a stream the writer does not remember (written before this store opened) is
+/// checked against the file, never taken for a new stream's.
+#[tokio::test]
+async fn a_condition_on_a_stream_written_before_the_store_opened_is_checked() {
+    use podledger_eventstore::{StoreError, StreamWrite};
+    let dir = tempfile::tempdir().unwrap();
+    let config = SqliteConfig::new(dir.path().join("events.db"));
+    let first = SqliteEventStore::open(config.clone()).await.unwrap();
+    first
+        .append(write("org", ExpectedVersion::NoStream, vec![event(0)]))
+        .await
+        .unwrap();
+    drop(first);
+    let reopened = SqliteEventStore::open(config).await.unwrap();
+    let refused = reopened
+        .append(vec![
+            StreamWrite {
+                stream: "org".into(),
+                expected: ExpectedVersion::NoStream,
+                events: vec![],
+            },
+            write("pod", ExpectedVersion::NoStream, vec![event(1)]).remove(0),
+        ])
+        .await;
+    assert!(
+        matches!(
+            refused,
+            Err(StoreError::WrongExpectedVersion { actual: 1, .. })
+        ),
+        "{refused:?}"
+    );
+    assert_eq!(reopened.head().await.unwrap(), 1, "nothing written");
+}

@@ -108,17 +108,21 @@ async fn commit_fast(
     group: &[&[StreamWrite]],
 ) -> Result<Option<Outcomes>, sqlx::Error> {
     // A stream the memory does not know is taken to be new (version 0). If it is not, the
-    // insert below collides on `(stream_id, stream_version)` and the group takes the checked path.
-    let mut versions: HashMap<String, u64> = group
-        .iter()
-        .flat_map(|ws| ws.iter())
-        .map(|w| {
-            (
-                w.stream.clone(),
-                memory.versions.get(&w.stream).copied().unwrap_or(0),
-            )
-        })
-        .collect();
+    // insert below collides on `(stream_id, stream_version)` and the group takes the checked path;
+    // a condition without events on such a stream would collide on nothing, so it is checked.
+    let mut versions: HashMap<String, u64> = HashMap::new();
+    for w in group.iter().flat_map(|ws| ws.iter()) {
+        match memory.versions.get(&w.stream) {
+            Some(v) => {
+                versions.insert(w.stream.clone(), *v);
+            }
+            // A condition alone on a stream it does not remember has nothing to collide on.
+            None if w.events.is_empty() => return Ok(None),
+            None => {
+                versions.insert(w.stream.clone(), 0);
+            }
+        }
+    }
     let mut head = memory.head as i64;
     let (outcomes, rows) = plan(group, &HashMap::new(), &mut versions, &mut head);
     if rows.len() > MAX_ROWS_PER_INSERT {

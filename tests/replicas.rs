@@ -261,13 +261,14 @@ fn highest(acknowledged: &[(String, String)]) -> String {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_mutation_on_one_replica_is_read_back_on_another_with_min_position() {
+async fn a_mutation_on_one_replica_is_read_back_on_another_with_min_position_and_as_of_the_past() {
     let url = postgres::cluster().database().await;
     let a = Replica::start(&url, true);
     let b = Replica::start(&url, false);
     let client = reqwest::Client::new();
     // A has the demo (it waited for it); B may still be folding it: B is read with minPosition.
     let pod = acquisition_pod(&client, &a).await;
+    let mut written = Vec::new();
     for n in 0..20 {
         let (id, position) = create(&client, &a.url(), &pod, &format!("Written on A {n}"))
             .await
@@ -289,7 +290,30 @@ async fn a_mutation_on_one_replica_is_read_back_on_another_with_min_position() {
             ids.contains(&id.as_str()),
             "B at position {position} lacks {id}: {data}"
         );
+        written.push((id, position));
     }
+    // Time travel on B (its stream scans read PostgreSQL): as of the tenth write, the pod's
+    // backlog ends with it, without the ten after.
+    let (tenth, at) = &written[9];
+    let data = gql(
+        &client,
+        &b.url(),
+        "query($p: ID!, $at: String) { pod(id: $p, asOf: {position: $at}) { backlog(last: 3) { nodes { id } } } }",
+        json!({"p": pod, "at": at}),
+    )
+    .await;
+    let ids: Vec<&str> = data["pod"]["backlog"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|n| n["id"].as_str())
+        .collect();
+    assert_eq!(ids.last(), Some(&tenth.as_str()), "{data}");
+    assert!(
+        written[10..]
+            .iter()
+            .all(|(id, _)| !ids.contains(&id.as_str()))
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -5,9 +5,10 @@
 
 #[path = "common/otlp.rs"]
 mod otlp;
+#[path = "common/serve.rs"]
+mod serve;
 
-use std::io::BufRead as _;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -31,10 +32,8 @@ struct Server {
 
 impl Server {
     fn start(dir: &std::path::Path, envs: &[(&str, &str)]) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_podledger"))
-            .args([
-                "--log-format",
-                "json",
+        let serve::Process { child, addr, lines } = serve::start(
+            &[
                 "serve",
                 "--demo",
                 "--listen",
@@ -43,51 +42,10 @@ impl Server {
                 SECRET,
                 "--shutdown-timeout-secs",
                 "10",
-            ])
-            .current_dir(dir)
-            .env_remove("PODLEDGER_DATABASE_URL")
-            .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
-            .env("PODLEDGER_LOG", "info")
-            .envs(envs.iter().copied())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let lines = Arc::new(Mutex::new(Vec::new()));
-        let stderr = child.stderr.take().unwrap();
-        let (addr_tx, addr_rx) = std::sync::mpsc::channel();
-        std::thread::spawn({
-            let lines = lines.clone();
-            move || {
-                for line in std::io::BufReader::new(stderr).lines() {
-                    let Ok(line) = line else { break };
-                    if let Ok(json) = serde_json::from_str::<Value>(&line)
-                        && let Some(addr) = json["fields"]["addr"].as_str()
-                    {
-                        let _ = addr_tx.send(addr.to_owned());
-                    }
-                    lines.lock().unwrap().push(line);
-                }
-            }
-        });
-        let addr = addr_rx
-            .recv_timeout(Duration::from_secs(60))
-            .unwrap_or_else(|_| panic!("no address logged: {:?}", lines.lock().unwrap()));
-        // Ready: the read models have the log (a client would ask /readyz the same way).
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while std::net::TcpStream::connect(&addr).is_ok_and(|mut s| {
-            use std::io::{Read as _, Write as _};
-            let _ = write!(
-                s,
-                "GET /readyz HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-            );
-            let mut answer = String::new();
-            let _ = s.read_to_string(&mut answer);
-            !answer.starts_with("HTTP/1.1 200")
-        }) {
-            assert!(Instant::now() < deadline, "not ready within 30 s");
-            std::thread::sleep(Duration::from_millis(20));
-        }
+            ],
+            dir,
+            envs,
+        );
         Self { child, addr, lines }
     }
 

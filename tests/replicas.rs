@@ -6,10 +6,11 @@
 
 #[path = "../crates/eventstore/tests/support/postgres.rs"]
 mod postgres;
+#[path = "common/serve.rs"]
+mod serve;
 
 use std::collections::HashMap;
-use std::io::BufRead as _;
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -30,6 +31,7 @@ struct Replica {
     child: Child,
     addr: String,
     lines: Arc<Mutex<Vec<String>>>,
+    _dir: tempfile::TempDir,
 }
 
 impl Replica {
@@ -37,8 +39,6 @@ impl Replica {
     /// `/readyz` answers 200.
     fn start(url: &str, demo: bool) -> Self {
         let mut args = vec![
-            "--log-format",
-            "json",
             "--database-url",
             url,
             "serve",
@@ -51,42 +51,13 @@ impl Replica {
             args.push("--demo");
         }
         let dir = tempfile::tempdir().unwrap();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_podledger"))
-            .args(&args)
-            .current_dir(dir.path())
-            .env_remove("PODLEDGER_DATABASE_URL")
-            .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
-            .env("PODLEDGER_LOG", "info")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let lines = Arc::new(Mutex::new(Vec::new()));
-        let stderr = child.stderr.take().unwrap();
-        let (addr_tx, addr_rx) = std::sync::mpsc::channel();
-        std::thread::spawn({
-            let lines = lines.clone();
-            move || {
-                for line in std::io::BufReader::new(stderr).lines() {
-                    let Ok(line) = line else { break };
-                    if let Ok(json) = serde_json::from_str::<Value>(&line)
-                        && let Some(addr) = json["fields"]["addr"].as_str()
-                    {
-                        let _ = addr_tx.send(addr.to_owned());
-                    }
-                    lines.lock().unwrap().push(line);
-                }
-            }
-        });
-        let addr = addr_rx
-            .recv_timeout(Duration::from_secs(60))
-            .unwrap_or_else(|_| panic!("no address logged: {:#?}", lines.lock().unwrap()));
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while !ready(&addr) {
-            assert!(Instant::now() < deadline, "not ready within 60 s");
-            std::thread::sleep(Duration::from_millis(20));
+        let serve::Process { child, addr, lines } = serve::start(&args, dir.path(), &[]);
+        Self {
+            child,
+            addr,
+            lines,
+            _dir: dir,
         }
-        Self { child, addr, lines }
     }
 
     fn url(&self) -> String {
@@ -112,20 +83,6 @@ impl Drop for Replica {
             );
         }
     }
-}
-
-fn ready(addr: &str) -> bool {
-    use std::io::{Read as _, Write as _};
-    let Ok(mut s) = std::net::TcpStream::connect(addr) else {
-        return false;
-    };
-    let _ = write!(
-        s,
-        "GET /readyz HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-    );
-    let mut answer = String::new();
-    let _ = s.read_to_string(&mut answer);
-    answer.starts_with("HTTP/1.1 200")
 }
 
 fn token() -> String {

@@ -16,6 +16,27 @@ pub(crate) struct Pending {
     pub reply: oneshot::Sender<Result<AppendOutcome, StoreError>>,
 }
 
+/// An append as every backend takes it: the shape checks, then the request queued for the
+/// backend's writer and its answer awaited, timed into `metrics` (queue wait and commit).
+pub(crate) async fn submit(
+    appends: &tokio::sync::mpsc::Sender<Pending>,
+    writes: Vec<StreamWrite>,
+    metrics: &crate::metrics::StoreMetrics,
+) -> Result<AppendOutcome, StoreError> {
+    validate(&writes)?;
+    let began = std::time::Instant::now();
+    let (reply, answer) = oneshot::channel();
+    appends
+        .send(Pending { writes, reply })
+        .await
+        .map_err(|_| StoreError::Closed)?;
+    let answered = answer.await.map_err(|_| StoreError::Closed)?;
+    metrics
+        .append_seconds
+        .observe(began.elapsed().as_secs_f64());
+    answered
+}
+
 /// Checks that need no database: shape of the request.
 pub(crate) fn validate(writes: &[StreamWrite]) -> Result<(), StoreError> {
     if writes.iter().all(|w| w.events.is_empty()) {

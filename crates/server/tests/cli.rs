@@ -388,7 +388,10 @@ async fn a_log_moves_from_sqlite_to_postgres_and_back_with_everything_intact() {
     );
     let out = podledger(dir.path(), &["--database-url", &pg, "status"]);
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(stdout.contains(&format!("events    {}", a.len())), "{stdout}");
+    assert!(
+        stdout.contains(&format!("events    {}", a.len())),
+        "{stdout}"
+    );
     // The target's views were persisted with the log: a start loads them instead of folding.
     let target = podledger_eventstore::open(&second).await.unwrap();
     let views = target

@@ -26,10 +26,10 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgListener, PgPool, PgPoolOptions, PgRow};
 use sqlx::{Connection, Executor, Row};
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{mpsc, watch};
 use uuid::Uuid;
 
-use crate::plan::{InsertRow, Outcomes, Pending, Placement, answer, answer_failed, plan, validate};
+use crate::plan::{InsertRow, Outcomes, Pending, Placement, answer, answer_failed, plan};
 use crate::store::{
     AppendOutcome, EventMetadata, EventStore, EventStream, RecordedEvent, StoreError, StreamWrite,
 };
@@ -504,20 +504,7 @@ async fn read_all(pool: &PgPool, after: u64, n: usize) -> Result<Vec<RecordedEve
 #[async_trait]
 impl EventStore for PgEventStore {
     async fn append(&self, writes: Vec<StreamWrite>) -> Result<AppendOutcome, StoreError> {
-        validate(&writes)?;
-        let began = std::time::Instant::now();
-        let (reply, answer) = oneshot::channel();
-        self.inner
-            .appends
-            .send(Pending { writes, reply })
-            .await
-            .map_err(|_| StoreError::Closed)?;
-        let answered = answer.await.map_err(|_| StoreError::Closed)?;
-        self.inner
-            .metrics
-            .append_seconds
-            .observe(began.elapsed().as_secs_f64());
-        answered
+        crate::plan::submit(&self.inner.appends, writes, &self.inner.metrics).await
     }
 
     async fn read_stream(

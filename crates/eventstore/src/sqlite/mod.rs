@@ -24,7 +24,7 @@ use sqlx::sqlite::{
     SqliteSynchronous,
 };
 use sqlx::{ConnectOptions, Connection};
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{mpsc, watch};
 use uuid::Uuid;
 
 use crate::store::{
@@ -188,20 +188,7 @@ async fn connect_migrated(config: &SqliteConfig) -> Result<SqliteConnection, Sto
 #[async_trait]
 impl EventStore for SqliteEventStore {
     async fn append(&self, writes: Vec<StreamWrite>) -> Result<AppendOutcome, StoreError> {
-        crate::plan::validate(&writes)?;
-        let began = std::time::Instant::now();
-        let (reply, answer) = oneshot::channel();
-        self.inner
-            .appends
-            .send(crate::plan::Pending { writes, reply })
-            .await
-            .map_err(|_| StoreError::Closed)?;
-        let answered = answer.await.map_err(|_| StoreError::Closed)?;
-        self.inner
-            .metrics
-            .append_seconds
-            .observe(began.elapsed().as_secs_f64());
-        answered
+        crate::plan::submit(&self.inner.appends, writes, &self.inner.metrics).await
     }
 
     async fn read_stream(

@@ -3,14 +3,14 @@
 //! written on one connection of their own.
 
 use async_trait::async_trait;
-use chrono::DateTime;
+
 use sqlx::sqlite::{Sqlite, SqliteConnection};
 use sqlx::{Connection as _, QueryBuilder, Row as _};
 
 use super::{SqliteEventStore, scan};
 use crate::backend::{Backend, LoadedViews, OrgEvents, ScannedEvent, StoredView};
 use crate::metrics::StoreMetrics;
-use crate::store::{EventMetadata, RecordedEvent, StoreError};
+use crate::store::{RecordedEvent, StoreError};
 
 impl SqliteEventStore {
     /// The read-write connection beside the writer's (persisted views, restores), opened at
@@ -51,50 +51,7 @@ impl Backend for SqliteEventStore {
     }
 
     async fn org_events(&self, q: &OrgEvents<'_>) -> Result<Vec<RecordedEvent>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT position, event_id, stream_id, stream_version, event_type, schema_version, \
-             payload, org_id, actor, correlation_id, causation_id, recorded_at, occurred_at \
-             FROM events \
-             WHERE org_id = ?1 AND position > ?2 \
-             AND (?3 IS NULL OR stream_id = ?3) AND (?4 IS NULL OR actor = ?4) \
-             AND (?5 IS NULL OR event_type = ?5) AND (?6 IS NULL OR recorded_at >= ?6) \
-             AND (?7 IS NULL OR recorded_at < ?7) \
-             ORDER BY position LIMIT ?8",
-        )
-        .bind(q.org)
-        .bind(i64::try_from(q.after).unwrap_or(i64::MAX))
-        .bind(q.stream)
-        .bind(q.actor)
-        .bind(q.event_type)
-        .bind(q.from.map(|t| t.timestamp_micros()))
-        .bind(q.to.map(|t| t.timestamp_micros()))
-        .bind(i64::try_from(q.limit).unwrap_or(i64::MAX))
-        .fetch_all(&self.inner.readers)
-        .await
-        .map_err(StoreError::backend)?;
-        let micros = |t: i64| DateTime::from_timestamp_micros(t).unwrap_or_default();
-        rows.iter()
-            .map(|r| {
-                Ok(RecordedEvent {
-                    position: r.try_get::<i64, _>(0)? as u64,
-                    event_id: r.try_get(1)?,
-                    stream: r.try_get(2)?,
-                    stream_version: r.try_get::<i64, _>(3)? as u64,
-                    event_type: r.try_get(4)?,
-                    schema_version: r.try_get::<i64, _>(5)? as u32,
-                    payload: r.try_get(6)?,
-                    metadata: EventMetadata {
-                        org_id: r.try_get(7)?,
-                        actor: r.try_get(8)?,
-                        correlation_id: r.try_get(9)?,
-                        causation_id: r.try_get(10)?,
-                        occurred_at: r.try_get::<Option<i64>, _>(12)?.map(micros),
-                    },
-                    recorded_at: micros(r.try_get(11)?),
-                })
-            })
-            .collect::<Result<_, sqlx::Error>>()
-            .map_err(StoreError::backend)
+        super::rows::org_events(&self.inner.readers, q).await
     }
 
     async fn load_views(&self, checkpoint: &str) -> Result<Option<LoadedViews>, StoreError> {

@@ -167,3 +167,29 @@ pub(super) async fn last_recorded_at(conn: &mut SqliteConnection) -> Result<i64,
             .map_err(StoreError::backend)?;
     Ok(at.unwrap_or(0))
 }
+
+/// An organisation's events that pass `q` (see [`crate::Backend::org_events`]), as a page.
+pub(super) async fn org_events(
+    pool: &SqlitePool,
+    q: &crate::backend::OrgEvents<'_>,
+) -> Result<Vec<RecordedEvent>, StoreError> {
+    let page: Option<String> = sqlx::query_scalar(select_page!(
+        "WHERE org_id = ?1 AND position > ?2 \
+         AND (?3 IS NULL OR stream_id = ?3) AND (?4 IS NULL OR actor = ?4) \
+         AND (?5 IS NULL OR event_type = ?5) AND (?6 IS NULL OR recorded_at >= ?6) \
+         AND (?7 IS NULL OR recorded_at < ?7) \
+         ORDER BY position LIMIT ?8"
+    ))
+    .bind(q.org)
+    .bind(to_i64(q.after))
+    .bind(q.stream)
+    .bind(q.actor)
+    .bind(q.event_type)
+    .bind(q.from.map(|t| t.timestamp_micros()))
+    .bind(q.to.map(|t| t.timestamp_micros()))
+    .bind(limit(q.limit))
+    .fetch_one(pool)
+    .await
+    .map_err(StoreError::backend)?;
+    parse_page(page)
+}

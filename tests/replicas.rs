@@ -217,6 +217,32 @@ fn highest(acknowledged: &[(String, String)]) -> String {
         .to_string()
 }
 
+/// The ids of the last three open items of `pod` on `replica`, read with `condition` (which
+/// names `$at`, bound to `at`).
+async fn last_items(
+    client: &reqwest::Client,
+    replica: &Replica,
+    pod: &Value,
+    condition: &str,
+    at: &str,
+) -> Vec<String> {
+    let data = gql(
+        client,
+        &replica.url(),
+        &format!(
+            "query($p: ID!, $at: String) {{ pod(id: $p, {condition}) {{ backlog(last: 3) {{ nodes {{ id }} }} }} }}"
+        ),
+        json!({"p": pod, "at": at}),
+    )
+    .await;
+    data["pod"]["backlog"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|n| n["id"].as_str().map(str::to_owned))
+        .collect()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_mutation_on_one_replica_is_read_back_on_another_with_min_position_and_as_of_the_past() {
     let url = postgres::cluster().database().await;
@@ -230,47 +256,19 @@ async fn a_mutation_on_one_replica_is_read_back_on_another_with_min_position_and
         let (id, position) = create(&client, &a.url(), &pod, &format!("Written on A {n}"))
             .await
             .expect("acknowledged");
-        let data = gql(
-            &client,
-            &b.url(),
-            "query($p: ID!, $m: String) { pod(id: $p, minPosition: $m) { backlog(last: 3) { nodes { id } } } }",
-            json!({"p": pod, "m": position}),
-        )
-        .await;
-        let ids: Vec<&str> = data["pod"]["backlog"]["nodes"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter_map(|n| n["id"].as_str())
-            .collect();
+        let ids = last_items(&client, &b, &pod, "minPosition: $at", &position).await;
         assert!(
-            ids.contains(&id.as_str()),
-            "B at position {position} lacks {id}: {data}"
+            ids.contains(&id),
+            "B at position {position} lacks {id}: {ids:?}"
         );
         written.push((id, position));
     }
     // Time travel on B (its stream scans read PostgreSQL): as of the tenth write, the pod's
     // backlog ends with it, without the ten after.
     let (tenth, at) = &written[9];
-    let data = gql(
-        &client,
-        &b.url(),
-        "query($p: ID!, $at: String) { pod(id: $p, asOf: {position: $at}) { backlog(last: 3) { nodes { id } } } }",
-        json!({"p": pod, "at": at}),
-    )
-    .await;
-    let ids: Vec<&str> = data["pod"]["backlog"]["nodes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|n| n["id"].as_str())
-        .collect();
-    assert_eq!(ids.last(), Some(&tenth.as_str()), "{data}");
-    assert!(
-        written[10..]
-            .iter()
-            .all(|(id, _)| !ids.contains(&id.as_str()))
-    );
+    let ids = last_items(&client, &b, &pod, "asOf: {position: $at}", at).await;
+    assert_eq!(ids.last(), Some(tenth), "{ids:?}");
+    assert!(written[10..].iter().all(|(id, _)| !ids.contains(id)));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

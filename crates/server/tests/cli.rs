@@ -378,6 +378,24 @@ async fn a_log_moves_from_sqlite_to_postgres_and_back_with_everything_intact() {
         stdout.contains(&format!("copied 0 events ({} already there)", a.len())),
         "{stdout}"
     );
+    // The demo imported straight into PostgreSQL gives a log of the same length.
+    let direct = postgres::cluster().database().await;
+    let out = podledger(
+        dir.path(),
+        &[
+            "--database-url",
+            &direct,
+            "demo",
+            "--jwt-secret",
+            "copy-test-secret-copy-test-secret",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(log_of(&direct).await.len(), a.len());
     // `rebuild` and `status` on the PostgreSQL copy.
     let out = podledger(dir.path(), &["--database-url", &pg, "rebuild"]);
     let stdout = String::from_utf8_lossy(&out.stdout);

@@ -32,6 +32,7 @@ macro_rules! conformance_suite {
             an_organisations_events_filter_by_stream_actor_type_and_time,
             views_and_their_checkpoint_only_move_forward,
             a_restored_log_keeps_positions_ids_times_and_metadata,
+            live_events_equal_the_stored_ones_field_for_field,
         );
     };
     (@cases $fresh:path, $($case:ident),* $(,)?) => {
@@ -87,6 +88,7 @@ pub const CASES: &[&str] = &[
     "an_organisations_events_filter_by_stream_actor_type_and_time",
     "views_and_their_checkpoint_only_move_forward",
     "a_restored_log_keeps_positions_ids_times_and_metadata",
+    "live_events_equal_the_stored_ones_field_for_field",
 ];
 
 const ORG: Uuid = Uuid::from_u128(0x0dd5_0000_0000_0000_0000_0000_0000_0001);
@@ -890,4 +892,59 @@ pub async fn a_restored_log_keeps_positions_ids_times_and_metadata(store: Shared
         .unwrap();
     assert_eq!(next.first_position, 6);
     assert_eq!(store.check().await.unwrap(), 6);
+}
+
+/// What a live subscription delivers is what the store holds, field for field — times,
+/// versions, metadata — for concurrent appends (grouped by the writer), multi-stream appends,
+/// and a retried append, which is delivered once.
+pub async fn live_events_equal_the_stored_ones_field_for_field(store: SharedBackend) {
+    store
+        .append(write("before", ExpectedVersion::Any, vec![event(0)]))
+        .await
+        .unwrap();
+    let mut feed = store.subscribe(1);
+    let retried = write(
+        "retried",
+        ExpectedVersion::NoStream,
+        vec![event(1), event(2)],
+    );
+    let appends: Vec<_> = (0..16_u64)
+        .map(|n| {
+            let store = Arc::clone(&store);
+            let writes = match n {
+                0 | 1 => retried.clone(),
+                2 => vec![
+                    StreamWrite {
+                        stream: "one".into(),
+                        expected: ExpectedVersion::Any,
+                        events: vec![event(3), event(4)],
+                    },
+                    StreamWrite {
+                        stream: "two".into(),
+                        expected: ExpectedVersion::Any,
+                        events: vec![event(5)],
+                    },
+                ],
+                _ => write(&format!("s{}", n % 4), ExpectedVersion::Any, vec![event(n)]),
+            };
+            tokio::spawn(async move { store.append(writes).await.unwrap() })
+        })
+        .collect();
+    for append in appends {
+        append.await.unwrap();
+    }
+    // 2 (retried, once) + 3 (two streams) + 13 single events.
+    let expected = 18;
+    let mut live = Vec::new();
+    while live.len() < expected {
+        let next = tokio::time::timeout(Duration::from_secs(10), feed.next())
+            .await
+            .expect("live events within 10 s")
+            .expect("the feed continues")
+            .expect("an event");
+        live.push(next);
+    }
+    let stored = store.read_all(1, 100).await.unwrap();
+    assert_eq!(stored.len(), expected);
+    assert_eq!(live, stored);
 }

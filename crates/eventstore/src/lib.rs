@@ -12,6 +12,7 @@ pub mod handler;
 pub mod metrics;
 mod plan;
 pub mod postgres;
+mod recent;
 pub mod sqlite;
 pub mod store;
 mod subscription;

@@ -96,6 +96,9 @@ impl SqliteConfig {
     }
 }
 
+/// Events the writer keeps in memory for live subscriptions ([`crate::recent`]).
+const RECENT: usize = 8_192;
+
 /// A SQLite event store. Cheap to clone; all clones share one writer.
 #[derive(Clone, Debug)]
 pub struct SqliteEventStore {
@@ -112,6 +115,8 @@ struct Inner {
     metrics: crate::metrics::StoreMetrics,
     /// The read-write connection beside the writer's: persisted views and restores.
     side: tokio::sync::Mutex<Option<SqliteConnection>>,
+    /// The writer's last commits, for live subscriptions.
+    recent: Arc<crate::recent::Recent>,
 }
 
 impl SqliteEventStore {
@@ -133,6 +138,7 @@ impl SqliteEventStore {
             recorded_at: rows::last_recorded_at(&mut conn).await?,
         };
         let metrics = crate::metrics::StoreMetrics::default();
+        let recent = Arc::new(crate::recent::Recent::new(RECENT));
         tokio::spawn(writer::run(
             conn,
             rx,
@@ -140,6 +146,7 @@ impl SqliteEventStore {
             config.max_group,
             memory,
             metrics.clone(),
+            Arc::clone(&recent),
         ));
         Ok(Self {
             inner: Arc::new(Inner {
@@ -150,6 +157,7 @@ impl SqliteEventStore {
                 head: head_rx,
                 metrics,
                 side: tokio::sync::Mutex::new(None),
+                recent,
             }),
         })
     }
@@ -236,7 +244,12 @@ impl EventStore for SqliteEventStore {
         let inner = Arc::clone(&self.inner);
         subscription::catch_up_then_live(after, self.inner.head.clone(), move |after, limit| {
             let inner = Arc::clone(&inner);
-            async move { rows::read_all(&inner.readers, after, limit).await }
+            async move {
+                if let Some(events) = inner.recent.after(after, limit) {
+                    return Ok(events);
+                }
+                rows::read_all(&inner.readers, after, limit).await
+            }
         })
     }
 }

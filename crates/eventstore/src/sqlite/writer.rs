@@ -58,6 +58,7 @@ pub(super) async fn run(
     max_group: usize,
     mut memory: Memory,
     metrics: crate::metrics::StoreMetrics,
+    recent: std::sync::Arc<crate::recent::Recent>,
 ) {
     let mut group = Vec::with_capacity(max_group);
     while queue.recv_many(&mut group, max_group).await > 0 {
@@ -81,6 +82,8 @@ pub(super) async fn run(
                 metrics
                     .events_appended
                     .inc_by(memory.head.saturating_sub(head_before));
+                // Before the head moves: a subscriber woken by it finds the events here.
+                recent.committed(&writes, &outcomes, head_before, memory.recorded_at);
                 head.send_if_modified(|h| {
                     let moved = *h != memory.head;
                     *h = memory.head;

@@ -894,9 +894,10 @@ pub async fn a_restored_log_keeps_positions_ids_times_and_metadata(store: Shared
     assert_eq!(store.check().await.unwrap(), 6);
 }
 
-/// What a live subscription delivers is what the store holds, field for field — times,
-/// versions, metadata — for concurrent appends (grouped by the writer), multi-stream appends,
-/// and a retried append, which is delivered once.
+/// What a live subscription delivers is what the store holds, field for field — times (a
+/// business time finer than microseconds included), versions, metadata — for concurrent
+/// appends (grouped by the writer), multi-stream appends, and a retried append, which is
+/// delivered once.
 pub async fn live_events_equal_the_stored_ones_field_for_field(store: SharedBackend) {
     store
         .append(write("before", ExpectedVersion::Any, vec![event(0)]))
@@ -925,6 +926,13 @@ pub async fn live_events_equal_the_stored_ones_field_for_field(store: SharedBack
                         events: vec![event(5)],
                     },
                 ],
+                // A business time finer than the store keeps (microseconds).
+                3 => {
+                    let mut fine = event(n);
+                    fine.metadata.occurred_at =
+                        chrono::DateTime::from_timestamp(1_700_000_000, 123_456_789);
+                    write("fine", ExpectedVersion::Any, vec![fine])
+                }
                 _ => write(&format!("s{}", n % 4), ExpectedVersion::Any, vec![event(n)]),
             };
             tokio::spawn(async move { store.append(writes).await.unwrap() })

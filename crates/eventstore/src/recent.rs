@@ -62,7 +62,10 @@ impl Recent {
                             actor: e.metadata.actor.clone(),
                             correlation_id: e.metadata.correlation_id,
                             causation_id: e.metadata.causation_id,
-                            occurred_at: e.metadata.occurred_at,
+                            // Stored in microseconds: the same here as read back.
+                            occurred_at: e.metadata.occurred_at.and_then(|t| {
+                                chrono::DateTime::from_timestamp_micros(t.timestamp_micros())
+                            }),
                         },
                         recorded_at: at,
                     });

@@ -16,7 +16,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use crate::metrics::StoreMetrics;
-use crate::store::{EventStore, RecordedEvent, StoreError};
+use crate::store::{EventMetadata, EventStore, RecordedEvent, StoreError};
 
 /// One stored event as a scan lends it: borrowed from the backend's row, valid during the
 /// callback (nothing is allocated per row).
@@ -48,6 +48,29 @@ pub struct ScannedEvent<'a> {
     pub recorded_at: DateTime<Utc>,
     /// Business time, if the event has one (see [`crate::EventMetadata::occurred_at`]).
     pub occurred_at: Option<DateTime<Utc>>,
+}
+
+impl ScannedEvent<'_> {
+    /// An owned copy, as a read returns it.
+    pub fn to_recorded(&self) -> RecordedEvent {
+        RecordedEvent {
+            position: self.position,
+            event_id: self.event_id,
+            stream: self.stream.to_owned(),
+            stream_version: self.stream_version,
+            event_type: self.event_type.to_owned(),
+            schema_version: self.schema_version,
+            payload: self.payload.to_owned(),
+            metadata: EventMetadata {
+                org_id: self.org_id,
+                actor: self.actor.to_owned(),
+                correlation_id: self.correlation_id,
+                causation_id: self.causation_id,
+                occurred_at: self.occurred_at,
+            },
+            recorded_at: self.recorded_at,
+        }
+    }
 }
 
 /// Which of an organisation's events [`Backend::org_events`] returns: those after `after`

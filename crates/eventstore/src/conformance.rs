@@ -61,7 +61,7 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use uuid::Uuid;
 
-use crate::backend::{OrgEvents, ScannedEvent, SharedBackend, StoredView};
+use crate::backend::{OrgEvents, SharedBackend, StoredView};
 use crate::store::{
     EventMetadata, ExpectedVersion, NewEvent, RecordedEvent, StoreError, StreamWrite,
 };
@@ -629,27 +629,6 @@ pub async fn position_at_follows_each_organisations_business_time(store: SharedB
     assert_eq!(position(Uuid::now_v7(), Utc::now()).await, 0);
 }
 
-/// An owned copy of a lent event, to compare with what reads return.
-fn owned(e: &ScannedEvent<'_>) -> RecordedEvent {
-    RecordedEvent {
-        position: e.position,
-        event_id: e.event_id,
-        stream: e.stream.to_owned(),
-        stream_version: e.stream_version,
-        event_type: e.event_type.to_owned(),
-        schema_version: e.schema_version,
-        payload: e.payload.to_owned(),
-        metadata: EventMetadata {
-            org_id: e.org_id,
-            actor: e.actor.to_owned(),
-            correlation_id: e.correlation_id,
-            causation_id: e.causation_id,
-            occurred_at: e.occurred_at,
-        },
-        recorded_at: e.recorded_at,
-    }
-}
-
 /// A scan lends exactly the events `read_all` returns for its range, fields intact, and a
 /// stream scan those of one stream after a version up to a global position (blocking calls:
 /// made from a blocking thread, as the read side makes them).
@@ -665,10 +644,12 @@ pub async fn scans_lend_every_event_in_order_and_a_stream_up_to_a_position(store
     let scanning = Arc::clone(&store);
     let (range, last, in_stream, version) = tokio::task::spawn_blocking(move || {
         let mut range = Vec::new();
-        let last = scanning.scan(4, 25, &mut |e| range.push(owned(e))).unwrap();
+        let last = scanning
+            .scan(4, 25, &mut |e| range.push(e.to_recorded()))
+            .unwrap();
         let mut in_stream = Vec::new();
         let version = scanning
-            .scan_stream("b", 2, 20, &mut |e| in_stream.push(owned(e)))
+            .scan_stream("b", 2, 20, &mut |e| in_stream.push(e.to_recorded()))
             .unwrap();
         let empty = scanning
             .scan(30, 40, &mut |_| panic!("nothing after the head"))

@@ -321,6 +321,25 @@ async fn a_postgres_url_is_migrated_and_checked_and_serve_asks_for_a_shared_secr
     );
 }
 
+/// `podledger demo` into the database at `url`.
+fn demo_into(dir: &std::path::Path, url: &str) {
+    let out = podledger(
+        dir,
+        &[
+            "--database-url",
+            url,
+            "demo",
+            "--jwt-secret",
+            "copy-test-secret-copy-test-secret",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// Every event of `url`, as stored.
 async fn log_of(url: &str) -> Vec<podledger_eventstore::RecordedEvent> {
     let store = podledger_eventstore::open(url).await.unwrap();
@@ -337,21 +356,7 @@ async fn a_log_moves_from_sqlite_to_postgres_and_back_with_everything_intact() {
     let dir = tempfile::tempdir().unwrap();
     let first = format!("sqlite://{}/first.db", dir.path().display());
     let second = format!("sqlite://{}/second.db", dir.path().display());
-    let out = podledger(
-        dir.path(),
-        &[
-            "--database-url",
-            &first,
-            "demo",
-            "--jwt-secret",
-            "copy-test-secret-copy-test-secret",
-        ],
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    demo_into(dir.path(), &first);
     for (from, to) in [(&first, &pg), (&pg, &second)] {
         let out = podledger(dir.path(), &["copy", "--from", from, "--to", to]);
         let stdout = String::from_utf8_lossy(&out.stdout);
@@ -380,21 +385,7 @@ async fn a_log_moves_from_sqlite_to_postgres_and_back_with_everything_intact() {
     );
     // The demo imported straight into PostgreSQL gives a log of the same length.
     let direct = postgres::cluster().database().await;
-    let out = podledger(
-        dir.path(),
-        &[
-            "--database-url",
-            &direct,
-            "demo",
-            "--jwt-secret",
-            "copy-test-secret-copy-test-secret",
-        ],
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    demo_into(dir.path(), &direct);
     assert_eq!(log_of(&direct).await.len(), a.len());
     // `rebuild` and `status` on the PostgreSQL copy.
     let out = podledger(dir.path(), &["--database-url", &pg, "rebuild"]);
@@ -428,21 +419,7 @@ async fn an_interrupted_copy_resumes_and_a_target_with_another_log_is_refused() 
     use podledger_server::copy::{CopyError, copy};
     let dir = tempfile::tempdir().unwrap();
     let source_url = format!("sqlite://{}/source.db", dir.path().display());
-    let out = podledger(
-        dir.path(),
-        &[
-            "--database-url",
-            &source_url,
-            "demo",
-            "--jwt-secret",
-            "copy-test-secret-copy-test-secret",
-        ],
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    demo_into(dir.path(), &source_url);
     let source = podledger_eventstore::open(&source_url).await.unwrap();
     let target = podledger_eventstore::open(&postgres::cluster().database().await)
         .await

@@ -29,9 +29,10 @@ use sqlx::{Connection, Executor, Row};
 use tokio::sync::{mpsc, watch};
 use uuid::Uuid;
 
+use crate::backend::ScannedEvent;
 use crate::plan::{InsertRow, Outcomes, Pending, Placement, answer, answer_failed, plan};
 use crate::store::{
-    AppendOutcome, EventMetadata, EventStore, EventStream, RecordedEvent, StoreError, StreamWrite,
+    AppendOutcome, EventStore, EventStream, RecordedEvent, StoreError, StreamWrite,
 };
 use crate::subscription;
 
@@ -457,9 +458,10 @@ pub(crate) const COLUMNS: &str = "position, event_id, stream_id, stream_version,
     schema_version, payload, org_id, actor, correlation_id, causation_id, recorded_at, \
     occurred_at";
 
-pub(crate) fn recorded(row: &PgRow) -> Result<RecordedEvent, sqlx::Error> {
+/// One row of `SELECT {COLUMNS}` lent as a [`ScannedEvent`].
+pub(crate) fn scanned(row: &PgRow) -> Result<ScannedEvent<'_>, sqlx::Error> {
     let micros = |t: i64| DateTime::<Utc>::from_timestamp_micros(t).unwrap_or_default();
-    Ok(RecordedEvent {
+    Ok(ScannedEvent {
         position: row.try_get::<i64, _>(0)? as u64,
         event_id: row.try_get(1)?,
         stream: row.try_get(2)?,
@@ -467,15 +469,18 @@ pub(crate) fn recorded(row: &PgRow) -> Result<RecordedEvent, sqlx::Error> {
         event_type: row.try_get(4)?,
         schema_version: row.try_get::<i32, _>(5)? as u32,
         payload: row.try_get(6)?,
-        metadata: EventMetadata {
-            org_id: row.try_get(7)?,
-            actor: row.try_get(8)?,
-            correlation_id: row.try_get(9)?,
-            causation_id: row.try_get(10)?,
-            occurred_at: row.try_get::<Option<i64>, _>(12)?.map(micros),
-        },
+        org_id: row.try_get(7)?,
+        actor: row.try_get(8)?,
+        correlation_id: row.try_get(9)?,
+        causation_id: row.try_get(10)?,
         recorded_at: micros(row.try_get(11)?),
+        occurred_at: row.try_get::<Option<i64>, _>(12)?.map(micros),
     })
+}
+
+/// One row of `SELECT {COLUMNS}` as a [`RecordedEvent`].
+pub(crate) fn recorded(row: &PgRow) -> Result<RecordedEvent, sqlx::Error> {
+    scanned(row).map(|e| e.to_recorded())
 }
 
 fn events(rows: &[PgRow]) -> Result<Vec<RecordedEvent>, StoreError> {

@@ -3,36 +3,13 @@
 //! the views in `read_models`, where replicas' writes only move forward.
 
 use async_trait::async_trait;
-use chrono::DateTime;
 use futures_util::TryStreamExt as _;
-use sqlx::Row as _;
-use sqlx::postgres::PgRow;
 use uuid::Uuid;
 
-use super::{COLUMNS, PgEventStore, recorded};
+use super::{COLUMNS, PgEventStore, recorded, scanned};
 use crate::backend::{Backend, LoadedViews, OrgEvents, ScannedEvent, StoredView};
 use crate::metrics::StoreMetrics;
 use crate::store::{RecordedEvent, StoreError};
-
-/// One row of `SELECT {COLUMNS}` lent as a [`ScannedEvent`].
-fn scanned(row: &PgRow) -> Result<ScannedEvent<'_>, sqlx::Error> {
-    let micros = |t: i64| DateTime::from_timestamp_micros(t).unwrap_or_default();
-    Ok(ScannedEvent {
-        position: row.try_get::<i64, _>(0)? as u64,
-        event_id: row.try_get(1)?,
-        stream: row.try_get(2)?,
-        stream_version: row.try_get::<i64, _>(3)? as u64,
-        event_type: row.try_get(4)?,
-        schema_version: row.try_get::<i32, _>(5)? as u32,
-        payload: row.try_get(6)?,
-        org_id: row.try_get(7)?,
-        actor: row.try_get(8)?,
-        correlation_id: row.try_get(9)?,
-        causation_id: row.try_get(10)?,
-        recorded_at: micros(row.try_get(11)?),
-        occurred_at: row.try_get::<Option<i64>, _>(12)?.map(micros),
-    })
-}
 
 fn bound(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
@@ -40,13 +17,13 @@ fn bound(n: u64) -> i64 {
 
 impl PgEventStore {
     /// Runs `query` (binding `binds` as BIGINT, after an optional text) and lends each row to
-    /// `each`; returns the last value of column `last` (0: position, 3: stream version).
+    /// `each`; returns `key` of the last row.
     fn lend(
         &self,
         query: &str,
         text: Option<&str>,
         binds: [i64; 2],
-        last: usize,
+        key: fn(&ScannedEvent<'_>) -> u64,
         each: &mut dyn FnMut(&ScannedEvent<'_>),
     ) -> Result<Option<u64>, StoreError> {
         let run = async {
@@ -59,11 +36,7 @@ impl PgEventStore {
             let mut reached = None;
             while let Some(row) = rows.try_next().await? {
                 let event = scanned(&row)?;
-                reached = Some(if last == 0 {
-                    event.position
-                } else {
-                    event.stream_version
-                });
+                reached = Some(key(&event));
                 each(&event);
             }
             Ok::<_, sqlx::Error>(reached)
@@ -92,7 +65,7 @@ impl Backend for PgEventStore {
             ),
             None,
             [bound(after), bound(upto)],
-            0,
+            |e| e.position,
             each,
         )
     }
@@ -111,7 +84,7 @@ impl Backend for PgEventStore {
             ),
             Some(stream),
             [bound(after_version), bound(upto)],
-            3,
+            |e| e.stream_version,
             each,
         )
     }
@@ -154,14 +127,9 @@ impl Backend for PgEventStore {
         let Some(position) = position else {
             return Ok(None);
         };
-        let rows = sqlx::query("SELECT kind, id, org_id, body FROM read_models")
+        let views = sqlx::query_as("SELECT kind, id, org_id, body FROM read_models")
             .fetch_all(pool)
             .await
-            .map_err(StoreError::backend)?;
-        let views = rows
-            .iter()
-            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?)))
-            .collect::<Result<_, sqlx::Error>>()
             .map_err(StoreError::backend)?;
         Ok(Some(LoadedViews {
             checkpoint: position as u64,

@@ -5,7 +5,7 @@
 use async_trait::async_trait;
 
 use sqlx::sqlite::{Sqlite, SqliteConnection};
-use sqlx::{Connection as _, QueryBuilder, Row as _};
+use sqlx::{Connection as _, QueryBuilder};
 
 use super::{SqliteEventStore, scan};
 use crate::backend::{Backend, LoadedViews, OrgEvents, ScannedEvent, StoredView};
@@ -65,14 +65,9 @@ impl Backend for SqliteEventStore {
         let Some(position) = position else {
             return Ok(None);
         };
-        let rows = sqlx::query("SELECT kind, id, org_id, body FROM read_models")
+        let views = sqlx::query_as("SELECT kind, id, org_id, body FROM read_models")
             .fetch_all(pool)
             .await
-            .map_err(StoreError::backend)?;
-        let views = rows
-            .iter()
-            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?)))
-            .collect::<Result<_, sqlx::Error>>()
             .map_err(StoreError::backend)?;
         Ok(Some(LoadedViews {
             checkpoint: position as u64,
@@ -149,14 +144,13 @@ impl Backend for SqliteEventStore {
     }
 
     async fn clear_views(&self) -> Result<(), StoreError> {
-        let mut conn = SqliteConnection::connect_with(&self.inner.config.options())
-            .await
-            .map_err(StoreError::backend)?;
+        let mut side = self.side_connection().await?;
+        let conn = side.as_mut().expect("opened by side_connection");
         sqlx::query("DELETE FROM read_models; DELETE FROM projection_checkpoints;")
-            .execute(&mut conn)
+            .execute(conn)
             .await
             .map_err(StoreError::backend)?;
-        conn.close().await.map_err(StoreError::backend)
+        Ok(())
     }
 
     async fn check(&self) -> Result<u64, StoreError> {

@@ -26,6 +26,9 @@ use uuid::Uuid;
 
 /// Longest token accepted (bytes); a longer one is refused before any decoding.
 pub const MAX_TOKEN_BYTES: usize = 8 * 1024;
+/// Shared-secret tokens remembered after their signature checked out, at most (the memory is
+/// emptied when full; only a holder of the secret can make a token that gets in).
+const REMEMBERED_TOKENS: usize = 10_000;
 
 /// How tokens are checked (and minted for development).
 #[derive(Clone)]
@@ -40,6 +43,12 @@ pub struct AuthConfig {
     pub leeway: u64,
     /// Tokens of an identity provider, when one is configured.
     pub provider: Option<Arc<IdentityProvider>>,
+    /// Shared-secret tokens already verified, with what they say: a client sends the same
+    /// token with every request, and checking its signature and claims again was ~5 % of the
+    /// server's CPU under a write load (issue 20). A remembered token is still refused once
+    /// its `exp` (plus the leeway) has passed. Provider tokens are not remembered: the person
+    /// their subject is linked to may change.
+    verified: Arc<std::sync::Mutex<std::collections::HashMap<Box<str>, Principal>>>,
 }
 
 impl std::fmt::Debug for AuthConfig {
@@ -115,6 +124,7 @@ impl AuthConfig {
             audience: audience.into(),
             leeway: 30,
             provider: None,
+            verified: Arc::default(),
         }
     }
 
@@ -135,6 +145,9 @@ impl AuthConfig {
     ) -> Result<Principal, AuthError> {
         if token.len() > MAX_TOKEN_BYTES {
             return Err(AuthError::Invalid);
+        }
+        if let Some(known) = self.remembered(token) {
+            return known;
         }
         let header = jsonwebtoken::decode_header(token).map_err(|_| AuthError::Invalid)?;
         match (&self.provider, header.alg) {
@@ -160,6 +173,8 @@ impl AuthConfig {
     #[must_use]
     pub fn with_leeway(mut self, leeway: u64) -> Self {
         self.leeway = leeway;
+        // What was verified under the old leeway is not known to hold under the new one.
+        self.verified = Arc::default();
         self
     }
 
@@ -169,6 +184,33 @@ impl AuthConfig {
         if token.len() > MAX_TOKEN_BYTES {
             return Err(AuthError::Invalid);
         }
+        if let Some(known) = self.remembered(token) {
+            return known;
+        }
+        let principal = self.check(token)?;
+        let mut verified = self.verified.lock().expect("verified tokens");
+        if verified.len() >= REMEMBERED_TOKENS {
+            verified.clear();
+        }
+        verified.insert(token.into(), principal.clone());
+        Ok(principal)
+    }
+
+    /// What a token verified before says, unless it has expired since (then it is forgotten
+    /// and refused); `None` for a token not verified before.
+    fn remembered(&self, token: &str) -> Option<Result<Principal, AuthError>> {
+        let mut verified = self.verified.lock().expect("verified tokens");
+        let principal = verified.get(token)?;
+        let leeway = i64::try_from(self.leeway).unwrap_or(i64::MAX);
+        if Utc::now().timestamp() > principal.expires_at.saturating_add(leeway) {
+            verified.remove(token);
+            return Some(Err(AuthError::Invalid));
+        }
+        Some(Ok(principal.clone()))
+    }
+
+    /// [`AuthConfig::verify`]'s checks, on a token not seen before.
+    fn check(&self, token: &str) -> Result<Principal, AuthError> {
         let validation = validation(Algorithm::HS256, &self.issuer, &self.audience, self.leeway);
         let data = jsonwebtoken::decode::<Claims>(
             token,
@@ -619,6 +661,37 @@ mod tests {
             config().verify_header(Some("Basic abc")),
             Err(AuthError::Missing)
         );
+    }
+
+    #[test]
+    fn a_verified_token_is_remembered_until_it_expires_and_a_changed_one_is_checked_again() {
+        let (org, person) = (OrgId(Uuid::now_v7()), PersonId(Uuid::now_v7()));
+        let auth = config().with_leeway(0);
+        let token = auth.mint_member(org, person, Duration::minutes(5));
+        let first = auth.verify(&token).unwrap();
+        assert_eq!(
+            auth.verified.lock().unwrap().get(token.as_str()),
+            Some(&first)
+        );
+        assert_eq!(auth.verify(&token), Ok(first.clone()));
+        // One character of the signature changed: not the remembered token, checked and refused.
+        let mut tampered = token.clone();
+        let last = tampered.pop().unwrap();
+        tampered.push(if last == 'A' { 'B' } else { 'A' });
+        assert_eq!(auth.verify(&tampered), Err(AuthError::Invalid));
+        assert_eq!(auth.verified.lock().unwrap().len(), 1);
+        // Time passes beyond its expiry: the remembered token is refused and forgotten.
+        auth.verified
+            .lock()
+            .unwrap()
+            .get_mut(token.as_str())
+            .unwrap()
+            .expires_at = Utc::now().timestamp() - 1;
+        assert_eq!(auth.verify(&token), Err(AuthError::Invalid));
+        assert!(auth.verified.lock().unwrap().is_empty());
+        // Another leeway starts with nothing remembered.
+        assert_eq!(auth.verify(&token), Ok(first));
+        assert!(auth.with_leeway(10).verified.lock().unwrap().is_empty());
     }
 
     /// A provider's keys as a test holds them: a JWKS it can change, and a count of fetches.

@@ -193,3 +193,43 @@ async fn a_condition_on_a_stream_written_before_the_store_opened_is_checked() {
     );
     assert_eq!(reopened.head().await.unwrap(), 1, "nothing written");
 }
+
+/// A stream read from the version a reader holds is answered by an index lookup when nothing
+/// is newer (the command handler's question before every batch) — and still returns what
+/// another process appended since.
+#[tokio::test]
+async fn a_stream_read_from_the_version_held_sees_what_another_process_appended_since() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("shared.db");
+    let a = SqliteEventStore::open(SqliteConfig::new(&path))
+        .await
+        .unwrap();
+    let b = SqliteEventStore::open(SqliteConfig::new(&path))
+        .await
+        .unwrap();
+    assert!(b.read_stream("s", 0, 10).await.unwrap().is_empty());
+    a.append(write("s", ExpectedVersion::NoStream, vec![event(1)]))
+        .await
+        .unwrap();
+    let first = b.read_stream("s", 0, 10).await.unwrap();
+    assert_eq!(first.len(), 1);
+    assert!(b.read_stream("s", 1, 10).await.unwrap().is_empty());
+    assert!(b.read_stream("s", 7, 10).await.unwrap().is_empty());
+    a.append(write(
+        "s",
+        ExpectedVersion::Exact(1),
+        vec![event(2), event(3)],
+    ))
+    .await
+    .unwrap();
+    let newer = b.read_stream("s", 1, 10).await.unwrap();
+    assert_eq!(
+        newer.iter().map(|e| e.stream_version).collect::<Vec<_>>(),
+        [2, 3]
+    );
+    assert_eq!(
+        b.read_stream("s", 1, 1).await.unwrap().len(),
+        1,
+        "the limit holds"
+    );
+}

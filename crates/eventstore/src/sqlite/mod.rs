@@ -117,6 +117,8 @@ struct Inner {
     side: tokio::sync::Mutex<Option<SqliteConnection>>,
     /// The writer's last commits, for live subscriptions.
     recent: Arc<crate::recent::Recent>,
+    /// Connections for a stream's version looked up on the calling thread.
+    lookups: scan::Lookups,
 }
 
 impl SqliteEventStore {
@@ -158,6 +160,7 @@ impl SqliteEventStore {
                 metrics,
                 side: tokio::sync::Mutex::new(None),
                 recent,
+                lookups: scan::Lookups::default(),
             }),
         })
     }
@@ -205,6 +208,16 @@ impl EventStore for SqliteEventStore {
         after_version: u64,
         limit: usize,
     ) -> Result<Vec<RecordedEvent>, StoreError> {
+        // Nothing after the version the caller holds (the command handler's usual question):
+        // answered by an index seek on this thread, without a trip through the pool.
+        if self
+            .inner
+            .lookups
+            .stream_version(&self.inner.path, stream)
+            .is_some_and(|version| version <= after_version)
+        {
+            return Ok(Vec::new());
+        }
         rows::read_stream(&self.inner.readers, stream, after_version, limit).await
     }
 

@@ -18,7 +18,7 @@ use podledger_eventstore::{
 use uuid::Uuid;
 
 struct World {
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
     handler: Arc<CommandHandler>,
     org: OrgId,
     admin: PersonId,
@@ -92,7 +92,7 @@ async fn world() -> World {
             .unwrap();
     }
     World {
-        _dir: dir,
+        dir,
         handler,
         org,
         admin,
@@ -516,4 +516,67 @@ async fn commands_on_a_pod_while_its_organisation_changes_in_the_same_process_ne
         .unwrap();
     assert_eq!(state.pod.items.len(), 1 + 20 * 32);
     assert_eq!(state.org.people.len(), 2 + 20 * 32);
+}
+
+/// A handler holds a pod's state between batches and asks the store only whether anything is
+/// newer (an index lookup on SQLite): what another process wrote in between must still reach
+/// its next decision — an item created there can be estimated here, not refused as unknown.
+#[tokio::test]
+async fn a_handler_on_another_store_of_the_same_file_decides_on_what_the_first_wrote() {
+    let w = world().await;
+    let path = w.dir.path().join("e.db");
+    let other = CommandHandler::new(Arc::new(
+        SqliteEventStore::open(SqliteConfig::new(&path))
+            .await
+            .unwrap(),
+    ));
+    let pod_command = |command| Command::Pod {
+        pod_id: w.pod,
+        command,
+    };
+    // The other process holds the pod's state after its own write...
+    other
+        .execute(
+            &pod_command(create_item(ItemId(Uuid::now_v7()), "there")),
+            &ctx(w.org, w.po),
+            meta(),
+        )
+        .await
+        .unwrap();
+    // ...then this one creates an item...
+    let here = ItemId(Uuid::now_v7());
+    w.handler
+        .execute(
+            &pod_command(create_item(here, "here")),
+            &ctx(w.org, w.po),
+            meta(),
+        )
+        .await
+        .unwrap();
+    // ...which the other's next decision knows.
+    let estimated = other
+        .execute(
+            &pod_command(PodCommand::EstimateItem {
+                item_id: here,
+                estimate: 5,
+            }),
+            &ctx(w.org, w.po),
+            meta(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(estimated.target_version, 3);
+    // And a refusal still rests on the stored state: an unknown item is unknown in both.
+    let unknown = other
+        .execute(
+            &pod_command(PodCommand::EstimateItem {
+                item_id: ItemId(Uuid::now_v7()),
+                estimate: 5,
+            }),
+            &ctx(w.org, w.po),
+            meta(),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(&unknown, HandleError::Domain(e) if e.code() == ErrorCode::NotFound));
 }

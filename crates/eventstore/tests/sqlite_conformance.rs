@@ -17,6 +17,19 @@ async fn fresh() -> (tempfile::TempDir, podledger_eventstore::SharedBackend) {
 
 podledger_eventstore::conformance_suite!(fresh);
 
+/// Two stores on one file, as two processes would open it.
+async fn two_on_one_file() -> (tempfile::TempDir, SqliteEventStore, SqliteEventStore) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("shared.db");
+    let a = SqliteEventStore::open(SqliteConfig::new(&path))
+        .await
+        .unwrap();
+    let b = SqliteEventStore::open(SqliteConfig::new(&path))
+        .await
+        .unwrap();
+    (dir, a, b)
+}
+
 #[tokio::test]
 async fn the_database_is_wal_with_synchronous_full_by_default() {
     let dir = tempfile::tempdir().unwrap();
@@ -114,14 +127,7 @@ fn config_reads_sqlite_urls_and_plain_paths() {
 
 #[tokio::test]
 async fn two_writers_on_one_file_like_two_processes_keep_positions_and_versions_right() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("shared.db");
-    let a = SqliteEventStore::open(SqliteConfig::new(&path))
-        .await
-        .unwrap();
-    let b = SqliteEventStore::open(SqliteConfig::new(&path))
-        .await
-        .unwrap();
+    let (_dir, a, b) = two_on_one_file().await;
     a.append(write("s", ExpectedVersion::NoStream, vec![event(1)]))
         .await
         .unwrap();
@@ -199,14 +205,7 @@ async fn a_condition_on_a_stream_written_before_the_store_opened_is_checked() {
 /// another process appended since.
 #[tokio::test]
 async fn a_stream_read_from_the_version_held_sees_what_another_process_appended_since() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("shared.db");
-    let a = SqliteEventStore::open(SqliteConfig::new(&path))
-        .await
-        .unwrap();
-    let b = SqliteEventStore::open(SqliteConfig::new(&path))
-        .await
-        .unwrap();
+    let (_dir, a, b) = two_on_one_file().await;
     assert!(b.read_stream("s", 0, 10).await.unwrap().is_empty());
     a.append(write("s", ExpectedVersion::NoStream, vec![event(1)]))
         .await

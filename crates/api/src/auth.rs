@@ -151,7 +151,7 @@ impl AuthConfig {
         }
         let header = jsonwebtoken::decode_header(token).map_err(|_| AuthError::Invalid)?;
         match (&self.provider, header.alg) {
-            (_, Algorithm::HS256) => self.verify(token),
+            (_, Algorithm::HS256) => self.check_and_remember(token),
             (Some(provider), alg) if PROVIDER_ALGORITHMS.contains(&alg) => {
                 provider.verify(token, &header, self.leeway, linked).await
             }
@@ -187,6 +187,11 @@ impl AuthConfig {
         if let Some(known) = self.remembered(token) {
             return known;
         }
+        self.check_and_remember(token)
+    }
+
+    /// [`AuthConfig::verify`] for a token not remembered: checked, and remembered if it passes.
+    fn check_and_remember(&self, token: &str) -> Result<Principal, AuthError> {
         let principal = self.check(token)?;
         let mut verified = self.verified.lock().expect("verified tokens");
         if verified.len() >= REMEMBERED_TOKENS {

@@ -65,6 +65,57 @@ pub(crate) fn validate(writes: &[StreamWrite]) -> Result<(), StoreError> {
 
 pub(crate) type Outcomes = Vec<Result<AppendOutcome, StoreError>>;
 
+/// Streams a writer remembers the versions of before it forgets them all (the memory refills
+/// from the checked path).
+pub(crate) const MAX_REMEMBERED_STREAMS: usize = 200_000;
+
+/// A group planned on a writer's fast path (see [`plan_remembered`]).
+pub(crate) struct FastPlan<'a> {
+    pub outcomes: Outcomes,
+    pub rows: Vec<InsertRow<'a>>,
+    /// The versions of the group's streams after it.
+    pub versions: HashMap<String, u64>,
+    /// The head after it.
+    pub head: u64,
+}
+
+/// Plans `group` from what a writer remembers — the head after its last commit and the
+/// versions of the streams it wrote — without reading the database: every backend's fast path.
+/// A stream not remembered is taken to be new; an insert into one that is not collides on its
+/// version in the database, but a condition alone on one would collide on nothing, so such a
+/// group is `None` (the checked path). So is a group with a refusal: it may be an idempotent
+/// retry or rest on stale memory, and only the checked path, which reads stored ids and
+/// versions, may give it.
+pub(crate) fn plan_remembered<'a>(
+    group: &[&'a [StreamWrite]],
+    remembered: &HashMap<String, u64>,
+    head: u64,
+) -> Option<FastPlan<'a>> {
+    let mut versions = HashMap::new();
+    for write in group.iter().flat_map(|writes| writes.iter()) {
+        match remembered.get(&write.stream) {
+            Some(v) => {
+                versions.insert(write.stream.clone(), *v);
+            }
+            None if write.events.is_empty() => return None,
+            None => {
+                versions.insert(write.stream.clone(), 0);
+            }
+        }
+    }
+    let mut head = head as i64;
+    let (outcomes, rows) = plan(group, &HashMap::new(), &mut versions, &mut head);
+    if outcomes.iter().any(Result::is_err) {
+        return None;
+    }
+    Some(FastPlan {
+        outcomes,
+        rows,
+        versions,
+        head: head as u64,
+    })
+}
+
 /// Checks and places every append of the group in queue order.
 pub(crate) fn plan<'a>(
     group: &[&'a [StreamWrite]],

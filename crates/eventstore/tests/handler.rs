@@ -530,52 +530,39 @@ async fn a_handler_on_another_store_of_the_same_file_decides_on_what_the_first_w
             .await
             .unwrap(),
     ));
-    let pod_command = |command| Command::Pod {
-        pod_id: w.pod,
-        command,
+    // Each runs a command on the pod as its product owner.
+    let on_pod = |handler: &CommandHandler, command| {
+        let handler = handler.clone();
+        let (pod, ctx) = (w.pod, ctx(w.org, w.po));
+        async move {
+            handler
+                .execute(
+                    &Command::Pod {
+                        pod_id: pod,
+                        command,
+                    },
+                    &ctx,
+                    meta(),
+                )
+                .await
+        }
+    };
+    let estimate = |item_id| PodCommand::EstimateItem {
+        item_id,
+        estimate: 5,
     };
     // The other process holds the pod's state after its own write...
-    other
-        .execute(
-            &pod_command(create_item(ItemId(Uuid::now_v7()), "there")),
-            &ctx(w.org, w.po),
-            meta(),
-        )
+    on_pod(&other, create_item(ItemId(Uuid::now_v7()), "there"))
         .await
         .unwrap();
     // ...then this one creates an item...
     let here = ItemId(Uuid::now_v7());
-    w.handler
-        .execute(
-            &pod_command(create_item(here, "here")),
-            &ctx(w.org, w.po),
-            meta(),
-        )
-        .await
-        .unwrap();
+    on_pod(&w.handler, create_item(here, "here")).await.unwrap();
     // ...which the other's next decision knows.
-    let estimated = other
-        .execute(
-            &pod_command(PodCommand::EstimateItem {
-                item_id: here,
-                estimate: 5,
-            }),
-            &ctx(w.org, w.po),
-            meta(),
-        )
-        .await
-        .unwrap();
+    let estimated = on_pod(&other, estimate(here)).await.unwrap();
     assert_eq!(estimated.target_version, 3);
     // And a refusal still rests on the stored state: an unknown item is unknown in both.
-    let unknown = other
-        .execute(
-            &pod_command(PodCommand::EstimateItem {
-                item_id: ItemId(Uuid::now_v7()),
-                estimate: 5,
-            }),
-            &ctx(w.org, w.po),
-            meta(),
-        )
+    let unknown = on_pod(&other, estimate(ItemId(Uuid::now_v7())))
         .await
         .unwrap_err();
     assert!(matches!(&unknown, HandleError::Domain(e) if e.code() == ErrorCode::NotFound));

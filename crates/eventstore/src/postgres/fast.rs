@@ -17,7 +17,7 @@ use sqlx::postgres::PgConnection;
 use uuid::Uuid;
 
 use super::bind_rows;
-use crate::plan::{Outcomes, plan};
+use crate::plan::{MAX_REMEMBERED_STREAMS, Outcomes, plan_remembered};
 use crate::store::StreamWrite;
 
 /// What the writer believes about the log (see the module docs for when it is exact).
@@ -28,9 +28,6 @@ pub(super) struct Memory {
     /// Versions of streams, exact as of `head`.
     pub versions: HashMap<String, u64>,
 }
-
-/// Streams remembered before the memory is cleared (it refills from the checked path).
-const MAX_REMEMBERED_STREAMS: usize = 200_000;
 
 impl Memory {
     /// After a checked commit at `head`: only what that path read under the lock is known.
@@ -53,25 +50,10 @@ pub(super) async fn commit(
     recorded_at: i64,
     delay: Option<Duration>,
 ) -> Result<Option<(Outcomes, u64, u64)>, sqlx::Error> {
-    let mut versions: HashMap<String, u64> = HashMap::new();
-    for write in group.iter().flat_map(|writes| writes.iter()) {
-        match memory.versions.get(&write.stream) {
-            Some(v) => {
-                versions.insert(write.stream.clone(), *v);
-            }
-            // A stream it does not remember is taken to be new: an insert into one that is not
-            // collides on its version, but a condition alone would pass unchecked.
-            None if write.events.is_empty() => return Ok(None),
-            None => {
-                versions.insert(write.stream.clone(), 0);
-            }
-        }
-    }
-    let mut head = memory.head as i64;
-    let (outcomes, rows) = plan(group, &HashMap::new(), &mut versions, &mut head);
-    // A refusal may be an idempotent retry or rest on stale memory: only the checked path,
-    // which reads stored ids and versions, may give it.
-    if rows.is_empty() || rows.len() > MAX_ROWS || outcomes.iter().any(Result::is_err) {
+    let Some(planned) = plan_remembered(group, &memory.versions, memory.head) else {
+        return Ok(None);
+    };
+    if planned.rows.is_empty() || planned.rows.len() > MAX_ROWS {
         return Ok(None);
     }
     let hold = delay.map_or(0.0, |max| {
@@ -80,20 +62,24 @@ pub(super) async fn commit(
     let query = sqlx::query(
         "SELECT podledger_append($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
     );
-    let answered = bind_rows(query, &rows, recorded_at)
+    let answered = bind_rows(query, &planned.rows, recorded_at)
         .bind(memory.head as i64)
         .bind(hold)
         .fetch_one(conn)
         .await
         .and_then(|row| sqlx::Row::try_get::<i64, _>(&row, 0));
     match answered {
-        Ok(reached) if reached == head => {
+        Ok(reached) if reached as u64 == planned.head => {
             memory.head = reached as u64;
             if memory.versions.len() > MAX_REMEMBERED_STREAMS {
                 memory.versions.clear();
             }
-            memory.versions.extend(versions);
-            Ok(Some((outcomes, reached as u64, rows.len() as u64)))
+            memory.versions.extend(planned.versions);
+            Ok(Some((
+                planned.outcomes,
+                reached as u64,
+                planned.rows.len() as u64,
+            )))
         }
         Ok(_) => Ok(None),
         Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Ok(None),

@@ -1,6 +1,7 @@
 //! The sequential scan for rebuilds and catch-up: one read-only SQLite connection (rusqlite, on
 //! the calling thread) steps through the log in position order and lends each row to a callback,
-//! without the async driver's per-row messaging or the page strings of [`super::rows`].
+//! without the async driver's per-row messaging or the page strings of [`super::rows`]. Also
+//! [`Lookups`], a stream's last version looked up on the calling thread the same way.
 
 use std::path::Path;
 
@@ -61,11 +62,7 @@ impl Lookups {
         let conn = if let Some(conn) = idle {
             conn
         } else {
-            let conn = Connection::open_with_flags(
-                path,
-                OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-            )
-            .ok()?;
+            let conn = open(path).ok()?;
             // Never wait on the calling thread: a busy database is read the usual way.
             conn.busy_timeout(std::time::Duration::ZERO).ok()?;
             conn

@@ -24,7 +24,10 @@ use sqlx::{Connection, QueryBuilder, Row};
 use tokio::sync::{mpsc, watch};
 use uuid::Uuid;
 
-use crate::plan::{InsertRow, Outcomes, Pending, Placement, answer, answer_failed, plan};
+use crate::plan::{
+    InsertRow, MAX_REMEMBERED_STREAMS, Outcomes, Pending, Placement, answer, answer_failed, plan,
+    plan_remembered,
+};
 use crate::store::StreamWrite;
 
 /// What the writer believes about the database: valid while no other process has appended
@@ -46,9 +49,6 @@ impl Memory {
         self.recorded_at
     }
 }
-
-/// Streams remembered before the memory is cleared (it refills from the database).
-const MAX_REMEMBERED_STREAMS: usize = 200_000;
 
 /// The writer task: runs until every sender is dropped.
 pub(super) async fn run(
@@ -110,40 +110,24 @@ async fn commit_fast(
     memory: &mut Memory,
     group: &[&[StreamWrite]],
 ) -> Result<Option<Outcomes>, sqlx::Error> {
-    // A stream the memory does not know is taken to be new (version 0). If it is not, the
-    // insert below collides on `(stream_id, stream_version)` and the group takes the checked path;
-    // a condition without events on such a stream would collide on nothing, so it is checked.
-    let mut versions: HashMap<String, u64> = HashMap::new();
-    for w in group.iter().flat_map(|ws| ws.iter()) {
-        match memory.versions.get(&w.stream) {
-            Some(v) => {
-                versions.insert(w.stream.clone(), *v);
-            }
-            // A condition alone on a stream it does not remember has nothing to collide on.
-            None if w.events.is_empty() => return Ok(None),
-            None => {
-                versions.insert(w.stream.clone(), 0);
-            }
-        }
-    }
-    let mut head = memory.head as i64;
-    let (outcomes, rows) = plan(group, &HashMap::new(), &mut versions, &mut head);
-    if rows.len() > MAX_ROWS_PER_INSERT {
+    let Some(planned) = plan_remembered(group, &memory.versions, memory.head) else {
+        return Ok(None);
+    };
+    if planned.rows.len() > MAX_ROWS_PER_INSERT {
         return Ok(None);
     }
-    if outcomes.iter().any(Result::is_err) {
-        // A refusal may be an idempotent retry or rest on stale memory: only the checked path,
-        // which reads stored ids and versions, may give it.
-        return Ok(None);
-    }
-    let mut insert = values_insert(&rows, "BEGIN IMMEDIATE; ", memory.next_recorded_at());
+    let mut insert = values_insert(
+        &planned.rows,
+        "BEGIN IMMEDIATE; ",
+        memory.next_recorded_at(),
+    );
     insert.push("; COMMIT");
     let inserted = insert.build().execute(&mut *conn).await;
     match inserted {
         Ok(_) => {
-            memory.head = head as u64;
-            memory.versions.extend(versions);
-            Ok(Some(outcomes))
+            memory.head = planned.head;
+            memory.versions.extend(planned.versions);
+            Ok(Some(planned.outcomes))
         }
         Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
             sqlx::query("ROLLBACK").execute(&mut *conn).await?;

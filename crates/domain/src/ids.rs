@@ -9,9 +9,23 @@ use uuid::Uuid;
 macro_rules! id_type {
     ($(#[$meta:meta])* $name:ident) => {
         $(#[$meta])*
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
         #[serde(transparent)]
         pub struct $name(pub Uuid);
+
+        // The UUID's byte order, compared as one 128-bit number: ids are the keys of every
+        // map a fold looks up, and a byte-wise comparison is a `memcmp` call.
+        impl Ord for $name {
+            fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+                self.0.as_u128().cmp(&other.0.as_u128())
+            }
+        }
+
+        impl PartialOrd for $name {
+            fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+                Some(self.cmp(other))
+            }
+        }
 
         impl $name {
             /// Wraps an existing UUID.
@@ -99,3 +113,36 @@ id_type!(
     /// A pod's request to a shared service.
     ServiceRequestId
 );
+
+#[cfg(test)]
+mod tests {
+    use uuid::Uuid;
+
+    use super::ItemId;
+
+    /// Given ids that differ in any byte, when they are compared, then they order as their
+    /// UUIDs' bytes do (the order of every map keyed by them, and of a view's items).
+    #[test]
+    fn ids_order_as_their_uuids_bytes() {
+        let mut state = 0x9E37_79B9_7F4A_7C15_u64;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for _ in 0..10_000 {
+            let mut a = [0u8; 16];
+            let mut b = [0u8; 16];
+            for (x, y) in a.iter_mut().zip(b.iter_mut()) {
+                let r = next();
+                *x = r as u8;
+                // Mostly equal bytes, so that the first difference falls anywhere.
+                *y = if r >> 60 == 0 { (r >> 8) as u8 } else { *x };
+            }
+            let (ua, ub) = (Uuid::from_bytes(a), Uuid::from_bytes(b));
+            assert_eq!(ItemId(ua).cmp(&ItemId(ub)), a.cmp(&b), "{ua} vs {ub}");
+            assert_eq!(ItemId(ua).partial_cmp(&ItemId(ub)), Some(a.cmp(&b)));
+        }
+    }
+}

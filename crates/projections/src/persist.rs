@@ -59,36 +59,42 @@ async fn load_as_stored(store: &dyn Backend) -> Result<Result<Views, String>, St
 
 /// Serialises the views named by `keys`, on up to as many threads as there are cores (a
 /// blocking call: run it off the async workers).
+///
+/// The views are taken largest first (by their stream's length) from one shared queue: a
+/// rebuild persists a few large pods and many small KPIs, and dealing them out in a fixed
+/// order left one thread with most of the work (a median rebuild waited 40 ms on it).
 pub fn documents(views: &Views, keys: &[ViewKey]) -> Vec<StoredView> {
-    let serialise = |keys: &[ViewKey]| -> Vec<StoredView> {
-        let mut encoded = Vec::new();
-        keys.iter()
-            .filter_map(|key| {
-                let position = views.write_body(*key, &mut encoded)?;
-                Some(StoredView {
+    let mut queue: Vec<(u64, ViewKey)> = keys
+        .iter()
+        .map(|key| (views.version_of(*key).unwrap_or_default(), *key))
+        .collect();
+    queue.sort_unstable_by(|a, b| b.0.cmp(&a.0));
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let serialise = || -> Vec<StoredView> {
+        let (mut encoded, mut stored) = (Vec::new(), Vec::new());
+        loop {
+            let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let Some((_, key)) = queue.get(i) else {
+                return stored;
+            };
+            if let Some(position) = views.write_body(*key, &mut encoded) {
+                stored.push(StoredView {
                     kind: key.kind(),
                     id: key.id(),
                     org_id: views.org_of(*key).unwrap_or_default(),
                     position,
                     body: lz4_flex::compress_prepend_size(&encoded),
-                })
-            })
-            .collect()
+                });
+            }
+        }
     };
     let threads = std::thread::available_parallelism().map_or(1, usize::from);
     if threads < 2 || keys.len() < 2 {
-        return serialise(keys);
-    }
-    // Interleaved, so the large views (pods) spread over the threads.
-    let n = threads.min(keys.len());
-    let mut shares = vec![Vec::new(); n];
-    for (i, key) in keys.iter().enumerate() {
-        shares[i % n].push(*key);
+        return serialise();
     }
     std::thread::scope(|scope| {
-        let parts: Vec<_> = shares
-            .iter()
-            .map(|share| scope.spawn(move || serialise(share)))
+        let parts: Vec<_> = (0..threads.min(keys.len()))
+            .map(|_| scope.spawn(serialise))
             .collect();
         parts
             .into_iter()

@@ -16,16 +16,16 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use crate::metrics::StoreMetrics;
-use crate::store::{EventMetadata, EventStore, RecordedEvent, StoreError};
+use crate::store::{EventStore, RecordedEvent, StoreError};
 
-/// One stored event as a scan lends it: borrowed from the backend's row, valid during the
-/// callback (nothing is allocated per row).
+/// One stored event as a scan lends it, with what a projection folds — not the event id,
+/// the causation or the commit time, which no view keeps (the audit log reads those with
+/// [`Backend::org_events`]; a rebuild reads three columns fewer of every row): borrowed from
+/// the backend's row, valid during the callback (nothing is allocated per row).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ScannedEvent<'a> {
     /// Global position.
     pub position: u64,
-    /// Event id.
-    pub event_id: Uuid,
     /// Stream name.
     pub stream: &'a str,
     /// Version of the stream after this event.
@@ -42,33 +42,25 @@ pub struct ScannedEvent<'a> {
     pub actor: &'a str,
     /// The request.
     pub correlation_id: Uuid,
-    /// The message that caused it.
-    pub causation_id: Option<Uuid>,
-    /// When the store committed it.
-    pub recorded_at: DateTime<Utc>,
-    /// Business time, if the event has one (see [`crate::EventMetadata::occurred_at`]).
-    pub occurred_at: Option<DateTime<Utc>>,
+    /// Business time: when it happened in the organisation, the commit time for an event
+    /// that carries none ([`RecordedEvent::occurred_at`]).
+    pub occurred_at: DateTime<Utc>,
 }
 
-impl ScannedEvent<'_> {
-    /// An owned copy, as a read returns it.
-    pub fn to_recorded(&self) -> RecordedEvent {
-        RecordedEvent {
+impl RecordedEvent {
+    /// The event as a scan lends it (what a projection folds).
+    pub fn as_scanned(&self) -> ScannedEvent<'_> {
+        ScannedEvent {
             position: self.position,
-            event_id: self.event_id,
-            stream: self.stream.to_owned(),
+            stream: &self.stream,
             stream_version: self.stream_version,
-            event_type: self.event_type.to_owned(),
+            event_type: &self.event_type,
             schema_version: self.schema_version,
-            payload: self.payload.to_owned(),
-            metadata: EventMetadata {
-                org_id: self.org_id,
-                actor: self.actor.to_owned(),
-                correlation_id: self.correlation_id,
-                causation_id: self.causation_id,
-                occurred_at: self.occurred_at,
-            },
-            recorded_at: self.recorded_at,
+            payload: &self.payload,
+            org_id: self.metadata.org_id,
+            actor: &self.metadata.actor,
+            correlation_id: self.metadata.correlation_id,
+            occurred_at: self.occurred_at(),
         }
     }
 }

@@ -47,12 +47,10 @@ pub struct CaughtUp {
 struct Row {
     key: ViewKey,
     position: u64,
-    event_id: Uuid,
     stream_version: u64,
     schema_version: u32,
     org_id: Uuid,
     correlation_id: Uuid,
-    recorded_at: DateTime<Utc>,
     occurred_at: DateTime<Utc>,
     stream: Range<usize>,
     event_type: Range<usize>,
@@ -93,13 +91,11 @@ impl Batch {
         self.rows.push(Row {
             key,
             position: e.position,
-            event_id: e.event_id,
             stream_version: e.stream_version,
             schema_version: e.schema_version,
             org_id: e.org_id,
             correlation_id: e.correlation_id,
-            recorded_at: e.recorded_at,
-            occurred_at: e.occurred_at.unwrap_or(e.recorded_at),
+            occurred_at: e.occurred_at,
             stream,
             event_type,
             payload,
@@ -179,10 +175,8 @@ impl Share {
             let envelope = Envelope {
                 meta: Meta {
                     position: row.position,
-                    event_id: row.event_id,
                     stream: self.names.get(stream, 0),
                     stream_version: row.stream_version,
-                    recorded_at: row.recorded_at,
                     occurred_at: row.occurred_at,
                     actor: self.names.get(text(&row.actor), 1),
                     correlation_id: row.correlation_id,

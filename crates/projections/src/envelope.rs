@@ -9,20 +9,17 @@ use podledger_eventstore::{RecordedEvent, ScannedEvent};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-/// Where and when an event was recorded, and by whom.
+/// Where and when an event happened, and by whom: what the views keep of an event's
+/// metadata (the event id, causation and commit time are the audit log's, read from the store).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Meta {
     /// Global position.
     pub position: u64,
-    /// Event id.
-    pub event_id: Uuid,
     /// Stream (shared: a catch-up hands the same name to every event of the stream).
     pub stream: Arc<str>,
     /// Version of the stream after the event.
     pub stream_version: u64,
-    /// Server time of the commit (the audit log shows it; nothing is computed from it).
-    pub recorded_at: DateTime<Utc>,
     /// Business time: when it happened in the organisation. Every metric and `asOf` by time
     /// follows this clock (see ARCHITECTURE.md, "Two clocks").
     pub occurred_at: DateTime<Utc>,
@@ -51,10 +48,8 @@ impl Envelope {
             event: decode(&recorded)?,
             meta: Meta {
                 position: recorded.position,
-                event_id: recorded.event_id,
                 stream: recorded.stream.into(),
                 stream_version: recorded.stream_version,
-                recorded_at: recorded.recorded_at,
                 occurred_at,
                 actor: recorded.metadata.actor.into(),
                 correlation_id: recorded.metadata.correlation_id,
@@ -70,11 +65,9 @@ impl Envelope {
             event: Event::decode_str(e.stream, e.event_type, e.schema_version, e.payload)?,
             meta: Meta {
                 position: e.position,
-                event_id: e.event_id,
                 stream: Arc::clone(stream),
                 stream_version: e.stream_version,
-                recorded_at: e.recorded_at,
-                occurred_at: e.occurred_at.unwrap_or(e.recorded_at),
+                occurred_at: e.occurred_at,
                 actor: e.actor.into(),
                 correlation_id: e.correlation_id,
                 org_id: e.org_id,

@@ -59,10 +59,8 @@ impl Script {
         self.position += 1;
         Meta {
             position: self.position,
-            event_id: Uuid::from_u128(u128::from(self.position)),
             stream: "x".into(),
             stream_version,
-            recorded_at: self.now,
             occurred_at: self.now,
             actor: format!("member:{PO}").into(),
             correlation_id: Uuid::from_u128(9_000 + u128::from(self.position)),

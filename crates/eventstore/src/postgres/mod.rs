@@ -32,7 +32,7 @@ use uuid::Uuid;
 use crate::backend::ScannedEvent;
 use crate::plan::{InsertRow, Outcomes, Pending, Placement, answer, answer_failed, plan};
 use crate::store::{
-    AppendOutcome, EventStore, EventStream, RecordedEvent, StoreError, StreamWrite,
+    AppendOutcome, EventMetadata, EventStore, EventStream, RecordedEvent, StoreError, StreamWrite,
 };
 use crate::subscription;
 
@@ -458,10 +458,34 @@ pub(crate) const COLUMNS: &str = "position, event_id, stream_id, stream_version,
     schema_version, payload, org_id, actor, correlation_id, causation_id, recorded_at, \
     occurred_at";
 
-/// One row of `SELECT {COLUMNS}` lent as a [`ScannedEvent`].
+fn micros(t: i64) -> DateTime<Utc> {
+    DateTime::<Utc>::from_timestamp_micros(t).unwrap_or_default()
+}
+
+/// The columns a scan reads, in the order [`scanned`] takes them (a [`ScannedEvent`]'s: its
+/// business time is the commit time when the event has none).
+pub(crate) const SCANNED: &str = "position, stream_id, stream_version, event_type, \
+    schema_version, payload, org_id, actor, correlation_id, COALESCE(occurred_at, recorded_at)";
+
+/// One row of `SELECT {SCANNED}` lent as a [`ScannedEvent`].
 pub(crate) fn scanned(row: &PgRow) -> Result<ScannedEvent<'_>, sqlx::Error> {
-    let micros = |t: i64| DateTime::<Utc>::from_timestamp_micros(t).unwrap_or_default();
     Ok(ScannedEvent {
+        position: row.try_get::<i64, _>(0)? as u64,
+        stream: row.try_get(1)?,
+        stream_version: row.try_get::<i64, _>(2)? as u64,
+        event_type: row.try_get(3)?,
+        schema_version: row.try_get::<i32, _>(4)? as u32,
+        payload: row.try_get(5)?,
+        org_id: row.try_get(6)?,
+        actor: row.try_get(7)?,
+        correlation_id: row.try_get(8)?,
+        occurred_at: micros(row.try_get(9)?),
+    })
+}
+
+/// One row of `SELECT {COLUMNS}` as a [`RecordedEvent`].
+pub(crate) fn recorded(row: &PgRow) -> Result<RecordedEvent, sqlx::Error> {
+    Ok(RecordedEvent {
         position: row.try_get::<i64, _>(0)? as u64,
         event_id: row.try_get(1)?,
         stream: row.try_get(2)?,
@@ -469,18 +493,15 @@ pub(crate) fn scanned(row: &PgRow) -> Result<ScannedEvent<'_>, sqlx::Error> {
         event_type: row.try_get(4)?,
         schema_version: row.try_get::<i32, _>(5)? as u32,
         payload: row.try_get(6)?,
-        org_id: row.try_get(7)?,
-        actor: row.try_get(8)?,
-        correlation_id: row.try_get(9)?,
-        causation_id: row.try_get(10)?,
+        metadata: EventMetadata {
+            org_id: row.try_get(7)?,
+            actor: row.try_get(8)?,
+            correlation_id: row.try_get(9)?,
+            causation_id: row.try_get(10)?,
+            occurred_at: row.try_get::<Option<i64>, _>(12)?.map(micros),
+        },
         recorded_at: micros(row.try_get(11)?),
-        occurred_at: row.try_get::<Option<i64>, _>(12)?.map(micros),
     })
-}
-
-/// One row of `SELECT {COLUMNS}` as a [`RecordedEvent`].
-pub(crate) fn recorded(row: &PgRow) -> Result<RecordedEvent, sqlx::Error> {
-    scanned(row).map(|e| e.to_recorded())
 }
 
 fn events(rows: &[PgRow]) -> Result<Vec<RecordedEvent>, StoreError> {

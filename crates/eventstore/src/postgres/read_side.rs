@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use futures_util::TryStreamExt as _;
 use uuid::Uuid;
 
-use super::{COLUMNS, PgEventStore, recorded, scanned};
+use super::{COLUMNS, PgEventStore, SCANNED, recorded, scanned};
 use crate::backend::{Backend, LoadedViews, OrgEvents, ScannedEvent, StoredView};
 use crate::metrics::StoreMetrics;
 use crate::store::{RecordedEvent, StoreError};
@@ -60,7 +60,7 @@ impl Backend for PgEventStore {
         // one consistent snapshot without a transaction.
         self.lend(
             &format!(
-                "SELECT {COLUMNS} FROM events WHERE position > $1 AND position <= $2 \
+                "SELECT {SCANNED} FROM events WHERE position > $1 AND position <= $2 \
                  ORDER BY position"
             ),
             None,
@@ -79,7 +79,7 @@ impl Backend for PgEventStore {
     ) -> Result<Option<u64>, StoreError> {
         self.lend(
             &format!(
-                "SELECT {COLUMNS} FROM events WHERE stream_id = $1 AND stream_version > $2 \
+                "SELECT {SCANNED} FROM events WHERE stream_id = $1 AND stream_version > $2 \
                  AND position <= $3 ORDER BY stream_version"
             ),
             Some(stream),

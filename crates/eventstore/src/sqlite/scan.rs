@@ -27,9 +27,10 @@ fn number(row: &Row<'_>, i: usize) -> rusqlite::Result<u64> {
     Ok(row.get_ref(i)?.as_i64()? as u64)
 }
 
-/// The columns a scan reads, in the order [`scanned`] takes them.
-const COLUMNS: &str = "position, event_id, stream_id, stream_version, event_type, \
-    schema_version, payload, org_id, actor, correlation_id, causation_id, recorded_at, occurred_at";
+/// The columns a scan reads, in the order [`scanned`] takes them (a [`ScannedEvent`]'s: its
+/// business time is the commit time when the event has none).
+const COLUMNS: &str = "position, stream_id, stream_version, event_type, schema_version, payload, \
+    org_id, actor, correlation_id, ifnull(occurred_at, recorded_at)";
 
 /// A read-only connection of its own, waiting up to 10 s for a writer's lock.
 fn open(path: &Path) -> rusqlite::Result<Connection> {
@@ -125,26 +126,17 @@ pub(super) fn scan_stream(
 
 /// One row of the events table as a [`ScannedEvent`] (columns in [`scan`]'s order).
 fn scanned<'r>(row: &'r Row<'_>) -> rusqlite::Result<ScannedEvent<'r>> {
-    let causation = row.get_ref(10)?;
-    let at = row.get_ref(11)?.as_i64()?;
-    let occurred = row.get_ref(12)?.as_i64_or_null()?;
     Ok(ScannedEvent {
         position: number(row, 0)?,
-        event_id: uuid(row, 1)?,
-        stream: text(row, 2)?,
-        stream_version: number(row, 3)?,
-        event_type: text(row, 4)?,
-        schema_version: number(row, 5)? as u32,
-        payload: text(row, 6)?,
-        org_id: uuid(row, 7)?,
-        actor: text(row, 8)?,
-        correlation_id: uuid(row, 9)?,
-        causation_id: match causation {
-            rusqlite::types::ValueRef::Null => None,
-            _ => Some(uuid(row, 10)?),
-        },
-        recorded_at: DateTime::from_timestamp_micros(at).unwrap_or_default(),
-        occurred_at: occurred.and_then(DateTime::from_timestamp_micros),
+        stream: text(row, 1)?,
+        stream_version: number(row, 2)?,
+        event_type: text(row, 3)?,
+        schema_version: number(row, 4)? as u32,
+        payload: text(row, 5)?,
+        org_id: uuid(row, 6)?,
+        actor: text(row, 7)?,
+        correlation_id: uuid(row, 8)?,
+        occurred_at: DateTime::from_timestamp_micros(row.get_ref(9)?.as_i64()?).unwrap_or_default(),
     })
 }
 

@@ -68,7 +68,7 @@ pub fn documents(views: &Views, keys: &[ViewKey]) -> Vec<StoredView> {
         .iter()
         .map(|key| (views.version_of(*key).unwrap_or_default(), *key))
         .collect();
-    queue.sort_unstable_by(|a, b| b.0.cmp(&a.0));
+    queue.sort_unstable_by_key(|(length, _)| std::cmp::Reverse(*length));
     let next = std::sync::atomic::AtomicUsize::new(0);
     let serialise = || -> Vec<StoredView> {
         let (mut encoded, mut stored) = (Vec::new(), Vec::new());

@@ -559,16 +559,7 @@ impl PodState {
                 for id in done {
                     self.item_mut(*id, version);
                 }
-                // Stop comparing once every done item is out of the backlog.
-                let mut left = done.len();
-                self.backlog.retain(|id| {
-                    if left > 0 && done.contains(id) {
-                        left -= 1;
-                        false
-                    } else {
-                        true
-                    }
-                });
+                self.leave_backlog(done);
             }
             PodEvent::BlockerRaised {
                 blocker_id,
@@ -786,6 +777,35 @@ impl PodState {
     }
 
     /// Takes an item out of the backlog (it is there at most once).
+    /// Takes `items` out of the backlog. Items committed to a sprint come from near its top
+    /// (or, just created, its bottom): it is searched from both ends at once and no further
+    /// than the last of them is found, so a close does not pass over a long backlog; each
+    /// entry visited costs a bisection of the (sorted) items, and a removal shifts the shorter
+    /// side.
+    fn leave_backlog(&mut self, items: &[ItemId]) {
+        let mut items = items.to_vec();
+        items.sort_unstable();
+        let leaving = |id: &ItemId| items.binary_search(id).is_ok();
+        let mut found = Vec::with_capacity(items.len());
+        let (mut front, mut back) = (0, self.backlog.len());
+        while found.len() < items.len() && front < back {
+            if leaving(&self.backlog[front]) {
+                found.push(front);
+            }
+            front += 1;
+            if found.len() < items.len() && front < back {
+                back -= 1;
+                if leaving(&self.backlog[back]) {
+                    found.push(back);
+                }
+            }
+        }
+        found.sort_unstable_by(|a, b| b.cmp(a));
+        for i in found {
+            self.backlog.remove(i);
+        }
+    }
+
     fn unrank(&mut self, id: ItemId) {
         if let Some(index) = self.backlog.iter().position(|b| *b == id) {
             self.backlog.remove(index);
@@ -817,6 +837,49 @@ impl PodState {
             ItemStatus::Dropped => true,
             ItemStatus::Done => item.sprint != self.active_sprint || item.sprint.is_none(),
             _ => false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{TimeZone as _, Utc};
+    use uuid::Uuid;
+
+    use super::PodState;
+    use crate::ids::{ItemId, SprintId};
+    use crate::pod::PodEvent;
+
+    fn item(n: u128) -> ItemId {
+        ItemId(Uuid::from_u128(n))
+    }
+
+    /// Given a backlog, when a sprint closes with done items at its top, in its middle and at
+    /// its bottom (and one no longer in it), then exactly those leave and the rest keep their
+    /// order — whichever end the search reaches them from.
+    #[test]
+    fn given_a_backlog_when_a_sprint_closes_then_its_done_items_leave_it_wherever_they_stand() {
+        for done in [
+            vec![],
+            vec![1],
+            vec![9],
+            vec![5],
+            vec![9, 1],
+            vec![1, 5, 9, 42],
+            vec![2, 3, 4, 6, 7, 8],
+            (1..=9).collect(),
+        ] {
+            let mut state = PodState::default();
+            state.backlog = (1..=9).map(item).collect();
+            state.evolve(&PodEvent::SprintClosed {
+                sprint_id: SprintId(Uuid::from_u128(100)),
+                at: Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap(),
+                done: done.iter().map(|n| item(*n)).collect(),
+                not_done: vec![],
+                goal_met: true,
+            });
+            let left: Vec<ItemId> = (1..=9).filter(|n| !done.contains(n)).map(item).collect();
+            assert_eq!(state.backlog, left, "done {done:?}");
         }
     }
 }

@@ -869,8 +869,10 @@ mod tests {
             vec![2, 3, 4, 6, 7, 8],
             (1..=9).collect(),
         ] {
-            let mut state = PodState::default();
-            state.backlog = (1..=9).map(item).collect();
+            let mut state = PodState {
+                backlog: (1..=9).map(item).collect(),
+                ..PodState::default()
+            };
             state.evolve(&PodEvent::SprintClosed {
                 sprint_id: SprintId(Uuid::from_u128(100)),
                 at: Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap(),

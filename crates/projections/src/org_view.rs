@@ -180,7 +180,12 @@ fn owner_spread(pod: &PodView, sprint: crate::pod_view::SprintView<'_>) -> Vec<(
     if sprint.history.closing.is_some() {
         return sprint.history.owners_at_close.clone();
     }
-    crate::pod_view::owner_spread(sprint.items.iter().filter_map(|i| pod.state.items.get(i)))
+    crate::pod_view::owner_spread(
+        sprint
+            .items
+            .iter()
+            .filter_map(|i| pod.state.items.get(i).map(|item| &**item)),
+    )
 }
 
 /// The findings for the organisation at `now`, given its pods' views.

@@ -11,6 +11,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Deref;
+use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use podledger_domain::ids::{
@@ -235,7 +236,7 @@ pub struct PodView {
     /// is the stream version).
     pub state: PodState,
     /// Each item's history.
-    pub items: Map<ItemId, ItemHistory>,
+    pub items: Map<ItemId, Arc<ItemHistory>>,
     /// Sprints in plan order, with their history.
     pub sprints: Seq<SprintHistory>,
     /// Blockers in raise order, with what they said.
@@ -612,13 +613,13 @@ impl PodView {
     }
 
     fn log_status(&mut self, id: ItemId, status: ItemStatus, at: DateTime<Utc>) {
-        if let Some(item) = self.items.get_mut(&id) {
+        if let Some(item) = self.items.get_mut(&id).map(Arc::make_mut) {
             item.status_log.push((at, status));
         }
     }
 
     fn ledger(&mut self, id: ItemId, change: LedgerChange, meta: &Meta) {
-        if let Some(item) = self.items.get_mut(&id) {
+        if let Some(item) = self.items.get_mut(&id).map(Arc::make_mut) {
             item.ledger.push(LedgerEntry::new(change, meta));
         }
     }
@@ -847,7 +848,7 @@ impl PodView {
             PodEvent::ItemCreated { item_id, .. } => {
                 self.items.insert(
                     *item_id,
-                    ItemHistory {
+                    Arc::new(ItemHistory {
                         created_at: at,
                         // Room for the usual life of an item (new, committed, in progress,
                         // in review, done; declared and accepted), allocated once: growing
@@ -860,7 +861,7 @@ impl PodView {
                         },
                         ranked_at: Vec::new(),
                         ledger: Vec::with_capacity(2),
-                    },
+                    }),
                 );
             }
             PodEvent::ItemEstimated {
@@ -877,7 +878,7 @@ impl PodView {
                 }
             }
             PodEvent::ItemRanked { item_id, .. } => {
-                if let Some(item) = self.items.get_mut(item_id) {
+                if let Some(item) = self.items.get_mut(item_id).map(Arc::make_mut) {
                     item.ranked_at.push(at);
                 }
             }
@@ -1007,7 +1008,7 @@ impl PodView {
                 let owners = owner_spread(
                     done.iter()
                         .chain(not_done)
-                        .filter_map(|i| self.state.items.get(i)),
+                        .filter_map(|i| self.state.items.get(i).map(|item| &**item)),
                 );
                 if let Some(s) = self.sprint_history(*sprint_id) {
                     s.closing = Some(closing);

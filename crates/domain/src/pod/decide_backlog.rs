@@ -204,6 +204,7 @@ pub(super) fn item<'a>(p: &PodCtx<'a>, id: ItemId) -> Result<&'a Item, DomainErr
     p.pod
         .items
         .get(&id)
+        .map(|item| &**item)
         .ok_or_else(|| DomainError::not_found("itemId", "item", &id))
 }
 

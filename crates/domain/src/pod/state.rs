@@ -1,6 +1,7 @@
 //! The state of a pod, folded from its events.
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
@@ -325,8 +326,10 @@ impl ServiceRequest {
 pub struct PodState {
     /// Number of events applied (the stream version).
     pub version: u64,
-    /// Items by id.
-    pub items: Map<ItemId, Item>,
+    /// Items by id, each behind its own `Arc`: an entry is a pointer, so the map's nodes stay
+    /// small (a node copied for a write to a shared state copies sixteen pointers, not sixteen
+    /// items and their texts) and inserting moves no item around.
+    pub items: Map<ItemId, Arc<Item>>,
     /// Open items (neither DROPPED nor done in a closed sprint) in rank order. (A deque:
     /// re-ranking usually moves an item to the top, which a `Vec` pays for by shifting the
     /// whole backlog. Not a persistent sequence: its length is the open work, not the
@@ -372,7 +375,7 @@ impl PodState {
             } => {
                 self.items.insert(
                     *item_id,
-                    Item {
+                    Arc::new(Item {
                         title: title.clone(),
                         description: description.clone(),
                         output_category: output_category.clone(),
@@ -386,7 +389,7 @@ impl PodState {
                         sprint: None,
                         approved: false,
                         version,
-                    },
+                    }),
                 );
                 self.backlog.push_back(*item_id);
             }
@@ -820,7 +823,7 @@ impl PodState {
     }
 
     fn item_mut(&mut self, id: ItemId, version: u64) -> Option<&mut Item> {
-        let item = self.items.get_mut(&id)?;
+        let item = Arc::make_mut(self.items.get_mut(&id)?);
         item.version = version;
         Some(item)
     }

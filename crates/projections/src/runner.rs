@@ -630,20 +630,51 @@ async fn flush(
         tests::AT_THE_GATE.fetch_add(1, Ordering::SeqCst);
         tests::PERSISTING.read().await
     };
-    // Serialising (seconds for a large organisation after a rebuild) runs off the async
-    // workers, on every core.
-    let documents = if dirty.is_empty() {
-        Vec::new()
-    } else {
-        let keys: Vec<ViewKey> = dirty.iter().copied().collect();
-        tokio::task::spawn_blocking(move || persist::documents(&views, &keys))
-            .await
-            .map_err(|e| StoreError::backend(std::io::Error::other(e.to_string())))?
+    let groups = persist::groups(
+        &views,
+        dirty.iter().copied(),
+        persist::SMALL,
+        persist::GROUPS,
+    );
+    write_in_groups(store, views, groups, checkpoint, persisted).await
+}
+
+/// Serialises `groups` of views off the async workers, on every core, and writes each group
+/// while the next is serialised ([`persist::groups`]). Every group but the last is written with
+/// the checkpoint as it was: its views are ahead of it until the last group moves it, which a
+/// restart allows for (`Views::apply_to` passes over what a view already holds).
+async fn write_in_groups(
+    store: &dyn podledger_eventstore::Backend,
+    views: Views,
+    groups: Vec<Vec<ViewKey>>,
+    checkpoint: u64,
+    persisted: &mut u64,
+) -> Result<(), StoreError> {
+    let views = Arc::new(views);
+    let serialise = |group: Vec<ViewKey>| {
+        let views = Arc::clone(&views);
+        tokio::task::spawn_blocking(move || persist::documents(&views, &group))
     };
-    if documents.is_empty() && checkpoint == *persisted {
+    let mut groups = groups.into_iter();
+    let mut next = groups.next().map(serialise);
+    if next.is_none() && checkpoint == *persisted {
         return Ok(());
     }
-    persist::save(store, &documents, checkpoint).await?;
+    loop {
+        let documents = match next.take() {
+            Some(serialising) => serialising
+                .await
+                .map_err(|e| StoreError::backend(std::io::Error::other(e.to_string())))?,
+            None => Vec::new(),
+        };
+        next = groups.next().map(serialise);
+        let last = next.is_none();
+        let moved_to = if last { checkpoint } else { *persisted };
+        persist::save(store, &documents, moved_to).await?;
+        if last {
+            break;
+        }
+    }
     *persisted = checkpoint;
     Ok(())
 }
@@ -680,6 +711,67 @@ mod tests {
             .execute(&command, &ctx, RequestMeta::default())
             .await
             .unwrap();
+    }
+
+    /// Given the views of three organisations, when they are written a group at a time, then
+    /// a restart after all but the last group (the checkpoint not moved, some views ahead of
+    /// it) folds to the same views, and once the last is written every view is stored at its
+    /// version with the checkpoint at the head.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn views_written_a_group_at_a_time_move_the_checkpoint_with_the_last_group() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteEventStore::open(SqliteConfig::new(dir.path().join("g.db")))
+            .await
+            .unwrap();
+        let handler = CommandHandler::new(Arc::new(store.clone()));
+        for name in ["Acme", "Globex", "Initech"] {
+            let (org, admin) = (OrgId(Uuid::now_v7()), PersonId(Uuid::now_v7()));
+            let ctx = Context::new(org, Actor::member(admin), chrono::Utc::now());
+            let create = Command::Org(OrgCommand::CreateOrganisation {
+                name: name.into(),
+                sprint_length_days: None,
+                founder_name: "Ada".into(),
+                founder_email: None,
+            });
+            handler
+                .execute(&create, &ctx, RequestMeta::default())
+                .await
+                .unwrap();
+            add_person(&handler, org, admin).await;
+        }
+        let head = store.head().await.unwrap();
+        let views = crate::catch_up::catch_up(&store, &crate::Views::default(), head)
+            .unwrap()
+            .views;
+        let keys: Vec<_> = views.stream_versions().map(|(key, _)| key).collect();
+        assert_eq!(keys.len(), 3, "one view per organisation: {keys:?}");
+        let one_each: Vec<Vec<_>> = keys.iter().map(|key| vec![*key]).collect();
+
+        // The first groups alone (as if the process died before the last): the checkpoint stays.
+        let mut persisted = 0;
+        let all_but_last = one_each[..one_each.len() - 1].to_vec();
+        super::write_in_groups(&store, views.clone(), all_but_last, 0, &mut persisted)
+            .await
+            .unwrap();
+        assert_eq!(crate::persist::load(&store).await.unwrap().position, 0);
+        let folded: std::collections::HashMap<_, _> = views.stream_versions().collect();
+        let restarted = Projections::start(store.clone()).await.unwrap();
+        restarted
+            .wait_for(head, Duration::from_secs(10))
+            .await
+            .unwrap();
+        let resumed: std::collections::HashMap<_, _> =
+            restarted.snapshot().stream_versions().collect();
+        assert_eq!(resumed, folded);
+
+        super::write_in_groups(&store, views.clone(), one_each, head, &mut persisted)
+            .await
+            .unwrap();
+        assert_eq!(persisted, head);
+        let loaded = crate::persist::load(&store).await.unwrap();
+        assert_eq!(loaded.position, head);
+        let stored: std::collections::HashMap<_, _> = loaded.stream_versions().collect();
+        assert_eq!(stored, folded);
     }
 
     // Architecture Invariant: persisting the views never holds the fold — a write is readable

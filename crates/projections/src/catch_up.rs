@@ -147,7 +147,10 @@ impl Names {
 }
 
 impl Share {
-    fn fold(&mut self, base: &Views, batch: &Batch) {
+    /// Decodes the batch's events and folds each run of one view's events at once
+    /// ([`Views::apply_run`]); `run` is a buffer kept between batches.
+    fn fold(&mut self, base: &Views, batch: &Batch, run: &mut Vec<Envelope>) {
+        let mut run_key = None;
         for row in &batch.rows {
             if self.last != Some(row.key) {
                 if self.seen.insert(row.key) {
@@ -172,7 +175,13 @@ impl Share {
                     continue;
                 }
             };
-            let envelope = Envelope {
+            if run_key != Some(row.key) {
+                if let Some(key) = run_key {
+                    self.views.apply_run(key, run.drain(..));
+                }
+                run_key = Some(row.key);
+            }
+            run.push(Envelope {
                 meta: Meta {
                     position: row.position,
                     stream: self.names.get(stream, 0),
@@ -183,8 +192,10 @@ impl Share {
                     org_id: row.org_id,
                 },
                 event,
-            };
-            self.views.apply_to(row.key, envelope);
+            });
+        }
+        if let Some(key) = run_key {
+            self.views.apply_run(key, run.drain(..));
         }
     }
 }
@@ -320,11 +331,12 @@ fn work(
     emptied: &Mutex<Vec<Batch>>,
 ) -> Share {
     let mut share = Share::default();
+    let mut run = Vec::new();
     for c in 0..chunks {
         let input = &inputs[(c % inputs.len() as u64) as usize];
         // A scanner that failed stops sending: its error is reported after the join.
         while let Ok(mut batch) = input.recv() {
-            share.fold(base, &batch);
+            share.fold(base, &batch, &mut run);
             let ends_chunk = batch.ends_chunk;
             batch.text.clear();
             batch.rows.clear();

@@ -604,6 +604,10 @@ impl PodView {
     }
 
     fn sprint_history(&mut self, id: SprintId) -> Option<&mut SprintHistory> {
+        // Nearly always the last sprint planned: looked at first, without a walk.
+        if self.sprints.back().is_some_and(|s| s.id == id) {
+            return self.sprints.back_mut();
+        }
         self.sprints.iter_mut().rev().find(|s| s.id == id)
     }
 

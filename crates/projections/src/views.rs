@@ -95,48 +95,77 @@ impl Views {
     /// passed over: views persisted later than the checkpoint see the events between again
     /// when a restart resumes from it ([`crate::runner::ProjectionOptions::persist_growth`]).
     pub fn apply_to(&mut self, key: ViewKey, envelope: Envelope) -> Option<ViewKey> {
-        let meta = &envelope.meta;
-        self.position = self.position.max(meta.position);
-        // A view's organisation is recorded when the view is created (one lookup per event, not
-        // two).
-        let owners = &mut self.owners;
-        let mut created = || {
-            owners.insert(key, meta.org_id);
+        self.apply_run(key, std::iter::once(envelope))
+            .then_some(key)
+    }
+
+    /// [`Views::apply_to`] for a run of events of one view, in stream order: an organisation's
+    /// or a pod's view is looked up and made unique once for the run, not once an event (a
+    /// catch-up meets a stream's events in runs). Returns whether any event changed the view.
+    pub fn apply_run(&mut self, key: ViewKey, run: impl IntoIterator<Item = Envelope>) -> bool {
+        let mut run = run.into_iter().peekable();
+        let Some(org) = run.peek().map(|first| first.meta.org_id) else {
+            return false;
         };
-        match (envelope.event, key) {
-            (Event::Org(e), ViewKey::Org(id)) => {
-                let view = self.orgs.entry(id).or_insert_with(|| {
+        let (owners, position) = (&mut self.owners, &mut self.position);
+        // A view's organisation is recorded when the view is created.
+        let mut created = || {
+            owners.insert(key, org);
+        };
+        let mut changed = false;
+        match key {
+            ViewKey::Org(id) => {
+                let view = Arc::make_mut(self.orgs.entry(id).or_insert_with(|| {
                     created();
                     Arc::default()
-                });
-                if view.version >= meta.stream_version {
-                    return None;
-                }
-                Arc::make_mut(view).apply(meta, &e);
-            }
-            (Event::Pod(e), ViewKey::Pod(id)) => {
-                let view = self.pods.entry(id).or_insert_with(|| {
-                    created();
-                    Arc::default()
-                });
-                if view.state.version >= meta.stream_version {
-                    return None;
-                }
-                Arc::make_mut(view).apply(meta, &e);
-            }
-            (Event::Kpi(e), ViewKey::Kpi(id)) => match self.kpis.get_mut(&id) {
-                Some(kpi) if kpi.version >= meta.stream_version => return None,
-                Some(kpi) => Arc::make_mut(kpi).apply(meta, &e),
-                None => {
-                    if let Some(kpi) = KpiView::defined(id, meta, &e) {
-                        created();
-                        self.kpis.insert(id, Arc::new(kpi));
+                }));
+                for Envelope { meta, event } in run {
+                    *position = (*position).max(meta.position);
+                    if let Event::Org(e) = event
+                        && view.version < meta.stream_version
+                    {
+                        view.apply(&meta, &e);
+                        changed = true;
                     }
                 }
-            },
-            _ => return None,
+            }
+            ViewKey::Pod(id) => {
+                let view = Arc::make_mut(self.pods.entry(id).or_insert_with(|| {
+                    created();
+                    Arc::default()
+                }));
+                for Envelope { meta, event } in run {
+                    *position = (*position).max(meta.position);
+                    if let Event::Pod(e) = event
+                        && view.state.version < meta.stream_version
+                    {
+                        view.apply(&meta, &e);
+                        changed = true;
+                    }
+                }
+            }
+            ViewKey::Kpi(id) => {
+                for Envelope { meta, event } in run {
+                    *position = (*position).max(meta.position);
+                    let Event::Kpi(e) = event else { continue };
+                    match self.kpis.get_mut(&id) {
+                        Some(kpi) if kpi.version >= meta.stream_version => {}
+                        Some(kpi) => {
+                            Arc::make_mut(kpi).apply(&meta, &e);
+                            changed = true;
+                        }
+                        None => {
+                            if let Some(kpi) = KpiView::defined(id, &meta, &e) {
+                                created();
+                                self.kpis.insert(id, Arc::new(kpi));
+                                changed = true;
+                            }
+                        }
+                    }
+                }
+            }
         }
-        Some(key)
+        changed
     }
 
     /// Takes `base`'s copy of view `key` (if it has one) before folding more events into it.
@@ -255,4 +284,61 @@ impl Views {
 
 fn encode<T: serde::Serialize>(view: &T, out: &mut Vec<u8>) {
     *out = postcard::to_extend(view, std::mem::take(out)).expect("views always serialise");
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::DateTime;
+    use podledger_domain::Event;
+    use podledger_domain::ids::{ItemId, PodId};
+    use podledger_domain::pod::PodEvent;
+    use uuid::Uuid;
+
+    use super::{ViewKey, Views};
+    use crate::envelope::{Envelope, Meta};
+
+    fn created(pod: PodId, position: u64, version: u64) -> Envelope {
+        Envelope {
+            meta: Meta {
+                position,
+                stream: format!("pod-{pod}").into(),
+                stream_version: version,
+                occurred_at: DateTime::from_timestamp(1_700_000_000, 0).unwrap(),
+                actor: "member:x".into(),
+                correlation_id: Uuid::nil(),
+                org_id: Uuid::from_u128(1),
+            },
+            event: Event::Pod(PodEvent::ItemCreated {
+                item_id: ItemId(Uuid::from_u128(u128::from(version))),
+                title: format!("Item {version}"),
+                description: None,
+                output_category: "email".into(),
+                acceptance_criteria: None,
+                estimate: None,
+                parent_epic: None,
+                requester: None,
+            }),
+        }
+    }
+
+    /// Given a view, when a run of its events starts with some it already holds, then those
+    /// are passed over and the rest folded; a run of held events alone changes nothing; the
+    /// position follows every event either way.
+    #[test]
+    fn a_run_passes_over_the_events_its_view_holds_and_folds_the_rest() {
+        let pod = PodId(Uuid::from_u128(7));
+        let key = ViewKey::Pod(pod);
+        let mut views = Views::default();
+        assert!(views.apply_run(key, [created(pod, 10, 1), created(pod, 11, 2)]));
+        assert!(views.apply_run(key, [created(pod, 11, 2), created(pod, 12, 3)]));
+        assert!(!views.apply_run(key, [created(pod, 12, 3)]));
+        assert!(!views.apply_run(key, []));
+        assert_eq!(views.position, 12);
+        let view = &views.pods[&pod];
+        assert_eq!(view.state.version, 3);
+        assert_eq!(view.state.items.len(), 3);
+        assert_eq!(views.org_of(key), Some(Uuid::from_u128(1)));
+        assert_eq!(views.apply_to(key, created(pod, 13, 3)), None);
+        assert_eq!(views.apply_to(key, created(pod, 14, 4)), Some(key));
+    }
 }

@@ -1,9 +1,10 @@
 //! Persistence of the views in the store's database ([`Backend::save_views`]): the views handed
-//! over and the checkpoint are written in one transaction, so every document holds all its stream's events up to the
-//! checkpoint (a view written later than the checkpoint holds some after it too, and a restart
-//! passes over those: `Views::apply_to`). A view is
-//! stored in postcard, LZ4-compressed: a large pod's view is megabytes, and writing (and
-//! syncing) it was most of a rebuild's time when it was JSON text.
+//! over are written in one transaction with the checkpoint — or, for a large hand-over, in
+//! [`groups`], the checkpoint moving with the last — so every document holds all its stream's
+//! events up to the checkpoint (a view written later than the checkpoint, or in an earlier
+//! group, holds some after it too, and a restart passes over those: `Views::apply_run`). A
+//! view is stored in postcard, LZ4-compressed: a large pod's view is megabytes, and writing
+//! (and syncing) it was most of a rebuild's time when it was JSON text.
 //!
 //! Persisted views are a cache of the log. The checkpoint's name carries the format, so a build
 //! that stores views differently ignores the old ones and folds the log again; so does a build

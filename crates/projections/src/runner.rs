@@ -700,6 +700,25 @@ mod tests {
     /// Persists that reached it.
     pub static AT_THE_GATE: AtomicUsize = AtomicUsize::new(0);
 
+    /// Creates an organisation named `name` and adds a second person to it; returns it and
+    /// its founder.
+    async fn organisation_of_two(handler: &CommandHandler, name: &str) -> (OrgId, PersonId) {
+        let (org, admin) = (OrgId(Uuid::now_v7()), PersonId(Uuid::now_v7()));
+        let ctx = Context::new(org, Actor::member(admin), chrono::Utc::now());
+        let create = Command::Org(OrgCommand::CreateOrganisation {
+            name: name.into(),
+            sprint_length_days: None,
+            founder_name: "Ada".into(),
+            founder_email: None,
+        });
+        handler
+            .execute(&create, &ctx, RequestMeta::default())
+            .await
+            .unwrap();
+        add_person(handler, org, admin).await;
+        (org, admin)
+    }
+
     async fn add_person(handler: &CommandHandler, org: OrgId, admin: PersonId) {
         let command = Command::Org(OrgCommand::AddPerson {
             person_id: PersonId(Uuid::now_v7()),
@@ -725,19 +744,7 @@ mod tests {
             .unwrap();
         let handler = CommandHandler::new(Arc::new(store.clone()));
         for name in ["Acme", "Globex", "Initech"] {
-            let (org, admin) = (OrgId(Uuid::now_v7()), PersonId(Uuid::now_v7()));
-            let ctx = Context::new(org, Actor::member(admin), chrono::Utc::now());
-            let create = Command::Org(OrgCommand::CreateOrganisation {
-                name: name.into(),
-                sprint_length_days: None,
-                founder_name: "Ada".into(),
-                founder_email: None,
-            });
-            handler
-                .execute(&create, &ctx, RequestMeta::default())
-                .await
-                .unwrap();
-            add_person(&handler, org, admin).await;
+            organisation_of_two(&handler, name).await;
         }
         let head = store.head().await.unwrap();
         let views = crate::catch_up::catch_up(&store, &crate::Views::default(), head)
@@ -784,19 +791,7 @@ mod tests {
             .unwrap();
         let handler = CommandHandler::new(Arc::new(store.clone()));
         let projections = Projections::start(store.clone()).await.unwrap();
-        let (org, admin) = (OrgId(Uuid::now_v7()), PersonId(Uuid::now_v7()));
-        let ctx = Context::new(org, Actor::member(admin), chrono::Utc::now());
-        let create = Command::Org(OrgCommand::CreateOrganisation {
-            name: "Acme".into(),
-            sprint_length_days: None,
-            founder_name: "Ada".into(),
-            founder_email: None,
-        });
-        handler
-            .execute(&create, &ctx, RequestMeta::default())
-            .await
-            .unwrap();
-        add_person(&handler, org, admin).await;
+        let (org, admin) = organisation_of_two(&handler, "Acme").await;
         let head = store.head().await.unwrap();
         projections
             .wait_for(head, Duration::from_secs(10))

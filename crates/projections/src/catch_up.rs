@@ -114,6 +114,8 @@ struct Share {
     /// The views met so far, and the last one (runs of one stream are common).
     seen: HashSet<ViewKey>,
     last: Option<ViewKey>,
+    /// The decoded events of the last view not folded yet: a run is folded at once.
+    run: Vec<Envelope>,
 }
 
 /// Stream names and actors, one shared copy of each: every event carries both, and they repeat
@@ -148,11 +150,11 @@ impl Names {
 
 impl Share {
     /// Decodes the batch's events and folds each run of one view's events at once
-    /// ([`Views::apply_run`]); `run` is a buffer kept between batches.
-    fn fold(&mut self, base: &Views, batch: &Batch, run: &mut Vec<Envelope>) {
-        let mut run_key = None;
+    /// ([`Views::apply_run`]).
+    fn fold(&mut self, base: &Views, batch: &Batch) {
         for row in &batch.rows {
             if self.last != Some(row.key) {
+                self.fold_run();
                 if self.seen.insert(row.key) {
                     // The first event of this view here: continue from the base's copy, if any.
                     self.views.adopt(row.key, base);
@@ -175,13 +177,7 @@ impl Share {
                     continue;
                 }
             };
-            if run_key != Some(row.key) {
-                if let Some(key) = run_key {
-                    self.views.apply_run(key, run.drain(..));
-                }
-                run_key = Some(row.key);
-            }
-            run.push(Envelope {
+            self.run.push(Envelope {
                 meta: Meta {
                     position: row.position,
                     stream: self.names.get(stream, 0),
@@ -194,8 +190,14 @@ impl Share {
                 event,
             });
         }
-        if let Some(key) = run_key {
-            self.views.apply_run(key, run.drain(..));
+        // Its last run too: the share is whole after every batch.
+        self.fold_run();
+    }
+
+    /// Folds the last view's run of decoded events.
+    fn fold_run(&mut self) {
+        if let Some(key) = self.last {
+            self.views.apply_run(key, self.run.drain(..));
         }
     }
 }
@@ -331,12 +333,11 @@ fn work(
     emptied: &Mutex<Vec<Batch>>,
 ) -> Share {
     let mut share = Share::default();
-    let mut run = Vec::new();
     for c in 0..chunks {
         let input = &inputs[(c % inputs.len() as u64) as usize];
         // A scanner that failed stops sending: its error is reported after the join.
         while let Ok(mut batch) = input.recv() {
-            share.fold(base, &batch, &mut run);
+            share.fold(base, &batch);
             let ends_chunk = batch.ends_chunk;
             batch.text.clear();
             batch.rows.clear();

@@ -180,12 +180,7 @@ fn owner_spread(pod: &PodView, sprint: crate::pod_view::SprintView<'_>) -> Vec<(
     if sprint.history.closing.is_some() {
         return sprint.history.owners_at_close.clone();
     }
-    crate::pod_view::owner_spread(
-        sprint
-            .items
-            .iter()
-            .filter_map(|i| pod.state.items.get(i).map(|item| &**item)),
-    )
+    crate::pod_view::owner_spread(sprint.items.iter().filter_map(|i| pod.state.item(i)))
 }
 
 /// The findings for the organisation at `now`, given its pods' views.

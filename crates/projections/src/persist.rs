@@ -67,7 +67,7 @@ pub const GROUPS: u64 = 4;
 /// `keys` in the groups a flush serialises and writes them in, largest views first: one group
 /// for a flush of fewer than `small` events, else about `groups` of about equal events (the
 /// flush writes a group while it serialises the next: a rebuild's flush was serialising on
-/// both cores, then writing on one — 90 ms each for a 1 M-event organisation). The flush
+/// both cores, then writing on one — 90 ms each for a 1 M-event organisation). [`write`]
 /// uses [`SMALL`] and [`GROUPS`].
 pub fn groups(
     views: &Views,
@@ -104,21 +104,16 @@ pub fn groups(
 /// Serialises the views named by `keys`, on up to as many threads as there are cores (a
 /// blocking call: run it off the async workers).
 ///
-/// The views are taken largest first (by their stream's length) from one shared queue: a
-/// rebuild persists a few large pods and many small KPIs, and dealing them out in a fixed
-/// order left one thread with most of the work (a median rebuild waited 40 ms on it).
+/// The threads take the views in the order given from one shared queue: [`groups`] gives them
+/// largest first, so the large pods spread over the threads and the many small KPIs fill in
+/// after them (dealing them out in a fixed order left one thread with most of the work).
 pub fn documents(views: &Views, keys: &[ViewKey]) -> Vec<StoredView> {
-    let mut queue: Vec<(u64, ViewKey)> = keys
-        .iter()
-        .map(|key| (views.version_of(*key).unwrap_or_default(), *key))
-        .collect();
-    queue.sort_unstable_by_key(|(length, _)| std::cmp::Reverse(*length));
     let next = std::sync::atomic::AtomicUsize::new(0);
     let serialise = || -> Vec<StoredView> {
         let (mut encoded, mut stored) = (Vec::new(), Vec::new());
         loop {
             let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            let Some((_, key)) = queue.get(i) else {
+            let Some(key) = keys.get(i) else {
                 return stored;
             };
             if let Some(position) = views.write_body(*key, &mut encoded) {
@@ -145,6 +140,57 @@ pub fn documents(views: &Views, keys: &[ViewKey]) -> Vec<StoredView> {
             .flat_map(|part| part.join().expect("serialising a view panicked"))
             .collect()
     })
+}
+
+/// Writes the views named by `keys` and moves the checkpoint to `checkpoint`, from
+/// `persisted` (where the stored checkpoint stands): in the [`groups`] of [`SMALL`] and
+/// [`GROUPS`], by [`write_groups`].
+pub async fn write(
+    store: &dyn Backend,
+    views: Views,
+    keys: impl IntoIterator<Item = ViewKey>,
+    checkpoint: u64,
+    persisted: u64,
+) -> Result<(), StoreError> {
+    let groups = groups(&views, keys, SMALL, GROUPS);
+    write_groups(store, views, groups, checkpoint, persisted).await
+}
+
+/// Serialises `groups` of views off the async workers, on every core, and writes each group
+/// while the next is serialised. Every group but the last is written with the checkpoint as it
+/// was (`persisted`): its views are ahead of it until the last group moves it to `checkpoint`,
+/// which a restart allows for (`Views::apply_run` passes over what a view already holds).
+pub async fn write_groups(
+    store: &dyn Backend,
+    views: Views,
+    groups: Vec<Vec<ViewKey>>,
+    checkpoint: u64,
+    persisted: u64,
+) -> Result<(), StoreError> {
+    let views = std::sync::Arc::new(views);
+    let serialise = |group: Vec<ViewKey>| {
+        let views = std::sync::Arc::clone(&views);
+        tokio::task::spawn_blocking(move || documents(&views, &group))
+    };
+    let mut groups = groups.into_iter();
+    let mut next = groups.next().map(serialise);
+    if next.is_none() && checkpoint == persisted {
+        return Ok(());
+    }
+    loop {
+        let documents = match next.take() {
+            Some(serialising) => serialising
+                .await
+                .map_err(|e| StoreError::backend(std::io::Error::other(e.to_string())))?,
+            None => Vec::new(),
+        };
+        next = groups.next().map(serialise);
+        let last = next.is_none();
+        save(store, &documents, if last { checkpoint } else { persisted }).await?;
+        if last {
+            return Ok(());
+        }
+    }
 }
 
 /// Writes views and the checkpoint in one transaction.

@@ -1012,7 +1012,7 @@ impl PodView {
                 let owners = owner_spread(
                     done.iter()
                         .chain(not_done)
-                        .filter_map(|i| self.state.items.get(i).map(|item| &**item)),
+                        .filter_map(|i| self.state.item(i)),
                 );
                 if let Some(s) = self.sprint_history(*sprint_id) {
                     s.closing = Some(closing);

@@ -630,51 +630,7 @@ async fn flush(
         tests::AT_THE_GATE.fetch_add(1, Ordering::SeqCst);
         tests::PERSISTING.read().await
     };
-    let groups = persist::groups(
-        &views,
-        dirty.iter().copied(),
-        persist::SMALL,
-        persist::GROUPS,
-    );
-    write_in_groups(store, views, groups, checkpoint, persisted).await
-}
-
-/// Serialises `groups` of views off the async workers, on every core, and writes each group
-/// while the next is serialised ([`persist::groups`]). Every group but the last is written with
-/// the checkpoint as it was: its views are ahead of it until the last group moves it, which a
-/// restart allows for (`Views::apply_to` passes over what a view already holds).
-async fn write_in_groups(
-    store: &dyn podledger_eventstore::Backend,
-    views: Views,
-    groups: Vec<Vec<ViewKey>>,
-    checkpoint: u64,
-    persisted: &mut u64,
-) -> Result<(), StoreError> {
-    let views = Arc::new(views);
-    let serialise = |group: Vec<ViewKey>| {
-        let views = Arc::clone(&views);
-        tokio::task::spawn_blocking(move || persist::documents(&views, &group))
-    };
-    let mut groups = groups.into_iter();
-    let mut next = groups.next().map(serialise);
-    if next.is_none() && checkpoint == *persisted {
-        return Ok(());
-    }
-    loop {
-        let documents = match next.take() {
-            Some(serialising) => serialising
-                .await
-                .map_err(|e| StoreError::backend(std::io::Error::other(e.to_string())))?,
-            None => Vec::new(),
-        };
-        next = groups.next().map(serialise);
-        let last = next.is_none();
-        let moved_to = if last { checkpoint } else { *persisted };
-        persist::save(store, &documents, moved_to).await?;
-        if last {
-            break;
-        }
-    }
+    persist::write(store, views, dirty.iter().copied(), checkpoint, *persisted).await?;
     *persisted = checkpoint;
     Ok(())
 }
@@ -755,9 +711,8 @@ mod tests {
         let one_each: Vec<Vec<_>> = keys.iter().map(|key| vec![*key]).collect();
 
         // The first groups alone (as if the process died before the last): the checkpoint stays.
-        let mut persisted = 0;
         let all_but_last = one_each[..one_each.len() - 1].to_vec();
-        super::write_in_groups(&store, views.clone(), all_but_last, 0, &mut persisted)
+        crate::persist::write_groups(&store, views.clone(), all_but_last, 0, 0)
             .await
             .unwrap();
         assert_eq!(crate::persist::load(&store).await.unwrap().position, 0);
@@ -771,10 +726,9 @@ mod tests {
             restarted.snapshot().stream_versions().collect();
         assert_eq!(resumed, folded);
 
-        super::write_in_groups(&store, views.clone(), one_each, head, &mut persisted)
+        crate::persist::write_groups(&store, views.clone(), one_each, head, 0)
             .await
             .unwrap();
-        assert_eq!(persisted, head);
         let loaded = crate::persist::load(&store).await.unwrap();
         assert_eq!(loaded.position, head);
         let stored: std::collections::HashMap<_, _> = loaded.stream_versions().collect();

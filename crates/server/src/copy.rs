@@ -107,12 +107,8 @@ async fn verify(
     }
     let keys: Vec<_> = ours.stream_versions().map(|(key, _)| key).collect();
     let count = keys.len();
-    let documents = tokio::task::spawn_blocking(move || {
-        podledger_projections::persist::documents(&ours, &keys)
-    });
-    let documents = joined(documents.await)?;
     to.clear_views().await?;
-    podledger_projections::persist::save(&**to, &documents, head).await?;
+    podledger_projections::persist::write(&**to, ours, keys, head, 0).await?;
     Ok(count)
 }
 

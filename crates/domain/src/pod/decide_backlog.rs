@@ -202,9 +202,7 @@ pub(super) fn decide(p: &PodCtx<'_>, command: &PodCommand) -> Result<Vec<PodEven
 /// An existing item of the pod.
 pub(super) fn item<'a>(p: &PodCtx<'a>, id: ItemId) -> Result<&'a Item, DomainError> {
     p.pod
-        .items
-        .get(&id)
-        .map(|item| &**item)
+        .item(&id)
         .ok_or_else(|| DomainError::not_found("itemId", "item", &id))
 }
 

@@ -779,7 +779,11 @@ impl PodState {
         Some((*next, self.sprints.get(next)?))
     }
 
-    /// Takes an item out of the backlog (it is there at most once).
+    /// The item with this id (the map holds each behind an `Arc`).
+    pub fn item(&self, id: &ItemId) -> Option<&Item> {
+        self.items.get(id).map(|item| &**item)
+    }
+
     /// Takes `items` out of the backlog. Items committed to a sprint come from near its top
     /// (or, just created, its bottom): it is searched from both ends at once and no further
     /// than the last of them is found, so a close does not pass over a long backlog; each
@@ -809,6 +813,7 @@ impl PodState {
         }
     }
 
+    /// Takes an item out of the backlog (it is there at most once).
     fn unrank(&mut self, id: ItemId) {
         if let Some(index) = self.backlog.iter().position(|b| *b == id) {
             self.backlog.remove(index);

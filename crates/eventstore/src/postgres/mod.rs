@@ -454,20 +454,30 @@ async fn head(conn: &mut PgConnection) -> Result<u64, StoreError> {
     Ok(head as u64)
 }
 
-pub(crate) const COLUMNS: &str = "position, event_id, stream_id, stream_version, event_type, \
-    schema_version, payload, org_id, actor, correlation_id, causation_id, recorded_at, \
-    occurred_at";
+/// The columns of a [`ScannedEvent`], in the order [`scanned`] takes them (its business time is
+/// the commit time when the event has none).
+macro_rules! scanned_columns {
+    () => {
+        "position, stream_id, stream_version, event_type, schema_version, payload, org_id, \
+         actor, correlation_id, COALESCE(occurred_at, recorded_at)"
+    };
+}
+
+/// What a scan reads ([`scanned`]).
+pub(crate) const SCANNED: &str = scanned_columns!();
+
+/// Every column of an event: a scan's first, then what only a [`RecordedEvent`] holds
+/// ([`recorded`]).
+pub(crate) const COLUMNS: &str = concat!(
+    scanned_columns!(),
+    ", event_id, causation_id, recorded_at, occurred_at"
+);
 
 fn micros(t: i64) -> DateTime<Utc> {
     DateTime::<Utc>::from_timestamp_micros(t).unwrap_or_default()
 }
 
-/// The columns a scan reads, in the order [`scanned`] takes them (a [`ScannedEvent`]'s: its
-/// business time is the commit time when the event has none).
-pub(crate) const SCANNED: &str = "position, stream_id, stream_version, event_type, \
-    schema_version, payload, org_id, actor, correlation_id, COALESCE(occurred_at, recorded_at)";
-
-/// One row of `SELECT {SCANNED}` lent as a [`ScannedEvent`].
+/// One row of `SELECT {SCANNED}` (or `{COLUMNS}`) lent as a [`ScannedEvent`].
 pub(crate) fn scanned(row: &PgRow) -> Result<ScannedEvent<'_>, sqlx::Error> {
     Ok(ScannedEvent {
         position: row.try_get::<i64, _>(0)? as u64,
@@ -483,24 +493,25 @@ pub(crate) fn scanned(row: &PgRow) -> Result<ScannedEvent<'_>, sqlx::Error> {
     })
 }
 
-/// One row of `SELECT {COLUMNS}` as a [`RecordedEvent`].
+/// One row of `SELECT {COLUMNS}` as a [`RecordedEvent`]: the scanned part, then the rest.
 pub(crate) fn recorded(row: &PgRow) -> Result<RecordedEvent, sqlx::Error> {
+    let e = scanned(row)?;
     Ok(RecordedEvent {
-        position: row.try_get::<i64, _>(0)? as u64,
-        event_id: row.try_get(1)?,
-        stream: row.try_get(2)?,
-        stream_version: row.try_get::<i64, _>(3)? as u64,
-        event_type: row.try_get(4)?,
-        schema_version: row.try_get::<i32, _>(5)? as u32,
-        payload: row.try_get(6)?,
+        position: e.position,
+        event_id: row.try_get(10)?,
+        stream: e.stream.to_owned(),
+        stream_version: e.stream_version,
+        event_type: e.event_type.to_owned(),
+        schema_version: e.schema_version,
+        payload: e.payload.to_owned(),
         metadata: EventMetadata {
-            org_id: row.try_get(7)?,
-            actor: row.try_get(8)?,
-            correlation_id: row.try_get(9)?,
-            causation_id: row.try_get(10)?,
-            occurred_at: row.try_get::<Option<i64>, _>(12)?.map(micros),
+            org_id: e.org_id,
+            actor: e.actor.to_owned(),
+            correlation_id: e.correlation_id,
+            causation_id: row.try_get(11)?,
+            occurred_at: row.try_get::<Option<i64>, _>(13)?.map(micros),
         },
-        recorded_at: micros(row.try_get(11)?),
+        recorded_at: micros(row.try_get(12)?),
     })
 }
 
